@@ -1,0 +1,130 @@
+using System.Collections.Immutable;
+
+namespace Tuning.Algorithms.Space;
+
+/// <summary>
+/// A named dimension of the search space. Each kind owns its mapping to and from the unit interval,
+/// so every suggester works on [0, 1]^d and never needs to know about log scales or rounding.
+/// </summary>
+public abstract record Parameter(string Name)
+{
+    /// <summary>Maps a valid value to [0, 1].</summary>
+    public abstract double ToUnit(ParameterValue value);
+
+    /// <summary>Maps any point of [0, 1] to a valid value (clamped, rounded, snapped to the step).</summary>
+    public abstract ParameterValue FromUnit(double unit);
+
+    /// <summary>The values a grid search walks through, or null where the parameter is continuous.</summary>
+    public abstract IReadOnlyList<ParameterValue>? GridValues();
+
+    /// <summary>True where the values have no order, so distances between them mean nothing.</summary>
+    public virtual bool IsCategorical => false;
+
+    /// <summary>How many distinct values the parameter has, or null where it is continuous.</summary>
+    public virtual int? Cardinality => GridValues()?.Count;
+
+    protected static double Clamp01(double unit) => double.IsNaN(unit) ? 0.5 : Math.Clamp(unit, 0.0, 1.0);
+}
+
+/// <summary>A real-valued parameter; <c>Log</c> searches uniformly in log space, <c>Step</c> snaps to a grid.</summary>
+public sealed record DoubleParameter(string Name, double Min, double Max, bool Log = false, double? Step = null)
+    : Parameter(Name)
+{
+    private double Low => Log ? Math.Log(Min) : Min;
+    private double High => Log ? Math.Log(Max) : Max;
+
+    public override double ToUnit(ParameterValue value)
+    {
+        var x = Log ? Math.Log(value.Number) : value.Number;
+        return High == Low ? 0.5 : Clamp01((x - Low) / (High - Low));
+    }
+
+    public override ParameterValue FromUnit(double unit)
+    {
+        var x = Low + Clamp01(unit) * (High - Low);
+        if (Log) x = Math.Exp(x);
+        if (Step is { } step)
+            x = Min + Math.Round((x - Min) / step) * step;
+        return ParameterValue.Of(Math.Clamp(x, Min, Max));
+    }
+
+    public override IReadOnlyList<ParameterValue>? GridValues()
+    {
+        if (Step is not { } step) return null;
+        var count = (long)Math.Floor((Max - Min) / step + 1e-9) + 1;
+        return Enumerable.Range(0, (int)Math.Min(count, int.MaxValue))
+            .Select(i => ParameterValue.Of(Math.Round(Min + i * step, 12)))
+            .ToArray();
+    }
+}
+
+/// <summary>
+/// A whole-number parameter. Its unit mapping widens the bounds by half a step on each side, so every
+/// integer owns an equal share of [0, 1] and the end points are not sampled half as often.
+/// </summary>
+public sealed record IntParameter(string Name, long Min, long Max, bool Log = false, long Step = 1) : Parameter(Name)
+{
+    private double Low => Log ? Math.Log(Min - 0.5) : Min - 0.5 * Step;
+    private double High => Log ? Math.Log(Max + 0.5) : Max + 0.5 * Step;
+
+    public override double ToUnit(ParameterValue value)
+    {
+        var x = Log ? Math.Log(value.Number) : value.Number;
+        return Clamp01((x - Low) / (High - Low));
+    }
+
+    public override ParameterValue FromUnit(double unit)
+    {
+        var x = Low + Clamp01(unit) * (High - Low);
+        if (Log) x = Math.Exp(x);
+        var snapped = Min + Math.Round((x - Min) / Step) * Step;
+        return ParameterValue.Of(Math.Clamp(snapped, Min, Max - (Max - Min) % Step));
+    }
+
+    public override IReadOnlyList<ParameterValue> GridValues()
+    {
+        var values = new List<ParameterValue>();
+        for (var v = Min; v <= Max; v += Step) values.Add(ParameterValue.Of(v));
+        return values;
+    }
+}
+
+/// <summary>A numeric parameter restricted to listed values, kept in ascending order so that their order means something.</summary>
+public sealed record DiscreteParameter : Parameter
+{
+    public DiscreteParameter(string name, IEnumerable<double> values) : base(name) =>
+        Values = values.Distinct().Order().ToImmutableArray();
+
+    public ImmutableArray<double> Values { get; }
+
+    public override double ToUnit(ParameterValue value)
+    {
+        var index = Values.IndexOf(value.Number);
+        return (Math.Max(index, 0) + 0.5) / Values.Length;
+    }
+
+    public override ParameterValue FromUnit(double unit) =>
+        ParameterValue.Of(Values[Math.Min((int)(Clamp01(unit) * Values.Length), Values.Length - 1)]);
+
+    public override IReadOnlyList<ParameterValue> GridValues() => Values.Select(ParameterValue.Of).ToArray();
+}
+
+/// <summary>An unordered choice among names. Its unit position only indexes the choice; models must not read it as a distance.</summary>
+public sealed record CategoricalParameter : Parameter
+{
+    public CategoricalParameter(string name, IEnumerable<string> values) : base(name) =>
+        Values = values.ToImmutableArray();
+
+    public ImmutableArray<string> Values { get; }
+
+    public override bool IsCategorical => true;
+
+    public int IndexOf(ParameterValue value) => Math.Max(Values.IndexOf(value.Category ?? ""), 0);
+
+    public override double ToUnit(ParameterValue value) => (IndexOf(value) + 0.5) / Values.Length;
+
+    public override ParameterValue FromUnit(double unit) =>
+        ParameterValue.Of(Values[Math.Min((int)(Clamp01(unit) * Values.Length), Values.Length - 1)]);
+
+    public override IReadOnlyList<ParameterValue> GridValues() => Values.Select(ParameterValue.Of).ToArray();
+}

@@ -1,0 +1,37 @@
+using Tuning.Algorithms.Space;
+
+namespace Tuning.Algorithms.Suggesters;
+
+/// <summary>A finished trial as a suggester sees it: its parameters and its objective, always to be minimised.</summary>
+/// <param name="Loss">The objective in minimisation form (negated for maximise goals); null where the trial failed.</param>
+public sealed record Observation(IReadOnlyDictionary<string, ParameterValue> Parameters, double? Loss);
+
+/// <summary>What a suggester knows when it is asked for the parameters of trial <c>TrialNumber</c>.</summary>
+/// <param name="Pending">Parameters of trials that run now and have no result yet.</param>
+public sealed record SuggestionContext(
+    int TrialNumber,
+    IReadOnlyList<Observation> Completed,
+    IReadOnlyList<IReadOnlyDictionary<string, ParameterValue>> Pending);
+
+/// <summary>
+/// Proposes the parameters of the next trial. Implementations are deterministic: the same seed and the same
+/// context give the same suggestion, so a resumed study continues as it would have.
+/// </summary>
+public interface ISuggester
+{
+    /// <summary>The next parameter set, or null when the search space is exhausted.</summary>
+    IReadOnlyDictionary<string, ParameterValue>? Suggest(SuggestionContext context);
+}
+
+/// <summary>Seeds derived from the study seed and the trial number, so a suggestion never depends on call order.</summary>
+public static class Seeds
+{
+    public static int ForTrial(int studySeed, int trialNumber)
+    {
+        // SplitMix64 finaliser: neighbouring trial numbers get unrelated streams.
+        var z = unchecked((ulong)(uint)studySeed << 32 | (uint)trialNumber) + 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return (int)((z ^ (z >> 31)) & int.MaxValue);
+    }
+}

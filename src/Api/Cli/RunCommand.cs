@@ -1,0 +1,164 @@
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.Extensions.DependencyInjection;
+using Spectre.Console;
+using Tuning.Api.Reports;
+using Tuning.Trials.Studies;
+using Tuning.Tuner;
+using Tuning.Tuner.Grains;
+
+namespace Tuning.Api.Cli;
+
+/// <summary>
+/// <c>tuner run STUDY [--out DIR] [--data DIR]</c>: runs a study in this process on an embedded silo and store,
+/// resuming an unfinished study of the same name and spec, and writes DIR/study.json.
+/// </summary>
+public static class RunCommand
+{
+    public const string Usage = """
+        Usage: tuner run STUDY.yaml [--out DIR] [--data DIR]
+
+        Runs the study in this process (one embedded silo, state in DIR/tuner.db under --data),
+        shows progress, prints the best trial and writes OUT/study.json.
+        If the data folder holds an unfinished study with the same name and spec, it resumes it.
+
+          --out DIR    where study.json goes (default: ./NAME, the study's name)
+          --data DIR   the embedded store and trial folders (default: ./.tuner)
+
+        Exit codes: 0 the study succeeded, 2 the study file is invalid, 1 otherwise.
+        """;
+
+    public static async Task<int> RunAsync(Arguments args)
+    {
+        if (args.Help)
+        {
+            Console.WriteLine(Usage);
+            return 0;
+        }
+        if (args.Positional.Count != 1) throw new UsageException("tuner run takes one study file");
+        var file = args.Positional[0];
+
+        StudySpec spec;
+        try
+        {
+            spec = StudyFile.Load(file);
+        }
+        catch (StudyFileException e)
+        {
+            Console.Error.WriteLine($"{file}: invalid study file ({e.Errors.Count} {(e.Errors.Count == 1 ? "problem" : "problems")}):");
+            foreach (var error in e.Errors) Console.Error.WriteLine("  " + error);
+            return 2;
+        }
+
+        var source = new StudySource(File.ReadAllText(file), spec.StudyDirectory);
+        var outDirectory = Path.GetFullPath(args.Option("--out") ?? spec.Name);
+        var data = Path.GetFullPath(args.Option("--data") ?? ".tuner");
+
+        using var host = TuningSilo.BuildEmbeddedHost(data);
+        await host.StartAsync();
+        try
+        {
+            var grains = host.Services.GetRequiredService<IGrainFactory>();
+            var study = await FindOrCreateAsync(grains, spec, source);
+            var snapshot = await Watch(study, await study.Start());
+            var trials = await study.GetTrials();
+            var report = Path.Combine(outDirectory, "study.json");
+            StudyJson.WriteFile(report, snapshot, trials);
+            PrintSummary(snapshot, report);
+            return snapshot.Status == StudyStatus.Succeeded ? 0 : 1;
+        }
+        finally
+        {
+            using var stopping = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            await host.StopAsync(stopping.Token);
+        }
+    }
+
+    private static async Task<IStudyGrain> FindOrCreateAsync(IGrainFactory grains, StudySpec spec, StudySource source)
+    {
+        var hash = source.Hash();
+        var candidates = (await grains.GetGrain<IStudyRegistryGrain>(0).List())
+            .Where(e => e.Name == spec.Name && e.SourceHash == hash)
+            .OrderByDescending(e => e.CreatedAt);
+        foreach (var entry in candidates)
+        {
+            var existing = grains.GetGrain<IStudyGrain>(entry.Id);
+            var snapshot = await existing.GetSnapshot();
+            if (snapshot.Status.IsTerminal()) continue;
+            var done = snapshot.Succeeded + snapshot.Failed;
+            Console.WriteLine($"Resuming study {spec.Name} ({entry.Id:N}): {done} of {snapshot.MaxTrials} trials done.");
+            return existing;
+        }
+        var study = grains.GetGrain<IStudyGrain>(Guid.NewGuid());
+        var created = await study.Create(source, Random.Shared.Next());
+        Console.WriteLine($"Study {spec.Name} ({created.Id:N}): {spec.Algorithm.Name} search, {spec.Budget.MaxTrials} trials, {spec.Budget.ParallelTrials} at a time.");
+        return study;
+    }
+
+    /// <summary>Polls the study until it ends, showing progress: a live table on a terminal, a line a second otherwise.</summary>
+    private static async Task<StudySnapshot> Watch(IStudyGrain study, StudySnapshot snapshot)
+    {
+        var clock = Stopwatch.StartNew();
+        if (AnsiConsole.Profile.Capabilities.Interactive && !Console.IsOutputRedirected)
+        {
+            await AnsiConsole.Live(new Markup(Markup.Escape(ProgressLine(snapshot, clock.Elapsed)))).StartAsync(async live =>
+            {
+                while (!snapshot.Status.IsTerminal())
+                {
+                    await Task.Delay(200);
+                    snapshot = await study.GetSnapshot();
+                    live.UpdateTarget(Render(snapshot, clock.Elapsed));
+                }
+            });
+            return snapshot;
+        }
+
+        TimeSpan? lastPrinted = null;
+        var lastDone = -1;
+        while (true)
+        {
+            var done = snapshot.Succeeded + snapshot.Failed;
+            var ended = snapshot.Status.IsTerminal();
+            if (ended || (done != lastDone && (lastPrinted is null || clock.Elapsed - lastPrinted >= TimeSpan.FromSeconds(1))))
+            {
+                Console.WriteLine(ProgressLine(snapshot, clock.Elapsed));
+                lastPrinted = clock.Elapsed;
+                lastDone = done;
+            }
+            if (ended) return snapshot;
+            await Task.Delay(100);
+            snapshot = await study.GetSnapshot();
+        }
+    }
+
+    private static Table Render(StudySnapshot s, TimeSpan elapsed)
+    {
+        var table = new Table().Border(TableBorder.Rounded).Title($"[bold]{Markup.Escape(s.Name)}[/] {s.Status}");
+        table.AddColumns("done", "running", "failed", $"best {Markup.Escape(s.Metric)}", "elapsed");
+        table.AddRow(
+            $"{s.Succeeded + s.Failed}/{s.MaxTrials}",
+            s.Running.ToString(CultureInfo.InvariantCulture),
+            s.Failed.ToString(CultureInfo.InvariantCulture),
+            s.Best is { } best ? $"{Format(best.Metrics[s.Metric])} (trial {best.Number})" : "-",
+            $"{elapsed.TotalSeconds:F1} s");
+        return table;
+    }
+
+    private static string ProgressLine(StudySnapshot s, TimeSpan elapsed) =>
+        $"[{elapsed.TotalSeconds,7:F1} s] {s.Status}: {s.Succeeded + s.Failed}/{s.MaxTrials} done, {s.Running} running, {s.Failed} failed" +
+        (s.Best is { } best ? $", best {s.Metric}={Format(best.Metrics[s.Metric])} (trial {best.Number})" : "");
+
+    private static void PrintSummary(StudySnapshot s, string report)
+    {
+        Console.WriteLine($"Study {s.Name} {s.Status}: {s.Reason}.");
+        if (s.Best is { } best)
+        {
+            Console.WriteLine($"Best trial {best.Number}: {s.Metric}={Format(best.Metrics[s.Metric])}");
+            foreach (var (name, value) in best.Parameters) Console.WriteLine($"  {name} = {value}");
+        }
+        else Console.WriteLine("No trial succeeded.");
+        Console.WriteLine($"Wrote {report}");
+    }
+
+    private static string Format(double value) => value.ToString("G6", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,30 @@
+using Tuning.Trials.Studies;
+
+namespace Tuning.Trials.Execution;
+
+/// <summary>One step of one trial, with every placeholder already substituted.</summary>
+/// <param name="StepDirectory">The step's own folder: its working folder, logs and metrics file.</param>
+/// <param name="OutputDirectory">What <c>${outputs}</c> named: the folder later steps read.</param>
+public sealed record StepInvocation(
+    string TrialId,
+    string StepName,
+    IReadOnlyList<string> Command,
+    string StepDirectory,
+    string OutputDirectory,
+    string StudyDirectory,
+    IReadOnlyDictionary<string, string> Environment,
+    string? Image,
+    ResourceSpec Resources);
+
+/// <param name="Error">Why the step failed (exit code, cannot start, killed); null when it succeeded.</param>
+public sealed record StepResult(MetricReport Metrics, string? Error, TimeSpan Duration)
+{
+    public bool Succeeded => Error is null;
+}
+
+/// <summary>Runs one step somewhere (a local process, a container, a Kubernetes Job) and collects its metrics.</summary>
+public interface IStepExecutor
+{
+    /// <summary>Runs the step to its end. Cancelling kills it (its whole process tree) and returns a failed result.</summary>
+    Task<StepResult> RunAsync(StepInvocation step, CancellationToken cancellation);
+}

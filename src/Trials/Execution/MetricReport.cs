@@ -1,0 +1,96 @@
+using System.Globalization;
+using System.Text.Json;
+using Tuning.Trials.Studies;
+
+namespace Tuning.Trials.Execution;
+
+/// <summary>One intermediate value of a metric: its value at a training step or epoch.</summary>
+public readonly record struct MetricPoint(long Step, double Value);
+
+/// <summary>
+/// The metrics a step reported. A metric's final value is its last reported value; values reported
+/// together with <c>step=N</c> or <c>epoch=N</c> are also kept as intermediate values at that step.
+/// </summary>
+public sealed class MetricReport
+{
+    private static readonly string[] StepNames = ["step", "epoch"];
+
+    public Dictionary<string, double> Final { get; } = new(StringComparer.Ordinal);
+
+    public Dictionary<string, List<MetricPoint>> Intermediate { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Reads one line of standard output. It counts as a metric line only when every whitespace-separated
+    /// token is <c>name=number</c>, so ordinary log lines that happen to hold an '=' are left alone.
+    /// </summary>
+    public bool ReadLine(string line)
+    {
+        var tokens = line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+        if (tokens.Length == 0) return false;
+        var pairs = new (string Name, double Value)[tokens.Length];
+        for (var i = 0; i < tokens.Length; i++)
+        {
+            var cut = tokens[i].IndexOf('=');
+            if (cut <= 0 || !YamlReader.TryNumber(tokens[i][(cut + 1)..], out var value)) return false;
+            pairs[i] = (tokens[i][..cut], value);
+        }
+        Record(pairs);
+        return true;
+    }
+
+    /// <summary>Reads one line of the <c>TUNER_METRICS_FILE</c>: a JSON object of metric names to numbers.</summary>
+    public bool ReadJsonLine(string line)
+    {
+        if (string.IsNullOrWhiteSpace(line)) return false;
+        try
+        {
+            using var document = JsonDocument.Parse(line);
+            if (document.RootElement.ValueKind != JsonValueKind.Object) return false;
+            var pairs = new List<(string, double)>();
+            foreach (var property in document.RootElement.EnumerateObject())
+            {
+                if (property.Value.ValueKind == JsonValueKind.Number)
+                    pairs.Add((property.Name, property.Value.GetDouble()));
+                else if (property.Value.ValueKind == JsonValueKind.String && YamlReader.TryNumber(property.Value.GetString()!, out var value))
+                    pairs.Add((property.Name, value));
+            }
+            Record([.. pairs]);
+            return pairs.Count > 0;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    private void Record((string Name, double Value)[] pairs)
+    {
+        long? step = null;
+        foreach (var (name, value) in pairs)
+            if (StepNames.Contains(name) && double.IsFinite(value))
+                step = (long)value;
+        foreach (var (name, value) in pairs)
+        {
+            Final[name] = value;
+            if (step is { } s && !StepNames.Contains(name))
+            {
+                if (!Intermediate.TryGetValue(name, out var points)) Intermediate[name] = points = [];
+                points.Add(new MetricPoint(s, value));
+            }
+        }
+    }
+
+    /// <summary>Adds what a later step reported: its values win, its curves are appended.</summary>
+    public void Merge(MetricReport later)
+    {
+        foreach (var (name, value) in later.Final) Final[name] = value;
+        foreach (var (name, points) in later.Intermediate)
+        {
+            if (!Intermediate.TryGetValue(name, out var mine)) Intermediate[name] = mine = [];
+            mine.AddRange(points);
+        }
+    }
+
+    public override string ToString() =>
+        string.Join(" ", Final.Select(m => $"{m.Key}={m.Value.ToString("G6", CultureInfo.InvariantCulture)}"));
+}

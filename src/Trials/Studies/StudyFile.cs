@@ -1,0 +1,507 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Tuning.Algorithms.Space;
+using Tuning.Algorithms.Suggesters;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace Tuning.Trials.Studies;
+
+/// <summary>
+/// Loads a study file (YAML, or JSON, which YAML reads as it is) into a <see cref="StudySpec"/>.
+/// Validation reports every problem at once, each with its field path, line and column.
+/// </summary>
+public static partial class StudyFile
+{
+    private static readonly string[] TopFields = ["name", "objective", "algorithm", "earlyStopping", "budget", "parameters", "trial"];
+    private static readonly string[] Executors = ["local", "container", "kubernetes"];
+
+    [GeneratedRegex("^[a-z0-9-]+$")] private static partial Regex StudyName();
+    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_.-]*$")] private static partial Regex Identifier();
+    [GeneratedRegex(@"^([0-9]+(\.[0-9]+)?)(Ki|Mi|Gi|Ti|K|M|G|T)?$")] private static partial Regex Quantity();
+    [GeneratedRegex(@"^(?:(\d+(?:\.\d+)?)(ms|s|m|h|d))+$")] private static partial Regex DurationShape();
+    [GeneratedRegex(@"(\d+(?:\.\d+)?)(ms|s|m|h|d)")] private static partial Regex DurationPart();
+
+    /// <summary>Loads and validates a study file; throws <see cref="StudyFileException"/> with every problem.</summary>
+    public static StudySpec Load(string path)
+    {
+        string text;
+        try { text = File.ReadAllText(path); }
+        catch (IOException e) { throw new StudyFileException([new StudyFileError("", 0, 0, $"cannot read {path}: {e.Message}")]); }
+        return Parse(text, Path.GetDirectoryName(Path.GetFullPath(path))!);
+    }
+
+    /// <summary>Parses study file text; relative paths in its commands resolve against <paramref name="studyDirectory"/>.</summary>
+    public static StudySpec Parse(string text, string studyDirectory)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+            throw new StudyFileException([new StudyFileError("", 0, 0, "the study file is empty")]);
+        var stream = new YamlStream();
+        try { stream.Load(new StringReader(text)); }
+        catch (YamlException e)
+        {
+            var cause = e.InnerException?.Message ?? e.Message;
+            throw new StudyFileException([new StudyFileError("", (int)e.Start.Line, (int)e.Start.Column, $"YAML syntax error: {cause}")]);
+        }
+        if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is YamlScalarNode { Value: null or "" or "~" })
+            throw new StudyFileException([new StudyFileError("", 0, 0, "the study file is empty")]);
+        if (stream.Documents.Count > 1)
+            throw new StudyFileException([new StudyFileError("", (int)stream.Documents[1].RootNode.Start.Line, 1,
+                "the study file holds more than one YAML document")]);
+
+        var reader = new YamlReader();
+        var spec = Read(reader, stream.Documents[0].RootNode, studyDirectory);
+        if (reader.Errors.Count > 0 || spec is null) throw new StudyFileException(reader.Errors);
+        return spec;
+    }
+
+    private static StudySpec? Read(YamlReader r, YamlNode root, string studyDirectory)
+    {
+        var top = r.Mapping(root, "", TopFields);
+        if (top is null)
+        {
+            r.Error("", root, "a study file is a mapping with the fields " + string.Join(", ", TopFields));
+            return null;
+        }
+
+        var name = r.String(r.Required(top, "", "name", "the study name ([a-z0-9-])"), "name");
+        if (name is not null && !StudyName().IsMatch(name))
+            r.Error("name", YamlReader.Field(top, "name"), $"'{name}' may hold only lower-case letters, digits and '-'");
+
+        var objective = ReadObjective(r, r.Required(top, "", "objective", "the objective (metric and goal)"));
+        var space = ReadParameters(r, r.Required(top, "", "parameters", "the parameters to search"));
+        var algorithm = ReadAlgorithm(r, YamlReader.Field(top, "algorithm"), space);
+        var earlyStopping = ReadEarlyStopping(r, YamlReader.Field(top, "earlyStopping"));
+        var budget = ReadBudget(r, r.Required(top, "", "budget", "the budget (at least maxTrials)"));
+        var pipeline = ReadPipeline(r, r.Required(top, "", "trial", "the trial pipeline (steps)"), space);
+
+        if (name is null || objective is null || space is null || algorithm is null || budget is null || pipeline is null)
+            return null;
+        return new StudySpec(name, objective, algorithm, earlyStopping, budget, space, pipeline, studyDirectory);
+    }
+
+    private static ObjectiveSpec? ReadObjective(YamlReader r, YamlNode? node)
+    {
+        const string path = "objective";
+        var map = r.Mapping(node, path, ["metric", "goal", "target", "additionalMetrics"]);
+        if (map is null) return null;
+        var metric = r.String(r.Required(map, path, "metric", "the name of the metric every trial reports"), "objective.metric");
+        if (metric is not null && !Identifier().IsMatch(metric))
+            r.Error("objective.metric", YamlReader.Field(map, "metric"), $"'{metric}' is not a metric name (letters, digits, '_', '.', '-')");
+        var goalText = r.String(r.Required(map, path, "goal", "minimize or maximize"), "objective.goal");
+        Goal? goal = goalText switch
+        {
+            null => null,
+            "minimize" => Goal.Minimize,
+            "maximize" => Goal.Maximize,
+            _ => null,
+        };
+        if (goalText is not null && goal is null)
+            r.Error("objective.goal", YamlReader.Field(map, "goal"), $"must be minimize or maximize, got '{goalText}'");
+        var target = r.Number(YamlReader.Field(map, "target"), "objective.target");
+        var additional = r.StringList(YamlReader.Field(map, "additionalMetrics"), "objective.additionalMetrics") ?? [];
+        return metric is null || goal is null ? null : new ObjectiveSpec(metric, goal.Value, target, additional);
+    }
+
+    private static AlgorithmSpec? ReadAlgorithm(YamlReader r, YamlNode? node, SearchSpace? space)
+    {
+        const string path = "algorithm";
+        var map = r.Mapping(node, path, ["name", "seed", "settings"]);
+        var name = map is null ? "random" : r.String(r.Required(map, path, "name", "one of " + string.Join(", ", AlgorithmCatalog.Names)), "algorithm.name");
+        var seed = r.Int(YamlReader.Field(map, "seed"), "algorithm.seed", 0);
+        var settings = r.ScalarMap(YamlReader.Field(map, "settings"), "algorithm.settings");
+        if (name is null) return null;
+        var algorithm = AlgorithmCatalog.Find(name);
+        if (algorithm is null)
+        {
+            r.Error("algorithm.name", YamlReader.Field(map, "name"), $"unknown algorithm '{name}'; allowed: {string.Join(", ", AlgorithmCatalog.Names)}");
+            return null;
+        }
+        if (space is not null)
+            foreach (var error in algorithm.Validate(settings, space))
+                r.Error(error.Path, error.Message);
+        return new AlgorithmSpec(name, seed, settings);
+    }
+
+    private static EarlyStoppingSpec? ReadEarlyStopping(YamlReader r, YamlNode? node)
+    {
+        const string path = "earlyStopping";
+        var map = r.Mapping(node, path, ["name", "settings"]);
+        if (map is null) return null;
+        var name = r.String(r.Required(map, path, "name", "median"), "earlyStopping.name");
+        var settings = r.ScalarMap(YamlReader.Field(map, "settings"), "earlyStopping.settings");
+        if (name is not null && name != "median")
+        {
+            r.Error("earlyStopping.name", YamlReader.Field(map, "name"), $"unknown early stopping rule '{name}'; allowed: median");
+            return null;
+        }
+        var check = new SettingsReader(settings, "earlyStopping.settings");
+        check.Int("minTrials", 5, 1);
+        check.Int("startStep", 0, 0);
+        foreach (var error in check.Finish()) r.Error(error.Path, error.Message);
+        return name is null ? null : new EarlyStoppingSpec(name, settings);
+    }
+
+    private static BudgetSpec? ReadBudget(YamlReader r, YamlNode? node)
+    {
+        const string path = "budget";
+        var map = r.Mapping(node, path, ["maxTrials", "parallelTrials", "maxFailedTrials", "trialTimeout"]);
+        if (map is null) return null;
+        var maxTrials = r.Int(r.Required(map, path, "maxTrials", "how many trials to run (at least 1)"), "budget.maxTrials", 1);
+        var parallel = r.Int(YamlReader.Field(map, "parallelTrials"), "budget.parallelTrials", 1) ?? 1;
+        var maxFailed = r.Int(YamlReader.Field(map, "maxFailedTrials"), "budget.maxFailedTrials", 0);
+        TimeSpan? timeout = null;
+        if (r.String(YamlReader.Field(map, "trialTimeout"), "budget.trialTimeout") is { } timeoutText)
+        {
+            timeout = ParseDuration(timeoutText);
+            if (timeout is null)
+                r.Error("budget.trialTimeout", YamlReader.Field(map, "trialTimeout"),
+                    $"'{timeoutText}' is not a duration; write it like 90s, 10m, 1h30m or 500ms");
+        }
+        // By default a study tolerates a tenth of its trials failing (at least 3) before it gives up.
+        return maxTrials is null ? null : new BudgetSpec(maxTrials.Value, parallel, maxFailed ?? Math.Max(3, maxTrials.Value / 10), timeout);
+    }
+
+    public static TimeSpan? ParseDuration(string text)
+    {
+        text = text.Trim();
+        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds))
+            return seconds > 0 ? TimeSpan.FromSeconds(seconds) : null;
+        if (!DurationShape().IsMatch(text)) return null;
+        var total = TimeSpan.Zero;
+        foreach (Match part in DurationPart().Matches(text))
+        {
+            var amount = double.Parse(part.Groups[1].Value, CultureInfo.InvariantCulture);
+            total += part.Groups[2].Value switch
+            {
+                "ms" => TimeSpan.FromMilliseconds(amount),
+                "s" => TimeSpan.FromSeconds(amount),
+                "m" => TimeSpan.FromMinutes(amount),
+                "h" => TimeSpan.FromHours(amount),
+                _ => TimeSpan.FromDays(amount),
+            };
+        }
+        return total > TimeSpan.Zero ? total : null;
+    }
+
+    private static SearchSpace? ReadParameters(YamlReader r, YamlNode? node)
+    {
+        var items = r.Sequence(node, "parameters");
+        if (items is null) return null;
+        if (items.Count == 0)
+        {
+            r.Error("parameters", node, "must list at least one parameter");
+            return null;
+        }
+        var parameters = new List<Parameter>();
+        var seen = new Dictionary<string, string>(StringComparer.Ordinal);
+        var valid = true;
+        foreach (var (item, path) in items)
+        {
+            var parameter = ReadParameter(r, item, path);
+            valid &= parameter is not null;
+            if (parameter is null) continue;
+            if (seen.TryGetValue(parameter.Name, out var first))
+            {
+                r.Error(path + ".name", $"duplicate parameter name '{parameter.Name}' (first at {first})");
+                valid = false;
+            }
+            else seen[parameter.Name] = path;
+            parameters.Add(parameter);
+        }
+        return valid ? new SearchSpace(parameters) : null;
+    }
+
+    private static Parameter? ReadParameter(YamlReader r, YamlNode node, string path)
+    {
+        var type = (node as YamlMappingNode) is { } raw ? (YamlReader.Field(raw, "type") as YamlScalarNode)?.Value : null;
+        string[] fields = type switch
+        {
+            "double" or "int" => ["name", "type", "min", "max", "scale", "step"],
+            "discrete" or "categorical" => ["name", "type", "values"],
+            _ => ["name", "type", "min", "max", "scale", "step", "values"],
+        };
+        var map = r.Mapping(node, path, fields, type is null ? null : $"a {type} parameter");
+        if (map is null)
+        {
+            r.Error(path, node, "must be a mapping with name and type");
+            return null;
+        }
+        var name = r.String(r.Required(map, path, "name", "the parameter name"), path + ".name");
+        if (name is not null && !Identifier().IsMatch(name))
+            r.Error(path + ".name", YamlReader.Field(map, "name"), $"'{name}' is not a parameter name (letters, digits, '_', '.', '-')");
+        var typeText = r.String(r.Required(map, path, "type", "double, int, discrete or categorical"), path + ".type");
+        return typeText switch
+        {
+            null => null,
+            "double" => ReadDouble(r, map, path, name),
+            "int" => ReadInt(r, map, path, name),
+            "discrete" => ReadDiscrete(r, map, path, name),
+            "categorical" => ReadCategorical(r, map, path, name),
+            _ => Fail(r, path + ".type", YamlReader.Field(map, "type"), $"unknown parameter type '{typeText}'; allowed: double, int, discrete, categorical"),
+        };
+    }
+
+    private static Parameter? Fail(YamlReader r, string path, YamlNode? node, string message)
+    {
+        r.Error(path, node, message);
+        return null;
+    }
+
+    private static bool? ReadLogScale(YamlReader r, YamlMappingNode map, string path)
+    {
+        var scale = r.String(YamlReader.Field(map, "scale"), path + ".scale") ?? "linear";
+        if (scale is "linear" or "log") return scale == "log";
+        r.Error(path + ".scale", YamlReader.Field(map, "scale"), $"must be linear or log, got '{scale}'");
+        return null;
+    }
+
+    private static (double Min, double Max)? ReadBounds(YamlReader r, YamlMappingNode map, string path, bool log, bool strict)
+    {
+        var min = r.Number(r.Required(map, path, "min", "the lower bound"), path + ".min");
+        var max = r.Number(r.Required(map, path, "max", "the upper bound"), path + ".max");
+        if (min is null || max is null) return null;
+        var ok = true;
+        foreach (var (value, field) in new[] { (min.Value, "min"), (max.Value, "max") })
+            if (!double.IsFinite(value))
+            {
+                r.Error($"{path}.{field}", YamlReader.Field(map, field), "must be a finite number");
+                ok = false;
+            }
+        if (ok && (strict ? min >= max : min > max))
+        {
+            r.Error(path + ".min", YamlReader.Field(map, "min"), $"min ({Format(min.Value)}) must be {(strict ? "less than" : "at most")} max ({Format(max.Value)})");
+            ok = false;
+        }
+        if (ok && log && min <= 0)
+        {
+            r.Error(path + ".min", YamlReader.Field(map, "min"), $"log scale needs min > 0, got {Format(min.Value)}");
+            ok = false;
+        }
+        return ok ? (min.Value, max.Value) : null;
+    }
+
+    private static Parameter? ReadDouble(YamlReader r, YamlMappingNode map, string path, string? name)
+    {
+        var log = ReadLogScale(r, map, path);
+        var bounds = ReadBounds(r, map, path, log ?? false, strict: true);
+        var step = r.Number(YamlReader.Field(map, "step"), path + ".step");
+        if (step is <= 0 || step is { } s && !double.IsFinite(s))
+        {
+            r.Error(path + ".step", YamlReader.Field(map, "step"), "step must be a positive number");
+            return null;
+        }
+        return name is null || log is null || bounds is null ? null : new DoubleParameter(name, bounds.Value.Min, bounds.Value.Max, log.Value, step);
+    }
+
+    private static Parameter? ReadInt(YamlReader r, YamlMappingNode map, string path, string? name)
+    {
+        var log = ReadLogScale(r, map, path);
+        var bounds = ReadBounds(r, map, path, log ?? false, strict: false);
+        var whole = true;
+        if (bounds is { } b)
+            foreach (var (value, field) in new[] { (b.Min, "min"), (b.Max, "max") })
+                if (Math.Floor(value) != value || Math.Abs(value) > 1e15)
+                {
+                    r.Error($"{path}.{field}", YamlReader.Field(map, field), $"an int parameter needs whole-number bounds, got {Format(value)}");
+                    whole = false;
+                }
+        var step = r.Number(YamlReader.Field(map, "step"), path + ".step") ?? 1;
+        if (step < 1 || Math.Floor(step) != step)
+        {
+            r.Error(path + ".step", YamlReader.Field(map, "step"), $"an int step must be a whole number of at least 1, got {Format(step)}");
+            return null;
+        }
+        if (log == true && step != 1)
+        {
+            r.Error(path + ".step", YamlReader.Field(map, "step"), "a log-scale int parameter takes no step");
+            return null;
+        }
+        return name is null || log is null || bounds is null || !whole
+            ? null
+            : new IntParameter(name, (long)bounds.Value.Min, (long)bounds.Value.Max, log.Value, (long)step);
+    }
+
+    private static Parameter? ReadDiscrete(YamlReader r, YamlMappingNode map, string path, string? name)
+    {
+        var items = r.Sequence(r.Required(map, path, "values", "the list of allowed numbers"), path + ".values");
+        if (items is null) return null;
+        if (items.Count == 0) return Fail(r, path + ".values", YamlReader.Field(map, "values"), "must list at least one value");
+        var values = items.Select(item => r.Number(item.Node, item.Path)).ToArray();
+        if (values.Any(v => v is null)) return null;
+        return name is null ? null : new DiscreteParameter(name, values.Select(v => v!.Value));
+    }
+
+    private static Parameter? ReadCategorical(YamlReader r, YamlMappingNode map, string path, string? name)
+    {
+        var node = r.Required(map, path, "values", "the list of categories");
+        var values = r.StringList(node, path + ".values");
+        if (values is null) return null;
+        if (values.Count == 0) return Fail(r, path + ".values", node, "must list at least one category");
+        var duplicate = values.GroupBy(v => v).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null) return Fail(r, path + ".values", node, $"category '{duplicate.Key}' is listed twice");
+        return name is null ? null : new CategoricalParameter(name, values);
+    }
+
+    private static PipelineSpec? ReadPipeline(YamlReader r, YamlNode? node, SearchSpace? space)
+    {
+        const string path = "trial";
+        var map = r.Mapping(node, path, ["executor", "kubernetes", "steps"]);
+        if (map is null) return null;
+        var executor = r.String(YamlReader.Field(map, "executor"), "trial.executor") ?? "local";
+        if (!Executors.Contains(executor))
+            r.Error("trial.executor", YamlReader.Field(map, "executor"), $"unknown executor '{executor}'; allowed: {string.Join(", ", Executors)}");
+        KubernetesSpec? kubernetes = null;
+        var kubernetesMap = r.Mapping(YamlReader.Field(map, "kubernetes"), "trial.kubernetes", ["namespace", "volumeClaim"]);
+        if (kubernetesMap is not null)
+        {
+            if (executor != "kubernetes")
+                r.Error("trial.kubernetes", kubernetesMap, "only used with executor: kubernetes");
+            kubernetes = new KubernetesSpec(
+                r.String(YamlReader.Field(kubernetesMap, "namespace"), "trial.kubernetes.namespace") ?? "default",
+                r.String(YamlReader.Field(kubernetesMap, "volumeClaim"), "trial.kubernetes.volumeClaim"));
+        }
+
+        var stepNodes = r.Sequence(r.Required(map, path, "steps", "the steps each trial runs"), "trial.steps");
+        if (stepNodes is null) return null;
+        if (stepNodes.Count == 0)
+        {
+            r.Error("trial.steps", YamlReader.Field(map, "steps"), "no steps: a trial needs at least one step");
+            return null;
+        }
+        var steps = stepNodes.Select(item => ReadStep(r, item.Node, item.Path)).ToArray();
+        if (steps.Any(s => s is null)) return null;
+        var pipeline = new PipelineSpec(executor, kubernetes, steps!);
+        CheckDependencies(r, pipeline, space);
+        return pipeline;
+    }
+
+    private static StepSpec? ReadStep(YamlReader r, YamlNode node, string path)
+    {
+        var map = r.Mapping(node, path, ["name", "command", "dependsOn", "image", "env", "resources", "cache"]);
+        if (map is null)
+        {
+            r.Error(path, node, "a step is a mapping with at least name and command");
+            return null;
+        }
+        var name = r.String(r.Required(map, path, "name", "the step name"), path + ".name");
+        if (name is not null && !Identifier().IsMatch(name))
+            r.Error(path + ".name", YamlReader.Field(map, "name"), $"'{name}' is not a step name (letters, digits, '_', '.', '-')");
+        var commandNode = r.Required(map, path, "command", "the command as a list of arguments");
+        var command = r.StringList(commandNode, path + ".command");
+        if (command is { Count: 0 })
+            r.Error(path + ".command", commandNode, "must hold at least the program to run");
+        var dependsOn = r.StringList(YamlReader.Field(map, "dependsOn"), path + ".dependsOn") ?? [];
+        var image = r.String(YamlReader.Field(map, "image"), path + ".image");
+        var environment = r.ScalarMap(YamlReader.Field(map, "env"), path + ".env");
+        var resources = ReadResources(r, YamlReader.Field(map, "resources"), path + ".resources");
+        var cache = r.Bool(YamlReader.Field(map, "cache"), path + ".cache") ?? true;
+        return name is null || command is null or { Count: 0 } || resources is null
+            ? null
+            : new StepSpec(name, dependsOn, command, image, environment, resources, cache);
+    }
+
+    private static ResourceSpec? ReadResources(YamlReader r, YamlNode? node, string path)
+    {
+        var map = r.Mapping(node, path, ["gpu", "cpu", "memory"]);
+        if (map is null) return ResourceSpec.None;
+        var gpu = r.Int(YamlReader.Field(map, "gpu"), path + ".gpu", 0);
+        var cpu = r.Number(YamlReader.Field(map, "cpu"), path + ".cpu");
+        if (cpu is <= 0)
+        {
+            r.Error(path + ".cpu", YamlReader.Field(map, "cpu"), "must be a positive number of cores");
+            return null;
+        }
+        var memory = r.String(YamlReader.Field(map, "memory"), path + ".memory");
+        if (memory is not null && !Quantity().IsMatch(memory))
+        {
+            r.Error(path + ".memory", YamlReader.Field(map, "memory"), $"'{memory}' is not a memory size; write it like 512Mi or 4Gi");
+            return null;
+        }
+        return new ResourceSpec(gpu ?? 0, cpu, memory);
+    }
+
+    /// <summary>Steps must name existing steps, form no cycle, and use only placeholders that resolve.</summary>
+    private static void CheckDependencies(YamlReader r, PipelineSpec pipeline, SearchSpace? space)
+    {
+        var index = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < pipeline.Steps.Count; i++)
+        {
+            var step = pipeline.Steps[i];
+            if (!index.TryAdd(step.Name, i))
+                r.Error($"trial.steps[{i}].name", $"duplicate step name '{step.Name}'");
+        }
+        for (var i = 0; i < pipeline.Steps.Count; i++)
+            for (var d = 0; d < pipeline.Steps[i].DependsOn.Count; d++)
+            {
+                var dependency = pipeline.Steps[i].DependsOn[d];
+                if (!index.ContainsKey(dependency))
+                    r.Error($"trial.steps[{i}].dependsOn[{d}]", $"no step named '{dependency}'; steps: {string.Join(", ", index.Keys)}");
+            }
+
+        if (FindCycle(pipeline, index) is { } cycle)
+            r.Error($"trial.steps[{index[cycle[0]]}].dependsOn", $"dependency cycle: {string.Join(" -> ", cycle)}");
+
+        for (var i = 0; i < pipeline.Steps.Count; i++)
+        {
+            var step = pipeline.Steps[i];
+            var upstream = Upstream(pipeline, index, step.Name);
+            var texts = step.Command.Select((text, a) => (text, $"trial.steps[{i}].command[{a}]"))
+                .Concat(step.Environment.Select(e => (text: e.Value, $"trial.steps[{i}].env.{e.Key}")));
+            foreach (var (text, path) in texts)
+                foreach (var placeholder in Placeholders.Names(text))
+                    if (PlaceholderProblem(placeholder, space, upstream, index) is { } problem)
+                        r.Error(path, problem);
+        }
+    }
+
+    private static string? PlaceholderProblem(string placeholder, SearchSpace? space, IReadOnlySet<string> upstream, IReadOnlyDictionary<string, int> steps)
+    {
+        if (Placeholders.Fixed.Contains(placeholder)) return null;
+        if (Placeholders.ParameterReference(placeholder) is { } parameter)
+            return space is null || space.Parameters.Any(p => p.Name == parameter)
+                ? null
+                : $"unknown placeholder '${{{placeholder}}}': no parameter named '{parameter}'";
+        if (Placeholders.StepOutputsReference(placeholder) is { } step)
+            return !steps.ContainsKey(step) ? $"unknown placeholder '${{{placeholder}}}': no step named '{step}'"
+                : !upstream.Contains(step) ? $"placeholder '${{{placeholder}}}' names step '{step}', which this step does not depend on (add it to dependsOn)"
+                : null;
+        return $"unknown placeholder '${{{placeholder}}}'; allowed: ${{params.NAME}}, ${{steps.STEP.outputs}}, ${{outputs}}, ${{trial.id}}, ${{trial.dir}}, ${{study.dir}}";
+    }
+
+    private static HashSet<string> Upstream(PipelineSpec pipeline, IReadOnlyDictionary<string, int> index, string step)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var stack = new Stack<string>(pipeline.Steps[index[step]].DependsOn);
+        while (stack.TryPop(out var next))
+            if (index.TryGetValue(next, out var i) && seen.Add(next))
+                foreach (var dependency in pipeline.Steps[i].DependsOn) stack.Push(dependency);
+        return seen;
+    }
+
+    private static List<string>? FindCycle(PipelineSpec pipeline, IReadOnlyDictionary<string, int> index)
+    {
+        var state = new Dictionary<string, int>(StringComparer.Ordinal); // 1: on the path, 2: done
+        var path = new List<string>();
+        List<string>? Visit(string name)
+        {
+            state[name] = 1;
+            path.Add(name);
+            foreach (var dependency in pipeline.Steps[index[name]].DependsOn.Where(index.ContainsKey))
+            {
+                if (state.GetValueOrDefault(dependency) == 1)
+                    return [.. path.Skip(path.IndexOf(dependency)), dependency];
+                if (state.GetValueOrDefault(dependency) == 0 && Visit(dependency) is { } found) return found;
+            }
+            path.RemoveAt(path.Count - 1);
+            state[name] = 2;
+            return null;
+        }
+        foreach (var step in index.Keys)
+            if (state.GetValueOrDefault(step) == 0 && Visit(step) is { } cycle)
+                return cycle;
+        return null;
+    }
+
+    private static string Format(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,16 @@
+namespace Tuning.Trials.Studies;
+
+/// <summary>One problem in a study file: where (field path and, where known, line and column) and what is allowed.</summary>
+public sealed record StudyFileError(string Path, int Line, int Column, string Message)
+{
+    public override string ToString() =>
+        (Path.Length == 0 ? "" : Path + " ") + (Line > 0 ? $"(line {Line}, column {Column})" : "") +
+        (Path.Length == 0 && Line == 0 ? "" : ": ") + Message;
+}
+
+/// <summary>Thrown with every problem a study file has, so a user fixes them all in one go.</summary>
+public sealed class StudyFileException(IReadOnlyList<StudyFileError> errors)
+    : Exception("invalid study file:" + Environment.NewLine + string.Join(Environment.NewLine, errors.Select(e => "  " + e)))
+{
+    public IReadOnlyList<StudyFileError> Errors { get; } = errors;
+}

@@ -1,0 +1,55 @@
+using Tuning.Algorithms.Space;
+
+namespace Tuning.Trials.Studies;
+
+public enum Goal { Minimize, Maximize }
+
+/// <summary>A study file, loaded and validated: everything needed to run the study.</summary>
+/// <param name="StudyDirectory">The study file's folder: relative paths in commands resolve against it.</param>
+public sealed record StudySpec(
+    string Name,
+    ObjectiveSpec Objective,
+    AlgorithmSpec Algorithm,
+    EarlyStoppingSpec? EarlyStopping,
+    BudgetSpec Budget,
+    SearchSpace Space,
+    PipelineSpec Trial,
+    string StudyDirectory);
+
+public sealed record ObjectiveSpec(string Metric, Goal Goal, double? Target, IReadOnlyList<string> AdditionalMetrics)
+{
+    /// <summary>The objective as a loss to minimise: suggesters always minimise.</summary>
+    public double ToLoss(double value) => Goal == Goal.Minimize ? value : -value;
+
+    public bool IsBetter(double candidate, double incumbent) =>
+        Goal == Goal.Minimize ? candidate < incumbent : candidate > incumbent;
+
+    public bool Reached(double value) =>
+        Target is { } target && (Goal == Goal.Minimize ? value <= target : value >= target);
+}
+
+/// <param name="Seed">Null where the file gave none: the study then draws one and keeps it.</param>
+public sealed record AlgorithmSpec(string Name, int? Seed, IReadOnlyDictionary<string, string> Settings);
+
+public sealed record EarlyStoppingSpec(string Name, IReadOnlyDictionary<string, string> Settings);
+
+public sealed record BudgetSpec(int MaxTrials, int ParallelTrials, int MaxFailedTrials, TimeSpan? TrialTimeout);
+
+public sealed record PipelineSpec(string Executor, KubernetesSpec? Kubernetes, IReadOnlyList<StepSpec> Steps);
+
+public sealed record KubernetesSpec(string Namespace, string? VolumeClaim);
+
+/// <param name="Command">The argument vector; placeholders are substituted per trial, no shell is involved.</param>
+public sealed record StepSpec(
+    string Name,
+    IReadOnlyList<string> DependsOn,
+    IReadOnlyList<string> Command,
+    string? Image,
+    IReadOnlyDictionary<string, string> Environment,
+    ResourceSpec Resources,
+    bool Cache);
+
+public sealed record ResourceSpec(int Gpu, double? Cpu, string? Memory)
+{
+    public static readonly ResourceSpec None = new(0, null, null);
+}

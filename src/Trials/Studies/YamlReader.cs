@@ -1,0 +1,163 @@
+using System.Globalization;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace Tuning.Trials.Studies;
+
+/// <summary>
+/// Typed reads from a YAML document that never stop at the first problem: each read records an error with
+/// the field path and position and returns null, so the loader can go on and report everything at once.
+/// </summary>
+internal sealed class YamlReader
+{
+    private readonly List<StudyFileError> _errors = [];
+    private readonly Dictionary<string, Mark> _marks = new(StringComparer.Ordinal);
+
+    public IReadOnlyList<StudyFileError> Errors => _errors;
+
+    public void Error(string path, YamlNode? node, string message)
+    {
+        var mark = node?.Start ?? PositionOf(path);
+        _errors.Add(new StudyFileError(path, (int)(mark?.Line ?? 0), (int)(mark?.Column ?? 0), message));
+    }
+
+    /// <summary>An error for a path read earlier: positioned at that field, or at its nearest parent that was read.</summary>
+    public void Error(string path, string message) => Error(path, null, message);
+
+    private Mark? PositionOf(string path)
+    {
+        for (var p = path; p.Length > 0; p = Parent(p))
+            if (_marks.TryGetValue(p, out var mark)) return mark;
+        return null;
+    }
+
+    private static string Parent(string path)
+    {
+        var cut = Math.Max(path.LastIndexOf('.'), path.LastIndexOf('['));
+        return cut <= 0 ? "" : path[..cut];
+    }
+
+    private void Visit(string path, YamlNode node) => _marks.TryAdd(path, node.Start);
+
+    /// <summary>A mapping with only the allowed keys; each other key is an error naming it and what is allowed.</summary>
+    public YamlMappingNode? Mapping(YamlNode? node, string path, IReadOnlyCollection<string> allowed, string? what = null)
+    {
+        if (node is null || IsNull(node)) return null;
+        Visit(path, node);
+        if (node is not YamlMappingNode map)
+        {
+            Error(path, node, "must be a mapping of fields");
+            return null;
+        }
+        foreach (var key in map.Children.Keys)
+        {
+            var name = (key as YamlScalarNode)?.Value ?? "";
+            if (!allowed.Contains(name))
+                Error(Join(path, name), key,
+                    $"unknown field '{name}'{(what is null ? "" : " for " + what)}; allowed: {string.Join(", ", allowed)}");
+        }
+        return map;
+    }
+
+    public static YamlNode? Field(YamlMappingNode? map, string key) =>
+        map is not null && map.Children.TryGetValue(new YamlScalarNode(key), out var value) ? value : null;
+
+    public YamlNode? Required(YamlMappingNode? map, string path, string key, string what)
+    {
+        var node = Field(map, key);
+        if (node is null || IsNull(node))
+        {
+            if (map is not null || path.Length == 0) Error(Join(path, key), map, $"missing: {what}");
+            return null;
+        }
+        return node;
+    }
+
+    public string? String(YamlNode? node, string path)
+    {
+        if (node is null || IsNull(node)) return null;
+        Visit(path, node);
+        if (node is YamlScalarNode scalar) return scalar.Value;
+        Error(path, node, "must be a single value, not a list or mapping");
+        return null;
+    }
+
+    public double? Number(YamlNode? node, string path)
+    {
+        var text = String(node, path);
+        if (text is null) return null;
+        if (TryNumber(text, out var value)) return value;
+        Error(path, node, $"must be a number, got '{text}'");
+        return null;
+    }
+
+    public int? Int(YamlNode? node, string path, int min)
+    {
+        var text = String(node, path);
+        if (text is null) return null;
+        if (int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value >= min) return value;
+        Error(path, node, $"must be a whole number of at least {min}, got '{text}'");
+        return null;
+    }
+
+    public bool? Bool(YamlNode? node, string path)
+    {
+        var text = String(node, path);
+        if (text is null) return null;
+        if (bool.TryParse(text, out var value)) return value;
+        Error(path, node, $"must be true or false, got '{text}'");
+        return null;
+    }
+
+    public IReadOnlyList<(YamlNode Node, string Path)>? Sequence(YamlNode? node, string path)
+    {
+        if (node is null || IsNull(node)) return null;
+        Visit(path, node);
+        if (node is YamlSequenceNode sequence)
+            return sequence.Children.Select((child, i) => (child, $"{path}[{i}]")).ToArray();
+        Error(path, node, "must be a list");
+        return null;
+    }
+
+    public IReadOnlyList<string>? StringList(YamlNode? node, string path)
+    {
+        var items = Sequence(node, path);
+        return items?.Select(item => String(item.Node, item.Path)).OfType<string>().ToArray();
+    }
+
+    /// <summary>A mapping of names to single values (settings, environment), with values kept as text.</summary>
+    public IReadOnlyDictionary<string, string> ScalarMap(YamlNode? node, string path)
+    {
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (node is null || IsNull(node)) return result;
+        Visit(path, node);
+        if (node is not YamlMappingNode map)
+        {
+            Error(path, node, "must be a mapping of names to values");
+            return result;
+        }
+        foreach (var (key, value) in map.Children)
+        {
+            var name = (key as YamlScalarNode)?.Value ?? "";
+            var text = String(value, Join(path, name));
+            if (text is not null) result[name] = text;
+        }
+        return result;
+    }
+
+    public static bool TryNumber(string text, out double value)
+    {
+        switch (text.Trim().ToLowerInvariant())
+        {
+            case ".inf" or "inf" or "+inf" or "infinity": value = double.PositiveInfinity; return true;
+            case "-.inf" or "-inf" or "-infinity": value = double.NegativeInfinity; return true;
+            case ".nan" or "nan": value = double.NaN; return true;
+        }
+        return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out value);
+    }
+
+    private static bool IsNull(YamlNode node) =>
+        node is YamlScalarNode { Style: ScalarStyle.Plain, Value: null or "" or "~" or "null" };
+
+    public static string Join(string path, string key) => path.Length == 0 ? key : $"{path}.{key}";
+}

@@ -1,0 +1,30 @@
+using Tuning.Trials.Studies;
+
+namespace Tuning.Tuner.Grains;
+
+/// <summary>How a study ended, and why.</summary>
+public sealed record StudyEnd(StudyStatus Status, string Reason);
+
+/// <summary>Counts of a study's trials that the completion rules read.</summary>
+public readonly record struct TrialCounts(int Finished, int Failed, int Running);
+
+/// <summary>The rules that end a study, in one place and in order (as Katib orders them).</summary>
+public static class StudyCompletion
+{
+    /// <summary>
+    /// Whether the study is over: (1) the target is reached, (2) more trials failed than the budget allows,
+    /// (3) maxTrials trials are done, (4) the search space is exhausted and nothing runs. Null: it goes on.
+    /// </summary>
+    public static StudyEnd? Decide(StudySpec spec, TrialCounts counts, double? bestValue, bool exhausted)
+    {
+        if (bestValue is { } best && spec.Objective.Reached(best))
+            return new StudyEnd(StudyStatus.Succeeded, $"target {spec.Objective.Target} reached ({spec.Objective.Metric}={best})");
+        if (counts.Failed > spec.Budget.MaxFailedTrials)
+            return new StudyEnd(StudyStatus.Failed, $"{counts.Failed} trials failed, more than budget.maxFailedTrials ({spec.Budget.MaxFailedTrials})");
+        if (counts.Finished >= spec.Budget.MaxTrials)
+            return new StudyEnd(StudyStatus.Succeeded, $"all {spec.Budget.MaxTrials} trials done");
+        if (exhausted && counts.Running == 0)
+            return new StudyEnd(StudyStatus.Succeeded, $"search space exhausted after {counts.Finished} trials");
+        return null;
+    }
+}

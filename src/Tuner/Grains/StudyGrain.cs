@@ -1,0 +1,231 @@
+using Tuning.Algorithms.Space;
+using Tuning.Algorithms.Suggesters;
+using Tuning.Trials.Studies;
+using Tuning.Tuner.Hosting;
+
+namespace Tuning.Tuner.Grains;
+
+/// <summary>
+/// One study. Its persisted state is a small header (source, seed, status, how many trials were created) whose
+/// size does not grow with the study; every trial keeps its own record in its <see cref="TrialGrain"/>.
+/// The grain holds the trials in memory, asks the suggester for new ones, and applies the completion rules.
+/// </summary>
+public sealed class StudyGrain(
+    [PersistentState("study", TuningStorage.Name)] IPersistentState<StudyGrain.StudyState> state,
+    StudySpecCache specs,
+    IGrainFactory grains) : Grain, IStudyGrain
+{
+    [GenerateSerializer]
+    public sealed record StudyState
+    {
+        [Id(0)] public StudySource? Source { get; init; }
+        [Id(1)] public int Seed { get; init; }
+        [Id(2)] public StudyStatus Status { get; init; }
+        [Id(3)] public string? Reason { get; init; }
+        [Id(4)] public int TrialCount { get; init; }
+        [Id(5)] public DateTimeOffset CreatedAt { get; init; }
+        [Id(6)] public DateTimeOffset? CompletedAt { get; init; }
+    }
+
+    private readonly List<TrialRecord?> _trials = [];
+    private readonly List<Observation> _observations = [];
+    private StudySpec? _spec;
+    private ISuggester? _suggester;
+    private bool _exhausted;
+
+    private Guid Id => this.GetPrimaryKey();
+
+    private StudySpec Spec => _spec ?? throw new InvalidOperationException($"study {Id} does not exist");
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (!state.RecordExists || state.State.Source is null) return;
+        Load(state.State.Source, state.State.Seed);
+        // Each trial is read from its own record; batches keep a large study's activation from flooding the silo.
+        for (var first = 0; first < state.State.TrialCount; first += 256)
+        {
+            var batch = Enumerable.Range(first, Math.Min(256, state.State.TrialCount - first))
+                .Select(n => grains.GetGrain<ITrialGrain>(TrialGrain.Key(Id, n)).GetRecord());
+            foreach (var record in await Task.WhenAll(batch))
+            {
+                _trials.Add(record);
+                if (record is { Status: var s } && s.IsTerminal()) Observe(record);
+            }
+        }
+    }
+
+    private void Load(StudySource source, int seed)
+    {
+        _spec = specs.Get(source);
+        var algorithm = AlgorithmCatalog.Find(_spec.Algorithm.Name)!;
+        _suggester = algorithm.Create(_spec.Algorithm.Settings, _spec.Space, _spec.Algorithm.Seed ?? seed);
+    }
+
+    public async Task<StudySnapshot> Create(StudySource source, int seed)
+    {
+        if (state.RecordExists) throw new InvalidOperationException($"study {Id} exists already");
+        Load(source, seed);
+        state.State = new StudyState { Source = source, Seed = seed, Status = StudyStatus.Created, CreatedAt = DateTimeOffset.UtcNow };
+        await state.WriteStateAsync();
+        await grains.GetGrain<IStudyRegistryGrain>(0).Register(new StudyEntry(Id, Spec.Name, source.Hash(), state.State.CreatedAt));
+        return Snapshot();
+    }
+
+    public async Task<StudySnapshot> Start()
+    {
+        _ = Spec;
+        if (state.State.Status.IsTerminal()) return Snapshot();
+        if (state.State.Status != StudyStatus.Running)
+        {
+            state.State = state.State with { Status = StudyStatus.Running };
+            await state.WriteStateAsync();
+        }
+        // Resume: trials that were running when the last process died run again with their own parameters.
+        // Trial grains keep a run that is really in flight, so calling this on a live study starts nothing twice.
+        var restarts = new List<Task>();
+        for (var number = 0; number < _trials.Count; number++)
+        {
+            var record = _trials[number];
+            var parameters = record?.Parameters ?? ToDictionary(Suggest(number));
+            if (parameters is null) continue;
+            if (record is null || !record.Status.IsTerminal())
+                restarts.Add(StartTrial(number, parameters));
+        }
+        await Task.WhenAll(restarts);
+        await Advance();
+        return Snapshot();
+    }
+
+    public async Task<StudySnapshot> Stop()
+    {
+        if (_spec is not null && !state.State.Status.IsTerminal())
+            await End(new StudyEnd(StudyStatus.Stopped, "stopped by request"));
+        return Snapshot();
+    }
+
+    public Task<StudySnapshot> GetSnapshot() => Task.FromResult(Snapshot());
+
+    public Task<TrialRecord[]> GetTrials() => Task.FromResult(_trials.OfType<TrialRecord>().ToArray());
+
+    public async Task TrialFinished(TrialRecord record)
+    {
+        if (record.Number >= _trials.Count) return;
+        var previous = _trials[record.Number];
+        _trials[record.Number] = record;
+        if (previous is null || !previous.Status.IsTerminal()) Observe(record);
+        if (!state.State.Status.IsTerminal()) await Advance();
+    }
+
+    /// <summary>Ends the study if a completion rule says so; otherwise fills free trial slots with new suggestions.</summary>
+    private async Task Advance()
+    {
+        if (state.State.Status != StudyStatus.Running) return;
+        if (Decide() is { } end)
+        {
+            await End(end);
+            return;
+        }
+
+        var running = _trials.Count(t => t is null || !t.Status.IsTerminal());
+        var created = new List<(int Number, Dictionary<string, ParameterValue> Parameters)>();
+        while (running + created.Count < Spec.Budget.ParallelTrials && _trials.Count < Spec.Budget.MaxTrials && !_exhausted)
+        {
+            var parameters = ToDictionary(Suggest(_trials.Count, created.Select(c => (IReadOnlyDictionary<string, ParameterValue>)c.Parameters)));
+            if (parameters is null)
+            {
+                _exhausted = true;
+                break;
+            }
+            created.Add((_trials.Count, parameters));
+            _trials.Add(null);
+        }
+        if (created.Count > 0)
+        {
+            // The header first: a trial number is never handed out twice, even if this process dies right here.
+            state.State = state.State with { TrialCount = _trials.Count };
+            await state.WriteStateAsync();
+            await Task.WhenAll(created.Select(c => StartTrial(c.Number, c.Parameters)));
+        }
+        else if (Decide() is { } exhaustedEnd)
+        {
+            await End(exhaustedEnd);
+        }
+    }
+
+    private StudyEnd? Decide()
+    {
+        var finished = 0;
+        var failed = 0;
+        foreach (var trial in _trials)
+        {
+            if (trial is null || !trial.Status.IsTerminal()) continue;
+            finished++;
+            if (trial.Status == TrialStatus.Failed) failed++;
+        }
+        var best = Best();
+        return StudyCompletion.Decide(Spec, new TrialCounts(finished, failed, _trials.Count - finished),
+            best?.Metrics[Spec.Objective.Metric], _exhausted);
+    }
+
+    private async Task StartTrial(int number, Dictionary<string, ParameterValue> parameters)
+    {
+        var assignment = new TrialAssignment(Id, number, parameters, state.State.Source!);
+        var record = await grains.GetGrain<ITrialGrain>(TrialGrain.Key(Id, number)).Start(assignment);
+        // The run may already have finished and reported; keep whichever record is further along.
+        if (_trials[number] is not { } known || !known.Status.IsTerminal()) _trials[number] = record;
+    }
+
+    private async Task End(StudyEnd end)
+    {
+        state.State = state.State with { Status = end.Status, Reason = end.Reason, CompletedAt = DateTimeOffset.UtcNow };
+        await state.WriteStateAsync();
+        var running = _trials.Select((t, n) => (t, n)).Where(x => x.t is { } t && !t.Status.IsTerminal());
+        await Task.WhenAll(running.Select(x => grains.GetGrain<ITrialGrain>(TrialGrain.Key(Id, x.n)).Cancel()));
+    }
+
+    private IReadOnlyDictionary<string, ParameterValue>? Suggest(int number, IEnumerable<IReadOnlyDictionary<string, ParameterValue>>? alsoPending = null)
+    {
+        var pending = _trials.OfType<TrialRecord>().Where(t => !t.Status.IsTerminal())
+            .Select(t => (IReadOnlyDictionary<string, ParameterValue>)t.Parameters)
+            .Concat(alsoPending ?? [])
+            .ToArray();
+        return _suggester!.Suggest(new SuggestionContext(number, _observations, pending));
+    }
+
+    private void Observe(TrialRecord record)
+    {
+        if (record.Status == TrialStatus.Cancelled) return;
+        double? loss = record.Status == TrialStatus.Succeeded && record.Metrics.TryGetValue(Spec.Objective.Metric, out var value)
+            ? Spec.Objective.ToLoss(value)
+            : null;
+        _observations.Add(new Observation(record.Parameters, loss));
+    }
+
+    private TrialRecord? Best()
+    {
+        TrialRecord? best = null;
+        foreach (var trial in _trials)
+            if (trial is { Status: TrialStatus.Succeeded } &&
+                (best is null || Spec.Objective.IsBetter(trial.Metrics[Spec.Objective.Metric], best.Metrics[Spec.Objective.Metric])))
+                best = trial;
+        return best;
+    }
+
+    private StudySnapshot Snapshot()
+    {
+        int running = 0, succeeded = 0, failed = 0;
+        foreach (var trial in _trials)
+        {
+            if (trial is null || !trial.Status.IsTerminal()) running++;
+            else if (trial.Status == TrialStatus.Succeeded) succeeded++;
+            else if (trial.Status == TrialStatus.Failed) failed++;
+        }
+        if (state.State.Status.IsTerminal()) running = 0;
+        return new StudySnapshot(Id, Spec.Name, state.State.Status, state.State.Reason, Spec.Objective.Metric,
+            Spec.Objective.Goal == Goal.Maximize, Spec.Budget.MaxTrials, _trials.Count, running, succeeded, failed,
+            Best(), state.State.CreatedAt, state.State.CompletedAt);
+    }
+
+    private static Dictionary<string, ParameterValue>? ToDictionary(IReadOnlyDictionary<string, ParameterValue>? values) =>
+        values?.ToDictionary(v => v.Key, v => v.Value);
+}

@@ -1,0 +1,94 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Tuning.Trials.Execution;
+using Tuning.Tuner.Hosting;
+
+namespace Tuning.Tuner.Grains;
+
+/// <summary>
+/// One trial. <see cref="Start"/> records it as running and hands the pipeline to a background task, so the
+/// process never blocks a grain turn; the task stores the outcome through <see cref="Save"/> and tells the study.
+/// </summary>
+public sealed class TrialGrain(
+    [PersistentState("trial", TuningStorage.Name)] IPersistentState<TrialRecord> state,
+    StudySpecCache specs,
+    ExecutorSelector executors,
+    IOptions<TunerOptions> options,
+    IGrainFactory grains,
+    ILogger<TrialGrain> logger) : Grain, ITrialGrain
+{
+    private CancellationTokenSource? _run;
+
+    public static string Key(Guid studyId, int number) => $"{studyId:N}/{number}";
+
+    public static string TrialId(Guid studyId, int number) => $"{studyId:N}-{number}";
+
+    public async Task<TrialRecord> Start(TrialAssignment assignment)
+    {
+        if (_run is not null) return state.State;
+
+        state.State = new TrialRecord(
+            TrialId(assignment.StudyId, assignment.Number), assignment.Number, TrialStatus.Running,
+            assignment.Parameters, [], [], [], DateTimeOffset.UtcNow, null, null);
+        await state.WriteStateAsync();
+
+        var spec = specs.Get(assignment.Source);
+        var directory = Path.Combine(options.Value.RunsDirectory, assignment.StudyId.ToString("N"), assignment.Number.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var runner = new PipelineRunner(spec, executors.For(spec.Trial));
+        var run = new TrialRun(state.State.Id, assignment.Number, assignment.Parameters, directory);
+        _run = new CancellationTokenSource();
+        // A trial outlives Orleans' idle collection while its process runs: the cancel token must stay reachable.
+        DelayDeactivation(spec.Budget.TrialTimeout * 2 ?? TimeSpan.FromDays(7));
+        var self = this.AsReference<ITrialGrain>();
+        var started = state.State;
+        var token = _run.Token;
+        _ = Task.Run(() => RunAsync(runner, run, started, self, assignment.StudyId, token));
+        return state.State;
+    }
+
+    private async Task RunAsync(PipelineRunner runner, TrialRun run, TrialRecord started, ITrialGrain self, Guid studyId, CancellationToken token)
+    {
+        TrialRecord finished;
+        try
+        {
+            var result = await runner.RunAsync(run, token);
+            finished = started with
+            {
+                Status = result.Outcome switch
+                {
+                    TrialOutcome.Succeeded => TrialStatus.Succeeded,
+                    TrialOutcome.Cancelled => TrialStatus.Cancelled,
+                    _ => TrialStatus.Failed,
+                },
+                Metrics = result.Metrics.Final,
+                Intermediate = result.Metrics.Intermediate.ToDictionary(m => m.Key, m => m.Value.ToArray()),
+                Steps = result.Steps.Select(s => new StepRecord(s.Name, s.Cached, s.Seconds, s.Error)).ToArray(),
+                CompletedAt = DateTimeOffset.UtcNow,
+                Error = result.Error,
+            };
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "trial {Trial} broke", run.TrialId);
+            finished = started with { Status = TrialStatus.Failed, CompletedAt = DateTimeOffset.UtcNow, Error = $"the tuner failed to run the trial: {e.Message}" };
+        }
+        await self.Save(finished);
+        await grains.GetGrain<IStudyGrain>(studyId).TrialFinished(finished);
+    }
+
+    public Task<TrialRecord?> GetRecord() => Task.FromResult(state.RecordExists ? state.State : null);
+
+    public Task Cancel()
+    {
+        _run?.Cancel();
+        return Task.CompletedTask;
+    }
+
+    public async Task Save(TrialRecord record)
+    {
+        state.State = record;
+        await state.WriteStateAsync();
+        _run = null;
+        DeactivateOnIdle();
+    }
+}

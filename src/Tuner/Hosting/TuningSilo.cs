@@ -1,0 +1,54 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Orleans.Runtime.Hosting;
+using Orleans.Serialization;
+using Tuning.Tuner.Storage;
+
+namespace Tuning.Tuner;
+
+/// <summary>The name of the grain storage every tuning grain uses.</summary>
+public static class TuningStorage
+{
+    public const string Name = "tuning";
+}
+
+public static class TuningSilo
+{
+    /// <summary>Adds the tuning grains' services and the embedded SQLite store under <paramref name="dataDirectory"/>.</summary>
+    public static ISiloBuilder AddTuning(this ISiloBuilder silo, string dataDirectory)
+    {
+        silo.Services.Configure<Hosting.TunerOptions>(o => o.DataDirectory = dataDirectory);
+        silo.Services.AddSingleton<Hosting.StudySpecCache>();
+        silo.Services.AddSingleton<Hosting.ExecutorSelector>();
+        var database = new Hosting.TunerOptions { DataDirectory = dataDirectory }.DatabasePath;
+        silo.Services.AddGrainStorage(TuningStorage.Name,
+            (services, _) => new SqliteGrainStorage(database, services.GetRequiredService<Serializer>()));
+        return silo;
+    }
+
+    /// <summary>
+    /// A host with one silo on this machine and the SQLite store: what <c>tuner run</c> uses. Its ports are free
+    /// ones picked now, because Orleans binds with address reuse and two silos on one fixed port would cross-wire.
+    /// </summary>
+    public static IHost BuildEmbeddedHost(string dataDirectory, LogLevel logLevel = LogLevel.Warning)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Logging.ClearProviders().AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(logLevel);
+        // Orleans' start-up notes (GC mode, watchdog on a busy start) are noise on a command line; its errors are not.
+        builder.Logging.AddFilter("Orleans", LogLevel.Error);
+        builder.UseOrleans(silo => silo
+            .UseLocalhostClustering(siloPort: FreePort(), gatewayPort: FreePort(), serviceId: "tuning", clusterId: "embedded-" + Environment.ProcessId)
+            .AddTuning(dataDirectory));
+        return builder.Build();
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
