@@ -43,6 +43,12 @@ public static partial class StudyFile
             var cause = e.InnerException?.Message ?? e.Message;
             throw new StudyFileException([new StudyFileError("", (int)e.Start.Line, (int)e.Start.Column, $"YAML syntax error: {cause}")]);
         }
+        catch (InvalidOperationException)
+        {
+            // Some malformed input trips YamlDotNet's scanner without a position; the last token it read is where to look.
+            var end = LastScannedPosition(text);
+            throw new StudyFileException([new StudyFileError("", (int)end.Line, (int)end.Column, "YAML syntax error: the document ends inside an unclosed {, [ or quote")]);
+        }
         if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is YamlScalarNode { Value: null or "" or "~" })
             throw new StudyFileException([new StudyFileError("", 0, 0, "the study file is empty")]);
         if (stream.Documents.Count > 1)
@@ -53,6 +59,20 @@ public static partial class StudyFile
         var spec = Read(reader, stream.Documents[0].RootNode, studyDirectory);
         if (reader.Errors.Count > 0 || spec is null) throw new StudyFileException(reader.Errors);
         return spec;
+    }
+
+    private static Mark LastScannedPosition(string text)
+    {
+        var scanner = new Scanner(new StringReader(text));
+        var last = Mark.Empty;
+        try
+        {
+            while (scanner.MoveNext()) last = scanner.Current!.End;
+        }
+        catch (Exception e) when (e is InvalidOperationException or YamlException)
+        {
+        }
+        return last;
     }
 
     private static StudySpec? Read(YamlReader r, YamlNode root, string studyDirectory)

@@ -1,0 +1,149 @@
+using Tuning.Algorithms.Space;
+using Tuning.Trials.Execution;
+using Tuning.Trials.Studies;
+
+namespace Tuning.Trials.Tests;
+
+/// <summary>The local executor and pipeline runner against real child processes.</summary>
+public sealed class LocalExecutorTests : IDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("tuning-executor-").FullName;
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    private async Task<TrialResult> Run(string steps, string budget = "maxTrials: 1", string parameters = "- {name: x, type: double, min: 0, max: 10}", double x = 3)
+    {
+        var text = $"""
+            name: executor-test
+            objective: {"{"}metric: objective, goal: minimize{"}"}
+            budget: {"{"}{budget}{"}"}
+            parameters:
+              {parameters}
+            trial:
+              steps:
+            {steps}
+            """;
+        var spec = StudyFile.Parse(text, _root);
+        var run = new TrialRun("t-0", 0, new Dictionary<string, ParameterValue> { ["x"] = ParameterValue.Of(x) }, Path.Combine(_root, "trial-0"));
+        return await new PipelineRunner(spec, new LocalExecutor()).RunAsync(run, CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task Metrics_printed_by_a_process_are_collected()
+    {
+        var result = await Run("""
+                - name: s
+                  command: [sh, -c, "echo starting; echo epoch=1 loss=0.5; echo objective=${params.x} runtime=2"]
+            """);
+        Assert.Equal(TrialOutcome.Succeeded, result.Outcome);
+        Assert.Equal(3, result.Metrics.Final["objective"]);
+        Assert.Equal(2, result.Metrics.Final["runtime"]);
+        Assert.Equal([new MetricPoint(1, 0.5)], result.Metrics.Intermediate["loss"]);
+        Assert.Contains("starting", File.ReadAllText(Path.Combine(_root, "trial-0", "s", "stdout.log")));
+    }
+
+    [Fact]
+    public async Task Metrics_can_come_from_the_metrics_file()
+    {
+        var result = await Run("""
+                - name: s
+                  command: [sh, -c, "echo '{\"objective\": 1.5}' >> \"$TUNER_METRICS_FILE\""]
+            """);
+        Assert.Equal(TrialOutcome.Succeeded, result.Outcome);
+        Assert.Equal(1.5, result.Metrics.Final["objective"]);
+    }
+
+    [Fact]
+    public async Task A_non_zero_exit_fails_the_trial_with_the_code_and_the_last_error_line()
+    {
+        var result = await Run("""
+                - name: s
+                  command: [sh, -c, "echo objective=1; echo 'out of memory' >&2; exit 3"]
+            """);
+        Assert.Equal(TrialOutcome.Failed, result.Outcome);
+        Assert.Contains("exited with code 3", result.Error);
+        Assert.Contains("out of memory", result.Error);
+    }
+
+    [Fact]
+    public async Task A_missing_objective_fails_the_trial()
+    {
+        var result = await Run("""
+                - name: s
+                  command: [sh, -c, "echo loss=1"]
+            """);
+        Assert.Equal(TrialOutcome.Failed, result.Outcome);
+        Assert.Contains("no 'objective' metric", result.Error);
+    }
+
+    [Theory]
+    [InlineData("nan")]
+    [InlineData("inf")]
+    public async Task A_non_finite_objective_fails_the_trial(string value)
+    {
+        var result = await Run($"""
+                - name: s
+                  command: [sh, -c, "echo objective={value}"]
+            """);
+        Assert.Equal(TrialOutcome.Failed, result.Outcome);
+        Assert.Contains("not a finite number", result.Error);
+    }
+
+    [Fact]
+    public async Task A_program_that_does_not_exist_fails_the_trial_with_its_name()
+    {
+        var result = await Run("""
+                - name: s
+                  command: [no-such-program-here, --flag]
+            """);
+        Assert.Equal(TrialOutcome.Failed, result.Outcome);
+        Assert.Contains("no-such-program-here", result.Error);
+    }
+
+    [Fact]
+    public async Task The_trial_timeout_kills_the_whole_process_tree()
+    {
+        var pidFile = Path.Combine(_root, "grandchild.pid");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var result = await Run($$"""
+                - name: s
+                  command: [sh, -c, "sleep 60 & echo $! > {{pidFile}}; wait"]
+            """, budget: "maxTrials: 1, trialTimeout: 1s");
+        Assert.Equal(TrialOutcome.Failed, result.Outcome);
+        Assert.Contains("timed out", result.Error);
+        Assert.InRange(clock.Elapsed.TotalSeconds, 0.9, 20);
+        var grandchild = int.Parse(File.ReadAllText(pidFile).Trim());
+        await Task.Delay(200);
+        Assert.False(Directory.Exists($"/proc/{grandchild}") && !File.ReadAllText($"/proc/{grandchild}/stat").Contains(") Z "),
+            $"the grandchild sleep ({grandchild}) still runs");
+    }
+
+    [Fact]
+    public async Task Relative_paths_resolve_against_the_study_folder_and_steps_run_in_their_own_folder()
+    {
+        File.WriteAllText(Path.Combine(_root, "report.sh"), "echo objective=$(cat \"$1\")\npwd > where.txt\n");
+        File.WriteAllText(Path.Combine(_root, "value.txt"), "4.5");
+        var result = await Run("""
+                - name: s
+                  command: [sh, report.sh, value.txt]
+            """);
+        Assert.Equal(TrialOutcome.Succeeded, result.Outcome);
+        Assert.Equal(4.5, result.Metrics.Final["objective"]);
+        Assert.Equal(Path.Combine(_root, "trial-0", "s"), File.ReadAllText(Path.Combine(_root, "trial-0", "s", "where.txt")).Trim());
+    }
+
+    [Fact]
+    public async Task Steps_run_in_dependency_order_and_see_each_others_outputs()
+    {
+        var result = await Run("""
+                - name: train
+                  dependsOn: [prepare]
+                  command: [sh, -c, "echo objective=$(cat ${steps.prepare.outputs}/n.txt)"]
+                - name: prepare
+                  command: [sh, -c, "echo 7 > ${outputs}/n.txt"]
+            """);
+        Assert.Equal(TrialOutcome.Succeeded, result.Outcome);
+        Assert.Equal(7, result.Metrics.Final["objective"]);
+        Assert.Equal(["prepare", "train"], result.Steps.Select(s => s.Name));
+    }
+}

@@ -1,0 +1,60 @@
+using Tuning.Trials.Execution;
+
+namespace Tuning.Trials.Tests;
+
+public class MetricReportTests
+{
+    [Fact]
+    public void Name_value_pairs_are_read_and_the_last_value_wins()
+    {
+        var report = new MetricReport();
+        Assert.True(report.ReadLine("loss=0.9 accuracy=0.5"));
+        Assert.True(report.ReadLine("loss=0.41"));
+        Assert.Equal(0.41, report.Final["loss"]);
+        Assert.Equal(0.5, report.Final["accuracy"]);
+        Assert.Empty(report.Intermediate);
+    }
+
+    [Fact]
+    public void Step_or_epoch_makes_intermediate_values()
+    {
+        var report = new MetricReport();
+        report.ReadLine("epoch=1 loss=0.9");
+        report.ReadLine("epoch=2 loss=0.7 accuracy=0.8");
+        report.ReadLine("step=3 loss=0.5");
+        Assert.Equal([new MetricPoint(1, 0.9), new MetricPoint(2, 0.7), new MetricPoint(3, 0.5)], report.Intermediate["loss"]);
+        Assert.Equal([new MetricPoint(2, 0.8)], report.Intermediate["accuracy"]);
+        Assert.Equal(0.5, report.Final["loss"]);
+    }
+
+    [Theory]
+    [InlineData("Loading data from /tmp/x=1")]
+    [InlineData("loss = 0.4")]
+    [InlineData("config: lr=0.1")]
+    [InlineData("status=ok")]
+    public void Ordinary_log_lines_are_not_metrics(string line)
+    {
+        var report = new MetricReport();
+        Assert.False(report.ReadLine(line));
+        Assert.Empty(report.Final);
+    }
+
+    [Fact]
+    public void Nan_and_infinity_are_read_so_the_trial_can_fail_on_them()
+    {
+        var report = new MetricReport();
+        report.ReadLine("objective=nan other=inf");
+        Assert.True(double.IsNaN(report.Final["objective"]));
+        Assert.True(double.IsPositiveInfinity(report.Final["other"]));
+    }
+
+    [Fact]
+    public void Json_lines_are_read_like_metric_lines()
+    {
+        var report = new MetricReport();
+        Assert.True(report.ReadJsonLine("{\"step\": 4, \"loss\": 0.25, \"note\": \"x\"}"));
+        Assert.False(report.ReadJsonLine("not json"));
+        Assert.Equal(0.25, report.Final["loss"]);
+        Assert.Equal([new MetricPoint(4, 0.25)], report.Intermediate["loss"]);
+    }
+}

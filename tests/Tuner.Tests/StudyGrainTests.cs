@@ -1,0 +1,108 @@
+using Tuning.Tuner.Grains;
+
+namespace Tuning.Tuner.Tests;
+
+public sealed class StudyGrainTests : IDisposable
+{
+    private readonly string _data = Directory.CreateTempSubdirectory("tuning-grains-").FullName;
+
+    public void Dispose() => Directory.Delete(_data, recursive: true);
+
+    [Fact]
+    public async Task A_study_runs_to_its_budget_and_its_state_survives_a_silo_restart()
+    {
+        var yaml = TuningCluster.Study("[sh, -c, \"echo objective=${params.x}\"]", "{maxTrials: 6, parallelTrials: 2}");
+        Guid id;
+        StudySnapshot before;
+        await using (var cluster = await TuningCluster.StartAsync(_data))
+        {
+            var study = await cluster.StartStudyAsync(yaml);
+            before = await TuningCluster.WaitForEndAsync(study);
+            id = before.Id;
+            Assert.Equal(StudyStatus.Succeeded, before.Status);
+            Assert.Equal(6, before.Succeeded);
+            Assert.Equal((await study.GetTrials()).Min(t => t.Metrics["objective"]), before.Best!.Metrics["objective"]);
+        }
+
+        await using (var restarted = await TuningCluster.StartAsync(_data))
+        {
+            var study = restarted.Grains.GetGrain<IStudyGrain>(id);
+            var after = await study.GetSnapshot();
+            Assert.Equal(StudyStatus.Succeeded, after.Status);
+            Assert.Equal(before.Best!.Number, after.Best!.Number);
+            var trials = await study.GetTrials();
+            Assert.Equal(Enumerable.Range(0, 6), trials.Select(t => t.Number).Order());
+            Assert.All(trials, t => Assert.Equal(TrialStatus.Succeeded, t.Status));
+            Assert.Contains(await restarted.Grains.GetGrain<IStudyRegistryGrain>(0).List(), e => e.Id == id);
+        }
+    }
+
+    [Fact]
+    public async Task Grid_exhausts_and_study_succeeds_without_a_duplicate_point()
+    {
+        await using var cluster = await TuningCluster.StartAsync(_data);
+        var study = await cluster.StartStudyAsync(TuningCluster.Study(
+            "[sh, -c, \"echo objective=${params.x}\"]", "{maxTrials: 50, parallelTrials: 4}",
+            parameters: "- {name: x, type: double, min: 0, max: 1, step: 0.5}\n  - {name: c, type: categorical, values: [a, b]}",
+            algorithm: "grid"));
+        var end = await TuningCluster.WaitForEndAsync(study);
+        Assert.Equal(StudyStatus.Succeeded, end.Status);
+        Assert.Contains("exhausted", end.Reason);
+        var trials = await study.GetTrials();
+        Assert.Equal(6, trials.Length);
+        Assert.Equal(6, trials.Select(t => $"{t.Parameters["x"]}/{t.Parameters["c"]}").Distinct().Count());
+    }
+
+    [Fact]
+    public async Task More_failures_than_allowed_fail_the_study()
+    {
+        await using var cluster = await TuningCluster.StartAsync(_data);
+        var study = await cluster.StartStudyAsync(TuningCluster.Study("[sh, -c, \"exit 1\"]", "{maxTrials: 20, maxFailedTrials: 2}"));
+        var end = await TuningCluster.WaitForEndAsync(study);
+        Assert.Equal(StudyStatus.Failed, end.Status);
+        Assert.Equal(3, end.Failed);
+        Assert.Contains("maxFailedTrials", end.Reason);
+        Assert.All(await study.GetTrials(), t => Assert.Contains("exited with code 1", t.Error));
+    }
+
+    [Fact]
+    public async Task Reaching_the_target_ends_the_study_early()
+    {
+        await using var cluster = await TuningCluster.StartAsync(_data);
+        var study = await cluster.StartStudyAsync(TuningCluster.Study(
+            "[sh, -c, \"echo objective=0.1\"]", "{maxTrials: 20}", objective: "{metric: objective, goal: minimize, target: 0.5}"));
+        var end = await TuningCluster.WaitForEndAsync(study);
+        Assert.Equal(StudyStatus.Succeeded, end.Status);
+        Assert.Contains("target", end.Reason);
+        Assert.Equal(1, end.Created);
+    }
+
+    [Fact]
+    public async Task Stopping_a_study_cancels_its_running_trials()
+    {
+        await using var cluster = await TuningCluster.StartAsync(_data);
+        var study = await cluster.StartStudyAsync(TuningCluster.Study("[sleep, \"30\"]", "{maxTrials: 4, parallelTrials: 2}"));
+        await Task.Delay(500);
+        var stopped = await study.Stop();
+        Assert.Equal(StudyStatus.Stopped, stopped.Status);
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        TrialRecord[] trials;
+        do
+        {
+            await Task.Delay(50);
+            trials = await study.GetTrials();
+        } while (trials.Any(t => !t.Status.IsTerminal()) && DateTime.UtcNow < deadline);
+        Assert.Equal(2, trials.Length);
+        Assert.All(trials, t => Assert.Equal(TrialStatus.Cancelled, t.Status));
+    }
+
+    [Fact]
+    public async Task Maximize_goals_pick_the_largest_value_as_best()
+    {
+        await using var cluster = await TuningCluster.StartAsync(_data);
+        var study = await cluster.StartStudyAsync(TuningCluster.Study(
+            "[sh, -c, \"echo accuracy=${params.x}\"]", "{maxTrials: 8, parallelTrials: 3}", objective: "{metric: accuracy, goal: maximize}"));
+        var end = await TuningCluster.WaitForEndAsync(study);
+        Assert.Equal((await study.GetTrials()).Max(t => t.Metrics["accuracy"]), end.Best!.Metrics["accuracy"]);
+    }
+}
