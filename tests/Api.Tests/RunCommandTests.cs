@@ -1,0 +1,118 @@
+using System.Text.Json;
+
+namespace Tuning.Api.Tests;
+
+/// <summary><c>tuner run</c> end to end: the real executable, real trial processes, a real SQLite store.</summary>
+public sealed class RunCommandTests : IDisposable
+{
+    private readonly string _work = Directory.CreateTempSubdirectory("tuning-run-").FullName;
+
+    public void Dispose() => Directory.Delete(_work, recursive: true);
+
+    [Fact]
+    public async Task The_quickstart_succeeds_with_30_trials_and_names_the_real_best()
+    {
+        var study = Path.Combine(Tuner.RepositoryRoot, "experiments", "quickstart", "study.yaml");
+        var (exit, output, error) = await Tuner.RunAsync(_work, "run", study, "--out", "out", "--data", "data");
+        Assert.True(exit == 0, $"exit {exit}\n{output}\n{error}");
+        Assert.Contains("Best trial", output);
+
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(_work, "out", "study.json")));
+        var root = json.RootElement;
+        Assert.Equal("quickstart", root.GetProperty("name").GetString());
+        Assert.Equal("Succeeded", root.GetProperty("status").GetString());
+        Assert.Equal("minimize", root.GetProperty("objective").GetProperty("goal").GetString());
+        var trials = root.GetProperty("trials").EnumerateArray().ToArray();
+        Assert.Equal(30, trials.Length);
+        Assert.All(trials, t => Assert.Equal("Succeeded", t.GetProperty("status").GetString()));
+        Assert.All(trials, t => Assert.Equal(JsonValueKind.Number, t.GetProperty("parameters").GetProperty("x1").ValueKind));
+        Assert.All(trials, t => Assert.Equal("branin", t.GetProperty("steps")[0].GetProperty("name").GetString()));
+        var best = trials.MinBy(t => t.GetProperty("metrics").GetProperty("objective").GetDouble());
+        Assert.Equal(best.GetProperty("number").GetInt32(), root.GetProperty("bestTrial").GetProperty("number").GetInt32());
+        Assert.InRange(root.GetProperty("bestTrial").GetProperty("metrics").GetProperty("objective").GetDouble(), 0.397887, 50);
+    }
+
+    [Fact]
+    public async Task An_invalid_study_file_exits_2_names_each_field_and_runs_nothing()
+    {
+        File.WriteAllText(Path.Combine(_work, "bad.yaml"), """
+            name: bad
+            objective: {metric: objective, goal: sideways}
+            budget: {maxTrials: 0}
+            parameters:
+              - {name: x, type: double, min: 2, max: 1}
+            trial:
+              steps: []
+            """);
+        var (exit, _, error) = await Tuner.RunAsync(_work, "run", "bad.yaml", "--data", "data");
+        Assert.Equal(2, exit);
+        Assert.Contains("objective.goal (line 2", error);
+        Assert.Contains("budget.maxTrials", error);
+        Assert.Contains("parameters[0].min", error);
+        Assert.Contains("trial.steps", error);
+        Assert.False(Directory.Exists(Path.Combine(_work, "data")));
+    }
+
+    [Fact]
+    public async Task A_failed_study_exits_1_with_the_reason()
+    {
+        File.WriteAllText(Path.Combine(_work, "failing.yaml"), """
+            name: failing
+            objective: {metric: objective, goal: minimize}
+            budget: {maxTrials: 5, maxFailedTrials: 1}
+            parameters: [{name: x, type: int, min: 0, max: 3}]
+            trial:
+              steps: [{name: s, command: [sh, -c, "echo nothing useful"]}]
+            """);
+        var (exit, output, _) = await Tuner.RunAsync(_work, "run", "failing.yaml", "--data", "data", "--out", "out");
+        Assert.Equal(1, exit);
+        Assert.Contains("Failed", output);
+        Assert.Contains("maxFailedTrials", output);
+        Assert.True(File.Exists(Path.Combine(_work, "out", "study.json")));
+    }
+
+    [Fact]
+    public async Task A_killed_run_resumes_without_losing_or_repeating_completed_trials()
+    {
+        const int trials = 12;
+        File.WriteAllText(Path.Combine(_work, "slow.yaml"), $$"""
+            name: slow
+            objective: {metric: objective, goal: minimize}
+            algorithm: {name: random, seed: 3}
+            budget: {maxTrials: {{trials}}, parallelTrials: 2}
+            parameters: [{name: x, type: double, min: 0, max: 1}]
+            trial:
+              steps:
+                - name: s
+                  command: [sh, -c, "sleep 0.4; echo ${trial.id} >> ${study.dir}/done.log; echo objective=${params.x}"]
+            """);
+        var done = Path.Combine(_work, "done.log");
+
+        using (var first = Tuner.Start(_work, "run", "slow.yaml", "--data", "data", "--out", "out"))
+        {
+            var output = Tuner.Collect(first);
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while ((!File.Exists(done) || File.ReadAllLines(done).Length < 4) && DateTime.UtcNow < deadline && !first.HasExited)
+                await Task.Delay(20);
+            Assert.False(first.HasExited, "the first run ended before it could be killed:\n" + output);
+            first.Kill(entireProcessTree: true);
+            await first.WaitForExitAsync();
+        }
+        var finishedBeforeKill = File.ReadAllLines(done).Length;
+        Assert.False(File.Exists(Path.Combine(_work, "out", "study.json")));
+
+        var (exit, resumed, error) = await Tuner.RunAsync(_work, "run", "slow.yaml", "--data", "data", "--out", "out");
+        Assert.True(exit == 0, $"exit {exit}\n{resumed}\n{error}");
+        Assert.Contains("Resuming study slow", resumed);
+
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(_work, "out", "study.json")));
+        var records = json.RootElement.GetProperty("trials").EnumerateArray().ToArray();
+        Assert.Equal(Enumerable.Range(0, trials), records.Select(t => t.GetProperty("number").GetInt32()));
+        Assert.All(records, t => Assert.Equal("Succeeded", t.GetProperty("status").GetString()));
+        // Each trial ran once, except the (at most parallelTrials) that were running at the kill and ran again.
+        var runs = File.ReadAllLines(done);
+        Assert.Equal(trials, runs.Distinct().Count());
+        Assert.InRange(runs.Length, trials, trials + 2);
+        Assert.True(finishedBeforeKill >= 4);
+    }
+}
