@@ -4,13 +4,20 @@ using Tuning.Benchmarks;
 const string usage = """
     Usage: dotnet run -c Release --project experiments/Benchmarks -- <benchmark> [options]
 
+      regret [--seeds N] [--functions a,b] [--algorithms a,b]
+                                       simple regret on Branin, Hartmann6 and Rosenbrock4 (DESIGN.md's suite)
+      latency                          JSON: median milliseconds of one suggestion given N observations
       throughput [TRIALS] [PARALLEL]   trivial trials on the embedded store (default 2000, 8): trials per second
     """;
 
+string? Option(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
+string[] List(string name) => Option(name)?.Split(',', StringSplitOptions.RemoveEmptyEntries) ?? [];
 int Arg(int index, int fallback) => args.Length > index ? int.Parse(args[index], CultureInfo.InvariantCulture) : fallback;
 
 return args.FirstOrDefault() switch
 {
+    "regret" => Regret.Run(int.Parse(Option("--seeds") ?? "10", CultureInfo.InvariantCulture), List("--functions"), List("--algorithms")),
+    "latency" => Latency.Run(),
     "throughput" => await Throughput.RunAsync(Arg(1, 2000), Arg(2, 8)),
     _ => Usage(),
 };

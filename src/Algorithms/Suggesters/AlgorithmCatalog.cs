@@ -19,7 +19,7 @@ public abstract class Algorithm
 /// <summary>Every algorithm a study file may name.</summary>
 public static class AlgorithmCatalog
 {
-    private static readonly Algorithm[] All = [new RandomAlgorithm(), new GridAlgorithm()];
+    private static readonly Algorithm[] All = [new RandomAlgorithm(), new GridAlgorithm(), new SobolAlgorithm(), new BayesianAlgorithm()];
 
     public static IEnumerable<string> Names => All.Select(a => a.Name);
 
@@ -52,5 +52,38 @@ public static class AlgorithmCatalog
 
         public override ISuggester Create(IReadOnlyDictionary<string, string> settings, SearchSpace space, int seed) =>
             new GridSuggester(space);
+    }
+
+    private sealed class SobolAlgorithm : Algorithm
+    {
+        public override string Name => "sobol";
+
+        public override IReadOnlyList<AlgorithmError> Validate(IReadOnlyDictionary<string, string> settings, SearchSpace space)
+        {
+            var reader = new SettingsReader(settings);
+            reader.Bool("scramble", true);
+            var errors = reader.Finish().ToList();
+            if (space.Dimensions > Sampling.SobolSequence.MaxDimensions)
+                errors.Add(new AlgorithmError("parameters", $"sobol supports up to {Sampling.SobolSequence.MaxDimensions} parameters, got {space.Dimensions}"));
+            return errors;
+        }
+
+        public override ISuggester Create(IReadOnlyDictionary<string, string> settings, SearchSpace space, int seed) =>
+            new SobolSuggester(space, seed, new SettingsReader(settings).Bool("scramble", true));
+    }
+
+    private sealed class BayesianAlgorithm : Algorithm
+    {
+        public override string Name => "bayesian";
+
+        public override IReadOnlyList<AlgorithmError> Validate(IReadOnlyDictionary<string, string> settings, SearchSpace space)
+        {
+            var reader = new SettingsReader(settings);
+            BayesianSettings.Read(reader, space);
+            return reader.Finish();
+        }
+
+        public override ISuggester Create(IReadOnlyDictionary<string, string> settings, SearchSpace space, int seed) =>
+            new BayesianSuggester(space, seed, BayesianSettings.Read(new SettingsReader(settings), space));
     }
 }

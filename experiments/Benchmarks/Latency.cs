@@ -1,0 +1,51 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Tuning.Algorithms.Space;
+using Tuning.Algorithms.Suggesters;
+
+namespace Tuning.Benchmarks;
+
+/// <summary>
+/// Milliseconds of one suggestion given N completed observations in D dimensions. Each suggester first
+/// sees N−5 observations (untimed, as in a running study, where the previous fit warms the next), then
+/// five suggestions with N−4 … N observations are timed; the median is printed, as JSON on standard output.
+/// </summary>
+public static class Latency
+{
+    public static int Run()
+    {
+        var rows = new List<object>();
+        foreach (var algorithm in new[] { "bayesian" })
+            foreach (var dimensions in new[] { 2, 6 })
+                foreach (var observations in new[] { 25, 100, 300, 1000 })
+                {
+                    var milliseconds = Measure(algorithm, dimensions, observations);
+                    Console.Error.WriteLine($"{algorithm,-9} D={dimensions} N={observations,5}: {milliseconds,9:F2} ms");
+                    rows.Add(new { algorithm, observations, dimensions, milliseconds = Math.Round(milliseconds, 3) });
+                }
+        Console.WriteLine(JsonSerializer.Serialize(rows));
+        return 0;
+    }
+
+    private static double Measure(string algorithm, int dimensions, int count)
+    {
+        var function = dimensions == 6 ? TestFunction.Hartmann6() : TestFunction.Branin();
+        var random = new Random(dimensions * 1000 + count);
+        var history = Enumerable.Range(0, count).Select(_ =>
+        {
+            var parameters = function.Space.FromUnit(Enumerable.Range(0, dimensions).Select(_ => random.NextDouble()).ToArray());
+            return new Observation(parameters, function.Evaluate(parameters));
+        }).ToArray();
+        var suggester = AlgorithmCatalog.Find(algorithm)!.Create(new Dictionary<string, string>(), function.Space, 1);
+        suggester.Suggest(new SuggestionContext(count - 5, history[..(count - 5)], []));
+        var times = new List<double>();
+        for (var n = count - 4; n <= count; n++)
+        {
+            var clock = Stopwatch.StartNew();
+            suggester.Suggest(new SuggestionContext(n, history[..n], []));
+            times.Add(clock.Elapsed.TotalMilliseconds);
+        }
+        times.Sort();
+        return times[times.Count / 2];
+    }
+}

@@ -1,0 +1,345 @@
+using MathNet.Numerics.LinearAlgebra;
+using MathNet.Numerics.LinearAlgebra.Double;
+using Tuning.Algorithms.Numerics;
+
+namespace Tuning.Algorithms.Models;
+
+/// <summary>
+/// Kernel hyperparameters, all in log space: one lengthscale per input dimension, the signal variance, and
+/// the noise variance (above <see cref="GaussianProcess.NoiseFloor"/>).
+/// </summary>
+public sealed record GpHyperparameters(double[] LogLengthscales, double LogSignalVariance, double LogNoiseVariance)
+{
+    public double[] ToVector() => [.. LogLengthscales, LogSignalVariance, LogNoiseVariance];
+
+    public static GpHyperparameters FromVector(ReadOnlySpan<double> v) =>
+        new(v[..^2].ToArray(), v[^2], v[^1]);
+}
+
+/// <summary>
+/// Weak log-normal priors on the hyperparameters. The lengthscale prior grows with the dimension as in
+/// Hvarfner et al., "Vanilla Bayesian optimization performs great in high dimensions" (ICML 2024), BoTorch's
+/// default since 0.12: log ℓ ~ N(√2 + ½ log d, 3).
+/// </summary>
+public sealed record GpPriors(double LengthscaleMean, double LengthscaleSd, double SignalMean, double SignalSd, double NoiseMean, double NoiseSd)
+{
+    public static GpPriors ForDimensions(int d) => new(Math.Sqrt(2) + 0.5 * Math.Log(d), Math.Sqrt(3), 0, 1, -8, 2);
+
+    public double[] Mode(int d) => [.. Enumerable.Repeat(LengthscaleMean, d), SignalMean, NoiseMean];
+
+    public double[] Sample(int d, Random random) =>
+    [
+        .. Enumerable.Range(0, d).Select(_ => LengthscaleMean + LengthscaleSd * Gaussian(random)),
+        SignalMean + SignalSd * Gaussian(random),
+        NoiseMean + NoiseSd * Gaussian(random),
+    ];
+
+    internal static double Gaussian(Random random) =>
+        Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+
+    /// <summary>Adds the negative log prior density (up to a constant) and its gradient.</summary>
+    internal double AddNegativeLogPrior(ReadOnlySpan<double> theta, Span<double> gradient)
+    {
+        var d = theta.Length - 2;
+        var value = 0.0;
+        for (var i = 0; i < theta.Length; i++)
+        {
+            var (mean, sd) = i < d ? (LengthscaleMean, LengthscaleSd) : i == d ? (SignalMean, SignalSd) : (NoiseMean, NoiseSd);
+            var z = (theta[i] - mean) / sd;
+            value += 0.5 * z * z;
+            gradient[i] += z / sd;
+        }
+        return value;
+    }
+}
+
+/// <summary>
+/// A Gaussian process with a constant zero mean (fit it to standardised outputs) and a Matérn 5/2 kernel with
+/// one lengthscale per dimension. Dimensions marked categorical hold a category index and contribute an
+/// indicator distance (0 for the same category, 1 otherwise) instead of a difference, so unordered choices
+/// are never read as near or far by their position in a list.
+/// </summary>
+public sealed class GaussianProcess
+{
+    /// <summary>The least noise variance the model assumes: duplicate points never make the kernel matrix singular.</summary>
+    public const double NoiseFloor = 1e-6;
+
+    private static readonly double Sqrt5 = Math.Sqrt(5);
+
+    private readonly double[][] _x;
+    private readonly bool[] _categorical;
+    private readonly double[] _inverseSquaredLengthscales;
+    private readonly double _signal;
+    private readonly double[] _lower; // Cholesky factor of K, column-major
+    private readonly double[] _alpha; // K⁻¹ y
+
+    private GaussianProcess(double[][] x, bool[] categorical, GpHyperparameters hyperparameters, double[] lower, double[] alpha)
+    {
+        _x = x;
+        _categorical = categorical;
+        Hyperparameters = hyperparameters;
+        _inverseSquaredLengthscales = hyperparameters.LogLengthscales.Select(l => Math.Exp(-2 * l)).ToArray();
+        _signal = Math.Exp(hyperparameters.LogSignalVariance);
+        _lower = lower;
+        _alpha = alpha;
+    }
+
+    public GpHyperparameters Hyperparameters { get; }
+
+    public int Count => _x.Length;
+
+    public int Dimensions => _categorical.Length;
+
+    /// <summary>Conditions the process on the data with the given hyperparameters.</summary>
+    public static GaussianProcess Create(double[][] x, double[] y, bool[] categorical, GpHyperparameters hyperparameters)
+    {
+        var inverse = hyperparameters.LogLengthscales.Select(l => Math.Exp(-2 * l)).ToArray();
+        var signal = Math.Exp(hyperparameters.LogSignalVariance);
+        var noise = Math.Exp(hyperparameters.LogNoiseVariance) + NoiseFloor;
+        var n = x.Length;
+        var k = new double[n * n];
+        for (var i = 0; i < n; i++)
+        {
+            k[i * n + i] = signal + noise;
+            for (var j = i + 1; j < n; j++)
+                k[j * n + i] = k[i * n + j] = signal * Matern(Math.Sqrt(SquaredDistance(x[i], x[j], inverse, categorical)));
+        }
+        var cholesky = Factor(k, n);
+        var alpha = cholesky.Solve(Vector<double>.Build.DenseOfArray(y)).AsArray() ?? cholesky.Solve(Vector<double>.Build.DenseOfArray(y)).ToArray();
+        return new GaussianProcess(x, categorical, hyperparameters, cholesky.Factor.AsColumnMajorArray() ?? cholesky.Factor.ToColumnMajorArray(), alpha);
+    }
+
+    /// <summary>Posterior mean and variance of the latent function at <paramref name="point"/>.</summary>
+    public (double Mean, double Variance) Predict(ReadOnlySpan<double> point)
+    {
+        var n = Count;
+        Span<double> v = n <= 1024 ? stackalloc double[n] : new double[n];
+        var mean = 0.0;
+        for (var i = 0; i < n; i++)
+        {
+            v[i] = _signal * Matern(Math.Sqrt(SquaredDistance(point, _x[i], _inverseSquaredLengthscales, _categorical)));
+            mean += v[i] * _alpha[i];
+        }
+        ForwardSubstitute(v);
+        var explained = 0.0;
+        for (var i = 0; i < n; i++) explained += v[i] * v[i];
+        return (mean, Math.Max(_signal - explained, 1e-12));
+    }
+
+    /// <summary>Posterior mean and variance with their gradients with respect to the point (zero along categorical dimensions).</summary>
+    public (double Mean, double Variance) Predict(ReadOnlySpan<double> point, Span<double> meanGradient, Span<double> varianceGradient)
+    {
+        var n = Count;
+        var d = Dimensions;
+        var k = new double[n];
+        var slope = new double[n]; // dk/dr divided by r, so dk/dx_j = slope·(x_j − X_ij)/ℓ_j²
+        var mean = 0.0;
+        for (var i = 0; i < n; i++)
+        {
+            var r = Math.Sqrt(SquaredDistance(point, _x[i], _inverseSquaredLengthscales, _categorical));
+            var e = Math.Exp(-Sqrt5 * r);
+            k[i] = _signal * (1 + Sqrt5 * r + 5.0 / 3 * r * r) * e;
+            slope[i] = -_signal * 5.0 / 3 * (1 + Sqrt5 * r) * e;
+            mean += k[i] * _alpha[i];
+        }
+        var v = (double[])k.Clone();
+        ForwardSubstitute(v);
+        var explained = 0.0;
+        for (var i = 0; i < n; i++) explained += v[i] * v[i];
+        var w = v;
+        BackSubstitute(w); // w = K⁻¹ k
+        meanGradient.Clear();
+        varianceGradient.Clear();
+        for (var i = 0; i < n; i++)
+        {
+            var row = _x[i];
+            for (var j = 0; j < d; j++)
+            {
+                if (_categorical[j]) continue;
+                var dk = slope[i] * (point[j] - row[j]) * _inverseSquaredLengthscales[j];
+                meanGradient[j] += _alpha[i] * dk;
+                varianceGradient[j] -= 2 * w[i] * dk;
+            }
+        }
+        return (mean, Math.Max(_signal - explained, 1e-12));
+    }
+
+    /// <summary>
+    /// The negative log marginal likelihood plus the negative log prior, with its analytic gradient
+    /// (Rasmussen and Williams, Gaussian Processes for Machine Learning, eq. 5.9), as a function of θ.
+    /// </summary>
+    public static double NegativeLogPosterior(TrainingData data, ReadOnlySpan<double> theta, Span<double> gradient, GpPriors? priors)
+    {
+        var n = data.Count;
+        var d = data.Dimensions;
+        var inverse = new double[d];
+        for (var j = 0; j < d; j++) inverse[j] = Math.Exp(-2 * theta[j]);
+        var signal = Math.Exp(theta[d]);
+        var noiseVariable = Math.Exp(theta[d + 1]);
+
+        var k = new double[n * n];
+        var shape = new double[n * n]; // (5/3)(1+√5 r)e^{-√5 r}: the lengthscale derivatives share it
+        for (var i = 0; i < n; i++)
+        {
+            k[i * n + i] = signal + noiseVariable + NoiseFloor;
+            for (var j = i + 1; j < n; j++)
+            {
+                var r2 = 0.0;
+                for (var c = 0; c < d; c++) r2 += data.SquaredDifference(c, i, j) * inverse[c];
+                var r = Math.Sqrt(r2);
+                var e = Math.Exp(-Sqrt5 * r);
+                k[j * n + i] = k[i * n + j] = signal * (1 + Sqrt5 * r + 5.0 / 3 * r2) * e;
+                shape[i * n + j] = 5.0 / 3 * (1 + Sqrt5 * r) * e;
+            }
+        }
+        var cholesky = Factor(k, n);
+        var y = Vector<double>.Build.DenseOfArray(data.Y);
+        var alpha = cholesky.Solve(y);
+        var value = 0.5 * y.DotProduct(alpha) + 0.5 * cholesky.DeterminantLn + 0.5 * n * Math.Log(2 * Math.PI);
+
+        var inverseK = cholesky.Solve(DenseMatrix.CreateIdentity(n)).AsColumnMajorArray();
+        var a = alpha.AsArray() ?? alpha.ToArray();
+        gradient.Clear();
+        // ∂(−log p)/∂θ = −½ tr((ααᵀ − K⁻¹) ∂K/∂θ); K is symmetric, so off-diagonal pairs count twice.
+        for (var i = 0; i < n; i++)
+        {
+            var wDiagonal = a[i] * a[i] - inverseK[i * n + i];
+            gradient[d] -= 0.5 * wDiagonal * signal;
+            gradient[d + 1] -= 0.5 * wDiagonal * noiseVariable;
+            for (var j = i + 1; j < n; j++)
+            {
+                var w = a[i] * a[j] - inverseK[i * n + j];
+                gradient[d] -= w * k[i * n + j];
+                var common = w * signal * shape[i * n + j];
+                for (var c = 0; c < d; c++)
+                    gradient[c] -= common * data.SquaredDifference(c, i, j) * inverse[c];
+            }
+        }
+        return priors is null ? value : value + priors.AddNegativeLogPrior(theta, gradient);
+    }
+
+    /// <summary>
+    /// Fits the hyperparameters by maximising the log posterior with L-BFGS from several starts: the
+    /// previous fit (warm start), the prior's mode, and draws from the prior. The best start wins.
+    /// </summary>
+    public static GpHyperparameters Fit(TrainingData data, GpHyperparameters? warmStart, Random random, int restarts, GpPriors priors)
+    {
+        var d = data.Dimensions;
+        double[] lower = [.. Enumerable.Repeat(Math.Log(1e-3), d), Math.Log(1e-3), Math.Log(1e-10)];
+        double[] upper = [.. Enumerable.Repeat(Math.Log(1e3), d), Math.Log(1e3), Math.Log(1.0)];
+        var starts = new List<double[]>();
+        if (warmStart is not null && warmStart.LogLengthscales.Length == d) starts.Add(warmStart.ToVector());
+        starts.Add(priors.Mode(d));
+        while (starts.Count < restarts) starts.Add(priors.Sample(d, random));
+
+        Minimum? best = null;
+        foreach (var start in starts.Take(Math.Max(restarts, 1)))
+        {
+            var found = Lbfgs.Minimize((theta, gradient) => NegativeLogPosterior(data, theta, gradient, priors), start, lower, upper, maxIterations: 80);
+            if (best is null || found.Value < best.Value) best = found;
+        }
+        return GpHyperparameters.FromVector(best!.X);
+    }
+
+    /// <summary>Cholesky factorisation, adding diagonal jitter (up to 1e-2 of the diagonal) until the matrix is positive definite.</summary>
+    private static MathNet.Numerics.LinearAlgebra.Factorization.Cholesky<double> Factor(double[] columnMajor, int n)
+    {
+        var matrix = new DenseMatrix(n, n, columnMajor);
+        var scale = 0.0;
+        for (var i = 0; i < n; i++) scale = Math.Max(scale, columnMajor[i * n + i]);
+        for (var jitter = 0.0; ; jitter = jitter == 0 ? 1e-9 * scale : jitter * 10)
+        {
+            if (jitter > 0)
+            {
+                matrix = new DenseMatrix(n, n, (double[])columnMajor.Clone());
+                for (var i = 0; i < n; i++) matrix[i, i] += jitter;
+            }
+            try
+            {
+                return matrix.Cholesky();
+            }
+            catch (ArgumentException) when (jitter < 1e-2 * scale)
+            {
+            }
+        }
+    }
+
+    /// <summary>Solves L v = b in place (L the column-major Cholesky factor), column by column for contiguous reads.</summary>
+    private void ForwardSubstitute(Span<double> b)
+    {
+        var n = Count;
+        for (var j = 0; j < n; j++)
+        {
+            var column = _lower.AsSpan(j * n, n);
+            var value = b[j] /= column[j];
+            if (value == 0) continue;
+            for (var i = j + 1; i < n; i++) b[i] -= column[i] * value;
+        }
+    }
+
+    /// <summary>Solves Lᵀ w = v in place.</summary>
+    private void BackSubstitute(Span<double> v)
+    {
+        var n = Count;
+        for (var j = n - 1; j >= 0; j--)
+        {
+            var column = _lower.AsSpan(j * n, n);
+            var sum = v[j];
+            for (var i = j + 1; i < n; i++) sum -= column[i] * v[i];
+            v[j] = sum / column[j];
+        }
+    }
+
+    public static double Matern(double r) => (1 + Sqrt5 * r + 5.0 / 3 * r * r) * Math.Exp(-Sqrt5 * r);
+
+    private static double SquaredDistance(ReadOnlySpan<double> a, ReadOnlySpan<double> b, double[] inverseSquaredLengthscales, bool[] categorical)
+    {
+        var sum = 0.0;
+        for (var j = 0; j < a.Length; j++)
+        {
+            var difference = categorical[j] ? (a[j] == b[j] ? 0 : 1) : a[j] - b[j];
+            sum += difference * difference * inverseSquaredLengthscales[j];
+        }
+        return sum;
+    }
+}
+
+/// <summary>
+/// Inputs and standardised outputs of a fit, with the per-dimension squared differences of every pair
+/// computed once, since the marginal likelihood is evaluated many times on the same points.
+/// </summary>
+public sealed class TrainingData
+{
+    private readonly double[][] _squaredDifferences; // [dimension][i * n + j], upper triangle
+
+    public TrainingData(double[][] x, double[] y, bool[] categorical)
+    {
+        X = x;
+        Y = y;
+        Categorical = categorical;
+        var n = x.Length;
+        _squaredDifferences = new double[categorical.Length][];
+        for (var c = 0; c < categorical.Length; c++)
+        {
+            var values = _squaredDifferences[c] = new double[n * n];
+            for (var i = 0; i < n; i++)
+                for (var j = i + 1; j < n; j++)
+                {
+                    var difference = categorical[c] ? (x[i][c] == x[j][c] ? 0 : 1) : x[i][c] - x[j][c];
+                    values[i * n + j] = difference * difference;
+                }
+        }
+    }
+
+    public double[][] X { get; }
+
+    public double[] Y { get; }
+
+    public bool[] Categorical { get; }
+
+    public int Count => X.Length;
+
+    public int Dimensions => Categorical.Length;
+
+    public double SquaredDifference(int dimension, int i, int j) => _squaredDifferences[dimension][i * X.Length + j];
+}

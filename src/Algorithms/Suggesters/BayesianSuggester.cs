@@ -1,0 +1,168 @@
+using Tuning.Algorithms.Acquisition;
+using Tuning.Algorithms.Models;
+using Tuning.Algorithms.Sampling;
+using Tuning.Algorithms.Space;
+
+namespace Tuning.Algorithms.Suggesters;
+
+/// <summary>The settings of <c>bayesian</c>, validated by <see cref="AlgorithmCatalog"/>.</summary>
+/// <param name="InitialTrials">Trials drawn from a scrambled Sobol sequence before the model is used; default 2(d+1).</param>
+/// <param name="Acquisition"><c>logei</c> (default) or <c>ucb</c>.</param>
+/// <param name="Beta">UCB's exploration weight: the bound is μ − √β·σ.</param>
+/// <param name="Candidates">Quasi-random points scored before local search.</param>
+/// <param name="Restarts">Starts of the hyperparameter fit, the warm start included.</param>
+public sealed record BayesianSettings(int InitialTrials, string Acquisition, double Beta, int Candidates, int Restarts)
+{
+    public static BayesianSettings Read(SettingsReader reader, SearchSpace space) => new(
+        reader.Int("initialTrials", 2 * (space.Dimensions + 1), 1),
+        reader.Choice("acquisition", "logei", "logei", "ucb"),
+        reader.Double("beta", 2.0, 1e-6, 1e3),
+        reader.Int("candidates", 1024, 16, 1_000_000),
+        reader.Int("restarts", 3, 1, 50));
+}
+
+/// <summary>
+/// Bayesian optimisation with a Gaussian process (Matérn 5/2, a lengthscale per dimension, fitted by maximum
+/// a posteriori with L-BFGS) and log expected improvement, on the unit cube the search space maps to. It only
+/// wires its parts: <see cref="GaussianProcess"/> models, <see cref="IAcquisition"/> scores,
+/// <see cref="AcquisitionOptimizer"/> maximises. Trials still running are "kriging believer" fantasies: they
+/// enter the model at their predicted value, which takes away the improvement expected there, so parallel
+/// suggestions spread out instead of coinciding. Failed trials are left out of the fit.
+/// </summary>
+public sealed class BayesianSuggester : ISuggester
+{
+    /// <summary>Above this many observations the hyperparameters are fitted on a subset (the posterior still uses all).</summary>
+    private const int MaxFitPoints = 250;
+
+    private readonly SearchSpace _space;
+    private readonly int _seed;
+    private readonly BayesianSettings _settings;
+    private readonly SobolSequence? _sobol;
+    private readonly bool[] _categorical;
+    private readonly int[] _categories;
+    private readonly double[] _upper;
+    private readonly GpPriors _priors;
+    private GpHyperparameters? _previousFit;
+
+    public BayesianSuggester(SearchSpace space, int seed, BayesianSettings settings)
+    {
+        _space = space;
+        _seed = seed;
+        _settings = settings;
+        _sobol = space.Dimensions <= SobolSequence.MaxDimensions ? new SobolSequence(space.Dimensions, seed) : null;
+        _categorical = space.Parameters.Select(p => p.IsCategorical).ToArray();
+        _categories = space.Parameters.Select(p => p.IsCategorical ? p.Cardinality!.Value : 0).ToArray();
+        _upper = _categories.Select(k => k > 0 ? k - 1.0 : 1.0).ToArray();
+        _priors = GpPriors.ForDimensions(space.Dimensions);
+    }
+
+    public IReadOnlyDictionary<string, ParameterValue> Suggest(SuggestionContext context)
+    {
+        var observed = context.Completed.Where(o => o.Loss is { } loss && double.IsFinite(loss)).ToArray();
+        var random = new Random(Seeds.ForTrial(_seed, context.TrialNumber));
+        if (context.TrialNumber < _settings.InitialTrials || observed.Length < 2)
+            return InitialDesign(context.TrialNumber, random);
+
+        var x = observed.Select(o => ToFeatures(_space.ToUnit(o.Parameters))).ToArray();
+        var losses = observed.Select(o => o.Loss!.Value).ToArray();
+        var mean = losses.Average();
+        var sd = Math.Sqrt(losses.Sum(l => (l - mean) * (l - mean)) / losses.Length);
+        if (sd < 1e-12) sd = 1;
+        var y = losses.Select(l => (l - mean) / sd).ToArray();
+
+        var fitData = FitSubset(x, y, random);
+        var hyperparameters = GaussianProcess.Fit(fitData, _previousFit, random, _previousFit is null ? _settings.Restarts : Math.Max(1, _settings.Restarts - 1), _priors);
+        _previousFit = hyperparameters;
+        var model = GaussianProcess.Create(x, y, _categorical, hyperparameters);
+
+        var taken = context.Pending.Select(p => ToFeatures(_space.ToUnit(p))).ToArray();
+        if (taken.Length > 0)
+        {
+            var believed = taken.Select(p => model.Predict(p).Mean);
+            model = GaussianProcess.Create([.. x, .. taken], [.. y, .. believed], _categorical, hyperparameters);
+        }
+
+        IAcquisition acquisition = _settings.Acquisition == "ucb"
+            ? new UpperConfidenceBound(model, _settings.Beta)
+            : new LogExpectedImprovement(model, y.Min());
+        var ranked = AcquisitionOptimizer.Maximize(acquisition, Candidates(x, y, context.TrialNumber, random), _categorical, _upper, localStarts: 5);
+
+        var seen = new HashSet<string>(x.Concat(taken).Select(Key));
+        foreach (var (point, _) in ranked)
+        {
+            var parameters = _space.FromUnit(FromFeatures(point));
+            if (seen.Add(Key(ToFeatures(_space.ToUnit(parameters))))) return parameters;
+        }
+        return InitialDesign(context.TrialNumber, random);
+    }
+
+    private IReadOnlyDictionary<string, ParameterValue> InitialDesign(int trialNumber, Random random)
+    {
+        var point = _sobol?.Point(trialNumber) ?? Enumerable.Range(0, _space.Dimensions).Select(_ => random.NextDouble()).ToArray();
+        return _space.FromUnit(point);
+    }
+
+    /// <summary>The fit's training set: everything, or above <see cref="MaxFitPoints"/> the best quarter and a random rest.</summary>
+    private TrainingData FitSubset(double[][] x, double[] y, Random random)
+    {
+        if (x.Length <= MaxFitPoints) return new TrainingData(x, y, _categorical);
+        var order = Enumerable.Range(0, x.Length).OrderBy(i => y[i]).ToArray();
+        var best = order.Take(MaxFitPoints / 4);
+        var rest = order.Skip(MaxFitPoints / 4).OrderBy(_ => random.Next()).Take(MaxFitPoints - MaxFitPoints / 4);
+        var chosen = best.Concat(rest).Order().ToArray();
+        var subsetY = chosen.Select(i => y[i]).ToArray();
+        var subsetMean = subsetY.Average();
+        return new TrainingData(chosen.Select(i => x[i]).ToArray(), subsetY.Select(v => v - subsetMean).ToArray(), _categorical);
+    }
+
+    /// <summary>Raw candidates: scrambled Sobol points over the whole box, and Gaussian steps around the best observations.</summary>
+    private List<double[]> Candidates(double[][] x, double[] y, int trialNumber, Random random)
+    {
+        var candidates = new List<double[]>(_settings.Candidates + 100);
+        var count = x.Length > 300 ? Math.Min(_settings.Candidates, 256) : _settings.Candidates;
+        if (_space.Dimensions <= SobolSequence.MaxDimensions)
+        {
+            var sobol = new SobolSequence(_space.Dimensions, Seeds.ForTrial(_seed ^ 0x5F3759DF, trialNumber));
+            for (var i = 0; i < count; i++) candidates.Add(ToFeatures(sobol.Point(i)));
+        }
+        else
+        {
+            for (var i = 0; i < count; i++) candidates.Add(ToFeatures(Enumerable.Range(0, _space.Dimensions).Select(_ => random.NextDouble()).ToArray()));
+        }
+        foreach (var incumbent in Enumerable.Range(0, x.Length).OrderBy(i => y[i]).Take(5))
+            for (var k = 0; k < 20; k++)
+            {
+                var point = (double[])x[incumbent].Clone();
+                var scale = k < 10 ? 0.01 : 0.1;
+                for (var j = 0; j < point.Length; j++)
+                {
+                    if (_categorical[j])
+                    {
+                        if (random.NextDouble() < 0.2) point[j] = random.Next(_categories[j]);
+                    }
+                    else point[j] = Math.Clamp(point[j] + scale * GpPriors.Gaussian(random), 0, 1);
+                }
+                candidates.Add(point);
+            }
+        return candidates;
+    }
+
+    /// <summary>The model's inputs: unit coordinates, with each categorical dimension as its category index.</summary>
+    private double[] ToFeatures(double[] unit)
+    {
+        var features = (double[])unit.Clone();
+        for (var j = 0; j < features.Length; j++)
+            if (_categorical[j]) features[j] = Math.Min(Math.Floor(unit[j] * _categories[j]), _categories[j] - 1);
+        return features;
+    }
+
+    private double[] FromFeatures(double[] features)
+    {
+        var unit = (double[])features.Clone();
+        for (var j = 0; j < unit.Length; j++)
+            if (_categorical[j]) unit[j] = (Math.Round(features[j]) + 0.5) / _categories[j];
+        return unit;
+    }
+
+    private static string Key(double[] features) => string.Join(",", features.Select(f => Math.Round(f, 9)));
+}
