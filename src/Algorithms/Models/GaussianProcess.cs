@@ -1,5 +1,4 @@
-using MathNet.Numerics.LinearAlgebra;
-using MathNet.Numerics.LinearAlgebra.Double;
+using System.Runtime.CompilerServices;
 using Tuning.Algorithms.Numerics;
 
 namespace Tuning.Algorithms.Models;
@@ -70,17 +69,17 @@ public sealed class GaussianProcess
     private readonly bool[] _categorical;
     private readonly double[] _inverseSquaredLengthscales;
     private readonly double _signal;
-    private readonly double[] _lower; // Cholesky factor of K, column-major
+    private readonly CholeskyFactor _cholesky;
     private readonly double[] _alpha; // K⁻¹ y
 
-    private GaussianProcess(double[][] x, bool[] categorical, GpHyperparameters hyperparameters, double[] lower, double[] alpha)
+    private GaussianProcess(double[][] x, bool[] categorical, GpHyperparameters hyperparameters, CholeskyFactor cholesky, double[] alpha)
     {
         _x = x;
         _categorical = categorical;
         Hyperparameters = hyperparameters;
         _inverseSquaredLengthscales = hyperparameters.LogLengthscales.Select(l => Math.Exp(-2 * l)).ToArray();
         _signal = Math.Exp(hyperparameters.LogSignalVariance);
-        _lower = lower;
+        _cholesky = cholesky;
         _alpha = alpha;
     }
 
@@ -91,6 +90,7 @@ public sealed class GaussianProcess
     public int Dimensions => _categorical.Length;
 
     /// <summary>Conditions the process on the data with the given hyperparameters.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static GaussianProcess Create(double[][] x, double[] y, bool[] categorical, GpHyperparameters hyperparameters)
     {
         var inverse = hyperparameters.LogLengthscales.Select(l => Math.Exp(-2 * l)).ToArray();
@@ -104,12 +104,12 @@ public sealed class GaussianProcess
             for (var j = i + 1; j < n; j++)
                 k[j * n + i] = k[i * n + j] = signal * Matern(Math.Sqrt(SquaredDistance(x[i], x[j], inverse, categorical)));
         }
-        var cholesky = Factor(k, n);
-        var alpha = cholesky.Solve(Vector<double>.Build.DenseOfArray(y)).AsArray() ?? cholesky.Solve(Vector<double>.Build.DenseOfArray(y)).ToArray();
-        return new GaussianProcess(x, categorical, hyperparameters, cholesky.Factor.AsColumnMajorArray() ?? cholesky.Factor.ToColumnMajorArray(), alpha);
+        var cholesky = CholeskyFactor.Compute(k, n);
+        return new GaussianProcess(x, categorical, hyperparameters, cholesky, cholesky.Solve(y));
     }
 
     /// <summary>Posterior mean and variance of the latent function at <paramref name="point"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public (double Mean, double Variance) Predict(ReadOnlySpan<double> point)
     {
         var n = Count;
@@ -120,34 +120,30 @@ public sealed class GaussianProcess
             v[i] = _signal * Matern(Math.Sqrt(SquaredDistance(point, _x[i], _inverseSquaredLengthscales, _categorical)));
             mean += v[i] * _alpha[i];
         }
-        ForwardSubstitute(v);
-        var explained = 0.0;
-        for (var i = 0; i < n; i++) explained += v[i] * v[i];
-        return (mean, Math.Max(_signal - explained, 1e-12));
+        _cholesky.ForwardSubstitute(v);
+        return (mean, Math.Max(_signal - VectorMath.Dot(v, v), 1e-12));
     }
 
     /// <summary>Posterior mean and variance with their gradients with respect to the point (zero along categorical dimensions).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public (double Mean, double Variance) Predict(ReadOnlySpan<double> point, Span<double> meanGradient, Span<double> varianceGradient)
     {
         var n = Count;
         var d = Dimensions;
-        var k = new double[n];
-        var slope = new double[n]; // dk/dr divided by r, so dk/dx_j = slope·(x_j − X_ij)/ℓ_j²
+        Span<double> w = n <= 512 ? stackalloc double[n] : new double[n];
+        Span<double> slope = n <= 512 ? stackalloc double[n] : new double[n]; // dk/dr ÷ r: dk/dx_j = slope·(x_j − X_ij)/ℓ_j²
         var mean = 0.0;
         for (var i = 0; i < n; i++)
         {
             var r = Math.Sqrt(SquaredDistance(point, _x[i], _inverseSquaredLengthscales, _categorical));
             var e = Math.Exp(-Sqrt5 * r);
-            k[i] = _signal * (1 + Sqrt5 * r + 5.0 / 3 * r * r) * e;
+            w[i] = _signal * (1 + Sqrt5 * r + 5.0 / 3 * r * r) * e;
             slope[i] = -_signal * 5.0 / 3 * (1 + Sqrt5 * r) * e;
-            mean += k[i] * _alpha[i];
+            mean += w[i] * _alpha[i];
         }
-        var v = (double[])k.Clone();
-        ForwardSubstitute(v);
-        var explained = 0.0;
-        for (var i = 0; i < n; i++) explained += v[i] * v[i];
-        var w = v;
-        BackSubstitute(w); // w = K⁻¹ k
+        _cholesky.ForwardSubstitute(w);
+        var explained = VectorMath.Dot(w, w);
+        _cholesky.BackSubstitute(w); // now K⁻¹·k
         meanGradient.Clear();
         varianceGradient.Clear();
         for (var i = 0; i < n; i++)
@@ -168,6 +164,7 @@ public sealed class GaussianProcess
     /// The negative log marginal likelihood plus the negative log prior, with its analytic gradient
     /// (Rasmussen and Williams, Gaussian Processes for Machine Learning, eq. 5.9), as a function of θ.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static double NegativeLogPosterior(TrainingData data, ReadOnlySpan<double> theta, Span<double> gradient, GpPriors? priors)
     {
         var n = data.Count;
@@ -185,20 +182,18 @@ public sealed class GaussianProcess
             for (var j = i + 1; j < n; j++)
             {
                 var r2 = 0.0;
-                for (var c = 0; c < d; c++) r2 += data.SquaredDifference(c, i, j) * inverse[c];
+                var differences = data.SquaredDifferences(i, j);
+                for (var c = 0; c < d; c++) r2 += differences[c] * inverse[c];
                 var r = Math.Sqrt(r2);
                 var e = Math.Exp(-Sqrt5 * r);
                 k[j * n + i] = k[i * n + j] = signal * (1 + Sqrt5 * r + 5.0 / 3 * r2) * e;
                 shape[i * n + j] = 5.0 / 3 * (1 + Sqrt5 * r) * e;
             }
         }
-        var cholesky = Factor(k, n);
-        var y = Vector<double>.Build.DenseOfArray(data.Y);
-        var alpha = cholesky.Solve(y);
-        var value = 0.5 * y.DotProduct(alpha) + 0.5 * cholesky.DeterminantLn + 0.5 * n * Math.Log(2 * Math.PI);
-
-        var inverseK = cholesky.Solve(DenseMatrix.CreateIdentity(n)).AsColumnMajorArray();
-        var a = alpha.AsArray() ?? alpha.ToArray();
+        var cholesky = CholeskyFactor.Compute(k, n);
+        var a = cholesky.Solve(data.Y);
+        var value = 0.5 * VectorMath.Dot(data.Y, a) + 0.5 * cholesky.LogDeterminant() + 0.5 * n * Math.Log(2 * Math.PI);
+        var inverseK = cholesky.Inverse();
         gradient.Clear();
         // ∂(−log p)/∂θ = −½ tr((ααᵀ − K⁻¹) ∂K/∂θ); K is symmetric, so off-diagonal pairs count twice.
         for (var i = 0; i < n; i++)
@@ -211,8 +206,9 @@ public sealed class GaussianProcess
                 var w = a[i] * a[j] - inverseK[i * n + j];
                 gradient[d] -= w * k[i * n + j];
                 var common = w * signal * shape[i * n + j];
+                var differences = data.SquaredDifferences(i, j);
                 for (var c = 0; c < d; c++)
-                    gradient[c] -= common * data.SquaredDifference(c, i, j) * inverse[c];
+                    gradient[c] -= common * differences[c] * inverse[c];
             }
         }
         return priors is null ? value : value + priors.AddNegativeLogPrior(theta, gradient);
@@ -233,65 +229,21 @@ public sealed class GaussianProcess
         while (starts.Count < restarts) starts.Add(priors.Sample(d, random));
 
         Minimum? best = null;
-        foreach (var start in starts.Take(Math.Max(restarts, 1)))
+        foreach (var (start, index) in starts.Take(Math.Max(restarts, 1)).Select((s, i) => (s, i)))
         {
-            var found = Lbfgs.Minimize((theta, gradient) => NegativeLogPosterior(data, theta, gradient, priors), start, lower, upper, maxIterations: 80);
+            // A warm start sits near the optimum already (one new point moves it little): a few steps refine it.
+            // Log posterior changes below 1e-7 relative do not change the model in any way that matters.
+            var warm = index == 0 && warmStart is not null;
+            var found = Lbfgs.Minimize((theta, gradient) => NegativeLogPosterior(data, theta, gradient, priors), start, lower, upper,
+                maxIterations: warm ? 25 : 80, gradientTolerance: 1e-4, relativeTolerance: 1e-7);
             if (best is null || found.Value < best.Value) best = found;
         }
         return GpHyperparameters.FromVector(best!.X);
     }
 
-    /// <summary>Cholesky factorisation, adding diagonal jitter (up to 1e-2 of the diagonal) until the matrix is positive definite.</summary>
-    private static MathNet.Numerics.LinearAlgebra.Factorization.Cholesky<double> Factor(double[] columnMajor, int n)
-    {
-        var matrix = new DenseMatrix(n, n, columnMajor);
-        var scale = 0.0;
-        for (var i = 0; i < n; i++) scale = Math.Max(scale, columnMajor[i * n + i]);
-        for (var jitter = 0.0; ; jitter = jitter == 0 ? 1e-9 * scale : jitter * 10)
-        {
-            if (jitter > 0)
-            {
-                matrix = new DenseMatrix(n, n, (double[])columnMajor.Clone());
-                for (var i = 0; i < n; i++) matrix[i, i] += jitter;
-            }
-            try
-            {
-                return matrix.Cholesky();
-            }
-            catch (ArgumentException) when (jitter < 1e-2 * scale)
-            {
-            }
-        }
-    }
-
-    /// <summary>Solves L v = b in place (L the column-major Cholesky factor), column by column for contiguous reads.</summary>
-    private void ForwardSubstitute(Span<double> b)
-    {
-        var n = Count;
-        for (var j = 0; j < n; j++)
-        {
-            var column = _lower.AsSpan(j * n, n);
-            var value = b[j] /= column[j];
-            if (value == 0) continue;
-            for (var i = j + 1; i < n; i++) b[i] -= column[i] * value;
-        }
-    }
-
-    /// <summary>Solves Lᵀ w = v in place.</summary>
-    private void BackSubstitute(Span<double> v)
-    {
-        var n = Count;
-        for (var j = n - 1; j >= 0; j--)
-        {
-            var column = _lower.AsSpan(j * n, n);
-            var sum = v[j];
-            for (var i = j + 1; i < n; i++) sum -= column[i] * v[i];
-            v[j] = sum / column[j];
-        }
-    }
-
     public static double Matern(double r) => (1 + Sqrt5 * r + 5.0 / 3 * r * r) * Math.Exp(-Sqrt5 * r);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static double SquaredDistance(ReadOnlySpan<double> a, ReadOnlySpan<double> b, double[] inverseSquaredLengthscales, bool[] categorical)
     {
         var sum = 0.0;
@@ -310,7 +262,7 @@ public sealed class GaussianProcess
 /// </summary>
 public sealed class TrainingData
 {
-    private readonly double[][] _squaredDifferences; // [dimension][i * n + j], upper triangle
+    private readonly double[] _squaredDifferences; // [(i * n + j) * d + dimension], upper triangle
 
     public TrainingData(double[][] x, double[] y, bool[] categorical)
     {
@@ -318,17 +270,15 @@ public sealed class TrainingData
         Y = y;
         Categorical = categorical;
         var n = x.Length;
-        _squaredDifferences = new double[categorical.Length][];
-        for (var c = 0; c < categorical.Length; c++)
-        {
-            var values = _squaredDifferences[c] = new double[n * n];
-            for (var i = 0; i < n; i++)
-                for (var j = i + 1; j < n; j++)
+        var d = categorical.Length;
+        _squaredDifferences = new double[n * n * d];
+        for (var i = 0; i < n; i++)
+            for (var j = i + 1; j < n; j++)
+                for (var c = 0; c < d; c++)
                 {
                     var difference = categorical[c] ? (x[i][c] == x[j][c] ? 0 : 1) : x[i][c] - x[j][c];
-                    values[i * n + j] = difference * difference;
+                    _squaredDifferences[(i * n + j) * d + c] = difference * difference;
                 }
-        }
     }
 
     public double[][] X { get; }
@@ -341,5 +291,6 @@ public sealed class TrainingData
 
     public int Dimensions => Categorical.Length;
 
-    public double SquaredDifference(int dimension, int i, int j) => _squaredDifferences[dimension][i * X.Length + j];
+    /// <summary>The squared differences of points i &lt; j along every dimension.</summary>
+    public ReadOnlySpan<double> SquaredDifferences(int i, int j) => _squaredDifferences.AsSpan((i * X.Length + j) * Categorical.Length, Categorical.Length);
 }

@@ -71,7 +71,10 @@ public sealed class BayesianSuggester : ISuggester
         var y = losses.Select(l => (l - mean) / sd).ToArray();
 
         var fitData = FitSubset(x, y, random);
-        var hyperparameters = GaussianProcess.Fit(fitData, _previousFit, random, _previousFit is null ? _settings.Restarts : Math.Max(1, _settings.Restarts - 1), _priors);
+        // Every start of the fit while the study is young (cheap, and the posterior moves most then); later the
+        // warm start alone, with all starts again every tenth observation so a poor local optimum is left behind.
+        var restarts = _previousFit is null || observed.Length < 50 || observed.Length % 10 == 0 ? _settings.Restarts : 1;
+        var hyperparameters = GaussianProcess.Fit(fitData, _previousFit, random, restarts, _priors);
         _previousFit = hyperparameters;
         var model = GaussianProcess.Create(x, y, _categorical, hyperparameters);
 
