@@ -15,7 +15,7 @@ public static class Latency
     public static int Run()
     {
         var rows = new List<object>();
-        foreach (var algorithm in new[] { "bayesian" })
+        foreach (var algorithm in new[] { "bayesian", "tpe" })
             foreach (var dimensions in new[] { 2, 6 })
                 foreach (var observations in new[] { 25, 100, 300, 1000 })
                 {

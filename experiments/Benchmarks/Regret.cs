@@ -12,7 +12,7 @@ namespace Tuning.Benchmarks;
 /// </summary>
 public static class Regret
 {
-    public static readonly string[] Algorithms = ["random", "sobol", "bayesian"];
+    public static readonly string[] Algorithms = ["random", "sobol", "tpe", "bayesian"];
 
     public static int Run(int seeds, IReadOnlyCollection<string> functions, IReadOnlyCollection<string> algorithms)
     {

@@ -19,7 +19,7 @@ public abstract class Algorithm
 /// <summary>Every algorithm a study file may name.</summary>
 public static class AlgorithmCatalog
 {
-    private static readonly Algorithm[] All = [new RandomAlgorithm(), new GridAlgorithm(), new SobolAlgorithm(), new BayesianAlgorithm()];
+    private static readonly Algorithm[] All = [new RandomAlgorithm(), new GridAlgorithm(), new SobolAlgorithm(), new TpeAlgorithm(), new BayesianAlgorithm()];
 
     public static IEnumerable<string> Names => All.Select(a => a.Name);
 
@@ -85,5 +85,20 @@ public static class AlgorithmCatalog
 
         public override ISuggester Create(IReadOnlyDictionary<string, string> settings, SearchSpace space, int seed) =>
             new BayesianSuggester(space, seed, BayesianSettings.Read(new SettingsReader(settings), space));
+    }
+
+    private sealed class TpeAlgorithm : Algorithm
+    {
+        public override string Name => "tpe";
+
+        public override IReadOnlyList<AlgorithmError> Validate(IReadOnlyDictionary<string, string> settings, SearchSpace space)
+        {
+            var reader = new SettingsReader(settings);
+            TpeSettings.Read(reader);
+            return reader.Finish();
+        }
+
+        public override ISuggester Create(IReadOnlyDictionary<string, string> settings, SearchSpace space, int seed) =>
+            new TpeSuggester(space, seed, TpeSettings.Read(new SettingsReader(settings)));
     }
 }
