@@ -33,6 +33,22 @@ public sealed class RunCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task A_bayesian_study_runs_through_tuner_run_and_closes_in_on_the_optimum()
+    {
+        var study = Path.Combine(Tuner.RepositoryRoot, "experiments", "branin-gp", "study.yaml");
+        var (exit, output, error) = await Tuner.RunAsync(_work, "run", study, "--out", "out", "--data", "data");
+        Assert.True(exit == 0, $"exit {exit}\n{output}\n{error}");
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(_work, "out", "study.json")));
+        var trials = json.RootElement.GetProperty("trials").EnumerateArray().ToArray();
+        Assert.Equal("Succeeded", json.RootElement.GetProperty("status").GetString());
+        // Reaching the target cancels the trial still running beside the one that reached it.
+        Assert.All(trials, t => Assert.Contains(t.GetProperty("status").GetString(), new[] { "Succeeded", "Cancelled" }));
+        Assert.Equal(trials.Length, trials.Select(t => t.GetProperty("parameters").ToString()).Distinct().Count());
+        // Random search's median best after 40 Branin trials is about 0.9; the model must do far better.
+        Assert.InRange(json.RootElement.GetProperty("bestTrial").GetProperty("metrics").GetProperty("objective").GetDouble(), 0.397887, 0.45);
+    }
+
+    [Fact]
     public async Task An_invalid_study_file_exits_2_names_each_field_and_runs_nothing()
     {
         File.WriteAllText(Path.Combine(_work, "bad.yaml"), """

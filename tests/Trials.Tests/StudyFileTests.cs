@@ -175,7 +175,7 @@ public class StudyFileTests
 
     [Fact]
     public void Unknown_algorithms_are_refused_with_the_allowed_ones() =>
-        Single(Replace("name: random", "name: genetic"), "algorithm.name", "unknown algorithm 'genetic'; allowed: random, grid");
+        Single(Replace("name: random", "name: genetic"), "algorithm.name", "unknown algorithm 'genetic'; allowed: random, grid, sobol, tpe, bayesian");
 
     [Fact]
     public void Unknown_placeholders_are_refused_by_name() =>

@@ -53,6 +53,24 @@ public sealed class StudyGrainTests : IDisposable
         Assert.Equal(6, trials.Select(t => $"{t.Parameters["x"]}/{t.Parameters["c"]}").Distinct().Count());
     }
 
+    [Theory]
+    [InlineData("bayesian")]
+    [InlineData("tpe")]
+    [InlineData("sobol")]
+    public async Task Model_based_studies_run_in_parallel_without_repeating_a_point(string algorithm)
+    {
+        await using var cluster = await TuningCluster.StartAsync(_data);
+        var study = await cluster.StartStudyAsync(TuningCluster.Study(
+            "[sh, -c, \"echo objective=${params.x}\"]", "{maxTrials: 14, parallelTrials: 3}",
+            parameters: "- {name: x, type: double, min: 0, max: 10}\n  - {name: k, type: categorical, values: [a, b, c]}",
+            algorithm: algorithm));
+        var end = await TuningCluster.WaitForEndAsync(study);
+        Assert.Equal(StudyStatus.Succeeded, end.Status);
+        var trials = await study.GetTrials();
+        Assert.Equal(14, trials.Length);
+        Assert.Equal(14, trials.Select(t => $"{t.Parameters["x"]}/{t.Parameters["k"]}").Distinct().Count());
+    }
+
     [Fact]
     public async Task More_failures_than_allowed_fail_the_study()
     {

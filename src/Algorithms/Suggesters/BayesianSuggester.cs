@@ -79,15 +79,18 @@ public sealed class BayesianSuggester : ISuggester
         var model = GaussianProcess.Create(x, y, _categorical, hyperparameters);
 
         var taken = context.Pending.Select(p => ToFeatures(_space.ToUnit(p))).ToArray();
+        var incumbent = y.Min();
         if (taken.Length > 0)
         {
-            var believed = taken.Select(p => model.Predict(p).Mean);
+            // Kriging believer: a running trial is taken to return what the model predicts, as if observed.
+            var believed = taken.Select(p => model.Predict(p).Mean).ToArray();
             model = GaussianProcess.Create([.. x, .. taken], [.. y, .. believed], _categorical, hyperparameters);
+            incumbent = Math.Min(incumbent, believed.Min());
         }
 
         IAcquisition acquisition = _settings.Acquisition == "ucb"
             ? new UpperConfidenceBound(model, _settings.Beta)
-            : new LogExpectedImprovement(model, y.Min());
+            : new LogExpectedImprovement(model, incumbent);
         var ranked = AcquisitionOptimizer.Maximize(acquisition, Candidates(x, y, context.TrialNumber, random), _categorical, _upper, localStarts: 5);
 
         var seen = new HashSet<string>(x.Concat(taken).Select(Key));

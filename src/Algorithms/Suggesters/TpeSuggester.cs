@@ -74,7 +74,7 @@ public sealed class TpeSuggester(SearchSpace space, int seed, TpeSettings settin
     /// Optuna's default weights: all ones up to 25 observations; beyond, a linear ramp from 1/n for the oldest
     /// to 1 for the 25 most recent, so the estimator follows the search as it moves.
     /// </summary>
-    internal static double[] Weights(int count) =>
+    public static double[] Weights(int count) =>
         count <= 25
             ? Enumerable.Repeat(1.0, count).ToArray()
             : [.. Enumerable.Range(0, count - 25).Select(i => 1.0 / count + (1 - 1.0 / count) * i / Math.Max(count - 26, 1)), .. Enumerable.Repeat(1.0, 25)];

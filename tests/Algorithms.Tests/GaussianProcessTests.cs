@@ -1,0 +1,114 @@
+using Tuning.Algorithms.Acquisition;
+using Tuning.Algorithms.Models;
+using Tuning.Algorithms.Numerics;
+
+namespace Tuning.Algorithms.Tests;
+
+public class GaussianProcessTests
+{
+    /// <summary>ℓ = 0.5, σ_f² = 1, total noise variance 1e-4 (the floor included).</summary>
+    private static readonly GpHyperparameters HandExample = new([Math.Log(0.5)], 0, Math.Log(1e-4 - GaussianProcess.NoiseFloor));
+
+    [Fact]
+    public void Matern_five_halves_matches_its_formula()
+    {
+        // (1 + √5 r + 5r²/3)·exp(−√5 r) at r = 1 and r = 2.
+        Assert.Equal(0.5239941088318203, GaussianProcess.Matern(1), 12);
+        Assert.Equal(0.13866021913850426, GaussianProcess.Matern(2), 12);
+        Assert.Equal(1, GaussianProcess.Matern(0));
+    }
+
+    [Theory]
+    // X = {0, 0.5, 1}, y = {1, −1, 0.5}; K_ij = M(|x_i − x_j|/ℓ) + 1e-4·δ_ij, k* = M(|x* − x_j|/ℓ);
+    // mean = k*ᵀK⁻¹y and variance = 1 − k*ᵀK⁻¹k*, with the 3×3 system solved by Gaussian elimination.
+    [InlineData(0.25, -0.14423266283474845, 0.09043239283720728)]
+    [InlineData(0.8, -0.25183200183609955, 0.0841340121529437)]
+    public void Posterior_on_three_points_matches_the_hand_computation(double at, double mean, double variance)
+    {
+        var gp = GaussianProcess.Create([[0.0], [0.5], [1.0]], [1, -1, 0.5], [false], HandExample);
+        var (m, v) = gp.Predict([at]);
+        Assert.Equal(mean, m, 9);
+        Assert.Equal(variance, v, 9);
+    }
+
+    [Fact]
+    public void Posterior_interpolates_observations_where_noise_is_small()
+    {
+        var gp = GaussianProcess.Create([[0.0], [0.5], [1.0]], [1, -1, 0.5], [false], HandExample);
+        var (m, v) = gp.Predict([0.5]);
+        Assert.Equal(-1, m, 3);
+        Assert.True(v < 1e-3);
+    }
+
+    [Fact]
+    public void Duplicate_points_do_not_break_the_factorisation()
+    {
+        var zeroNoise = HandExample with { LogNoiseVariance = Math.Log(1e-10) };
+        var gp = GaussianProcess.Create([[0.3], [0.3], [0.3], [0.7]], [1, 1, 1, 2], [false], zeroNoise);
+        var (m, v) = gp.Predict([0.3]);
+        Assert.True(double.IsFinite(m) && double.IsFinite(v));
+        Assert.Equal(1, m, 2);
+    }
+
+    private static TrainingData RandomData(int n, Random random) => new(
+        Enumerable.Range(0, n).Select(_ => new[] { random.NextDouble(), random.NextDouble(), random.Next(3) }).ToArray(),
+        Enumerable.Range(0, n).Select(_ => random.NextDouble() * 2 - 1).ToArray(),
+        [false, false, true]);
+
+    [Fact]
+    public void Marginal_likelihood_gradient_matches_finite_differences()
+    {
+        var random = new Random(5);
+        var data = RandomData(12, random);
+        var priors = GpPriors.ForDimensions(3);
+        double[] theta = [Math.Log(0.3), Math.Log(0.8), Math.Log(1.5), Math.Log(1.2), Math.Log(0.05)];
+        var gradient = new double[theta.Length];
+        GaussianProcess.NegativeLogPosterior(data, theta, gradient, priors);
+        var scratch = new double[theta.Length];
+        for (var i = 0; i < theta.Length; i++)
+        {
+            const double h = 1e-5;
+            var plus = (double[])theta.Clone();
+            var minus = (double[])theta.Clone();
+            plus[i] += h;
+            minus[i] -= h;
+            var numeric = (GaussianProcess.NegativeLogPosterior(data, plus, scratch, priors) - GaussianProcess.NegativeLogPosterior(data, minus, scratch, priors)) / (2 * h);
+            Assert.True(Math.Abs(numeric - gradient[i]) <= 1e-5 * Math.Max(1, Math.Abs(numeric)), $"θ[{i}]: analytic {gradient[i]}, numeric {numeric}");
+        }
+    }
+
+    [Fact]
+    public void Fitting_finds_a_long_lengthscale_for_an_irrelevant_dimension()
+    {
+        var random = new Random(3);
+        var x = Enumerable.Range(0, 30).Select(_ => new[] { random.NextDouble(), random.NextDouble() }).ToArray();
+        var y = x.Select(p => Math.Sin(6 * p[0])).ToArray();
+        var mean = y.Average();
+        var data = new TrainingData(x, y.Select(v => v - mean).ToArray(), [false, false]);
+        var fit = GaussianProcess.Fit(data, null, new Random(1), 3, GpPriors.ForDimensions(2));
+        Assert.True(fit.LogLengthscales[1] > fit.LogLengthscales[0] + 1, $"lengthscales {Math.Exp(fit.LogLengthscales[0])}, {Math.Exp(fit.LogLengthscales[1])}");
+    }
+
+    [Fact]
+    public void Posterior_gradients_match_finite_differences()
+    {
+        var random = new Random(9);
+        var x = Enumerable.Range(0, 15).Select(_ => new[] { random.NextDouble(), random.NextDouble() }).ToArray();
+        var y = x.Select(p => p[0] * p[0] - Math.Cos(3 * p[1])).ToArray();
+        var gp = GaussianProcess.Create(x, y, [false, false], new GpHyperparameters([Math.Log(0.4), Math.Log(0.6)], 0, Math.Log(1e-3)));
+        var acquisition = new LogExpectedImprovement(gp, y.Min());
+        double[] point = [0.37, 0.61];
+        var gradient = new double[2];
+        acquisition.Value(point, gradient);
+        for (var j = 0; j < 2; j++)
+        {
+            const double h = 1e-6;
+            var plus = (double[])point.Clone();
+            var minus = (double[])point.Clone();
+            plus[j] += h;
+            minus[j] -= h;
+            var numeric = (acquisition.Value(plus) - acquisition.Value(minus)) / (2 * h);
+            Assert.Equal(numeric, gradient[j], 4);
+        }
+    }
+}

@@ -1,0 +1,142 @@
+using Tuning.Algorithms.Space;
+using Tuning.Algorithms.Suggesters;
+
+namespace Tuning.Algorithms.Tests;
+
+/// <summary>Behaviour shared by the model-based suggesters (bayesian, tpe) and sobol.</summary>
+public class ModelSuggesterTests
+{
+    private static ISuggester Create(string algorithm, SearchSpace space, int seed, Dictionary<string, string>? settings = null) =>
+        AlgorithmCatalog.Find(algorithm)!.Create(settings ?? [], space, seed);
+
+    /// <summary>A smooth objective over the mixed space that prefers adam, 4 layers and lr near 1e-3.</summary>
+    private static double Objective(IReadOnlyDictionary<string, ParameterValue> p) =>
+        Math.Pow(p["x"].Number - 2, 2) / 10 + Math.Pow(Math.Log10(p["lr"].Number) + 3, 2) + Math.Abs(p["layers"].Number - 4) / 4
+        + (p["optimizer"].Category == "adam" ? 0 : 1) + Math.Abs(Math.Log2(p["batch"].Number / 64));
+
+    private static List<IReadOnlyDictionary<string, ParameterValue>> RunStudy(ISuggester suggester, int trials)
+    {
+        var observations = new List<Observation>();
+        var suggestions = new List<IReadOnlyDictionary<string, ParameterValue>>();
+        for (var n = 0; n < trials; n++)
+        {
+            var parameters = suggester.Suggest(new SuggestionContext(n, observations, []))!;
+            suggestions.Add(parameters);
+            observations.Add(new Observation(parameters, Objective(parameters)));
+        }
+        return suggestions;
+    }
+
+    private static string Key(IReadOnlyDictionary<string, ParameterValue> p) => string.Join("|", p.OrderBy(e => e.Key).Select(e => $"{e.Key}={e.Value}"));
+
+    [Theory]
+    [InlineData("bayesian")]
+    [InlineData("tpe")]
+    [InlineData("sobol")]
+    public void The_same_seed_gives_the_same_suggestions(string algorithm)
+    {
+        var first = RunStudy(Create(algorithm, SuggesterTests.Mixed, 7), 25).Select(Key);
+        var second = RunStudy(Create(algorithm, SuggesterTests.Mixed, 7), 25).Select(Key);
+        var other = RunStudy(Create(algorithm, SuggesterTests.Mixed, 8), 25).Select(Key);
+        Assert.Equal(first, second);
+        Assert.NotEqual(first, other);
+    }
+
+    [Theory]
+    [InlineData("bayesian")]
+    [InlineData("tpe")]
+    [InlineData("sobol")]
+    public void Int_discrete_and_categorical_parameters_come_back_as_valid_values(string algorithm)
+    {
+        foreach (var s in RunStudy(Create(algorithm, SuggesterTests.Mixed, 3), 30))
+        {
+            Assert.InRange(s["x"].Number, -5, 10);
+            Assert.InRange(s["lr"].Number, 1e-5, 1e-1);
+            Assert.Equal(Math.Round(s["layers"].Number), s["layers"].Number);
+            Assert.InRange(s["layers"].Number, 1, 8);
+            Assert.Contains(s["batch"].Number, new[] { 16.0, 32, 64, 128 });
+            Assert.Contains(s["optimizer"].Category, new[] { "sgd", "adam" });
+            Assert.False(s["x"].IsCategory);
+        }
+    }
+
+    [Fact]
+    public void Bayesian_search_learns_the_categorical_choice()
+    {
+        var late = RunStudy(Create("bayesian", SuggesterTests.Mixed, 1), 40).Skip(25).ToArray();
+        Assert.True(late.Count(s => s["optimizer"].Category == "adam") >= 12, "the model should settle on adam, which is 1 better everywhere");
+    }
+
+    [Fact]
+    public void Parallel_bayesian_suggestions_are_distinct_from_each_other_and_from_the_past()
+    {
+        var space = new SearchSpace([new DoubleParameter("a", 0, 1), new DoubleParameter("b", 0, 1)]);
+        var suggester = Create("bayesian", space, 4);
+        var observations = new List<Observation>();
+        for (var n = 0; n < 8; n++)
+        {
+            var p = suggester.Suggest(new SuggestionContext(n, observations, []))!;
+            observations.Add(new Observation(p, Math.Pow(p["a"].Number - 0.3, 2) + Math.Pow(p["b"].Number - 0.7, 2)));
+        }
+        var pending = new List<IReadOnlyDictionary<string, ParameterValue>>();
+        for (var n = 8; n < 14; n++) pending.Add(suggester.Suggest(new SuggestionContext(n, observations, pending.ToArray()))!);
+        var keys = pending.Concat(observations.Select(o => o.Parameters)).Select(Key).ToArray();
+        Assert.Equal(keys.Length, keys.Distinct().Count());
+        // Believer fantasies push parallel points apart, not merely a rounding error apart.
+        for (var i = 0; i < pending.Count; i++)
+            for (var j = i + 1; j < pending.Count; j++)
+                Assert.True(Math.Abs(pending[i]["a"].Number - pending[j]["a"].Number) + Math.Abs(pending[i]["b"].Number - pending[j]["b"].Number) > 1e-4);
+    }
+
+    [Fact]
+    public void Parallel_suggestions_in_a_small_integer_space_never_repeat_a_point()
+    {
+        var space = new SearchSpace([new IntParameter("a", 0, 3), new IntParameter("b", 0, 3)]);
+        var suggester = Create("bayesian", space, 2, new Dictionary<string, string> { ["initialTrials"] = "4" });
+        var observations = new List<Observation>();
+        var pending = new List<IReadOnlyDictionary<string, ParameterValue>>();
+        for (var n = 0; n < 12; n++)
+        {
+            var p = suggester.Suggest(new SuggestionContext(n, observations, pending.ToArray()))!;
+            if (n < 6) observations.Add(new Observation(p, p["a"].Number + p["b"].Number));
+            else pending.Add(p);
+        }
+        var keys = observations.Select(o => o.Parameters).Concat(pending).Select(Key).ToArray();
+        Assert.Equal(keys.Length, keys.Distinct().Count());
+    }
+
+    [Fact]
+    public void Failed_trials_are_left_out_of_the_model()
+    {
+        var space = new SearchSpace([new DoubleParameter("a", 0, 1)]);
+        var suggester = Create("bayesian", space, 1, new Dictionary<string, string> { ["initialTrials"] = "3" });
+        var observations = Enumerable.Range(0, 6)
+            .Select(i => new Observation(new Dictionary<string, ParameterValue> { ["a"] = ParameterValue.Of(i / 5.0) }, i % 2 == 0 ? i / 5.0 : null))
+            .ToList();
+        var suggestion = suggester.Suggest(new SuggestionContext(6, observations, []))!;
+        Assert.InRange(suggestion["a"].Number, 0, 1);
+    }
+
+    [Theory]
+    [InlineData("bayesian", "initialTrials", "0", "algorithm.settings.initialTrials")]
+    [InlineData("bayesian", "acquisition", "pi", "algorithm.settings.acquisition")]
+    [InlineData("bayesian", "kernel", "rbf", "algorithm.settings.kernel")]
+    [InlineData("tpe", "startupTrials", "-1", "algorithm.settings.startupTrials")]
+    [InlineData("tpe", "multivariate", "maybe", "algorithm.settings.multivariate")]
+    [InlineData("sobol", "scramble", "yes please", "algorithm.settings.scramble")]
+    public void Bad_settings_are_refused_by_name(string algorithm, string setting, string value, string path)
+    {
+        var errors = AlgorithmCatalog.Find(algorithm)!.Validate(new Dictionary<string, string> { [setting] = value }, SuggesterTests.Mixed);
+        Assert.Equal(path, Assert.Single(errors).Path);
+    }
+
+    [Fact]
+    public void Tpe_weights_follow_optuna()
+    {
+        Assert.Equal(Enumerable.Repeat(1.0, 10), TpeSuggester.Weights(10));
+        var weights = TpeSuggester.Weights(50);
+        Assert.Equal(1.0 / 50, weights[0], 12);
+        Assert.All(weights[^25..], w => Assert.Equal(1.0, w));
+        Assert.True(weights.Zip(weights.Skip(1)).All(p => p.First <= p.Second));
+    }
+}
