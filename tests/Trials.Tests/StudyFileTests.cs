@@ -227,6 +227,14 @@ public class StudyFileTests
         Assert.Contains("empty", Assert.Single(Errors(text)).Message);
 
     [Fact]
+    public void A_file_that_is_not_a_mapping_is_refused_once_with_what_is_expected() =>
+        Assert.Contains("expected a study", Assert.Single(Errors("just some text\n")).Message);
+
+    [Fact]
+    public void An_empty_step_entry_is_refused_with_what_is_expected() =>
+        Single(Replace("    - name: prepare\n", "    -\n    - name: prepare\n"), "trial.steps[0]", "expected a step");
+
+    [Fact]
     public void Yaml_syntax_errors_give_the_line()
     {
         var error = Assert.Single(Errors("name: x\nobjective: {metric: objective\nbudget: 3\n"));

@@ -77,12 +77,8 @@ public static partial class StudyFile
 
     private static StudySpec? Read(YamlReader r, YamlNode root, string studyDirectory)
     {
-        var top = r.Mapping(root, "", TopFields);
-        if (top is null)
-        {
-            r.Error("", root, "a study file is a mapping with the fields " + string.Join(", ", TopFields));
-            return null;
-        }
+        var top = r.Mapping(root, "", TopFields, required: "a study: a mapping with the fields " + string.Join(", ", TopFields));
+        if (top is null) return null;
 
         var name = r.String(r.Required(top, "", "name", "the study name ([a-z0-9-])"), "name");
         if (name is not null && !StudyName().IsMatch(name))
@@ -105,9 +101,7 @@ public static partial class StudyFile
         const string path = "objective";
         var map = r.Mapping(node, path, ["metric", "goal", "target", "additionalMetrics"]);
         if (map is null) return null;
-        var metric = r.String(r.Required(map, path, "metric", "the name of the metric every trial reports"), "objective.metric");
-        if (metric is not null && !Identifier().IsMatch(metric))
-            r.Error("objective.metric", YamlReader.Field(map, "metric"), $"'{metric}' is not a metric name (letters, digits, '_', '.', '-')");
+        var metric = ReadName(r, map, path, "metric", "metric");
         var goalText = r.String(r.Required(map, path, "goal", "minimize or maximize"), "objective.goal");
         Goal? goal = goalText switch
         {
@@ -241,15 +235,9 @@ public static partial class StudyFile
             "discrete" or "categorical" => ["name", "type", "values"],
             _ => ["name", "type", "min", "max", "scale", "step", "values"],
         };
-        var map = r.Mapping(node, path, fields, type is null ? null : $"a {type} parameter");
-        if (map is null)
-        {
-            r.Error(path, node, "must be a mapping with name and type");
-            return null;
-        }
-        var name = r.String(r.Required(map, path, "name", "the parameter name"), path + ".name");
-        if (name is not null && !Identifier().IsMatch(name))
-            r.Error(path + ".name", YamlReader.Field(map, "name"), $"'{name}' is not a parameter name (letters, digits, '_', '.', '-')");
+        var map = r.Mapping(node, path, fields, type is null ? null : $"a {type} parameter", required: "a parameter: a mapping with name and type");
+        if (map is null) return null;
+        var name = ReadName(r, map, path, "name", "parameter");
         var typeText = r.String(r.Required(map, path, "type", "double, int, discrete or categorical"), path + ".type");
         return typeText switch
         {
@@ -260,6 +248,16 @@ public static partial class StudyFile
             "categorical" => ReadCategorical(r, map, path, name),
             _ => Fail(r, path + ".type", YamlReader.Field(map, "type"), $"unknown parameter type '{typeText}'; allowed: double, int, discrete, categorical"),
         };
+    }
+
+    /// <summary>A required name field (of a parameter, step or metric): letters, digits, '_', '.', '-'.</summary>
+    private static string? ReadName(YamlReader r, YamlMappingNode map, string path, string field, string what)
+    {
+        var fieldPath = YamlReader.Join(path, field);
+        var name = r.String(r.Required(map, path, field, $"the {what} name"), fieldPath);
+        if (name is not null && !Identifier().IsMatch(name))
+            r.Error(fieldPath, YamlReader.Field(map, field), $"'{name}' is not a {what} name (letters, digits, '_', '.', '-')");
+        return name;
     }
 
     private static Parameter? Fail(YamlReader r, string path, YamlNode? node, string message)
@@ -398,15 +396,10 @@ public static partial class StudyFile
 
     private static StepSpec? ReadStep(YamlReader r, YamlNode node, string path)
     {
-        var map = r.Mapping(node, path, ["name", "command", "dependsOn", "image", "env", "resources", "cache"]);
-        if (map is null)
-        {
-            r.Error(path, node, "a step is a mapping with at least name and command");
-            return null;
-        }
-        var name = r.String(r.Required(map, path, "name", "the step name"), path + ".name");
-        if (name is not null && !Identifier().IsMatch(name))
-            r.Error(path + ".name", YamlReader.Field(map, "name"), $"'{name}' is not a step name (letters, digits, '_', '.', '-')");
+        var map = r.Mapping(node, path, ["name", "command", "dependsOn", "image", "env", "resources", "cache"],
+            required: "a step: a mapping with at least name and command");
+        if (map is null) return null;
+        var name = ReadName(r, map, path, "name", "step");
         var commandNode = r.Required(map, path, "command", "the command as a list of arguments");
         var command = r.StringList(commandNode, path + ".command");
         if (command is { Count: 0 })

@@ -40,13 +40,18 @@ internal sealed class YamlReader
     private void Visit(string path, YamlNode node) => _marks.TryAdd(path, node.Start);
 
     /// <summary>A mapping with only the allowed keys; each other key is an error naming it and what is allowed.</summary>
-    public YamlMappingNode? Mapping(YamlNode? node, string path, IReadOnlyCollection<string> allowed, string? what = null)
+    /// <param name="required">Where set, an empty entry is an error too, saying that this is expected.</param>
+    public YamlMappingNode? Mapping(YamlNode? node, string path, IReadOnlyCollection<string> allowed, string? what = null, string? required = null)
     {
-        if (node is null || IsNull(node)) return null;
+        if (node is null || IsNull(node))
+        {
+            if (required is not null) Error(path, node, $"empty: expected {required}");
+            return null;
+        }
         Visit(path, node);
         if (node is not YamlMappingNode map)
         {
-            Error(path, node, "must be a mapping of fields");
+            Error(path, node, required is null ? "must be a mapping of fields" : $"expected {required}");
             return null;
         }
         foreach (var key in map.Children.Keys)
