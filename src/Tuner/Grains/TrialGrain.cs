@@ -72,8 +72,33 @@ public sealed class TrialGrain(
             logger.LogError(e, "trial {Trial} broke", run.TrialId);
             finished = started with { Status = TrialStatus.Failed, CompletedAt = DateTimeOffset.UtcNow, Error = $"the tuner failed to run the trial: {e.Message}" };
         }
-        await self.Save(finished);
-        await grains.GetGrain<IStudyGrain>(studyId).TrialFinished(finished);
+        // The outcome must reach the store and the study even if a call times out (a study busy fitting a large
+        // model, say): a lost report would leave the study waiting for this trial forever.
+        await Retry(() => self.Save(finished), run.TrialId, "store");
+        await Retry(() => grains.GetGrain<IStudyGrain>(studyId).TrialFinished(finished), run.TrialId, "report");
+    }
+
+    private async Task Retry(Func<Task> call, string trialId, string what)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await call();
+                return;
+            }
+            catch (Exception e) when (attempt < 8)
+            {
+                logger.LogWarning(e, "trial {Trial}: could not {What} its outcome (attempt {Attempt}); trying again", trialId, what, attempt);
+                await Task.Delay(TimeSpan.FromMilliseconds(250 << attempt));
+            }
+            catch (Exception e)
+            {
+                // Nothing is left to tell: a study that resumes reruns a trial whose outcome was not stored.
+                logger.LogError(e, "trial {Trial}: gave up trying to {What} its outcome", trialId, what);
+                return;
+            }
+        }
     }
 
     public Task<TrialRecord?> GetRecord() => Task.FromResult(state.RecordExists ? state.State : null);
