@@ -70,6 +70,17 @@ public sealed class RunCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task A_data_folder_in_use_by_another_run_is_refused()
+    {
+        Directory.CreateDirectory(Path.Combine(_work, "data"));
+        using var held = new FileStream(Path.Combine(_work, "data", "tuner.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        var study = Path.Combine(Tuner.RepositoryRoot, "experiments", "quickstart", "study.yaml");
+        var (exit, _, error) = await Tuner.RunAsync(_work, "run", study, "--data", "data");
+        Assert.Equal(1, exit);
+        Assert.Contains("in use by another tuner", error);
+    }
+
+    [Fact]
     public async Task A_failed_study_exits_1_with_the_reason()
     {
         File.WriteAllText(Path.Combine(_work, "failing.yaml"), """

@@ -54,6 +54,12 @@ public static class RunCommand
         var outDirectory = Path.GetFullPath(args.Option("--out") ?? spec.Name);
         var data = Path.GetFullPath(args.Option("--data") ?? ".tuner");
 
+        using var dataLock = LockDataDirectory(data);
+        if (dataLock is null)
+        {
+            Console.Error.WriteLine($"tuner: the data folder {data} is in use by another tuner process; wait for it or pass another --data");
+            return 1;
+        }
         using var host = TuningSilo.BuildEmbeddedHost(data);
         await host.StartAsync();
         try
@@ -71,6 +77,23 @@ public static class RunCommand
         {
             using var stopping = new CancellationTokenSource(TimeSpan.FromSeconds(10));
             await host.StopAsync(stopping.Token);
+        }
+    }
+
+    /// <summary>
+    /// One embedded silo per data folder: two would both resume the same study. The lock is the operating
+    /// system's (flock), so a killed process leaves none behind.
+    /// </summary>
+    private static FileStream? LockDataDirectory(string data)
+    {
+        Directory.CreateDirectory(data);
+        try
+        {
+            return new FileStream(Path.Combine(data, "tuner.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException)
+        {
+            return null;
         }
     }
 
