@@ -11,27 +11,27 @@ public class StudyCompletionTests
 
     [Fact]
     public void Target_comes_first_even_when_too_many_failed_and_the_budget_is_used() =>
-        Assert.Equal(StudyStatus.Succeeded, StudyCompletion.Decide(Spec, new TrialCounts(10, 5, 0), 0.4, exhausted: true)!.Status);
+        Assert.Equal(StudyStatus.Succeeded, StudyCompletion.Decide(Spec, new TrialCounts(Running: 0, Succeeded: 5, Failed: 5, Other: 0), 0.4, exhausted: true)!.Status);
 
     [Fact]
     public void Failures_come_before_the_budget() =>
-        Assert.Equal(StudyStatus.Failed, StudyCompletion.Decide(Spec, new TrialCounts(10, 3, 0), 0.9, exhausted: false)!.Status);
+        Assert.Equal(StudyStatus.Failed, StudyCompletion.Decide(Spec, new TrialCounts(Running: 0, Succeeded: 7, Failed: 3, Other: 0), 0.9, exhausted: false)!.Status);
 
     [Fact]
     public void As_many_failures_as_allowed_do_not_fail_the_study() =>
-        Assert.Null(StudyCompletion.Decide(Spec, new TrialCounts(5, 2, 1), 0.9, exhausted: false));
+        Assert.Null(StudyCompletion.Decide(Spec, new TrialCounts(Running: 1, Succeeded: 3, Failed: 2, Other: 0), 0.9, exhausted: false));
 
     [Fact]
     public void The_budget_ends_the_study_when_every_trial_is_done()
     {
-        Assert.Contains("all 10", StudyCompletion.Decide(Spec, new TrialCounts(10, 0, 0), 0.9, exhausted: false)!.Reason);
-        Assert.Null(StudyCompletion.Decide(Spec, new TrialCounts(9, 0, 1), 0.9, exhausted: false));
+        Assert.Contains("all 10", StudyCompletion.Decide(Spec, new TrialCounts(Running: 0, Succeeded: 10, Failed: 0, Other: 0), 0.9, exhausted: false)!.Reason);
+        Assert.Null(StudyCompletion.Decide(Spec, new TrialCounts(Running: 1, Succeeded: 9, Failed: 0, Other: 0), 0.9, exhausted: false));
     }
 
     [Fact]
     public void An_exhausted_space_ends_the_study_once_nothing_runs()
     {
-        Assert.Null(StudyCompletion.Decide(Spec, new TrialCounts(3, 0, 1), 0.9, exhausted: true));
-        Assert.Contains("exhausted", StudyCompletion.Decide(Spec, new TrialCounts(4, 0, 0), 0.9, exhausted: true)!.Reason);
+        Assert.Null(StudyCompletion.Decide(Spec, new TrialCounts(Running: 1, Succeeded: 3, Failed: 0, Other: 0), 0.9, exhausted: true));
+        Assert.Contains("exhausted", StudyCompletion.Decide(Spec, new TrialCounts(Running: 0, Succeeded: 4, Failed: 0, Other: 0), 0.9, exhausted: true)!.Reason);
     }
 }

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json;
-using Tuning.Trials.Studies;
 
 namespace Tuning.Trials.Execution;
 
@@ -31,7 +30,7 @@ public sealed class MetricReport
         for (var i = 0; i < tokens.Length; i++)
         {
             var cut = tokens[i].IndexOf('=');
-            if (cut <= 0 || !YamlReader.TryNumber(tokens[i][(cut + 1)..], out var value)) return false;
+            if (cut <= 0 || !NumberText.TryParse(tokens[i][(cut + 1)..], out var value)) return false;
             pairs[i] = (tokens[i][..cut], value);
         }
         Record(pairs);
@@ -51,7 +50,7 @@ public sealed class MetricReport
             {
                 if (property.Value.ValueKind == JsonValueKind.Number)
                     pairs.Add((property.Name, property.Value.GetDouble()));
-                else if (property.Value.ValueKind == JsonValueKind.String && YamlReader.TryNumber(property.Value.GetString()!, out var value))
+                else if (property.Value.ValueKind == JsonValueKind.String && NumberText.TryParse(property.Value.GetString()!, out var value))
                     pairs.Add((property.Name, value));
             }
             Record([.. pairs]);

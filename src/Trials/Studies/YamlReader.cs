@@ -91,7 +91,7 @@ internal sealed class YamlReader
     {
         var text = String(node, path);
         if (text is null) return null;
-        if (TryNumber(text, out var value)) return value;
+        if (NumberText.TryParse(text, out var value)) return value;
         Error(path, node, $"must be a number, got '{text}'");
         return null;
     }
@@ -148,17 +148,6 @@ internal sealed class YamlReader
             if (text is not null) result[name] = text;
         }
         return result;
-    }
-
-    public static bool TryNumber(string text, out double value)
-    {
-        switch (text.Trim().ToLowerInvariant())
-        {
-            case ".inf" or "inf" or "+inf" or "infinity": value = double.PositiveInfinity; return true;
-            case "-.inf" or "-inf" or "-infinity": value = double.NegativeInfinity; return true;
-            case ".nan" or "nan": value = double.NaN; return true;
-        }
-        return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out value);
     }
 
     private static bool IsNull(YamlNode node) =>

@@ -5,8 +5,11 @@ namespace Tuning.Tuner.Grains;
 /// <summary>How a study ended, and why.</summary>
 public sealed record StudyEnd(StudyStatus Status, string Reason);
 
-/// <summary>Counts of a study's trials that the completion rules read.</summary>
-public readonly record struct TrialCounts(int Finished, int Failed, int Running);
+/// <summary>A study's trials by state; <see cref="Other"/> counts the cancelled and early-stopped.</summary>
+public readonly record struct TrialCounts(int Running, int Succeeded, int Failed, int Other)
+{
+    public int Finished => Succeeded + Failed + Other;
+}
 
 /// <summary>The rules that end a study, in one place and in order (as Katib orders them).</summary>
 public static class StudyCompletion

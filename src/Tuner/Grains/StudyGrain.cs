@@ -126,7 +126,7 @@ public sealed class StudyGrain(
             return;
         }
 
-        var running = _trials.Count(t => t is null || !t.Status.IsTerminal());
+        var running = Count().Running;
         var created = new List<(int Number, Dictionary<string, ParameterValue> Parameters)>();
         while (running + created.Count < Spec.Budget.ParallelTrials && _trials.Count < Spec.Budget.MaxTrials && !_exhausted)
         {
@@ -152,19 +152,24 @@ public sealed class StudyGrain(
         }
     }
 
-    private StudyEnd? Decide()
+    private StudyEnd? Decide() =>
+        StudyCompletion.Decide(Spec, Count(), Best()?.Metrics[Spec.Objective.Metric], _exhausted);
+
+    /// <summary>The trials by state; a trial number handed out but not yet started counts as running.</summary>
+    private TrialCounts Count()
     {
-        var finished = 0;
-        var failed = 0;
+        int running = 0, succeeded = 0, failed = 0, other = 0;
         foreach (var trial in _trials)
         {
-            if (trial is null || !trial.Status.IsTerminal()) continue;
-            finished++;
-            if (trial.Status == TrialStatus.Failed) failed++;
+            switch (trial?.Status)
+            {
+                case null or TrialStatus.Pending or TrialStatus.Running: running++; break;
+                case TrialStatus.Succeeded: succeeded++; break;
+                case TrialStatus.Failed: failed++; break;
+                default: other++; break;
+            }
         }
-        var best = Best();
-        return StudyCompletion.Decide(Spec, new TrialCounts(finished, failed, _trials.Count - finished),
-            best?.Metrics[Spec.Objective.Metric], _exhausted);
+        return new TrialCounts(running, succeeded, failed, other);
     }
 
     private async Task StartTrial(int number, Dictionary<string, ParameterValue> parameters)
@@ -213,16 +218,10 @@ public sealed class StudyGrain(
 
     private StudySnapshot Snapshot()
     {
-        int running = 0, succeeded = 0, failed = 0;
-        foreach (var trial in _trials)
-        {
-            if (trial is null || !trial.Status.IsTerminal()) running++;
-            else if (trial.Status == TrialStatus.Succeeded) succeeded++;
-            else if (trial.Status == TrialStatus.Failed) failed++;
-        }
-        if (state.State.Status.IsTerminal()) running = 0;
+        var counts = Count();
         return new StudySnapshot(Id, Spec.Name, state.State.Status, state.State.Reason, Spec.Objective.Metric,
-            Spec.Objective.Goal == Goal.Maximize, Spec.Budget.MaxTrials, _trials.Count, running, succeeded, failed,
+            Spec.Objective.Goal == Goal.Maximize, Spec.Budget.MaxTrials, _trials.Count,
+            state.State.Status.IsTerminal() ? 0 : counts.Running, counts.Succeeded, counts.Failed,
             Best(), state.State.CreatedAt, state.State.CompletedAt);
     }
 
