@@ -50,6 +50,14 @@ public static class RunCommand
             return 2;
         }
 
+        if (spec.Trial.Executor != "local")
+        {
+            Console.Error.WriteLine($"tuner: trial.executor '{spec.Trial.Executor}' is not available in this build yet; use executor: local");
+            return 1;
+        }
+        if (spec.EarlyStopping is not null)
+            Console.WriteLine($"Note: earlyStopping ({spec.EarlyStopping.Name}) is checked but not applied yet: every trial runs to its end.");
+
         var source = new StudySource(File.ReadAllText(file), spec.StudyDirectory);
         var outDirectory = Path.GetFullPath(args.Option("--out") ?? spec.Name);
         var data = Path.GetFullPath(args.Option("--data") ?? ".tuner");
