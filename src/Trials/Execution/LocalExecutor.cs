@@ -7,11 +7,40 @@ namespace Tuning.Trials.Execution;
 /// Runs a step as a child process of this one: the argument vector as given (no shell), in the step's own folder,
 /// with standard output and error copied to <c>stdout.log</c> and <c>stderr.log</c> there and read for metric lines.
 /// </summary>
-public sealed class LocalExecutor : IStepExecutor
+/// <remarks>
+/// A step that asks for GPUs waits for them in <paramref name="gpus"/> and sees only those; on a machine with
+/// GPUs, a step that asks for none sees none, so it cannot take a GPU another trial was lent.
+/// </remarks>
+public sealed class LocalExecutor(GpuSlots gpus) : IStepExecutor
 {
     public const string MetricsFileVariable = "TUNER_METRICS_FILE";
 
+    public LocalExecutor() : this(GpuSlots.None)
+    {
+    }
+
     public async Task<StepResult> RunAsync(StepInvocation step, CancellationToken cancellation)
+    {
+        var wanted = step.Resources.Gpu;
+        if (wanted > gpus.Count)
+            return new StepResult(new MetricReport(),
+                $"step '{step.StepName}' needs {wanted} GPU{(wanted == 1 ? "" : "s")} and this machine lends {gpus.Count} (set {GpuSlots.Variable} to say which to lend)",
+                TimeSpan.Zero);
+        var waited = Stopwatch.StartNew();
+        GpuLease? lease = null;
+        try
+        {
+            if (wanted > 0) lease = await gpus.AcquireAsync(wanted, cancellation).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return new StepResult(new MetricReport(), $"step '{step.StepName}' was cancelled while waiting for a GPU", waited.Elapsed);
+        }
+        using (lease)
+            return await RunProcessAsync(step, lease, cancellation).ConfigureAwait(false);
+    }
+
+    private async Task<StepResult> RunProcessAsync(StepInvocation step, GpuLease? lease, CancellationToken cancellation)
     {
         Directory.CreateDirectory(step.OutputDirectory);
         var metricsFile = Path.Combine(step.StepDirectory, "metrics.jsonl");
@@ -31,6 +60,8 @@ public sealed class LocalExecutor : IStepExecutor
         start.Environment["TUNER_TRIAL_ID"] = step.TrialId;
         start.Environment["TUNER_STEP"] = step.StepName;
         start.Environment["TUNER_OUTPUTS"] = step.OutputDirectory;
+        if (lease is not null || gpus.Count > 0)
+            start.Environment["CUDA_VISIBLE_DEVICES"] = lease is null ? "" : string.Join(",", lease.Ids);
 
         var metrics = new MetricReport();
         var clock = Stopwatch.StartNew();

@@ -30,7 +30,7 @@ public sealed class StudySpecCache
 /// <summary>Picks the executor a study's pipeline asks for.</summary>
 public sealed class ExecutorSelector
 {
-    private readonly LocalExecutor _local = new();
+    private readonly LocalExecutor _local = new(GpuSlots.Detect());
 
     public IStepExecutor For(PipelineSpec pipeline) => pipeline.Executor switch
     {

@@ -1,0 +1,92 @@
+using Tuning.Trials.Execution;
+using Tuning.Trials.Studies;
+
+namespace Tuning.Trials.Tests;
+
+/// <summary>GPU lending, with made-up GPU ids (no GPU is needed: the ids only reach CUDA_VISIBLE_DEVICES).</summary>
+public sealed class GpuSlotsTests : IDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("tuning-gpus-").FullName;
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    private StepInvocation Step(string name, int gpus, string script) => new(
+        "t", name, ["sh", "-c", script], Directory.CreateDirectory(Path.Combine(_root, name)).FullName,
+        Path.Combine(_root, name, "outputs"), _root, new Dictionary<string, string>(), null, new ResourceSpec(gpus, null, null));
+
+    [Fact]
+    public async Task Each_gpu_serves_one_step_at_a_time_and_steps_see_only_their_own()
+    {
+        var executor = new LocalExecutor(new GpuSlots(["0", "1"]));
+        var log = Path.Combine(_root, "log");
+        // Each step logs "start ID" and "end ID" around a short sleep.
+        var steps = Enumerable.Range(0, 6).Select(i => executor.RunAsync(Step($"s{i}", 1,
+            $"echo start $CUDA_VISIBLE_DEVICES >> {log}; sleep 0.2; echo end $CUDA_VISIBLE_DEVICES >> {log}; echo objective=$CUDA_VISIBLE_DEVICES"),
+            CancellationToken.None)).ToArray();
+        var results = await Task.WhenAll(steps);
+        Assert.All(results, r => Assert.True(r.Succeeded, r.Error));
+        Assert.Equal([0.0, 1.0], results.Select(r => r.Metrics.Final["objective"]).Distinct().Order());
+
+        var holding = new HashSet<string>();
+        foreach (var line in File.ReadAllLines(log))
+        {
+            var (what, id) = (line.Split(' ')[0], line.Split(' ')[1]);
+            if (what == "start") Assert.True(holding.Add(id), $"GPU {id} lent twice at once");
+            else holding.Remove(id);
+        }
+    }
+
+    [Fact]
+    public async Task A_step_that_asks_for_no_gpu_sees_none_on_a_machine_with_gpus()
+    {
+        var result = await new LocalExecutor(new GpuSlots(["0"])).RunAsync(Step("cpu", 0, "echo objective=${#CUDA_VISIBLE_DEVICES}"), CancellationToken.None);
+        Assert.Equal(0, result.Metrics.Final["objective"]);
+    }
+
+    [Fact]
+    public async Task A_step_asking_for_more_gpus_than_the_machine_has_fails_saying_so()
+    {
+        var result = await new LocalExecutor(new GpuSlots(["0"])).RunAsync(Step("big", 2, "echo objective=1"), CancellationToken.None);
+        Assert.False(result.Succeeded);
+        Assert.Contains("needs 2 GPUs and this machine lends 1", result.Error);
+    }
+
+    [Fact]
+    public async Task A_step_waiting_for_a_gpu_can_be_cancelled()
+    {
+        var slots = new GpuSlots(["0"]);
+        using var held = await slots.AcquireAsync(1, CancellationToken.None);
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
+        var result = await new LocalExecutor(slots).RunAsync(Step("waiting", 1, "echo objective=1"), cancel.Token);
+        Assert.Contains("waiting for a GPU", result.Error);
+    }
+
+    [Fact]
+    public async Task Two_steps_needing_two_gpus_each_take_turns_instead_of_deadlocking()
+    {
+        var slots = new GpuSlots(["0", "1"]);
+        var leases = await Task.WhenAll(Enumerable.Range(0, 4).Select(async _ =>
+        {
+            using var lease = await slots.AcquireAsync(2, CancellationToken.None);
+            await Task.Delay(20);
+            return lease.Ids.Count;
+        })).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.All(leases, count => Assert.Equal(2, count));
+    }
+
+    [Theory]
+    [InlineData("0,1", null, new[] { "0", "1" })]
+    [InlineData("none", "0", new string[0])]
+    [InlineData(null, "2,3", new[] { "2", "3" })]
+    [InlineData(null, null, new[] { "0" })]
+    public void Detection_prefers_tuner_gpus_then_cuda_visible_devices_then_nvidia_smi(string? tunerGpus, string? visible, string[] expected)
+    {
+        var slots = GpuSlots.Detect(name => name switch
+        {
+            GpuSlots.Variable => tunerGpus,
+            "CUDA_VISIBLE_DEVICES" => visible,
+            _ => null,
+        }, () => ["0"]);
+        Assert.Equal(expected, slots.Ids);
+    }
+}
