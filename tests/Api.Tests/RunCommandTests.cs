@@ -81,6 +81,16 @@ public sealed class RunCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task A_study_needing_more_gpus_than_the_machine_lends_is_refused_before_it_runs()
+    {
+        var study = Path.Combine(Tuner.RepositoryRoot, "experiments", "gpu-mlp", "study.yaml");
+        var (exit, _, error) = await Tuner.RunAsync(_work, [("TUNER_GPUS", "none")], "run", study, "--data", "data", "--out", "out");
+        Assert.Equal(1, exit);
+        Assert.Contains("needs 1 GPU and this machine lends 0", error);
+        Assert.False(File.Exists(Path.Combine(_work, "out", "study.json")));
+    }
+
+    [Fact]
     public async Task A_failed_study_exits_1_with_the_reason()
     {
         File.WriteAllText(Path.Combine(_work, "failing.yaml"), """

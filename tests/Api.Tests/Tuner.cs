@@ -15,7 +15,9 @@ public static class Tuner
         throw new InvalidOperationException("cannot find Tuning.sln above " + AppContext.BaseDirectory);
     }
 
-    public static Process Start(string workingDirectory, params string[] args)
+    public static Process Start(string workingDirectory, params string[] args) => Start(workingDirectory, [], args);
+
+    public static Process Start(string workingDirectory, (string Name, string Value)[] environment, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -26,12 +28,16 @@ public static class Tuner
         };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "tuner.dll"));
         foreach (var arg in args) start.ArgumentList.Add(arg);
+        foreach (var (name, value) in environment) start.Environment[name] = value;
         return Process.Start(start)!;
     }
 
-    public static async Task<(int Exit, string Out, string Err)> RunAsync(string workingDirectory, params string[] args)
+    public static Task<(int Exit, string Out, string Err)> RunAsync(string workingDirectory, params string[] args) =>
+        RunAsync(workingDirectory, [], args);
+
+    public static async Task<(int Exit, string Out, string Err)> RunAsync(string workingDirectory, (string Name, string Value)[] environment, params string[] args)
     {
-        using var process = Start(workingDirectory, args);
+        using var process = Start(workingDirectory, environment, args);
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));

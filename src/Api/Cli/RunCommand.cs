@@ -55,6 +55,13 @@ public static class RunCommand
             Console.Error.WriteLine($"tuner: trial.executor '{spec.Trial.Executor}' is not available in this build yet; use executor: local");
             return 1;
         }
+        var gpusWanted = spec.Trial.Steps.Max(step => step.Resources.Gpu);
+        if (gpusWanted > 0 && Tuning.Trials.Execution.GpuSlots.Detect() is { } gpus && gpus.Count < gpusWanted)
+        {
+            Console.Error.WriteLine($"tuner: a step needs {gpusWanted} GPU{(gpusWanted == 1 ? "" : "s")} and this machine lends {gpus.Count} " +
+                $"(found through {Tuning.Trials.Execution.GpuSlots.Variable}, CUDA_VISIBLE_DEVICES or nvidia-smi)");
+            return 1;
+        }
         if (spec.EarlyStopping is not null)
             Console.WriteLine($"Note: earlyStopping ({spec.EarlyStopping.Name}) is checked but not applied yet: every trial runs to its end.");
 
