@@ -3,6 +3,7 @@ using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using Spectre.Console;
 using Tuning.Api.Reports;
+using Tuning.Trials.Execution;
 using Tuning.Trials.Studies;
 using Tuning.Tuner;
 using Tuning.Tuner.Grains;
@@ -56,10 +57,11 @@ public static class RunCommand
             return 1;
         }
         var gpusWanted = spec.Trial.Steps.Max(step => step.Resources.Gpu);
-        if (gpusWanted > 0 && Tuning.Trials.Execution.GpuSlots.Detect() is { } gpus && gpus.Count < gpusWanted)
+        var gpus = GpuSlots.Detect();
+        if (gpus.Count < gpusWanted)
         {
             Console.Error.WriteLine($"tuner: a step needs {gpusWanted} GPU{(gpusWanted == 1 ? "" : "s")} and this machine lends {gpus.Count} " +
-                $"(found through {Tuning.Trials.Execution.GpuSlots.Variable}, CUDA_VISIBLE_DEVICES or nvidia-smi)");
+                $"(found through {GpuSlots.Variable}, CUDA_VISIBLE_DEVICES or nvidia-smi)");
             return 1;
         }
         if (spec.EarlyStopping is not null)
@@ -75,7 +77,8 @@ public static class RunCommand
             Console.Error.WriteLine($"tuner: the data folder {data} is in use by another tuner process; wait for it or pass another --data");
             return 1;
         }
-        using var host = TuningSilo.BuildEmbeddedHost(data);
+        // The silo lends the GPUs just checked, rather than asking nvidia-smi a second time.
+        using var host = TuningSilo.BuildEmbeddedHost(data, gpus);
         await host.StartAsync();
         try
         {

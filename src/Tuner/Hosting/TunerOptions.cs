@@ -28,9 +28,9 @@ public sealed class StudySpecCache
 }
 
 /// <summary>Picks the executor a study's pipeline asks for.</summary>
-public sealed class ExecutorSelector
+public sealed class ExecutorSelector(GpuSlots gpus)
 {
-    private readonly LocalExecutor _local = new(GpuSlots.Detect());
+    private readonly LocalExecutor _local = new(gpus);
 
     public IStepExecutor For(PipelineSpec pipeline) => pipeline.Executor switch
     {

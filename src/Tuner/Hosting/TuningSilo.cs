@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Orleans.Runtime.Hosting;
 using Orleans.Serialization;
+using Tuning.Trials.Execution;
 using Tuning.Tuner.Storage;
 
 namespace Tuning.Tuner;
@@ -18,8 +19,10 @@ public static class TuningStorage
 public static class TuningSilo
 {
     /// <summary>Adds the tuning grains' services and the embedded SQLite store under <paramref name="dataDirectory"/>.</summary>
-    public static ISiloBuilder AddTuning(this ISiloBuilder silo, string dataDirectory)
+    /// <param name="gpus">The GPUs to lend to steps; detected on this machine where not given.</param>
+    public static ISiloBuilder AddTuning(this ISiloBuilder silo, string dataDirectory, GpuSlots? gpus = null)
     {
+        silo.Services.AddSingleton(_ => gpus ?? GpuSlots.Detect());
         silo.Services.Configure<Hosting.TunerOptions>(o => o.DataDirectory = dataDirectory);
         silo.Services.AddSingleton<Hosting.StudySpecCache>();
         silo.Services.AddSingleton<Hosting.ExecutorSelector>();
@@ -33,7 +36,7 @@ public static class TuningSilo
     /// A host with one silo on this machine and the SQLite store: what <c>tuner run</c> uses. Its ports are free
     /// ones picked now, because Orleans binds with address reuse and two silos on one fixed port would cross-wire.
     /// </summary>
-    public static IHost BuildEmbeddedHost(string dataDirectory, LogLevel logLevel = LogLevel.Warning)
+    public static IHost BuildEmbeddedHost(string dataDirectory, GpuSlots? gpus = null, LogLevel logLevel = LogLevel.Warning)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.ClearProviders().AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(logLevel);
@@ -41,7 +44,7 @@ public static class TuningSilo
         builder.Logging.AddFilter("Orleans", LogLevel.Error);
         builder.UseOrleans(silo => silo
             .UseLocalhostClustering(siloPort: FreePort(), gatewayPort: FreePort(), serviceId: "tuning", clusterId: "embedded-" + Environment.ProcessId)
-            .AddTuning(dataDirectory));
+            .AddTuning(dataDirectory, gpus));
         return builder.Build();
     }
 
