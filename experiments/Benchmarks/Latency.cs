@@ -1,3 +1,4 @@
+using Tuning.Algorithms.Sampling;
 using System.Diagnostics;
 using System.Text.Json;
 using Tuning.Algorithms.Space;
@@ -33,7 +34,7 @@ public static class Latency
         var random = new Random(dimensions * 1000 + count);
         var history = Enumerable.Range(0, count).Select(_ =>
         {
-            var parameters = function.Space.FromUnit(Enumerable.Range(0, dimensions).Select(_ => random.NextDouble()).ToArray());
+            var parameters = function.Space.FromUnit(UniformPoint.Draw(random, dimensions));
             return new Observation(parameters, function.Evaluate(parameters));
         }).ToArray();
         var suggester = AlgorithmCatalog.Find(algorithm)!.Create(new Dictionary<string, string>(), function.Space, 1);

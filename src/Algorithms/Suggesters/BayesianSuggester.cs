@@ -104,7 +104,7 @@ public sealed class BayesianSuggester : ISuggester
 
     private IReadOnlyDictionary<string, ParameterValue> InitialDesign(int trialNumber, Random random)
     {
-        var point = _sobol?.Point(trialNumber) ?? Enumerable.Range(0, _space.Dimensions).Select(_ => random.NextDouble()).ToArray();
+        var point = _sobol?.Point(trialNumber) ?? UniformPoint.Draw(random, _space.Dimensions);
         return _space.FromUnit(point);
     }
 
@@ -133,7 +133,7 @@ public sealed class BayesianSuggester : ISuggester
         }
         else
         {
-            for (var i = 0; i < count; i++) candidates.Add(ToFeatures(Enumerable.Range(0, _space.Dimensions).Select(_ => random.NextDouble()).ToArray()));
+            for (var i = 0; i < count; i++) candidates.Add(ToFeatures(UniformPoint.Draw(random, _space.Dimensions)));
         }
         foreach (var incumbent in Enumerable.Range(0, x.Length).OrderBy(i => y[i]).Take(5))
             for (var k = 0; k < 20; k++)

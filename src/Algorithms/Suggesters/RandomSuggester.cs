@@ -1,3 +1,4 @@
+using Tuning.Algorithms.Sampling;
 using Tuning.Algorithms.Space;
 
 namespace Tuning.Algorithms.Suggesters;
@@ -8,8 +9,6 @@ public sealed class RandomSuggester(SearchSpace space, int seed) : ISuggester
     public IReadOnlyDictionary<string, ParameterValue> Suggest(SuggestionContext context)
     {
         var random = new Random(Seeds.ForTrial(seed, context.TrialNumber));
-        var point = new double[space.Dimensions];
-        for (var i = 0; i < point.Length; i++) point[i] = random.NextDouble();
-        return space.FromUnit(point);
+        return space.FromUnit(UniformPoint.Draw(random, space.Dimensions));
     }
 }

@@ -1,3 +1,4 @@
+using Tuning.Algorithms.Sampling;
 using MathNet.Numerics.Distributions;
 using Tuning.Algorithms.Numerics;
 using Tuning.Algorithms.Space;
@@ -37,7 +38,7 @@ public sealed class TpeSuggester(SearchSpace space, int seed, TpeSettings settin
         var random = new Random(Seeds.ForTrial(seed, context.TrialNumber));
         var observed = context.Completed.Where(o => o.Loss is { } loss && double.IsFinite(loss)).ToArray();
         if (observed.Length < Math.Max(_settings.StartupTrials, 2))
-            return space.FromUnit(Enumerable.Range(0, space.Dimensions).Select(_ => random.NextDouble()).ToArray());
+            return space.FromUnit(UniformPoint.Draw(random, space.Dimensions));
 
         var points = observed.Select(o => space.ToUnit(o.Parameters)).ToArray();
         var belowCount = Math.Min((int)Math.Ceiling(0.1 * observed.Length), 25);
