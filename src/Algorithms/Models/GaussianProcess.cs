@@ -72,13 +72,14 @@ public sealed class GaussianProcess
     private readonly CholeskyFactor _cholesky;
     private readonly double[] _alpha; // K⁻¹ y
 
-    private GaussianProcess(double[][] x, bool[] categorical, GpHyperparameters hyperparameters, CholeskyFactor cholesky, double[] alpha)
+    private GaussianProcess(double[][] x, bool[] categorical, GpHyperparameters hyperparameters,
+        double[] inverseSquaredLengthscales, double signal, CholeskyFactor cholesky, double[] alpha)
     {
         _x = x;
         _categorical = categorical;
         Hyperparameters = hyperparameters;
-        _inverseSquaredLengthscales = hyperparameters.LogLengthscales.Select(l => Math.Exp(-2 * l)).ToArray();
-        _signal = Math.Exp(hyperparameters.LogSignalVariance);
+        _inverseSquaredLengthscales = inverseSquaredLengthscales;
+        _signal = signal;
         _cholesky = cholesky;
         _alpha = alpha;
     }
@@ -105,7 +106,7 @@ public sealed class GaussianProcess
                 k[j * n + i] = k[i * n + j] = signal * Matern(Math.Sqrt(SquaredDistance(x[i], x[j], inverse, categorical)));
         }
         var cholesky = CholeskyFactor.Compute(k, n);
-        return new GaussianProcess(x, categorical, hyperparameters, cholesky, cholesky.Solve(y));
+        return new GaussianProcess(x, categorical, hyperparameters, inverse, signal, cholesky, cholesky.Solve(y));
     }
 
     /// <summary>Posterior mean and variance of the latent function at <paramref name="point"/>.</summary>
