@@ -146,4 +146,130 @@ public sealed class LocalExecutorTests : IDisposable
         Assert.Equal(7, result.Metrics.Final["objective"]);
         Assert.Equal(["prepare", "train"], result.Steps.Select(s => s.Name));
     }
+
+    private static bool IsRunning(int pid) =>
+        Directory.Exists($"/proc/{pid}") && !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z ");
+
+    [Fact]
+    public async Task A_descendant_that_leaves_the_group_and_holds_the_output_does_not_stretch_the_timeout()
+    {
+        var pidFile = Path.Combine(_root, "escaped.pid");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var result = await Run($$"""
+                - name: s
+                  command: [sh, -c, "(setsid sh -c 'echo $$ > {{pidFile}}; exec sleep 30' &); sleep 60; echo objective=1"]
+            """, budget: "maxTrials: 1, trialTimeout: 1s");
+        Assert.Equal(TrialOutcome.Failed, result.Outcome);
+        Assert.Contains("timed out", result.Error);
+        // The timeout, the TERM-to-KILL grace and the wait for the pipes, with room for a slow machine; not the 30 s.
+        Assert.InRange(clock.Elapsed.TotalSeconds, 0.9, 8);
+        var escaped = int.Parse(File.ReadAllText(pidFile).Trim());
+        Assert.False(IsRunning(escaped), $"the escaped sleep ({escaped}) still runs");
+    }
+
+    [Fact]
+    public async Task A_step_that_ignores_sigterm_is_killed_after_the_grace()
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var result = await Run("""
+                - name: s
+                  command: [sh, -c, "trap '' TERM; sleep 60 & wait; sleep 60"]
+            """, budget: "maxTrials: 1, trialTimeout: 1s");
+        Assert.Equal(TrialOutcome.Failed, result.Outcome);
+        Assert.InRange(clock.Elapsed.TotalSeconds, 0.9, 8);
+    }
+
+    [Fact]
+    public async Task A_step_that_exits_while_a_daemon_holds_its_output_ends_with_its_metrics()
+    {
+        var pidFile = Path.Combine(_root, "daemon.pid");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var result = await Run($$"""
+                - name: s
+                  command: [sh, -c, "(setsid sh -c 'echo $$ > {{pidFile}}; exec sleep 30' &); echo objective=2"]
+            """);
+        Assert.Equal(TrialOutcome.Succeeded, result.Outcome);
+        Assert.Equal(2, result.Metrics.Final["objective"]);
+        Assert.InRange(clock.Elapsed.TotalSeconds, 0, 8);
+        Assert.False(IsRunning(int.Parse(File.ReadAllText(pidFile).Trim())), "the daemon outlived its step");
+    }
+
+    [Fact]
+    public async Task Background_children_end_with_their_step()
+    {
+        var pidFile = Path.Combine(_root, "child.pid");
+        var result = await Run($$"""
+                - name: s
+                  command: [sh, -c, "sleep 30 > /dev/null 2>&1 & echo $! > {{pidFile}}; echo objective=1"]
+            """);
+        Assert.Equal(TrialOutcome.Succeeded, result.Outcome);
+        await Task.Delay(100);
+        Assert.False(IsRunning(int.Parse(File.ReadAllText(pidFile).Trim())), "the background sleep outlived its step");
+    }
+
+    [Fact]
+    public async Task A_rerun_starts_clean_and_never_reports_the_metrics_of_an_earlier_attempt()
+    {
+        // The first attempt reports through the metrics file; the second reports nothing and must fail.
+        var first = await Run("""
+                - name: s
+                  command: [sh, -c, "echo '{\"objective\": 1}' >> \"$TUNER_METRICS_FILE\"; echo step=1 loss=3"]
+            """);
+        Assert.Equal(TrialOutcome.Succeeded, first.Outcome);
+        var second = await Run("""
+                - name: s
+                  command: [sh, -c, "echo step=1 loss=2"]
+            """);
+        Assert.Equal(TrialOutcome.Failed, second.Outcome);
+        Assert.Contains("no 'objective' metric", second.Error);
+        Assert.Equal([new MetricPoint(1, 2)], second.Metrics.Intermediate["loss"]);
+    }
+
+    [Fact]
+    public async Task A_rerun_first_ends_what_the_earlier_attempt_left_running()
+    {
+        // An attempt whose tuner died: its step still runs, recorded in its folder and marked in its environment.
+        var stepDirectory = Path.Combine(_root, "trial-0", "s");
+        Directory.CreateDirectory(stepDirectory);
+        var start = new System.Diagnostics.ProcessStartInfo(StepProcesses.SessionLauncher!) { UseShellExecute = false };
+        foreach (var argument in new[] { "/bin/sh", "-c", "sleep 60 & sleep 60" }) start.ArgumentList.Add(argument);
+        start.Environment[StepProcesses.MarkerVariable] = stepDirectory;
+        using var orphan = System.Diagnostics.Process.Start(start)!;
+        File.WriteAllText(Path.Combine(stepDirectory, StepProcesses.RecordFile), StepProcesses.GroupOf(orphan.Id)!.Value.ToString());
+        await Task.Delay(100);
+        var left = StepProcesses.Find(stepDirectory, []);
+        Assert.True(left.Count >= 2, $"found {left.Count} processes of the earlier attempt");
+
+        var result = await Run("""
+                - name: s
+                  command: [sh, -c, "echo objective=1"]
+            """);
+        Assert.Equal(TrialOutcome.Succeeded, result.Outcome);
+        await orphan.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.All(left, pid => Assert.False(IsRunning(pid), $"process {pid} of the earlier attempt still runs"));
+    }
+
+    [Fact]
+    public async Task A_parameter_value_is_never_rewritten_as_a_path_but_a_literal_argument_is()
+    {
+        Directory.CreateDirectory(Path.Combine(_root, "adam"));
+        File.WriteAllText(Path.Combine(_root, "data.txt"), "x");
+        var text = """
+            name: executor-test
+            objective: {metric: objective, goal: minimize}
+            budget: {maxTrials: 1}
+            parameters: [{name: optimizer, type: categorical, values: [sgd, adam]}]
+            trial:
+              steps:
+                - name: s
+                  command: [sh, -c, "echo \"$1|$2|$3\" > args.txt; echo objective=1", sh, "${params.optimizer}", data.txt, adam]
+            """;
+        var spec = StudyFile.Parse(text, _root);
+        var run = new TrialRun("t-0", 0, new Dictionary<string, ParameterValue> { ["optimizer"] = ParameterValue.Of("adam") }, Path.Combine(_root, "trial-0"));
+        var result = await new PipelineRunner(spec, new LocalExecutor()).RunAsync(run, CancellationToken.None);
+        Assert.Equal(TrialOutcome.Succeeded, result.Outcome);
+        // The placeholder's value stays a word; literal arguments naming the study folder's files become paths.
+        Assert.Equal($"adam|{Path.Combine(_root, "data.txt")}|{Path.Combine(_root, "adam")}",
+            File.ReadAllText(Path.Combine(_root, "trial-0", "s", "args.txt")).Trim());
+    }
 }

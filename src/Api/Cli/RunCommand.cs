@@ -7,6 +7,7 @@ using Tuning.Trials.Execution;
 using Tuning.Trials.Studies;
 using Tuning.Tuner;
 using Tuning.Tuner.Grains;
+using Tuning.Tuner.Studies;
 
 namespace Tuning.Api.Cli;
 
@@ -51,17 +52,10 @@ public static class RunCommand
             return 2;
         }
 
-        if (spec.Trial.Executor != "local")
-        {
-            Console.Error.WriteLine($"tuner: trial.executor '{spec.Trial.Executor}' is not available in this build yet; use executor: local");
-            return 1;
-        }
-        var gpusWanted = spec.Trial.Steps.Max(step => step.Resources.Gpu);
         var gpus = GpuSlots.Detect();
-        if (gpus.Count < gpusWanted)
+        if (StudyService.CannotRun(spec, gpus) is { } reason)
         {
-            Console.Error.WriteLine($"tuner: a step needs {gpusWanted} GPU{(gpusWanted == 1 ? "" : "s")} and this machine lends {gpus.Count} " +
-                $"(found through {GpuSlots.Variable}, CUDA_VISIBLE_DEVICES or nvidia-smi)");
+            Console.Error.WriteLine($"tuner: {reason}");
             return 1;
         }
         if (spec.EarlyStopping is not null)
@@ -83,8 +77,11 @@ public static class RunCommand
         try
         {
             var grains = host.Services.GetRequiredService<IGrainFactory>();
-            var study = await FindOrCreateAsync(grains, spec, source);
-            var snapshot = await Watch(study, await study.Start());
+            var (study, started, resumed) = await new StudyService(grains).StartOrResumeAsync(spec, source);
+            Console.WriteLine(resumed
+                ? $"Resuming study {spec.Name} ({started.Id:N}): {started.Succeeded + started.Failed} of {started.MaxTrials} trials done."
+                : $"Study {spec.Name} ({started.Id:N}): {spec.Algorithm.Name} search, {spec.Budget.MaxTrials} trials, {spec.Budget.ParallelTrials} at a time.");
+            var snapshot = await Watch(study, started);
             var trials = await study.GetTrials();
             var report = Path.Combine(outDirectory, "study.json");
             StudyJson.WriteFile(report, snapshot, trials);
@@ -113,27 +110,6 @@ public static class RunCommand
         {
             return null;
         }
-    }
-
-    private static async Task<IStudyGrain> FindOrCreateAsync(IGrainFactory grains, StudySpec spec, StudySource source)
-    {
-        var hash = source.Hash();
-        var candidates = (await grains.GetGrain<IStudyRegistryGrain>(0).List())
-            .Where(e => e.Name == spec.Name && e.SourceHash == hash)
-            .OrderByDescending(e => e.CreatedAt);
-        foreach (var entry in candidates)
-        {
-            var existing = grains.GetGrain<IStudyGrain>(entry.Id);
-            var snapshot = await existing.GetSnapshot();
-            if (snapshot.Status.IsTerminal()) continue;
-            var done = snapshot.Succeeded + snapshot.Failed;
-            Console.WriteLine($"Resuming study {spec.Name} ({entry.Id:N}): {done} of {snapshot.MaxTrials} trials done.");
-            return existing;
-        }
-        var study = grains.GetGrain<IStudyGrain>(Guid.NewGuid());
-        var created = await study.Create(source, Random.Shared.Next());
-        Console.WriteLine($"Study {spec.Name} ({created.Id:N}): {spec.Algorithm.Name} search, {spec.Budget.MaxTrials} trials, {spec.Budget.ParallelTrials} at a time.");
-        return study;
     }
 
     /// <summary>Polls the study until it ends, showing progress: a live table on a terminal, a line a second otherwise.</summary>

@@ -27,4 +27,10 @@ public interface IStepExecutor
 {
     /// <summary>Runs the step to its end. Cancelling kills it (its whole process tree) and returns a failed result.</summary>
     Task<StepResult> RunAsync(StepInvocation step, CancellationToken cancellation);
+
+    /// <summary>
+    /// Ends whatever earlier runs left behind under <paramref name="folder"/> (a trial's folder before it runs
+    /// again, or every run folder after a crash): processes, and later containers and jobs.
+    /// </summary>
+    Task ReclaimAsync(string folder);
 }

@@ -40,11 +40,22 @@ public sealed class LocalExecutor(GpuSlots gpus) : IStepExecutor
             return await RunProcessAsync(step, lease, cancellation).ConfigureAwait(false);
     }
 
+    /// <summary>Ends the processes earlier attempts left under <paramref name="folder"/>: by marker, and by the groups its step folders recorded.</summary>
+    public Task ReclaimAsync(string folder) =>
+        StepProcesses.EndAsync(folder, StepProcesses.RecordedGroups(folder), StepProcesses.TerminationGrace);
+
     private async Task<StepResult> RunProcessAsync(StepInvocation step, GpuLease? lease, CancellationToken cancellation)
     {
         Directory.CreateDirectory(step.OutputDirectory);
+        var metrics = new MetricReport();
+        var clock = Stopwatch.StartNew();
         var metricsFile = Path.Combine(step.StepDirectory, "metrics.jsonl");
-        var start = new ProcessStartInfo(ResolveProgram(step.Command[0], step.StudyDirectory))
+        var program = FindProgram(step.Command[0], step.Environment.GetValueOrDefault("PATH") ?? Environment.GetEnvironmentVariable("PATH"));
+        if (program.Error is { } missing)
+            return new StepResult(metrics, $"step '{step.StepName}' could not start '{step.Command[0]}': {missing}", clock.Elapsed);
+
+        // Through setsid the step leads a process group of its own: everything it starts can be signalled at once.
+        var start = new ProcessStartInfo(StepProcesses.SessionLauncher ?? program.Path)
         {
             WorkingDirectory = step.StepDirectory,
             RedirectStandardOutput = true,
@@ -52,7 +63,8 @@ public sealed class LocalExecutor(GpuSlots gpus) : IStepExecutor
             RedirectStandardInput = false,
             UseShellExecute = false,
         };
-        foreach (var argument in step.Command.Skip(1)) start.ArgumentList.Add(ResolveArgument(argument, step.StudyDirectory));
+        if (StepProcesses.SessionLauncher is not null) start.ArgumentList.Add(program.Path);
+        foreach (var argument in step.Command.Skip(1)) start.ArgumentList.Add(argument);
         // Unbuffered Python output lets metric lines arrive while the step runs, not only when it exits.
         start.Environment["PYTHONUNBUFFERED"] = "1";
         foreach (var (name, value) in step.Environment) start.Environment[name] = value;
@@ -60,11 +72,10 @@ public sealed class LocalExecutor(GpuSlots gpus) : IStepExecutor
         start.Environment["TUNER_TRIAL_ID"] = step.TrialId;
         start.Environment["TUNER_STEP"] = step.StepName;
         start.Environment["TUNER_OUTPUTS"] = step.OutputDirectory;
+        start.Environment[StepProcesses.MarkerVariable] = step.StepDirectory;
         if (lease is not null || gpus.Count > 0)
             start.Environment["CUDA_VISIBLE_DEVICES"] = lease is null ? "" : string.Join(",", lease.Ids);
 
-        var metrics = new MetricReport();
-        var clock = Stopwatch.StartNew();
         using var process = new Process { StartInfo = start };
         try
         {
@@ -74,9 +85,20 @@ public sealed class LocalExecutor(GpuSlots gpus) : IStepExecutor
         {
             return new StepResult(metrics, $"step '{step.StepName}' could not start '{step.Command[0]}': {e.Message}", clock.Elapsed);
         }
+        var group = StepProcesses.SessionLauncher is null ? null : StepProcesses.GroupOf(process.Id);
+        // Written before anything else can go wrong, so a later run finds this group even if the tuner is killed now.
+        if (group is { } recorded) File.WriteAllText(Path.Combine(step.StepDirectory, StepProcesses.RecordFile), recorded.ToString());
+        IReadOnlyCollection<StepProcesses.Group> groups = group is { } g ? [g] : [];
 
-        var stdout = CopyLinesAsync(process.StandardOutput, Path.Combine(step.StepDirectory, "stdout.log"), line => metrics.ReadLine(line));
-        var stderr = CopyLinesAsync(process.StandardError, Path.Combine(step.StepDirectory, "stderr.log"), null);
+        var stopReading = new CancellationTokenSource();
+        // Lines read once reading has stopped are not metrics of this step: the check and the read share a lock.
+        void ReadMetricLine(string line)
+        {
+            lock (metrics)
+                if (!stopReading.IsCancellationRequested) metrics.ReadLine(line);
+        }
+        var stdout = CopyLinesAsync(process.StandardOutput, Path.Combine(step.StepDirectory, "stdout.log"), ReadMetricLine, stopReading.Token);
+        var stderr = CopyLinesAsync(process.StandardError, Path.Combine(step.StepDirectory, "stderr.log"), null, stopReading.Token);
         var killed = false;
         try
         {
@@ -85,11 +107,25 @@ public sealed class LocalExecutor(GpuSlots gpus) : IStepExecutor
         catch (OperationCanceledException)
         {
             killed = true;
-            process.Kill(entireProcessTree: true);
+            await StepProcesses.EndAsync(step.StepDirectory, groups, StepProcesses.TerminationGrace).ConfigureAwait(false);
+            if (group is null) process.Kill(entireProcessTree: true);
             await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
         }
-        await Task.WhenAll(stdout, stderr).ConfigureAwait(false);
-        ReadMetricsFile(metricsFile, metrics);
+        // What the step left running in the background ends with it.
+        if (group is { } leader) StepProcesses.KillGroup(leader);
+        var output = Task.WhenAll(stdout, stderr);
+        if (!await Finishes(output, OutputGrace).ConfigureAwait(false))
+        {
+            // A descendant outside the group still holds the pipes: end it too, and stop reading at the deadline
+            // rather than wait on a process the step has given up on.
+            await StepProcesses.EndAsync(step.StepDirectory, groups, StepProcesses.TerminationGrace).ConfigureAwait(false);
+            if (!await Finishes(output, OutputGrace).ConfigureAwait(false))
+            {
+                // Abandoned, not awaited: a pipe read may not heed cancellation, and nothing it reads counts now.
+                lock (metrics) stopReading.Cancel();
+            }
+        }
+        lock (metrics) ReadMetricsFile(metricsFile, metrics);
 
         string? error = killed ? $"step '{step.StepName}' was killed"
             : process.ExitCode != 0 ? $"step '{step.StepName}' exited with code {process.ExitCode}{LastLine(Path.Combine(step.StepDirectory, "stderr.log"))}"
@@ -97,13 +133,26 @@ public sealed class LocalExecutor(GpuSlots gpus) : IStepExecutor
         return new StepResult(metrics, error, clock.Elapsed);
     }
 
-    private static async Task CopyLinesAsync(StreamReader source, string logPath, Action<string>? onLine)
+    /// <summary>How long the output pipes may stay open after the step's process group has ended.</summary>
+    private static readonly TimeSpan OutputGrace = TimeSpan.FromSeconds(1);
+
+    private static async Task<bool> Finishes(Task task, TimeSpan within) =>
+        await Task.WhenAny(task, Task.Delay(within)).ConfigureAwait(false) == task;
+
+    /// <summary>Copies lines to the log until the stream ends or reading is stopped; a stopped copy reports nothing more.</summary>
+    private static async Task CopyLinesAsync(StreamReader source, string logPath, Action<string>? onLine, CancellationToken stop)
     {
         await using var log = new StreamWriter(logPath, append: false);
-        while (await source.ReadLineAsync().ConfigureAwait(false) is { } line)
+        try
         {
-            onLine?.Invoke(line);
-            await log.WriteLineAsync(line).ConfigureAwait(false);
+            while (await source.ReadLineAsync(stop).ConfigureAwait(false) is { } line)
+            {
+                onLine?.Invoke(line);
+                await log.WriteLineAsync(line).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
         }
     }
 
@@ -120,15 +169,22 @@ public sealed class LocalExecutor(GpuSlots gpus) : IStepExecutor
         return last is null ? "" : ": " + (last.Length > 300 ? last[..300] + "…" : last.Trim());
     }
 
-    /// <summary>A program named by a relative path (<c>./train.sh</c>, <c>bin/run</c>) is looked for in the study folder; a bare name on PATH.</summary>
-    private static string ResolveProgram(string program, string studyDirectory) =>
-        Path.IsPathRooted(program) || !program.Contains('/') ? program : Path.GetFullPath(Path.Combine(studyDirectory, program));
-
-    /// <summary>An argument that names a file or folder relative to the study folder is passed as an absolute path.</summary>
-    private static string ResolveArgument(string argument, string studyDirectory)
+    /// <summary>
+    /// The program to run: a path as given (the pipeline runner has made study-relative paths absolute), or a bare
+    /// name looked up on PATH, as a shell would. Looked up here so that a missing program is named plainly.
+    /// </summary>
+    private static (string Path, string? Error) FindProgram(string program, string? searchPath)
     {
-        if (argument.Length == 0 || argument.StartsWith('-') || Path.IsPathRooted(argument) || argument.Contains('=')) return argument;
-        var candidate = Path.Combine(studyDirectory, argument);
-        return File.Exists(candidate) || Directory.Exists(candidate) ? Path.GetFullPath(candidate) : argument;
+        if (program.Contains('/'))
+            return File.Exists(program) ? (program, IsExecutable(program) ? null : "it is not executable (chmod +x)") : (program, "no such file");
+        foreach (var folder in (searchPath ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var candidate = Path.Combine(folder, program);
+            if (File.Exists(candidate) && IsExecutable(candidate)) return (candidate, null);
+        }
+        return (program, "no such program on PATH");
     }
+
+    private static bool IsExecutable(string path) =>
+        OperatingSystem.IsWindows() || (File.GetUnixFileMode(path) & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) != 0;
 }

@@ -25,6 +25,7 @@ public sealed class PipelineRunner(StudySpec spec, IStepExecutor executor)
 
     public async Task<TrialResult> RunAsync(TrialRun trial, CancellationToken cancellation)
     {
+        await StartCleanAsync(trial.TrialDirectory).ConfigureAwait(false);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
         if (spec.Budget.TrialTimeout is { } limit) timeout.CancelAfter(limit);
 
@@ -40,7 +41,7 @@ public sealed class PipelineRunner(StudySpec spec, IStepExecutor executor)
             string Resolve(string name) => ResolvePlaceholder(name, trial, outputDirectory, outputs);
             var invocation = new StepInvocation(
                 trial.TrialId, step.Name,
-                step.Command.Select(a => Placeholders.Substitute(a, Resolve)).ToArray(),
+                step.Command.Select((argument, i) => CommandArgument(argument, i == 0, Resolve)).ToArray(),
                 stepDirectory, outputDirectory, spec.StudyDirectory,
                 step.Environment.ToDictionary(e => e.Key, e => Placeholders.Substitute(e.Value, Resolve)),
                 step.Image, step.Resources);
@@ -66,6 +67,34 @@ public sealed class PipelineRunner(StudySpec spec, IStepExecutor executor)
             return new TrialResult(TrialOutcome.Failed, metrics, summaries,
                 $"the trial reported {objective}={value.ToString(CultureInfo.InvariantCulture)}, which is not a finite number");
         return new TrialResult(TrialOutcome.Succeeded, metrics, summaries, null);
+    }
+
+    /// <summary>
+    /// Every attempt of a trial starts clean: what an earlier attempt (of a killed tuner, say) left running is
+    /// ended first, so it cannot write into the new attempt or hold its GPU, and its folder (logs, metrics
+    /// file, outputs) is removed, so no metric of the old attempt is read as one of the new.
+    /// </summary>
+    private async Task StartCleanAsync(string trialDirectory)
+    {
+        if (!Directory.Exists(trialDirectory)) return;
+        await executor.ReclaimAsync(trialDirectory).ConfigureAwait(false);
+        Directory.Delete(trialDirectory, recursive: true);
+    }
+
+    /// <summary>
+    /// One argument of a step's command. Only text written literally in the study file may name a file relative
+    /// to the study folder (and is then passed as an absolute path); text substituted from a placeholder is passed
+    /// as it is, so a parameter value such as <c>adam</c> never turns into a path because a folder of that name exists.
+    /// </summary>
+    private string CommandArgument(string argument, bool isProgram, Func<string, string> resolve)
+    {
+        if (argument.Contains("${", StringComparison.Ordinal)) return Placeholders.Substitute(argument, resolve);
+        if (argument.Length == 0 || Path.IsPathRooted(argument)) return argument;
+        // The program: a relative path (./train.sh, bin/run) is the study folder's; a bare name is looked up on PATH.
+        if (isProgram) return argument.Contains('/') ? Path.GetFullPath(Path.Combine(spec.StudyDirectory, argument)) : argument;
+        if (argument.StartsWith('-') || argument.Contains('=')) return argument;
+        var candidate = Path.Combine(spec.StudyDirectory, argument);
+        return File.Exists(candidate) || Directory.Exists(candidate) ? Path.GetFullPath(candidate) : argument;
     }
 
     private string ResolvePlaceholder(string name, TrialRun trial, string outputs, IReadOnlyDictionary<string, string> stepOutputs)

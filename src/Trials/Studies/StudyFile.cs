@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using Tuning.Algorithms.Space;
 using Tuning.Algorithms.Suggesters;
+using Tuning.Trials.Execution;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -14,7 +15,6 @@ namespace Tuning.Trials.Studies;
 public static partial class StudyFile
 {
     private static readonly string[] TopFields = ["name", "objective", "algorithm", "earlyStopping", "budget", "parameters", "trial"];
-    private static readonly string[] Executors = ["local", "container", "kubernetes"];
 
     [GeneratedRegex("^[a-z0-9-]+$")] private static partial Regex StudyName();
     [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_.-]*$")] private static partial Regex Identifier();
@@ -366,9 +366,9 @@ public static partial class StudyFile
         const string path = "trial";
         var map = r.Mapping(node, path, ["executor", "kubernetes", "steps"]);
         if (map is null) return null;
-        var executor = r.String(YamlReader.Field(map, "executor"), "trial.executor") ?? "local";
-        if (!Executors.Contains(executor))
-            r.Error("trial.executor", YamlReader.Field(map, "executor"), $"unknown executor '{executor}'; allowed: {string.Join(", ", Executors)}");
+        var executor = r.String(YamlReader.Field(map, "executor"), "trial.executor") ?? ExecutorCatalog.Local;
+        if (!ExecutorCatalog.Names.Contains(executor))
+            r.Error("trial.executor", YamlReader.Field(map, "executor"), $"unknown executor '{executor}'; allowed: {string.Join(", ", ExecutorCatalog.Names)}");
         KubernetesSpec? kubernetes = null;
         var kubernetesMap = r.Mapping(YamlReader.Field(map, "kubernetes"), "trial.kubernetes", ["namespace", "volumeClaim"]);
         if (kubernetesMap is not null)

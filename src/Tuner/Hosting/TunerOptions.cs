@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using Tuning.Trials.Execution;
 using Tuning.Trials.Studies;
 using Tuning.Tuner.Grains;
 
@@ -25,24 +24,4 @@ public sealed class StudySpecCache
 
     public StudySpec Get(StudySource source) =>
         _specs.GetOrAdd(source, s => StudyFile.Parse(s.Text, s.Directory));
-}
-
-/// <summary>Picks the executor a study's pipeline asks for.</summary>
-public sealed class ExecutorSelector(GpuSlots gpus)
-{
-    private readonly LocalExecutor _local = new(gpus);
-
-    public IStepExecutor For(PipelineSpec pipeline) => pipeline.Executor switch
-    {
-        "local" => _local,
-        _ => new UnavailableExecutor(pipeline.Executor),
-    };
-
-    /// <summary>Fails each step with a clear reason where an executor is not part of this build.</summary>
-    private sealed class UnavailableExecutor(string name) : IStepExecutor
-    {
-        public Task<StepResult> RunAsync(StepInvocation step, CancellationToken cancellation) =>
-            Task.FromResult(new StepResult(new MetricReport(),
-                $"the '{name}' executor is not available in this build; use executor: local", TimeSpan.Zero));
-    }
 }

@@ -26,6 +26,7 @@ public static class TuningSilo
         silo.Services.Configure<Hosting.TunerOptions>(o => o.DataDirectory = dataDirectory);
         silo.Services.AddSingleton<Hosting.StudySpecCache>();
         silo.Services.AddSingleton<Hosting.ExecutorSelector>();
+        silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, Hosting.LeftoverSweep>();
         var database = new Hosting.TunerOptions { DataDirectory = dataDirectory }.DatabasePath;
         silo.Services.AddGrainStorage(TuningStorage.Name,
             (services, _) => new SqliteGrainStorage(database, services.GetRequiredService<Serializer>()));
