@@ -186,7 +186,7 @@ public sealed class LocalExecutorTests : IDisposable
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var result = await Run($$"""
                 - name: s
-                  command: [sh, -c, "(setsid sh -c 'echo $$ > {{pidFile}}; exec sleep 30' &); echo objective=2"]
+                  command: [sh, -c, "(setsid sh -c 'echo $$ > {{pidFile}}; exec sleep 30' &); until [ -s {{pidFile}} ]; do sleep 0.01; done; echo objective=2"]
             """);
         Assert.Equal(TrialOutcome.Succeeded, result.Outcome);
         Assert.Equal(2, result.Metrics.Final["objective"]);
