@@ -109,12 +109,14 @@ public class ModelSuggesterTests
     public void Failed_trials_are_left_out_of_the_model()
     {
         var space = new SearchSpace([new DoubleParameter("a", 0, 1)]);
-        var suggester = Create("bayesian", space, 1, new Dictionary<string, string> { ["initialTrials"] = "3" });
-        var observations = Enumerable.Range(0, 6)
-            .Select(i => new Observation(new Dictionary<string, ParameterValue> { ["a"] = ParameterValue.Of(i / 5.0) }, i % 2 == 0 ? i / 5.0 : null))
-            .ToList();
-        var suggestion = suggester.Suggest(new SuggestionContext(6, observations, []))!;
-        Assert.InRange(suggestion["a"].Number, 0, 1);
+        var settings = new Dictionary<string, string> { ["initialTrials"] = "3" };
+        Observation At(double a, double? loss) => new(new Dictionary<string, ParameterValue> { ["a"] = ParameterValue.Of(a) }, loss);
+        var succeeded = new[] { At(0.0, 0.0), At(0.4, 0.4), At(0.8, 0.8) };
+        // Failures where the model would otherwise see the best region: if they entered the fit, the suggestion would move.
+        var withFailures = new[] { At(0.0, 0.0), At(0.1, null), At(0.4, 0.4), At(0.05, null), At(0.8, 0.8) };
+        var without = Create("bayesian", space, 1, settings).Suggest(new SuggestionContext(6, succeeded, []))!;
+        var with = Create("bayesian", space, 1, settings).Suggest(new SuggestionContext(6, withFailures, []))!;
+        Assert.Equal(without["a"], with["a"]);
     }
 
     [Theory]

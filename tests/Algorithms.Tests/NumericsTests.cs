@@ -80,9 +80,10 @@ public class NumericsTests
     {
         var sobol = new SobolSequence(SobolSequence.MaxDimensions);
         Assert.True(SobolSequence.MaxDimensions >= 21);
-        // Dimension 21 (s = 7, a = 4, m = 1 3 7 13 13 15 69): points 1 and 2 are m_1/2 and (m_1/2 XOR m_2/4).
-        Assert.Equal(0.5, sobol.Point(1)[20]);
-        Assert.Equal(0.25, sobol.Point(2)[20]);
+        // Dimension 21 (s = 7, a = 4, m = 1 3 7 13 13 15 69), v_k = m_k / 2^k. In Gray-code order point 2^k is
+        // v_k XOR v_(k+1), so points 2, 4, ..., 64 check every initial direction number of that dimension.
+        double[] expected = [0.25, 0.125, 0.1875, 0.71875, 0.328125, 0.7109375];
+        Assert.Equal(expected, Enumerable.Range(1, 6).Select(k => sobol.Point(1 << k)[20]));
         for (var i = 0; i < 1024; i++) Assert.All(sobol.Point(i), v => Assert.InRange(v, 0, 1));
     }
 

@@ -42,8 +42,9 @@ public class SearchSpaceTests
     {
         var x = new DoubleParameter("x", 0, 15, Step: 0.5);
         Assert.Equal(7.5, x.FromUnit(0.51).Number);
-        Assert.Equal(31, x.GridValues()!.Count);
-        Assert.Null(new DoubleParameter("y", 0, 1).GridValues());
+        Assert.Equal(31, x.GridSize);
+        Assert.Equal(15.0, x.GridValue(30).Number);
+        Assert.Null(new DoubleParameter("y", 0, 1).GridSize);
     }
 
     [Fact]

@@ -53,12 +53,23 @@ public class StudyFileTests
         return e.Errors;
     }
 
-    private static StudyFileError Single(string text, string path, string fragment)
+    /// <summary>
+    /// The error at <paramref name="path"/> saying <paramref name="fragment"/>, which must point where
+    /// <paramref name="at"/> stands in the text: its first occurrence, at the '|' it holds, or at its start.
+    /// </summary>
+    private static StudyFileError Single(string text, string path, string fragment, string at)
     {
         var errors = Errors(text);
         var error = errors.FirstOrDefault(e => e.Path == path && e.Message.Contains(fragment, StringComparison.OrdinalIgnoreCase));
         Assert.True(error is not null, $"expected an error at '{path}' saying '{fragment}', got:\n{string.Join("\n", errors)}");
-        return error!;
+        var cut = Math.Max(at.IndexOf('|'), 0);
+        var found = text.IndexOf(at.Replace("|", ""), StringComparison.Ordinal);
+        Assert.True(found >= 0, $"'{at}' is not in the text");
+        var offset = found + cut;
+        var line = text[..offset].Count(c => c == '\n') + 1;
+        var column = offset - (text.LastIndexOf('\n', Math.Max(offset - 1, 0)) is var newline && newline >= 0 && newline < offset ? newline + 1 : 0) + 1;
+        Assert.True((line, column) == (error!.Line, error.Column), $"'{error}' should point at line {line}, column {column} ('{at}')");
+        return error;
     }
 
     private static string Replace(string from, string to)
@@ -110,14 +121,14 @@ public class StudyFileTests
     public void Json_errors_have_lines_too()
     {
         const string json = "{\"name\": \"j\",\n \"objective\": {\"metric\": \"loss\", \"goal\": \"up\"},\n \"budget\": {\"maxTrials\": 3},\n \"parameters\": [{\"name\": \"x\", \"type\": \"int\", \"min\": 0, \"max\": 4}],\n \"trial\": {\"steps\": [{\"name\": \"s\", \"command\": [\"true\"]}]}}";
-        var error = Single(json, "objective.goal", "minimize or maximize");
+        var error = Single(json, "objective.goal", "minimize or maximize", at: "\"up\"");
         Assert.Equal(2, error.Line);
     }
 
     [Fact]
     public void Errors_name_line_and_column()
     {
-        var error = Single(Replace("goal: minimize", "goal: smallest"), "objective.goal", "must be minimize or maximize");
+        var error = Single(Replace("goal: minimize", "goal: smallest"), "objective.goal", "must be minimize or maximize", at: "smallest");
         Assert.Equal(4, error.Line);
         Assert.Equal(9, error.Column);
         Assert.Contains("line 4, column 9", error.ToString());
@@ -134,90 +145,89 @@ public class StudyFileTests
     }
 
     [Theory]
-    [InlineData("  metric: objective\n", "  metrik: objective\n", "objective.metrik", "unknown field 'metrik'")]
-    [InlineData("name: branin-gp\n", "name: branin-gp\ncolour: blue\n", "colour", "unknown field 'colour'")]
-    [InlineData("{name: x1, type: double, min: -5, max: 10}", "{name: x1, type: double, min: -5, max: 10, values: [1]}", "parameters[0].values", "unknown field 'values' for a double parameter")]
-    [InlineData("      cache: false", "      cache: false\n      retries: 3", "trial.steps[1].retries", "unknown field")]
-    public void Unknown_fields_are_refused(string from, string to, string path, string fragment) =>
-        Single(Replace(from, to), path, fragment);
+    [InlineData("  metric: objective\n", "  metrik: objective\n", "objective.metrik", "unknown field 'metrik'", "metrik")]
+    [InlineData("name: branin-gp\n", "name: branin-gp\ncolour: blue\n", "colour", "unknown field 'colour'", "colour")]
+    [InlineData("{name: x1, type: double, min: -5, max: 10}", "{name: x1, type: double, min: -5, max: 10, values: [1]}", "parameters[0].values", "unknown field 'values' for a double parameter", "values: [1]")]
+    [InlineData("      cache: false", "      cache: false\n      retries: 3", "trial.steps[1].retries", "unknown field", "retries")]
+    public void Unknown_fields_are_refused(string from, string to, string path, string fragment, string at) =>
+        Single(Replace(from, to), path, fragment, at);
 
     [Fact]
     public void A_missing_objective_metric_is_refused() =>
-        Single(Replace("  metric: objective\n", ""), "objective.metric", "missing");
+        Single(Replace("  metric: objective\n", ""), "objective.metric", "missing", at: "goal: minimize");
 
     [Fact]
     public void A_goal_other_than_minimize_or_maximize_is_refused() =>
-        Single(Replace("goal: minimize", "goal: lowest"), "objective.goal", "minimize or maximize");
+        Single(Replace("goal: minimize", "goal: lowest"), "objective.goal", "minimize or maximize", at: "lowest");
 
     [Fact]
     public void Min_above_max_is_refused() =>
-        Single(Replace("{name: x1, type: double, min: -5, max: 10}", "{name: x1, type: double, min: 10, max: -5}"), "parameters[0].min", "less than max");
+        Single(Replace("{name: x1, type: double, min: -5, max: 10}", "{name: x1, type: double, min: 10, max: -5}"), "parameters[0].min", "less than max", at: "10, max: -5");
 
     [Fact]
     public void Log_scale_with_min_at_or_below_zero_is_refused() =>
-        Single(Replace("min: 1e-5, max: 1e-1, scale: log", "min: 0, max: 1e-1, scale: log"), "parameters[1].min", "log scale needs min > 0");
+        Single(Replace("min: 1e-5, max: 1e-1, scale: log", "min: 0, max: 1e-1, scale: log"), "parameters[1].min", "log scale needs min > 0", at: "min: |0, max");
 
     [Fact]
     public void Int_bounds_must_be_whole_numbers() =>
-        Single(Replace("{name: layers, type: int, min: 1, max: 8}", "{name: layers, type: int, min: 1.5, max: 8}"), "parameters[2].min", "whole-number");
+        Single(Replace("{name: layers, type: int, min: 1, max: 8}", "{name: layers, type: int, min: 1.5, max: 8}"), "parameters[2].min", "whole-number", at: "1.5");
 
     [Fact]
     public void An_empty_discrete_list_is_refused() =>
-        Single(Replace("values: [16, 32, 64, 128]", "values: []"), "parameters[3].values", "at least one");
+        Single(Replace("values: [16, 32, 64, 128]", "values: []"), "parameters[3].values", "at least one", at: "[]");
 
     [Fact]
     public void An_empty_categorical_list_is_refused() =>
-        Single(Replace("values: [sgd, adam]", "values: []"), "parameters[4].values", "at least one");
+        Single(Replace("values: [sgd, adam]", "values: []"), "parameters[4].values", "at least one", at: "[]");
 
     [Fact]
     public void Duplicate_parameter_names_are_refused() =>
-        Single(Replace("{name: layers, type: int", "{name: x1, type: int"), "parameters[2].name", "duplicate parameter name 'x1'");
+        Single(Replace("{name: layers, type: int", "{name: x1, type: int"), "parameters[2].name", "duplicate parameter name 'x1'", at: "x1, type: int");
 
     [Fact]
     public void Unknown_algorithms_are_refused_with_the_allowed_ones() =>
-        Single(Replace("name: random", "name: genetic"), "algorithm.name", "unknown algorithm 'genetic'; allowed: random, grid, sobol, tpe, bayesian");
+        Single(Replace("name: random", "name: genetic"), "algorithm.name", "unknown algorithm 'genetic'; allowed: random, grid, sobol, tpe, bayesian", at: "genetic");
 
     [Fact]
     public void Unknown_placeholders_are_refused_by_name() =>
-        Single(Replace("\"${params.layers}\"", "\"${params.depth}\""), "trial.steps[1].command[7]", "${params.depth}");
+        Single(Replace("\"${params.layers}\"", "\"${params.depth}\""), "trial.steps[1].command[7]", "${params.depth}", at: "\"${params.depth}");
 
     [Fact]
     public void Unknown_placeholder_kinds_are_refused_by_name() =>
-        Single(Replace("\"${outputs}/data.npz\"", "\"${output}/data.npz\""), "trial.steps[0].command[3]", "unknown placeholder '${output}'");
+        Single(Replace("\"${outputs}/data.npz\"", "\"${output}/data.npz\""), "trial.steps[0].command[3]", "unknown placeholder '${output}'", at: "\"${output}");
 
     [Fact]
     public void Step_outputs_need_a_dependency() =>
-        Single(Replace("dependsOn: [prepare]", "dependsOn: []"), "trial.steps[1].command[3]", "does not depend on");
+        Single(Replace("dependsOn: [prepare]", "dependsOn: []"), "trial.steps[1].command[3]", "does not depend on", at: "\"${steps.prepare");
 
     [Fact]
     public void Depending_on_a_missing_step_is_refused_by_name() =>
-        Single(Replace("dependsOn: [prepare]", "dependsOn: [prepare, fetch]"), "trial.steps[1].dependsOn[1]", "no step named 'fetch'");
+        Single(Replace("dependsOn: [prepare]", "dependsOn: [prepare, fetch]"), "trial.steps[1].dependsOn[1]", "no step named 'fetch'", at: "fetch");
 
     [Fact]
     public void Dependency_cycles_are_refused()
     {
         var text = Replace("      image: python:3.12", "      image: python:3.12\n      dependsOn: [train]");
-        Single(text, "trial.steps[0].dependsOn", "cycle: prepare -> train -> prepare");
+        Single(text, "trial.steps[0].dependsOn", "cycle: prepare -> train -> prepare", at: "[train]");
     }
 
     [Fact]
     public void Grid_search_over_a_double_without_step_is_refused()
     {
-        var error = Single(Replace("name: random", "name: grid"), "parameters[0].step", "step");
-        Assert.Equal(20, error.Line);
+        Single(Replace("name: random", "name: grid"), "parameters[0].step", "step", at: "{name: x1");
     }
 
     [Fact]
     public void A_study_without_steps_is_refused() =>
-        Single(Replace(Valid[Valid.IndexOf("  steps:", StringComparison.Ordinal)..], "  steps: []\n"), "trial.steps", "no steps");
+        Single(Replace(Valid[Valid.IndexOf("  steps:", StringComparison.Ordinal)..], "  steps: []\n"), "trial.steps", "no steps", at: "[]");
 
     [Fact]
     public void MaxTrials_below_one_is_refused() =>
-        Single(Replace("maxTrials: 50", "maxTrials: 0"), "budget.maxTrials", "at least 1");
+        Single(Replace("maxTrials: 50", "maxTrials: 0"), "budget.maxTrials", "at least 1", at: "maxTrials: |0");
 
     [Fact]
     public void ParallelTrials_below_one_is_refused() =>
-        Single(Replace("parallelTrials: 2", "parallelTrials: 0"), "budget.parallelTrials", "at least 1");
+        Single(Replace("parallelTrials: 2", "parallelTrials: 0"), "budget.parallelTrials", "at least 1", at: "parallelTrials: |0");
 
     [Theory]
     [InlineData("")]
@@ -232,7 +242,7 @@ public class StudyFileTests
 
     [Fact]
     public void An_empty_step_entry_is_refused_with_what_is_expected() =>
-        Single(Replace("    - name: prepare\n", "    -\n    - name: prepare\n"), "trial.steps[0]", "expected a step");
+        Single(Replace("    - name: prepare\n", "    -\n    - name: prepare\n"), "trial.steps[0]", "expected a step", at: "-|\n");
 
     [Fact]
     public void Yaml_syntax_errors_give_the_line()
@@ -246,9 +256,9 @@ public class StudyFileTests
     public void Bad_durations_memory_and_settings_are_refused_with_what_is_allowed()
     {
         var text = Replace("trialTimeout: 10m", "trialTimeout: soon").Replace("memory: 4Gi", "memory: lots").Replace("settings: {}", "settings: {speed: 3}");
-        Single(text, "budget.trialTimeout", "90s, 10m");
-        Single(text, "trial.steps[1].resources.memory", "4Gi");
-        Single(text, "algorithm.settings.speed", "unknown setting");
+        Single(text, "budget.trialTimeout", "90s, 10m", at: "soon");
+        Single(text, "trial.steps[1].resources.memory", "4Gi", at: "lots");
+        Single(text, "algorithm.settings.speed", "unknown setting", at: "speed: |3");
     }
 
     [Theory]
@@ -258,5 +268,62 @@ public class StudyFileTests
     [InlineData("500ms", 0.5)]
     [InlineData("45", 45)]
     public void Durations_read_as_users_write_them(string text, double seconds) =>
-        Assert.Equal(TimeSpan.FromSeconds(seconds), StudyFile.ParseDuration(text));
+        Assert.Equal(seconds, StudyFile.DurationSeconds(text));
+
+    [Theory]
+    [InlineData("1e12")]
+    [InlineData("99999999d")]
+    [InlineData("31d")]
+    [InlineData("1e400")]
+    public void A_timeout_longer_than_a_timer_holds_is_refused_not_a_crash(string timeout) =>
+        Single(Replace("trialTimeout: 10m", $"trialTimeout: {timeout}"), "budget.trialTimeout", "longer than the longest trial timeout, 30d", at: timeout);
+
+    [Fact]
+    public void Grid_search_over_a_huge_int_range_is_validated_without_listing_it()
+    {
+        var text = Replace("name: random", "name: grid").Replace("{name: x1, type: double, min: -5, max: 10}", "{name: x1, type: int, min: 0, max: 1e12}")
+            .Replace("min: 1e-5, max: 1e-1, scale: log", "min: 1e-5, max: 1e-1, scale: log, step: 0.01");
+        var spec = StudyFile.Parse(text, "/studies");
+        Assert.Equal(1_000_000_000_001, spec.Space.Parameters[0].GridSize);
+    }
+
+    [Fact]
+    public void Errors_under_a_parameter_or_step_name_it_beside_its_index()
+    {
+        var errors = Errors(Replace("values: [sgd, adam]", "values: []").Replace("      cache: false", "      cache: false\n      retries: 3"));
+        var category = Assert.Single(errors, e => e.Path == "parameters[4].values").ToString();
+        Assert.StartsWith("parameters[4] (optimizer).values (line ", category);
+        Assert.EndsWith("): must list at least one category", category);
+        Assert.StartsWith("trial.steps[1] (train).retries (line ", Assert.Single(errors, e => e.Path == "trial.steps[1].retries").ToString());
+    }
+
+    [Fact]
+    public void A_study_file_that_cannot_be_read_is_one_error_saying_why()
+    {
+        var folder = Directory.CreateTempSubdirectory("tuning-unreadable-").FullName;
+        try
+        {
+            Assert.Contains("is a folder", Assert.Single(Assert.Throws<StudyFileException>(() => StudyFile.Load(folder)).Errors).Message);
+            var missing = Path.Combine(folder, "missing.yaml");
+            Assert.Contains("cannot read", Assert.Single(Assert.Throws<StudyFileException>(() => StudyFile.Load(missing)).Errors).Message);
+            var huge = Path.Combine(folder, "huge.yaml");
+            File.WriteAllText(huge, new string('#', StudyFile.MaxBytes + 1));
+            Assert.Contains("at most 4 MiB", Assert.Single(Assert.Throws<StudyFileException>(() => StudyFile.Load(huge)).Errors).Message);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Theory]
+    [InlineData("[", "]")]
+    [InlineData("{a: ", "}")]
+    public void A_file_nested_absurdly_deep_is_an_error_not_a_stack_overflow(string open, string close)
+    {
+        var text = "name: deep\nobjective: " + string.Concat(Enumerable.Repeat(open, 50_000)) + "1" + string.Concat(Enumerable.Repeat(close, 50_000));
+        var error = Assert.Single(Errors(text));
+        Assert.Contains("nested more than 64", error.Message);
+        Assert.Equal(2, error.Line);
+    }
 }

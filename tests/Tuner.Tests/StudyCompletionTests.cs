@@ -34,4 +34,14 @@ public class StudyCompletionTests
         Assert.Null(StudyCompletion.Decide(Spec, new TrialCounts(Running: 1, Succeeded: 3, Failed: 0, Other: 0), 0.9, exhausted: true));
         Assert.Contains("exhausted", StudyCompletion.Decide(Spec, new TrialCounts(Running: 0, Succeeded: 4, Failed: 0, Other: 0), 0.9, exhausted: true)!.Reason);
     }
+
+    [Fact]
+    public void A_spent_budget_or_an_exhausted_space_without_a_success_fails_the_study()
+    {
+        var spent = StudyCompletion.Decide(Spec, new TrialCounts(Running: 0, Succeeded: 0, Failed: 2, Other: 8), null, exhausted: false)!;
+        Assert.Equal(StudyStatus.Failed, spent.Status);
+        Assert.Contains("no trial succeeded", spent.Reason);
+        var exhausted = StudyCompletion.Decide(Spec, new TrialCounts(Running: 0, Succeeded: 0, Failed: 2, Other: 0), null, exhausted: true)!;
+        Assert.Equal(StudyStatus.Failed, exhausted.Status);
+    }
 }

@@ -53,22 +53,44 @@ public sealed class StudyGrainTests : IDisposable
         Assert.Equal(6, trials.Select(t => $"{t.Parameters["x"]}/{t.Parameters["c"]}").Distinct().Count());
     }
 
-    [Theory]
-    [InlineData("bayesian")]
-    [InlineData("tpe")]
-    [InlineData("sobol")]
-    public async Task Model_based_studies_run_in_parallel_without_repeating_a_point(string algorithm)
+    [Fact]
+    public async Task Parallel_bayesian_trials_never_repeat_a_point_of_a_small_discrete_space()
     {
+        // 18 points, 14 trials, 3 at a time: without spreading pending trials apart, repeats would be near certain.
         await using var cluster = await TuningCluster.StartAsync(_data);
         var study = await cluster.StartStudyAsync(TuningCluster.Study(
             "[sh, -c, \"echo objective=${params.x}\"]", "{maxTrials: 14, parallelTrials: 3}",
-            parameters: "- {name: x, type: double, min: 0, max: 10}\n  - {name: k, type: categorical, values: [a, b, c]}",
-            algorithm: algorithm));
+            parameters: "- {name: x, type: int, min: 0, max: 5}\n  - {name: k, type: categorical, values: [a, b, c]}",
+            algorithm: "bayesian"));
         var end = await TuningCluster.WaitForEndAsync(study);
         Assert.Equal(StudyStatus.Succeeded, end.Status);
         var trials = await study.GetTrials();
         Assert.Equal(14, trials.Length);
         Assert.Equal(14, trials.Select(t => $"{t.Parameters["x"]}/{t.Parameters["k"]}").Distinct().Count());
+    }
+
+    [Theory]
+    [InlineData("tpe")]
+    [InlineData("sobol")]
+    public async Task Parallel_trials_get_the_suggestion_their_number_and_the_observations_before_them_call_for(string algorithm)
+    {
+        // Sobol: trial n gets point n, whatever the parallelism. TPE with parallelTrials 1: trial n is what the
+        // suggester gives for n after trials 0..n-1, so the grain hands the suggester the right observations.
+        var parallel = algorithm == "sobol" ? 3 : 1;
+        await using var cluster = await TuningCluster.StartAsync(_data);
+        var yaml = TuningCluster.Study("[sh, -c, \"echo objective=${params.x}\"]", $"{{maxTrials: 14, parallelTrials: {parallel}}}", algorithm: algorithm);
+        var study = await cluster.StartStudyAsync(yaml, seed: 5);
+        Assert.Equal(StudyStatus.Succeeded, (await TuningCluster.WaitForEndAsync(study)).Status);
+        var trials = (await study.GetTrials()).OrderBy(t => t.Number).ToArray();
+        var spec = Tuning.Trials.Studies.StudyFile.Parse(yaml, cluster.DataDirectory);
+        var suggester = Tuning.Algorithms.Suggesters.AlgorithmCatalog.Find(algorithm)!.Create(spec.Algorithm.Settings, spec.Space, 5);
+        var observations = new List<Tuning.Algorithms.Suggesters.Observation>();
+        foreach (var trial in trials)
+        {
+            var expected = suggester.Suggest(new(trial.Number, observations.ToArray(), []))!;
+            Assert.Equal(expected["x"], trial.Parameters["x"]);
+            observations.Add(new(trial.Parameters, trial.Metrics["objective"]));
+        }
     }
 
     [Fact]

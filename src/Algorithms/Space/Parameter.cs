@@ -14,14 +14,17 @@ public abstract record Parameter(string Name)
     /// <summary>Maps any point of [0, 1] to a valid value (clamped, rounded, snapped to the step).</summary>
     public abstract ParameterValue FromUnit(double unit);
 
-    /// <summary>The values a grid search walks through, or null where the parameter is continuous.</summary>
-    public abstract IReadOnlyList<ParameterValue>? GridValues();
+    /// <summary>
+    /// How many values a grid search walks through, or null where the parameter is continuous. Computed, never
+    /// enumerated: an int range of 10^12 values is a valid grid dimension, just not one to list.
+    /// </summary>
+    public abstract long? GridSize { get; }
+
+    /// <summary>Grid value <paramref name="index"/> (0 ≤ index &lt; <see cref="GridSize"/>), in ascending order.</summary>
+    public abstract ParameterValue GridValue(long index);
 
     /// <summary>True where the values have no order, so distances between them mean nothing.</summary>
     public virtual bool IsCategorical => false;
-
-    /// <summary>How many distinct values the parameter has, or null where it is continuous.</summary>
-    public virtual int? Cardinality => GridValues()?.Count;
 
     protected static double Clamp01(double unit) => double.IsNaN(unit) ? 0.5 : Math.Clamp(unit, 0.0, 1.0);
 }
@@ -48,14 +51,11 @@ public sealed record DoubleParameter(string Name, double Min, double Max, bool L
         return ParameterValue.Of(Math.Clamp(x, Min, Max));
     }
 
-    public override IReadOnlyList<ParameterValue>? GridValues()
-    {
-        if (Step is not { } step) return null;
-        var count = (long)Math.Floor((Max - Min) / step + 1e-9) + 1;
-        return Enumerable.Range(0, (int)Math.Min(count, int.MaxValue))
-            .Select(i => ParameterValue.Of(Math.Round(Min + i * step, 12)))
-            .ToArray();
-    }
+    public override long? GridSize =>
+        Step is { } step ? (long)Math.Min(Math.Floor((Max - Min) / step + 1e-9) + 1, long.MaxValue) : null;
+
+    public override ParameterValue GridValue(long index) =>
+        ParameterValue.Of(Math.Round(Min + index * (Step ?? throw new InvalidOperationException($"'{Name}' has no step")), 12));
 }
 
 /// <summary>
@@ -81,12 +81,9 @@ public sealed record IntParameter(string Name, long Min, long Max, bool Log = fa
         return ParameterValue.Of(Math.Clamp(snapped, Min, Max - (Max - Min) % Step));
     }
 
-    public override IReadOnlyList<ParameterValue> GridValues()
-    {
-        var values = new List<ParameterValue>();
-        for (var v = Min; v <= Max; v += Step) values.Add(ParameterValue.Of(v));
-        return values;
-    }
+    public override long? GridSize => (Max - Min) / Step + 1;
+
+    public override ParameterValue GridValue(long index) => ParameterValue.Of(Min + index * Step);
 }
 
 /// <summary>A numeric parameter restricted to listed values, kept in ascending order so that their order means something.</summary>
@@ -106,7 +103,9 @@ public sealed record DiscreteParameter : Parameter
     public override ParameterValue FromUnit(double unit) =>
         ParameterValue.Of(Values[Math.Min((int)(Clamp01(unit) * Values.Length), Values.Length - 1)]);
 
-    public override IReadOnlyList<ParameterValue> GridValues() => Values.Select(ParameterValue.Of).ToArray();
+    public override long? GridSize => Values.Length;
+
+    public override ParameterValue GridValue(long index) => ParameterValue.Of(Values[(int)index]);
 }
 
 /// <summary>An unordered choice among names. Its unit position only indexes the choice; models must not read it as a distance.</summary>
@@ -126,5 +125,7 @@ public sealed record CategoricalParameter : Parameter
     public override ParameterValue FromUnit(double unit) =>
         ParameterValue.Of(Values[Math.Min((int)(Clamp01(unit) * Values.Length), Values.Length - 1)]);
 
-    public override IReadOnlyList<ParameterValue> GridValues() => Values.Select(ParameterValue.Of).ToArray();
+    public override long? GridSize => Values.Length;
+
+    public override ParameterValue GridValue(long index) => ParameterValue.Of(Values[(int)index]);
 }

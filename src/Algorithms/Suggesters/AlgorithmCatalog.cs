@@ -44,7 +44,7 @@ public static class AlgorithmCatalog
         {
             var errors = new SettingsReader(settings).Finish().ToList();
             for (var i = 0; i < space.Dimensions; i++)
-                if (space.Parameters[i].GridValues() is null)
+                if (space.Parameters[i].GridSize is null)
                     errors.Add(new AlgorithmError($"parameters[{i}].step",
                         $"grid search needs a step for double parameter '{space.Parameters[i].Name}'"));
             return errors;

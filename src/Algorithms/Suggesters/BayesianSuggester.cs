@@ -51,7 +51,7 @@ public sealed class BayesianSuggester : ISuggester
         _settings = settings;
         _sobol = space.Dimensions <= SobolSequence.MaxDimensions ? new SobolSequence(space.Dimensions, seed) : null;
         _categorical = space.Parameters.Select(p => p.IsCategorical).ToArray();
-        _categories = space.Parameters.Select(p => p.IsCategorical ? p.Cardinality!.Value : 0).ToArray();
+        _categories = space.Parameters.Select(p => p is CategoricalParameter c ? c.Values.Length : 0).ToArray();
         _upper = _categories.Select(k => k > 0 ? k - 1.0 : 1.0).ToArray();
         _priors = GpPriors.ForDimensions(space.Dimensions);
     }

@@ -10,15 +10,15 @@ namespace Tuning.Algorithms.Suggesters;
 public sealed class GridSuggester : ISuggester
 {
     private readonly SearchSpace _space;
-    private readonly IReadOnlyList<ParameterValue>[] _values;
+    private readonly long[] _sizes;
 
     public GridSuggester(SearchSpace space)
     {
         _space = space;
-        _values = space.Parameters
-            .Select(p => p.GridValues() ?? throw new ArgumentException($"parameter '{p.Name}' has no grid values: give it a step"))
+        _sizes = space.Parameters
+            .Select(p => p.GridSize ?? throw new ArgumentException($"parameter '{p.Name}' has no grid values: give it a step"))
             .ToArray();
-        Size = _values.Aggregate(1L, (size, values) => size > long.MaxValue / Math.Max(values.Count, 1) ? long.MaxValue : size * values.Count);
+        Size = _sizes.Aggregate(1L, (size, count) => size > long.MaxValue / Math.Max(count, 1) ? long.MaxValue : size * count);
     }
 
     /// <summary>The number of grid points.</summary>
@@ -28,11 +28,11 @@ public sealed class GridSuggester : ISuggester
     {
         if (context.TrialNumber >= Size) return null;
         var index = (long)context.TrialNumber;
-        var result = new Dictionary<string, ParameterValue>(_values.Length);
-        for (var i = _values.Length - 1; i >= 0; i--)
+        var result = new Dictionary<string, ParameterValue>(_sizes.Length);
+        for (var i = _sizes.Length - 1; i >= 0; i--)
         {
-            result[_space.Parameters[i].Name] = _values[i][(int)(index % _values[i].Count)];
-            index /= _values[i].Count;
+            result[_space.Parameters[i].Name] = _space.Parameters[i].GridValue(index % _sizes[i]);
+            index /= _sizes[i];
         }
         return _space.Parameters.ToDictionary(p => p.Name, p => result[p.Name]);
     }

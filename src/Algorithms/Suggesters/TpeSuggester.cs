@@ -31,7 +31,7 @@ public sealed class TpeSuggester(SearchSpace space, int seed, TpeSettings settin
 {
     private readonly TpeSettings _settings = settings;
     private readonly bool[] _categorical = space.Parameters.Select(p => p.IsCategorical).ToArray();
-    private readonly int[] _categories = space.Parameters.Select(p => p.IsCategorical ? p.Cardinality!.Value : 0).ToArray();
+    private readonly int[] _categories = space.Parameters.Select(p => p is CategoricalParameter c ? c.Values.Length : 0).ToArray();
 
     public IReadOnlyDictionary<string, ParameterValue> Suggest(SuggestionContext context)
     {

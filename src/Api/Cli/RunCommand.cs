@@ -41,9 +41,10 @@ public static class RunCommand
         var file = args.Positional[0];
 
         StudySpec spec;
+        string text;
         try
         {
-            spec = StudyFile.Load(file);
+            (spec, text) = StudyFile.Load(file);
         }
         catch (StudyFileException e)
         {
@@ -61,7 +62,7 @@ public static class RunCommand
         if (spec.EarlyStopping is not null)
             Console.WriteLine($"Note: earlyStopping ({spec.EarlyStopping.Name}) is checked but not applied yet: every trial runs to its end.");
 
-        var source = new StudySource(File.ReadAllText(file), spec.StudyDirectory);
+        var source = new StudySource(text, spec.StudyDirectory);
         var outDirectory = Path.GetFullPath(args.Option("--out") ?? spec.Name);
         var data = Path.GetFullPath(args.Option("--data") ?? ".tuner");
 

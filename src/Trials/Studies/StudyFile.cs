@@ -22,13 +22,37 @@ public static partial class StudyFile
     [GeneratedRegex(@"^(?:(\d+(?:\.\d+)?)(ms|s|m|h|d))+$")] private static partial Regex DurationShape();
     [GeneratedRegex(@"(\d+(?:\.\d+)?)(ms|s|m|h|d)")] private static partial Regex DurationPart();
 
-    /// <summary>Loads and validates a study file; throws <see cref="StudyFileException"/> with every problem.</summary>
-    public static StudySpec Load(string path)
+    /// <summary>The largest study file read: far beyond any real study, small enough that reading one is harmless.</summary>
+    public const int MaxBytes = 4 << 20;
+
+    /// <summary>The longest trial timeout: a .NET timer holds about 49 days, and no trial should be left that long unwatched.</summary>
+    public static readonly TimeSpan MaxTrialTimeout = TimeSpan.FromDays(30);
+
+    /// <summary>
+    /// Loads and validates a study file, giving the spec and the text it was read from (what a study keeps);
+    /// throws <see cref="StudyFileException"/> with every problem, or the one reason the file cannot be read.
+    /// </summary>
+    public static (StudySpec Spec, string Text) Load(string path)
     {
-        string text;
-        try { text = File.ReadAllText(path); }
-        catch (IOException e) { throw new StudyFileException([new StudyFileError("", 0, 0, $"cannot read {path}: {e.Message}")]); }
-        return Parse(text, Path.GetDirectoryName(Path.GetFullPath(path))!);
+        var text = ReadText(path);
+        return (Parse(text, Path.GetDirectoryName(Path.GetFullPath(path))!), text);
+    }
+
+    private static string ReadText(string path)
+    {
+        static StudyFileException Problem(string message) => new([new StudyFileError("", 0, 0, message)]);
+        if (Directory.Exists(path)) throw Problem($"{path} is a folder, not a study file");
+        try
+        {
+            using var file = new FileStream(path, FileMode.Open, FileAccess.Read);
+            if (file.Length > MaxBytes) throw Problem($"{path} is {file.Length} bytes; a study file may hold at most {MaxBytes >> 20} MiB");
+            using var reader = new StreamReader(file);
+            return reader.ReadToEnd();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw Problem($"cannot read {path}: {e.Message}");
+        }
     }
 
     /// <summary>Parses study file text; relative paths in its commands resolve against <paramref name="studyDirectory"/>.</summary>
@@ -37,7 +61,13 @@ public static partial class StudyFile
         if (string.IsNullOrWhiteSpace(text))
             throw new StudyFileException([new StudyFileError("", 0, 0, "the study file is empty")]);
         var stream = new YamlStream();
-        try { stream.Load(new StringReader(text)); }
+        try
+        {
+            if (TooDeep(text) is { } deep)
+                throw new StudyFileException([new StudyFileError("", (int)deep.Line, (int)deep.Column,
+                    $"nested more than {MaxDepth} lists or mappings deep; a study file needs a handful")]);
+            stream.Load(new StringReader(text));
+        }
         catch (YamlException e)
         {
             var cause = e.InnerException?.Message ?? e.Message;
@@ -59,6 +89,28 @@ public static partial class StudyFile
         var spec = Read(reader, stream.Documents[0].RootNode, studyDirectory);
         if (reader.Errors.Count > 0 || spec is null) throw new StudyFileException(reader.Errors);
         return spec;
+    }
+
+    /// <summary>Deeper than any study file: YamlDotNet's document loader recurses per level and would overflow the stack.</summary>
+    private const int MaxDepth = 64;
+
+    /// <summary>Where the text first nests deeper than <see cref="MaxDepth"/>, read event by event (which does not recurse); null if it never does.</summary>
+    private static Mark? TooDeep(string text)
+    {
+        var parser = new Parser(new StringReader(text));
+        var depth = 0;
+        while (parser.MoveNext())
+        {
+            switch (parser.Current)
+            {
+                case YamlDotNet.Core.Events.SequenceStart or YamlDotNet.Core.Events.MappingStart when ++depth > MaxDepth:
+                    return parser.Current.Start;
+                case YamlDotNet.Core.Events.SequenceEnd or YamlDotNet.Core.Events.MappingEnd:
+                    depth--;
+                    break;
+            }
+        }
+        return null;
     }
 
     private static Mark LastScannedPosition(string text)
@@ -167,35 +219,40 @@ public static partial class StudyFile
         TimeSpan? timeout = null;
         if (r.String(YamlReader.Field(map, "trialTimeout"), "budget.trialTimeout") is { } timeoutText)
         {
-            timeout = ParseDuration(timeoutText);
-            if (timeout is null)
+            var seconds = DurationSeconds(timeoutText);
+            if (seconds is null)
                 r.Error("budget.trialTimeout", YamlReader.Field(map, "trialTimeout"),
                     $"'{timeoutText}' is not a duration; write it like 90s, 10m, 1h30m or 500ms");
+            else if (seconds > MaxTrialTimeout.TotalSeconds)
+                r.Error("budget.trialTimeout", YamlReader.Field(map, "trialTimeout"),
+                    $"'{timeoutText}' is longer than the longest trial timeout, {MaxTrialTimeout.TotalDays:0}d");
+            else timeout = TimeSpan.FromSeconds(seconds.Value);
         }
         // By default a study tolerates a tenth of its trials failing (at least 3) before it gives up.
         return maxTrials is null ? null : new BudgetSpec(maxTrials.Value, parallel, maxFailed ?? Math.Max(3, maxTrials.Value / 10), timeout);
     }
 
-    public static TimeSpan? ParseDuration(string text)
+    /// <summary>
+    /// A duration in seconds (<c>90s</c>, <c>1h30m</c>, <c>500ms</c>, or a bare number of seconds), or null where the
+    /// text is none or not positive. Summed as a double, so <c>99999999d</c> is a large number, never an overflow.
+    /// </summary>
+    public static double? DurationSeconds(string text)
     {
         text = text.Trim();
         if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds))
-            return seconds > 0 ? TimeSpan.FromSeconds(seconds) : null;
+            return seconds > 0 ? seconds : null;
         if (!DurationShape().IsMatch(text)) return null;
-        var total = TimeSpan.Zero;
+        var total = 0.0;
         foreach (Match part in DurationPart().Matches(text))
-        {
-            var amount = double.Parse(part.Groups[1].Value, CultureInfo.InvariantCulture);
-            total += part.Groups[2].Value switch
+            total += double.Parse(part.Groups[1].Value, CultureInfo.InvariantCulture) * part.Groups[2].Value switch
             {
-                "ms" => TimeSpan.FromMilliseconds(amount),
-                "s" => TimeSpan.FromSeconds(amount),
-                "m" => TimeSpan.FromMinutes(amount),
-                "h" => TimeSpan.FromHours(amount),
-                _ => TimeSpan.FromDays(amount),
+                "ms" => 0.001,
+                "s" => 1,
+                "m" => 60,
+                "h" => 3600,
+                _ => 86400,
             };
-        }
-        return total > TimeSpan.Zero ? total : null;
+        return total > 0 ? total : null;
     }
 
     private static SearchSpace? ReadParameters(YamlReader r, YamlNode? node)
@@ -212,6 +269,7 @@ public static partial class StudyFile
         var valid = true;
         foreach (var (item, path) in items)
         {
+            r.NameEntry(path, item);
             var parameter = ReadParameter(r, item, path);
             valid &= parameter is not null;
             if (parameter is null) continue;
@@ -387,6 +445,7 @@ public static partial class StudyFile
             r.Error("trial.steps", YamlReader.Field(map, "steps"), "no steps: a trial needs at least one step");
             return null;
         }
+        foreach (var (item, itemPath) in stepNodes) r.NameEntry(itemPath, item);
         var steps = stepNodes.Select(item => ReadStep(r, item.Node, item.Path)).ToArray();
         if (steps.Any(s => s is null)) return null;
         var pipeline = new PipelineSpec(executor, kubernetes, steps!);

@@ -1,10 +1,14 @@
 namespace Tuning.Trials.Studies;
 
 /// <summary>One problem in a study file: where (field path and, where known, line and column) and what is allowed.</summary>
+/// <param name="Path">The field path, as a program matches it: <c>parameters[2].values</c>.</param>
 public sealed record StudyFileError(string Path, int Line, int Column, string Message)
 {
+    /// <summary>The path as a person reads it, with the names of the entries it passes: <c>parameters[2] (lr).values</c>.</summary>
+    public string? Label { get; init; }
+
     public override string ToString() =>
-        (Path.Length == 0 ? "" : Path + " ") + (Line > 0 ? $"(line {Line}, column {Column})" : "") +
+        (Path.Length == 0 ? "" : (Label ?? Path) + " ") + (Line > 0 ? $"(line {Line}, column {Column})" : "") +
         (Path.Length == 0 && Line == 0 ? "" : ": ") + Message;
 }
 

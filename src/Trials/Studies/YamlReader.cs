@@ -12,13 +12,32 @@ internal sealed class YamlReader
 {
     private readonly List<StudyFileError> _errors = [];
     private readonly Dictionary<string, Mark> _marks = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _names = new(StringComparer.Ordinal);
 
     public IReadOnlyList<StudyFileError> Errors => _errors;
 
     public void Error(string path, YamlNode? node, string message)
     {
         var mark = node?.Start ?? PositionOf(path);
-        _errors.Add(new StudyFileError(path, (int)(mark?.Line ?? 0), (int)(mark?.Column ?? 0), message));
+        _errors.Add(new StudyFileError(path, (int)(mark?.Line ?? 0), (int)(mark?.Column ?? 0), message) { Label = Label(path) });
+    }
+
+    /// <summary>
+    /// Names the list entry at <paramref name="path"/> (a parameter, a step) by the <c>name</c> field its mapping
+    /// holds, so errors under it read <c>parameters[2] (optimizer_kind).values</c>: with twenty parameters an
+    /// index alone sends the user counting.
+    /// </summary>
+    public void NameEntry(string path, YamlNode node)
+    {
+        if (node is YamlMappingNode map && Field(map, "name") is YamlScalarNode { Value: { Length: > 0 and <= 80 } name })
+            _names[path] = name;
+    }
+
+    private string? Label(string path)
+    {
+        for (var p = path; p.Length > 0; p = Parent(p))
+            if (_names.TryGetValue(p, out var name)) return $"{p} ({name}){path[p.Length..]}";
+        return null;
     }
 
     /// <summary>An error for a path read earlier: positioned at that field, or at its nearest parent that was read.</summary>

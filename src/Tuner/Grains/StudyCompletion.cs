@@ -16,7 +16,8 @@ public static class StudyCompletion
 {
     /// <summary>
     /// Whether the study is over: (1) the target is reached, (2) more trials failed than the budget allows,
-    /// (3) maxTrials trials are done, (4) the search space is exhausted and nothing runs. Null: it goes on.
+    /// (3) maxTrials trials are done, (4) the search space is exhausted and nothing runs; after (3) or (4) the study
+    /// failed if no trial succeeded. Null: it goes on.
     /// </summary>
     public static StudyEnd? Decide(StudySpec spec, TrialCounts counts, double? bestValue, bool exhausted)
     {
@@ -24,10 +25,13 @@ public static class StudyCompletion
             return new StudyEnd(StudyStatus.Succeeded, $"target {spec.Objective.Target} reached ({spec.Objective.Metric}={best})");
         if (counts.Failed > spec.Budget.MaxFailedTrials)
             return new StudyEnd(StudyStatus.Failed, $"{counts.Failed} trials failed, more than budget.maxFailedTrials ({spec.Budget.MaxFailedTrials})");
-        if (counts.Finished >= spec.Budget.MaxTrials)
-            return new StudyEnd(StudyStatus.Succeeded, $"all {spec.Budget.MaxTrials} trials done");
-        if (exhausted && counts.Running == 0)
-            return new StudyEnd(StudyStatus.Succeeded, $"search space exhausted after {counts.Finished} trials");
-        return null;
+        var spent = counts.Finished >= spec.Budget.MaxTrials;
+        if (!spent && !(exhausted && counts.Running == 0)) return null;
+        // A spent budget with nothing to show is a failure, however few trials failed.
+        if (counts.Succeeded == 0)
+            return new StudyEnd(StudyStatus.Failed, $"no trial succeeded: {counts.Failed} of {counts.Finished} failed");
+        return spent
+            ? new StudyEnd(StudyStatus.Succeeded, $"all {spec.Budget.MaxTrials} trials done")
+            : new StudyEnd(StudyStatus.Succeeded, $"search space exhausted after {counts.Finished} trials");
     }
 }
