@@ -105,6 +105,24 @@ public class ModelSuggesterTests
         Assert.Equal(keys.Length, keys.Distinct().Count());
     }
 
+    [Theory]
+    [InlineData("bayesian")]
+    [InlineData("tpe")]
+    public void A_suggestion_depends_on_the_observations_alone_not_on_the_suggestions_before_it(string algorithm)
+    {
+        // A study that ran without a break, and one resumed at each trial (a fresh suggester): same suggestions.
+        var space = new SearchSpace([new DoubleParameter("a", 0, 1), new DoubleParameter("b", 0, 1)]);
+        var uninterrupted = Create(algorithm, space, 3);
+        var observations = new List<Observation>();
+        for (var n = 0; n < 66; n++)
+        {
+            var context = new SuggestionContext(n, observations.ToArray(), []);
+            var live = uninterrupted.Suggest(context)!;
+            if (n >= 48) Assert.Equal(live, Create(algorithm, space, 3).Suggest(context)!);
+            observations.Add(new Observation(live, Math.Pow(live["a"].Number - 0.3, 2) + Math.Pow(live["b"].Number - 0.6, 2)));
+        }
+    }
+
     [Fact]
     public void Failed_trials_are_left_out_of_the_model()
     {

@@ -42,7 +42,15 @@ public sealed class BayesianSuggester : ISuggester
     private readonly int[] _categories;
     private readonly double[] _upper;
     private readonly GpPriors _priors;
-    private GpHyperparameters? _previousFit;
+
+    /// <summary>From this many observations on, fits between checkpoints start from the last checkpoint's fit alone.</summary>
+    private const int WarmFitsFrom = 50;
+
+    /// <summary>Every this many observations a checkpoint fit uses every start.</summary>
+    private const int CheckpointEvery = 10;
+
+    /// <summary>The last checkpoint fit and the observations it was fitted on, kept so the fits after it need not repeat it.</summary>
+    private (double[][] X, double[] Losses, GpHyperparameters Fit)? _checkpoint;
 
     public BayesianSuggester(SearchSpace space, int seed, BayesianSettings settings)
     {
@@ -65,17 +73,8 @@ public sealed class BayesianSuggester : ISuggester
 
         var x = observed.Select(o => ToFeatures(_space.ToUnit(o.Parameters))).ToArray();
         var losses = observed.Select(o => o.Loss!.Value).ToArray();
-        var mean = losses.Average();
-        var sd = Math.Sqrt(losses.Sum(l => (l - mean) * (l - mean)) / losses.Length);
-        if (sd < 1e-12) sd = 1;
-        var y = losses.Select(l => (l - mean) / sd).ToArray();
-
-        var fitData = FitSubset(x, y, random);
-        // Every start of the fit while the study is young (cheap, and the posterior moves most then); later the
-        // warm start alone, with all starts again every tenth observation so a poor local optimum is left behind.
-        var restarts = _previousFit is null || observed.Length < 50 || observed.Length % 10 == 0 ? _settings.Restarts : 1;
-        var hyperparameters = GaussianProcess.Fit(fitData, _previousFit, random, restarts, _priors);
-        _previousFit = hyperparameters;
+        var y = Standardise(losses);
+        var hyperparameters = FitHyperparameters(x, losses, y);
         var model = GaussianProcess.Create(x, y, _categorical, hyperparameters);
 
         var taken = context.Pending.Select(p => ToFeatures(_space.ToUnit(p))).ToArray();
@@ -106,6 +105,53 @@ public sealed class BayesianSuggester : ISuggester
     {
         var point = _sobol?.Point(trialNumber) ?? UniformPoint.Draw(random, _space.Dimensions);
         return _space.FromUnit(point);
+    }
+
+    /// <summary>
+    /// The GP's hyperparameters for these observations, a function of the observations (in the order given) and
+    /// the seed alone, never of which suggestions came before: a study killed and resumed must suggest what an
+    /// uninterrupted one would. While the study is young every fit uses every start (cheap, and the posterior
+    /// moves most then). Later, every tenth observation is a checkpoint fitted with every start, so a poor local
+    /// optimum is left behind, and the fits between refine the last checkpoint's fit alone, recomputing that
+    /// checkpoint when it is not in memory (after a restart) or its observations changed.
+    /// </summary>
+    private GpHyperparameters FitHyperparameters(double[][] x, double[] losses, double[] y)
+    {
+        var n = x.Length;
+        if (n < WarmFitsFrom) return FullFit(x, y);
+        var checkpoint = CheckpointFit(x, losses, n - n % CheckpointEvery);
+        if (n % CheckpointEvery == 0) return checkpoint;
+        var random = new Random(Seeds.ForTrial(_seed ^ FitSalt, n));
+        return GaussianProcess.Fit(FitSubset(x, y, random), checkpoint, random, restarts: 1, _priors);
+    }
+
+    private GpHyperparameters CheckpointFit(double[][] x, double[] losses, int count)
+    {
+        if (_checkpoint is { } kept && kept.Losses.Length == count &&
+            Enumerable.Range(0, count).All(i => kept.Losses[i] == losses[i] && kept.X[i].AsSpan().SequenceEqual(x[i])))
+            return kept.Fit;
+        var fit = FullFit(x[..count], Standardise(losses[..count]));
+        _checkpoint = (x[..count], losses[..count], fit);
+        return fit;
+    }
+
+    /// <summary>A fit from every start: the prior's mode and draws from the prior, seeded by the number of observations.</summary>
+    private GpHyperparameters FullFit(double[][] x, double[] y)
+    {
+        var random = new Random(Seeds.ForTrial(_seed ^ FitSalt, x.Length));
+        return GaussianProcess.Fit(FitSubset(x, y, random), null, random, _settings.Restarts, _priors);
+    }
+
+    /// <summary>Salts the fit's random streams apart from the suggestion's, which are seeded by trial number.</summary>
+    private const int FitSalt = 0x2545F491;
+
+    /// <summary>Losses to zero mean and unit variance (a constant series stays centred).</summary>
+    private static double[] Standardise(double[] losses)
+    {
+        var mean = losses.Average();
+        var sd = Math.Sqrt(losses.Sum(l => (l - mean) * (l - mean)) / losses.Length);
+        if (sd < 1e-12) sd = 1;
+        return losses.Select(l => (l - mean) / sd).ToArray();
     }
 
     /// <summary>The fit's training set: everything, or above <see cref="MaxFitPoints"/> the best quarter and a random rest.</summary>

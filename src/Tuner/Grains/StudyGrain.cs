@@ -28,7 +28,9 @@ public sealed class StudyGrain(
     }
 
     private readonly List<TrialRecord?> _trials = [];
+    /// <summary>Finished trials as the suggester sees them, in trial-number order whatever order they finished in.</summary>
     private readonly List<Observation> _observations = [];
+    private readonly List<int> _observedNumbers = [];
     private StudySpec? _spec;
     private ISuggester? _suggester;
     private bool _exhausted;
@@ -197,13 +199,21 @@ public sealed class StudyGrain(
         return _suggester!.Suggest(new SuggestionContext(number, _observations, pending));
     }
 
+    /// <summary>
+    /// Adds a finished trial to the observations at its trial number's place. Live, trials finish in any order;
+    /// after a resume they are read in number order: keeping number order always gives a suggester the same
+    /// observations in the same order either way, so a resumed study suggests what an uninterrupted one would.
+    /// </summary>
     private void Observe(TrialRecord record)
     {
         if (record.Status == TrialStatus.Cancelled) return;
+        var at = _observedNumbers.BinarySearch(record.Number);
+        if (at >= 0) return;
         double? loss = record.Status == TrialStatus.Succeeded && record.Metrics.TryGetValue(Spec.Objective.Metric, out var value)
             ? Spec.Objective.ToLoss(value)
             : null;
-        _observations.Add(new Observation(record.Parameters, loss));
+        _observedNumbers.Insert(~at, record.Number);
+        _observations.Insert(~at, new Observation(record.Parameters, loss));
     }
 
     private TrialRecord? Best()
