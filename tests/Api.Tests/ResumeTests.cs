@@ -1,0 +1,109 @@
+using System.Text.Json;
+using Tuning.Algorithms.Suggesters;
+using Tuning.Trials.Studies;
+
+namespace Tuning.Api.Tests;
+
+/// <summary>
+/// <c>kill -9</c> of the tuner process alone (its step processes live on as orphans), then the same command
+/// again: the real executable, real trial processes, a real SQLite store.
+/// </summary>
+public sealed class ResumeTests : IDisposable
+{
+    private readonly string _work = Directory.CreateTempSubdirectory("tuning-resume-").FullName;
+
+    public void Dispose() => Directory.Delete(_work, recursive: true);
+
+    private static bool IsRunning(int pid) =>
+        Directory.Exists($"/proc/{pid}") && !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z ");
+
+    [Theory]
+    [InlineData("random", "")]
+    [InlineData("grid", "")]
+    [InlineData("sobol", "")]
+    [InlineData("tpe", ", settings: {startupTrials: 5}")]
+    [InlineData("bayesian", ", settings: {initialTrials: 4}")]
+    public async Task A_study_killed_and_resumed_runs_the_trials_of_an_uninterrupted_one_and_no_process_of_the_old_run_survives(
+        string algorithm, string settings)
+    {
+        const int trials = 12;
+        // Each step starts a long child (which a killed run leaves behind) and records its id, lingers, and reports a
+        // deterministic objective.
+        var yaml = $$"""
+            name: resumed
+            objective: {metric: objective, goal: minimize}
+            algorithm: {name: {{algorithm}}, seed: 11{{settings}}}
+            budget: {maxTrials: {{trials}}, parallelTrials: 1}
+            parameters:
+              - {name: x, type: double, min: 0, max: 1, step: 0.05}
+              - {name: k, type: categorical, values: [a, b, c]}
+            trial:
+              steps:
+                - name: s
+                  command: [sh, -c, "sleep 30 & echo $! >> ${study.dir}/pids; sleep 0.5; echo ${trial.id} >> ${study.dir}/done.log; echo objective=${params.x}"]
+            """;
+        File.WriteAllText(Path.Combine(_work, "study.yaml"), yaml);
+        var done = Path.Combine(_work, "done.log");
+        var pids = Path.Combine(_work, "pids");
+
+        using (var first = Tuner.Start(_work, "run", "study.yaml", "--data", "data", "--out", "out"))
+        {
+            var output = Tuner.Collect(first);
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            // Kill while trial 4 or later is mid-step: it has recorded its process and not finished.
+            int Lines(string file) => File.Exists(file) ? File.ReadAllLines(file).Length : 0;
+            while ((Lines(done) < 4 || Lines(pids) <= Lines(done)) && DateTime.UtcNow < deadline && !first.HasExited)
+                await Task.Delay(10);
+            Assert.False(first.HasExited, "the first run ended before it could be killed:\n" + output);
+            // The tuner alone: the step it runs now lives on, as after a crash of the tuner.
+            first.Kill(entireProcessTree: false);
+            await first.WaitForExitAsync();
+        }
+        var orphans = File.ReadAllLines(pids).Select(int.Parse).Where(IsRunning).ToArray();
+        Assert.NotEmpty(orphans);
+
+        var (exit, resumed, error) = await Tuner.RunAsync(_work, "run", "study.yaml", "--data", "data", "--out", "out");
+        Assert.True(exit == 0, $"exit {exit}\n{resumed}\n{error}");
+        Assert.Contains("Resuming study resumed", resumed);
+        Assert.All(orphans, pid => Assert.False(IsRunning(pid), $"process {pid} of the killed run survived the resume"));
+
+        // What an uninterrupted study gives: trial n is the suggestion for n after trials 0..n-1.
+        var spec = StudyFile.Parse(yaml, _work);
+        var suggester = AlgorithmCatalog.Find(algorithm)!.Create(spec.Algorithm.Settings, spec.Space, 11);
+        var observations = new List<Observation>();
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(_work, "out", "study.json")));
+        var records = json.RootElement.GetProperty("trials").EnumerateArray().ToArray();
+        Assert.Equal(trials, records.Length);
+        foreach (var record in records)
+        {
+            Assert.Equal("Succeeded", record.GetProperty("status").GetString());
+            var expected = suggester.Suggest(new SuggestionContext(record.GetProperty("number").GetInt32(), observations.ToArray(), []))!;
+            var parameters = record.GetProperty("parameters");
+            Assert.Equal(expected["x"].Number, parameters.GetProperty("x").GetDouble());
+            Assert.Equal(expected["k"].Category, parameters.GetProperty("k").GetString());
+            // The objective is the trial's own x: no metric of the killed attempt was read into its rerun.
+            Assert.Equal(expected["x"].Number, record.GetProperty("metrics").GetProperty("objective").GetDouble());
+            observations.Add(new Observation(expected, expected["x"].Number));
+        }
+    }
+
+    [Fact]
+    public async Task Grid_with_more_parallel_trials_than_points_runs_each_point_once_and_succeeds()
+    {
+        File.WriteAllText(Path.Combine(_work, "grid.yaml"), """
+            name: small-grid
+            objective: {metric: objective, goal: minimize}
+            algorithm: {name: grid}
+            budget: {maxTrials: 20, parallelTrials: 8}
+            parameters: [{name: k, type: categorical, values: [a, b, c]}]
+            trial:
+              steps: [{name: s, command: [sh, -c, "echo objective=1"]}]
+            """);
+        var (exit, output, error) = await Tuner.RunAsync(_work, "run", "grid.yaml", "--data", "data", "--out", "out");
+        Assert.True(exit == 0, $"exit {exit}\n{output}\n{error}");
+        Assert.Contains("exhausted", output);
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(_work, "out", "study.json")));
+        var points = json.RootElement.GetProperty("trials").EnumerateArray().Select(t => t.GetProperty("parameters").GetProperty("k").GetString()!).ToArray();
+        Assert.Equal(["a", "b", "c"], points);
+    }
+}
