@@ -54,6 +54,7 @@ public sealed class StudyGrain(
                 if (record is { Status: var s } && s.IsTerminal()) Observe(record);
             }
         }
+        if (state.State.Status.IsTerminal()) CloseUnfinishedTrials();
     }
 
     private void Load(StudySource source, int seed)
@@ -186,8 +187,24 @@ public sealed class StudyGrain(
     {
         state.State = state.State with { Status = end.Status, Reason = end.Reason, CompletedAt = DateTimeOffset.UtcNow };
         await state.WriteStateAsync();
+        // The study reports its end only once its running trials have stored theirs (this grain takes no other
+        // call meanwhile), so no client ever sees an ended study with a trial still Running.
         var running = _trials.Select((t, n) => (t, n)).Where(x => x.t is { } t && !t.Status.IsTerminal());
-        await Task.WhenAll(running.Select(x => grains.GetGrain<ITrialGrain>(TrialGrain.Key(Id, x.n)).Cancel()));
+        var ended = await Task.WhenAll(running.Select(x => grains.GetGrain<ITrialGrain>(TrialGrain.Key(Id, x.n)).Cancel()));
+        foreach (var record in ended)
+            if (record is { Status: var status } && status.IsTerminal()) _trials[record.Number] = record;
+        CloseUnfinishedTrials();
+    }
+
+    /// <summary>
+    /// An ended study has no running trial: one that never stored its end (its run did not end in time, or the
+    /// process died between the study's end and the trial's) is shown as cancelled.
+    /// </summary>
+    private void CloseUnfinishedTrials()
+    {
+        for (var number = 0; number < _trials.Count; number++)
+            if (_trials[number] is { } trial && !trial.Status.IsTerminal())
+                _trials[number] = trial with { Status = TrialStatus.Cancelled, Error = "the study ended before the trial stored its end" };
     }
 
     private IReadOnlyDictionary<string, ParameterValue>? Suggest(int number, IEnumerable<IReadOnlyDictionary<string, ParameterValue>>? alsoPending = null)

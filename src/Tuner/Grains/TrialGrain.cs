@@ -19,6 +19,12 @@ public sealed class TrialGrain(
 {
     private CancellationTokenSource? _run;
 
+    /// <summary>Completed with the record a run stores at its end: what <see cref="Cancel"/> waits for.</summary>
+    private TaskCompletionSource<TrialRecord>? _stored;
+
+    /// <summary>Longer than a run takes to end once cancelled: the TERM-to-KILL grace and the wait for its output.</summary>
+    private static readonly TimeSpan CancelWait = TimeSpan.FromSeconds(15);
+
     public static string Key(Guid studyId, int number) => $"{studyId:N}/{number}";
 
     public static string TrialId(Guid studyId, int number) => $"{studyId:N}-{number}";
@@ -37,6 +43,7 @@ public sealed class TrialGrain(
         var runner = new PipelineRunner(spec, executors.For(spec.Trial));
         var run = new TrialRun(state.State.Id, assignment.Number, assignment.Parameters, directory);
         _run = new CancellationTokenSource();
+        _stored = new TaskCompletionSource<TrialRecord>(TaskCreationOptions.RunContinuationsAsynchronously);
         // A trial outlives Orleans' idle collection while its process runs: the cancel token must stay reachable.
         DelayDeactivation(spec.Budget.TrialTimeout * 2 ?? TimeSpan.FromDays(7));
         var self = this.AsReference<ITrialGrain>();
@@ -103,10 +110,20 @@ public sealed class TrialGrain(
 
     public Task<TrialRecord?> GetRecord() => Task.FromResult(state.RecordExists ? state.State : null);
 
-    public Task Cancel()
+    public async Task<TrialRecord?> Cancel()
     {
-        _run?.Cancel();
-        return Task.CompletedTask;
+        if (_run is null || _stored is null) return state.RecordExists ? state.State : null;
+        var stored = _stored.Task;
+        _run.Cancel();
+        try
+        {
+            return await stored.WaitAsync(CancelWait);
+        }
+        catch (TimeoutException)
+        {
+            logger.LogWarning("trial {Trial}: its run did not end within {Wait} of being cancelled", state.State.Id, CancelWait);
+            return state.State;
+        }
     }
 
     public async Task Save(TrialRecord record)
@@ -114,6 +131,7 @@ public sealed class TrialGrain(
         state.State = record;
         await state.WriteStateAsync();
         _run = null;
+        _stored?.TrySetResult(record);
         DeactivateOnIdle();
     }
 }

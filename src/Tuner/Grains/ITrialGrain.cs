@@ -1,0 +1,27 @@
+using Orleans.Concurrency;
+
+namespace Tuning.Tuner.Grains;
+
+/// <summary>One run of a study's pipeline with one parameter set. Keyed "{studyId}/{number}".</summary>
+public interface ITrialGrain : IGrainWithStringKey
+{
+    /// <summary>Starts the run in the background and returns at once. Idempotent: a run already in flight is kept.</summary>
+    Task<TrialRecord> Start(TrialAssignment assignment);
+
+    Task<TrialRecord?> GetRecord();
+
+    /// <summary>
+    /// Kills the run, if any, and returns the trial's record once the run has stored its end (Cancelled, or how
+    /// it ended first), so a study that ends never shows a trial still Running. Interleaves so it is heard while
+    /// the trial waits on others.
+    /// </summary>
+    [AlwaysInterleave]
+    Task<TrialRecord?> Cancel();
+
+    /// <summary>Stores the record of a finished run; called by the run itself.</summary>
+    Task Save(TrialRecord record);
+}
+
+/// <summary>What a trial grain needs to run: the study, its number and its parameters.</summary>
+[GenerateSerializer, Immutable]
+public sealed record TrialAssignment(Guid StudyId, int Number, Dictionary<string, Tuning.Algorithms.Space.ParameterValue> Parameters, StudySource Source);

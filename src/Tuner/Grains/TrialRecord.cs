@@ -1,0 +1,25 @@
+using Tuning.Algorithms.Space;
+using Tuning.Trials.Execution;
+
+namespace Tuning.Tuner.Grains;
+
+/// <summary>What one step of a trial did.</summary>
+[GenerateSerializer, Immutable]
+public sealed record StepRecord(string Name, bool Cached, double Seconds, string? Error);
+
+/// <summary>
+/// Everything known about one trial. Each trial is kept as its own record (its own row), so recording a
+/// trial never rewrites the others.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record TrialRecord(
+    string Id,
+    int Number,
+    TrialStatus Status,
+    Dictionary<string, ParameterValue> Parameters,
+    Dictionary<string, double> Metrics,
+    Dictionary<string, MetricPoint[]> Intermediate,
+    StepRecord[] Steps,
+    DateTimeOffset? StartedAt,
+    DateTimeOffset? CompletedAt,
+    string? Error);
