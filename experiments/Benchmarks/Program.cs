@@ -7,18 +7,21 @@ const string usage = """
       regret [--seeds N] [--functions a,b] [--algorithms a,b]
                                        simple regret on Branin, Hartmann6 and Rosenbrock4 (DESIGN.md's suite)
       latency                          JSON: median milliseconds of one suggestion given N observations
-      throughput [TRIALS] [PARALLEL]   trivial trials on the embedded store (default 2000, 8): trials per second
+      throughput [TRIALS] [PARALLEL] [--end-to-end]
+                                       trivial trials on the embedded store (default 2000, 8): trials per second;
+                                       --end-to-end times `tuner run` itself, start-up included
     """;
 
 string? Option(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
 string[] List(string name) => Option(name)?.Split(',', StringSplitOptions.RemoveEmptyEntries) ?? [];
-int Arg(int index, int fallback) => args.Length > index ? int.Parse(args[index], CultureInfo.InvariantCulture) : fallback;
+string[] positional = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).ToArray();
+int Arg(int index, int fallback) => positional.Length > index ? int.Parse(positional[index], CultureInfo.InvariantCulture) : fallback;
 
 return args.FirstOrDefault() switch
 {
     "regret" => Regret.Run(int.Parse(Option("--seeds") ?? "10", CultureInfo.InvariantCulture), List("--functions"), List("--algorithms")),
     "latency" => Latency.Run(),
-    "throughput" => await Throughput.RunAsync(Arg(1, 2000), Arg(2, 8)),
+    "throughput" => await Throughput.RunAsync(Arg(1, 2000), Arg(2, 8), args.Contains("--end-to-end")),
     _ => Usage(),
 };
 

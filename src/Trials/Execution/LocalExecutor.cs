@@ -136,8 +136,19 @@ public sealed class LocalExecutor(GpuSlots gpus) : IStepExecutor
     /// <summary>How long the output pipes may stay open after the step's process group has ended.</summary>
     private static readonly TimeSpan OutputGrace = TimeSpan.FromSeconds(1);
 
-    private static async Task<bool> Finishes(Task task, TimeSpan within) =>
-        await Task.WhenAny(task, Task.Delay(within)).ConfigureAwait(false) == task;
+    /// <summary>Whether the task ends within the time; its timer is released as soon as it does (the common case).</summary>
+    private static async Task<bool> Finishes(Task task, TimeSpan within)
+    {
+        try
+        {
+            await task.WaitAsync(within).ConfigureAwait(false);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+    }
 
     /// <summary>Copies lines to the log until the stream ends or reading is stopped; a stopped copy reports nothing more.</summary>
     private static async Task CopyLinesAsync(StreamReader source, string logPath, Action<string>? onLine, CancellationToken stop)
