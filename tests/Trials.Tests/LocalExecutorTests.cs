@@ -272,4 +272,19 @@ public sealed class LocalExecutorTests : IDisposable
         Assert.Equal($"adam|{Path.Combine(_root, "data.txt")}|{Path.Combine(_root, "adam")}",
             File.ReadAllText(Path.Combine(_root, "trial-0", "s", "args.txt")).Trim());
     }
+
+    [Fact]
+    public async Task An_endless_line_is_logged_but_not_held_in_memory_as_a_metric_line()
+    {
+        // 8 MiB without a newline, a metric-shaped line longer than 64 KiB, then a metric line: the long ones are
+        // logged whole but read as no metric, and the last still counts.
+        var result = await Run("""
+                - name: s
+                  command: [sh, -c, "head -c 8388608 /dev/zero | tr '\\0' x; echo; yes 'junk=1' | head -n 20000 | tr '\\n' ' '; echo; echo objective=4"]
+            """);
+        Assert.Equal(TrialOutcome.Succeeded, result.Outcome);
+        Assert.Equal(4, result.Metrics.Final["objective"]);
+        Assert.False(result.Metrics.Final.ContainsKey("junk"), "a 140 KB line was read as metrics");
+        Assert.Equal(8388608 + 1 + 20000 * 7 + 1 + "objective=4\n".Length, new FileInfo(Path.Combine(_root, "trial-0", "s", "stdout.log")).Length);
+    }
 }

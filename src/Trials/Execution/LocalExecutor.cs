@@ -150,17 +150,51 @@ public sealed class LocalExecutor(GpuSlots gpus) : IStepExecutor
         }
     }
 
-    /// <summary>Copies lines to the log until the stream ends or reading is stopped; a stopped copy reports nothing more.</summary>
+    /// <summary>Longer lines are copied to the log but read as no metric: a step printing without newlines must not exhaust memory.</summary>
+    public const int MaxLineLength = 64 * 1024;
+
+    /// <summary>
+    /// Copies the output to the log as it comes, and hands each line of at most <see cref="MaxLineLength"/>
+    /// characters to <paramref name="onLine"/>, until the stream ends or reading is stopped.
+    /// </summary>
     private static async Task CopyLinesAsync(StreamReader source, string logPath, Action<string>? onLine, CancellationToken stop)
     {
         await using var log = new StreamWriter(logPath, append: false);
+        var buffer = new char[8192];
+        var line = new System.Text.StringBuilder();
+        var overlong = false;
+        void EndLine()
+        {
+            if (!overlong) onLine?.Invoke(line.ToString());
+            line.Clear();
+            overlong = false;
+        }
+        void Append(ReadOnlySpan<char> text)
+        {
+            if (overlong) return;
+            if (line.Length + text.Length > MaxLineLength)
+            {
+                overlong = true;
+                line.Clear();
+            }
+            else line.Append(text);
+        }
         try
         {
-            while (await source.ReadLineAsync(stop).ConfigureAwait(false) is { } line)
+            int read;
+            while ((read = await source.ReadAsync(buffer.AsMemory(), stop).ConfigureAwait(false)) > 0)
             {
-                onLine?.Invoke(line);
-                await log.WriteLineAsync(line).ConfigureAwait(false);
+                await log.WriteAsync(buffer.AsMemory(0, read), stop).ConfigureAwait(false);
+                var start = 0;
+                for (var i = Array.IndexOf(buffer, '\n', 0, read); i >= 0; i = Array.IndexOf(buffer, '\n', start, read - start))
+                {
+                    Append(buffer.AsSpan(start, i - start));
+                    EndLine();
+                    start = i + 1;
+                }
+                Append(buffer.AsSpan(start, read - start));
             }
+            if (line.Length > 0) EndLine();
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
