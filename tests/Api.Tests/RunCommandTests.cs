@@ -158,4 +158,32 @@ public sealed class RunCommandTests : IDisposable
         Assert.InRange(runs.Length, trials, trials + 2);
         Assert.True(finishedBeforeKill >= 4);
     }
+
+    [Fact]
+    public async Task A_study_whose_every_trial_failed_fails_even_within_maxFailedTrials()
+    {
+        File.WriteAllText(Path.Combine(_work, "hopeless.yaml"), """
+            name: hopeless
+            objective: {metric: objective, goal: minimize}
+            budget: {maxTrials: 2, maxFailedTrials: 5}
+            parameters: [{name: x, type: int, min: 0, max: 3}]
+            trial:
+              steps: [{name: s, command: [sh, -c, "exit 3"]}]
+            """);
+        var (exit, output, _) = await Tuner.RunAsync(_work, "run", "hopeless.yaml", "--data", "data", "--out", "out");
+        Assert.Equal(1, exit);
+        Assert.Contains("Study hopeless Failed: no trial succeeded: 2 of 2 failed.", output);
+    }
+
+    [Theory]
+    [InlineData(".", "is a folder, not a study file")]
+    [InlineData("missing.yaml", "cannot read")]
+    public async Task A_study_file_that_cannot_be_read_is_one_line_and_exit_2(string file, string reason)
+    {
+        var (exit, output, error) = await Tuner.RunAsync(_work, "run", file, "--data", "data");
+        Assert.Equal(2, exit);
+        var line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains(reason, line);
+        Assert.Empty(output);
+    }
 }

@@ -48,8 +48,14 @@ public static class RunCommand
         }
         catch (StudyFileException e)
         {
-            Console.Error.WriteLine($"{file}: invalid study file ({e.Errors.Count} {(e.Errors.Count == 1 ? "problem" : "problems")}):");
-            foreach (var error in e.Errors) Console.Error.WriteLine("  " + error);
+            // One problem is one line; several are listed under a line that counts them.
+            if (e.Errors.Count == 1)
+                Console.Error.WriteLine($"{file}: {e.Errors[0]}");
+            else
+            {
+                Console.Error.WriteLine($"{file}: invalid study file ({e.Errors.Count} problems):");
+                foreach (var error in e.Errors) Console.Error.WriteLine("  " + error);
+            }
             return 2;
         }
 
