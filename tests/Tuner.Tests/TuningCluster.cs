@@ -6,7 +6,8 @@ namespace Tuning.Tuner.Tests;
 /// <summary>Configures each test silo with the tuning services and the SQLite store in the test's data folder.</summary>
 public sealed class TuningSiloConfigurator : ISiloConfigurator
 {
-    public void Configure(ISiloBuilder silo) => silo.AddTuning(silo.Configuration["DataDirectory"]!);
+    public void Configure(ISiloBuilder silo) =>
+        silo.AddTuning(silo.Configuration["DataDirectory"]!, resumeStudies: silo.Configuration["ResumeStudies"] == "true");
 }
 
 /// <summary>A real Orleans cluster (TestingHost, free ports) over a real SQLite file in a temporary folder.</summary>
@@ -24,10 +25,14 @@ public sealed class TuningCluster : IAsyncDisposable
 
     public IGrainFactory Grains => Cluster.GrainFactory;
 
-    public static async Task<TuningCluster> StartAsync(string dataDirectory, short silos = 1)
+    /// <summary>The study service over this cluster's grains (a client's view: it lends no GPUs).</summary>
+    public Studies.StudyService Studies => new(Grains, Trials.Execution.GpuSlots.None);
+
+    public static async Task<TuningCluster> StartAsync(string dataDirectory, short silos = 1, bool resumeStudies = false)
     {
         var builder = new TestClusterBuilder(silos);
         builder.Properties["DataDirectory"] = dataDirectory;
+        builder.Properties["ResumeStudies"] = resumeStudies ? "true" : "false";
         builder.AddSiloBuilderConfigurator<TuningSiloConfigurator>();
         var cluster = builder.Build();
         await cluster.DeployAsync();

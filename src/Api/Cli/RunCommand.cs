@@ -83,8 +83,7 @@ public static class RunCommand
         await host.StartAsync();
         try
         {
-            var grains = host.Services.GetRequiredService<IGrainFactory>();
-            var (study, started, resumed) = await new StudyService(grains).StartOrResumeAsync(spec, source);
+            var (study, started, resumed) = await host.Services.GetRequiredService<StudyService>().StartOrResumeAsync(spec, source);
             Console.WriteLine(resumed
                 ? $"Resuming study {spec.Name} ({started.Id:N}): {started.Succeeded + started.Failed} of {started.MaxTrials} trials done."
                 : $"Study {spec.Name} ({started.Id:N}): {spec.Algorithm.Name} search, {spec.Budget.MaxTrials} trials, {spec.Budget.ParallelTrials} at a time.");

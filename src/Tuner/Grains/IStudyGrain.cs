@@ -1,8 +1,11 @@
+using Orleans.Concurrency;
+
 namespace Tuning.Tuner.Grains;
 
 /// <summary>
 /// One study: its spec, its budget and the suggestions. It decides which trials run and when the study ends;
-/// the trials themselves run in <see cref="ITrialGrain"/>s.
+/// the trials themselves run in <see cref="ITrialGrain"/>s. Reads interleave with everything, and suggestions
+/// are computed off the grain's turn, so a client polling a study never waits behind a model fit.
 /// </summary>
 public interface IStudyGrain : IGrainWithGuidKey
 {
@@ -12,11 +15,26 @@ public interface IStudyGrain : IGrainWithGuidKey
     /// <summary>Starts the study, or resumes it after a crash: trials that were running run again.</summary>
     Task<StudySnapshot> Start();
 
+    /// <summary>Ends a running study as Stopped, its running trials cancelled; an ended study is left as it is.</summary>
     Task<StudySnapshot> Stop();
 
+    /// <summary>Stops the study if it runs, then forgets it: its trials, its registry entry and its run folders.</summary>
+    Task Delete();
+
+    /// <summary>The study at a glance. The registry says which studies exist; asking one that does not is an error.</summary>
+    [AlwaysInterleave]
     Task<StudySnapshot> GetSnapshot();
 
+    [AlwaysInterleave]
     Task<TrialRecord[]> GetTrials();
+
+    /// <summary>One page of the study's trials, filtered and sorted.</summary>
+    [AlwaysInterleave]
+    Task<TrialPage> GetTrialPage(TrialQuery query);
+
+    /// <summary>The study file as submitted.</summary>
+    [AlwaysInterleave]
+    Task<StudySource> GetSource();
 
     /// <summary>Called by a trial when its run has ended (succeeded, failed or cancelled).</summary>
     Task TrialFinished(TrialRecord record);

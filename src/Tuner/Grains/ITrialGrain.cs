@@ -20,6 +20,9 @@ public interface ITrialGrain : IGrainWithStringKey
 
     /// <summary>Stores the record of a finished run; called by the run itself.</summary>
     Task Save(TrialRecord record);
+
+    /// <summary>Forgets the trial (its study is being deleted, its run already cancelled).</summary>
+    Task Clear();
 }
 
 /// <summary>What a trial grain needs to run: the study, its number and its parameters.</summary>

@@ -1,6 +1,7 @@
 using Tuning.Algorithms.Space;
 using Tuning.Algorithms.Suggesters;
 using Tuning.Trials.Studies;
+using Microsoft.Extensions.Options;
 using Tuning.Tuner.Hosting;
 
 namespace Tuning.Tuner.Grains;
@@ -13,6 +14,7 @@ namespace Tuning.Tuner.Grains;
 public sealed class StudyGrain(
     [PersistentState("study", TuningStorage.Name)] IPersistentState<StudyGrain.StudyState> state,
     StudySpecCache specs,
+    IOptions<TunerOptions> options,
     IGrainFactory grains) : Grain, IStudyGrain
 {
     [GenerateSerializer]
@@ -70,7 +72,7 @@ public sealed class StudyGrain(
         Load(source, seed);
         state.State = new StudyState { Source = source, Seed = seed, Status = StudyStatus.Created, CreatedAt = DateTimeOffset.UtcNow };
         await state.WriteStateAsync();
-        await grains.GetGrain<IStudyRegistryGrain>(0).Register(new StudyEntry(Id, Spec.Name, source.Hash(), state.State.CreatedAt));
+        await grains.GetGrain<IStudyRegistryGrain>(0).Register(new StudyEntry(Id, Spec.Name, source.Namespace, source.Hash(), state.State.CreatedAt));
         return Snapshot();
     }
 
@@ -89,7 +91,7 @@ public sealed class StudyGrain(
         for (var number = 0; number < _trials.Count; number++)
         {
             var record = _trials[number];
-            var parameters = record?.Parameters ?? ToDictionary(Suggest(number));
+            var parameters = record?.Parameters ?? ToDictionary(await Suggest(number));
             if (parameters is null) continue;
             if (record is null || !record.Status.IsTerminal())
                 restarts.Add(StartTrial(number, parameters));
@@ -106,9 +108,32 @@ public sealed class StudyGrain(
         return Snapshot();
     }
 
+    public async Task Delete()
+    {
+        if (!state.RecordExists) return;
+        await Stop();
+        // Trial records first, the header last: a crash part-way leaves a study that can be deleted again.
+        for (var first = 0; first < _trials.Count; first += 256)
+            await Task.WhenAll(Enumerable.Range(first, Math.Min(256, _trials.Count - first))
+                .Select(n => grains.GetGrain<ITrialGrain>(TrialGrain.Key(Id, n)).Clear()));
+        await grains.GetGrain<IStudyRegistryGrain>(0).Remove(Id);
+        var runs = Path.Combine(options.Value.RunsDirectory, Id.ToString("N"));
+        if (Directory.Exists(runs)) Directory.Delete(runs, recursive: true);
+        await state.ClearStateAsync();
+        _trials.Clear();
+        _spec = null;
+        DeactivateOnIdle();
+    }
+
     public Task<StudySnapshot> GetSnapshot() => Task.FromResult(Snapshot());
 
     public Task<TrialRecord[]> GetTrials() => Task.FromResult(_trials.OfType<TrialRecord>().ToArray());
+
+    public Task<TrialPage> GetTrialPage(TrialQuery query) =>
+        Task.FromResult(TrialPaging.Page(_trials.OfType<TrialRecord>(), query,
+            t => t.Metrics.TryGetValue(Spec.Objective.Metric, out var value) && double.IsFinite(value) ? Spec.Objective.ToLoss(value) : null));
+
+    public Task<StudySource> GetSource() => Task.FromResult(_spec is null ? throw new InvalidOperationException($"study {Id} does not exist") : state.State.Source!);
 
     public async Task TrialFinished(TrialRecord record)
     {
@@ -133,7 +158,7 @@ public sealed class StudyGrain(
         var created = new List<(int Number, Dictionary<string, ParameterValue> Parameters)>();
         while (running + created.Count < Spec.Budget.ParallelTrials && _trials.Count < Spec.Budget.MaxTrials && !_exhausted)
         {
-            var parameters = ToDictionary(Suggest(_trials.Count, created.Select(c => (IReadOnlyDictionary<string, ParameterValue>)c.Parameters)));
+            var parameters = ToDictionary(await Suggest(_trials.Count, created.Select(c => (IReadOnlyDictionary<string, ParameterValue>)c.Parameters)));
             if (parameters is null)
             {
                 _exhausted = true;
@@ -207,13 +232,20 @@ public sealed class StudyGrain(
                 _trials[number] = trial with { Status = TrialStatus.Cancelled, Error = "the study ended before the trial stored its end" };
     }
 
-    private IReadOnlyDictionary<string, ParameterValue>? Suggest(int number, IEnumerable<IReadOnlyDictionary<string, ParameterValue>>? alsoPending = null)
+    /// <summary>
+    /// The suggestion for trial <paramref name="number"/>, computed on the thread pool: a model fit can take a
+    /// second, and meanwhile the grain answers reads (they interleave). Nothing else changes the observations
+    /// while this turn awaits, since every writing call waits for it.
+    /// </summary>
+    private Task<IReadOnlyDictionary<string, ParameterValue>?> Suggest(int number, IEnumerable<IReadOnlyDictionary<string, ParameterValue>>? alsoPending = null)
     {
         var pending = _trials.OfType<TrialRecord>().Where(t => !t.Status.IsTerminal())
             .Select(t => (IReadOnlyDictionary<string, ParameterValue>)t.Parameters)
             .Concat(alsoPending ?? [])
             .ToArray();
-        return _suggester!.Suggest(new SuggestionContext(number, _observations, pending));
+        var context = new SuggestionContext(number, _observations.ToArray(), pending);
+        var suggester = _suggester!;
+        return Task.Run(() => suggester.Suggest(context));
     }
 
     /// <summary>
@@ -246,7 +278,7 @@ public sealed class StudyGrain(
     private StudySnapshot Snapshot()
     {
         var counts = Count();
-        return new StudySnapshot(Id, Spec.Name, state.State.Status, state.State.Reason, Spec.Objective.Metric,
+        return new StudySnapshot(Id, Spec.Name, state.State.Source!.Namespace, state.State.Status, state.State.Reason, Spec.Objective.Metric,
             Spec.Objective.Goal == Goal.Maximize, Spec.Budget.MaxTrials, _trials.Count,
             state.State.Status.IsTerminal() ? 0 : counts.Running, counts.Succeeded, counts.Failed,
             Best(), state.State.CreatedAt, state.State.CompletedAt);

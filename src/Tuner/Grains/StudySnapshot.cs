@@ -5,6 +5,7 @@ namespace Tuning.Tuner.Grains;
 public sealed record StudySnapshot(
     Guid Id,
     string Name,
+    string Namespace,
     StudyStatus Status,
     string? Reason,
     string Metric,
@@ -18,6 +19,6 @@ public sealed record StudySnapshot(
     DateTimeOffset CreatedAt,
     DateTimeOffset? CompletedAt);
 
-/// <summary>An entry of the study registry: enough to find a study again by name and spec.</summary>
+/// <summary>An entry of the study registry: enough to find a study again by name and spec, and to list a namespace's.</summary>
 [GenerateSerializer, Immutable]
-public sealed record StudyEntry(Guid Id, string Name, string SourceHash, DateTimeOffset CreatedAt);
+public sealed record StudyEntry(Guid Id, string Name, string Namespace, string SourceHash, DateTimeOffset CreatedAt);

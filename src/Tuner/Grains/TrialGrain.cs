@@ -126,6 +126,12 @@ public sealed class TrialGrain(
         }
     }
 
+    public async Task Clear()
+    {
+        if (state.RecordExists) await state.ClearStateAsync();
+        DeactivateOnIdle();
+    }
+
     public async Task Save(TrialRecord record)
     {
         state.State = record;

@@ -13,6 +13,12 @@ public sealed class TunerOptions
     public string RunsDirectory => Path.Combine(Path.GetFullPath(DataDirectory), "runs");
 
     public string DatabasePath => Path.Combine(Path.GetFullPath(DataDirectory), "tuner.db");
+
+    /// <summary>
+    /// Whether the silo starts again, once it is up, every study that was running when the last process ended:
+    /// what a server does. <c>tuner run</c> resumes only the study it was asked to run.
+    /// </summary>
+    public bool ResumeStudiesOnStart { get; set; }
 }
 
 /// <summary>

@@ -20,13 +20,20 @@ public static class TuningSilo
 {
     /// <summary>Adds the tuning grains' services and the embedded SQLite store under <paramref name="dataDirectory"/>.</summary>
     /// <param name="gpus">The GPUs to lend to steps; detected on this machine where not given.</param>
-    public static ISiloBuilder AddTuning(this ISiloBuilder silo, string dataDirectory, GpuSlots? gpus = null)
+    /// <param name="resumeStudies">Start again, once up, every study that was running when the last process ended (a server).</param>
+    public static ISiloBuilder AddTuning(this ISiloBuilder silo, string dataDirectory, GpuSlots? gpus = null, bool resumeStudies = false)
     {
         silo.Services.AddSingleton(_ => gpus ?? GpuSlots.Detect());
-        silo.Services.Configure<Hosting.TunerOptions>(o => o.DataDirectory = dataDirectory);
+        silo.Services.Configure<Hosting.TunerOptions>(o =>
+        {
+            o.DataDirectory = dataDirectory;
+            o.ResumeStudiesOnStart = resumeStudies;
+        });
         silo.Services.AddSingleton<Hosting.StudySpecCache>();
         silo.Services.AddSingleton<Hosting.ExecutorSelector>();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, Hosting.LeftoverSweep>();
+        silo.Services.AddSingleton<Studies.StudyService>();
+        silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, Hosting.StudyResumer>();
         var database = new Hosting.TunerOptions { DataDirectory = dataDirectory }.DatabasePath;
         silo.Services.AddGrainStorage(TuningStorage.Name,
             (services, _) => new SqliteGrainStorage(database, services.GetRequiredService<Serializer>()));

@@ -1,0 +1,107 @@
+using Tuning.Trials.Studies;
+using Tuning.Tuner.Grains;
+using Tuning.Tuner.Studies;
+
+namespace Tuning.Tuner.Tests;
+
+/// <summary>The facade every front end uses, over a real cluster and SQLite store.</summary>
+public sealed class StudyServiceTests : IDisposable
+{
+    private readonly string _data = Directory.CreateTempSubdirectory("tuning-service-").FullName;
+
+    public void Dispose() => Directory.Delete(_data, recursive: true);
+
+    private StudySource Source(string steps, string budget, string ns = StudySource.DefaultNamespace) =>
+        new(TuningCluster.Study(steps, budget), _data, ns);
+
+    [Fact]
+    public async Task A_namespace_sees_and_touches_only_its_own_studies()
+    {
+        await using var cluster = await TuningCluster.StartAsync(_data);
+        var studies = cluster.Studies;
+        var mine = await studies.SubmitAsync(Source("[sleep, \"30\"]", "{maxTrials: 2}", "team-a"));
+        var theirs = await studies.SubmitAsync(Source("[sleep, \"30\"]", "{maxTrials: 2}", "team-b"));
+
+        Assert.Equal([mine.Id], (await studies.ListAsync("team-a")).Select(s => s.Id));
+        Assert.Null(await studies.GetAsync(theirs.Id, "team-a"));
+        Assert.Null(await studies.TrialsAsync(theirs.Id, "team-a", new TrialQuery()));
+        Assert.Null(await studies.SourceAsync(theirs.Id, "team-a"));
+        Assert.Equal(StopOutcome.NotFound, (await studies.StopAsync(theirs.Id, "team-a")).Outcome);
+        Assert.False(await studies.DeleteAsync(theirs.Id, "team-a"));
+        Assert.Equal(StudyStatus.Running, (await studies.GetAsync(theirs.Id, "team-b"))!.Status);
+
+        Assert.Equal(StopOutcome.Stopped, (await studies.StopAsync(mine.Id, "team-a")).Outcome);
+        Assert.Equal(StopOutcome.AlreadyEnded, (await studies.StopAsync(mine.Id, "team-a")).Outcome);
+        Assert.True(await studies.DeleteAsync(theirs.Id, "team-b"));
+    }
+
+    [Fact]
+    public async Task Deleting_a_running_study_kills_its_processes_and_forgets_it()
+    {
+        await using var cluster = await TuningCluster.StartAsync(_data);
+        var pids = Path.Combine(_data, "pids");
+        var study = await cluster.Studies.SubmitAsync(Source($"[sh, -c, \"echo $$ >> {pids}; exec sleep 30\"]", "{maxTrials: 4, parallelTrials: 2}"));
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while ((!File.Exists(pids) || File.ReadAllLines(pids).Length < 2) && DateTime.UtcNow < deadline) await Task.Delay(20);
+
+        Assert.True(await cluster.Studies.DeleteAsync(study.Id, StudySource.DefaultNamespace));
+        Assert.Null(await cluster.Studies.GetAsync(study.Id, StudySource.DefaultNamespace));
+        Assert.Empty(await cluster.Studies.ListAsync(StudySource.DefaultNamespace));
+        Assert.False(Directory.Exists(Path.Combine(_data, "runs", study.Id.ToString("N"))));
+        foreach (var pid in File.ReadAllLines(pids).Select(int.Parse))
+            Assert.False(Directory.Exists($"/proc/{pid}") && !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z "), $"step {pid} still runs");
+    }
+
+    [Fact]
+    public async Task A_file_this_machine_cannot_run_is_refused_with_the_reason()
+    {
+        await using var cluster = await TuningCluster.StartAsync(_data);
+        var error = await Assert.ThrowsAsync<StudyFileException>(() => cluster.Studies.SubmitAsync(new StudySource(
+            TuningCluster.Study("[\"true\"]", "{maxTrials: 1}").Replace("  steps:", "  executor: kubernetes\n  steps:"), _data)));
+        Assert.Equal("trial.executor", Assert.Single(error.Errors).Path);
+        Assert.Empty(await cluster.Studies.ListAsync(StudySource.DefaultNamespace));
+    }
+
+    [Fact]
+    public async Task A_server_resumes_its_running_studies_when_it_starts_again()
+    {
+        StudySnapshot started;
+        await using (var cluster = await TuningCluster.StartAsync(_data))
+        {
+            // Every trial waits for a file that appears only after the restart.
+            var gate = Path.Combine(_data, "open");
+            started = await cluster.Studies.SubmitAsync(Source($"[sh, -c, \"while [ ! -e {gate} ]; do sleep 0.05; done; echo objective=${{params.x}}\"]", "{maxTrials: 5, parallelTrials: 2}"));
+            Assert.Equal(StudyStatus.Running, started.Status);
+        }
+        File.WriteAllText(Path.Combine(_data, "open"), "");
+        await using var restarted = await TuningCluster.StartAsync(_data, resumeStudies: true);
+        var study = restarted.Grains.GetGrain<IStudyGrain>(started.Id);
+        var end = await TuningCluster.WaitForEndAsync(study);
+        Assert.Equal(StudyStatus.Succeeded, end.Status);
+        Assert.Equal(5, end.Succeeded);
+    }
+
+    [Fact]
+    public async Task Trials_page_by_cursor_filtered_and_sorted_without_skipping_or_repeating()
+    {
+        await using var cluster = await TuningCluster.StartAsync(_data);
+        var study = await cluster.Studies.SubmitAsync(Source("[sh, -c, \"echo objective=${params.x}\"]", "{maxTrials: 23, parallelTrials: 4}"));
+        await TuningCluster.WaitForEndAsync(cluster.Grains.GetGrain<IStudyGrain>(study.Id));
+
+        var seen = new List<TrialRecord>();
+        string? after = null;
+        do
+        {
+            var page = (await cluster.Studies.TrialsAsync(study.Id, StudySource.DefaultNamespace, new TrialQuery(TrialStatus.Succeeded, "-value", 5, after)))!;
+            Assert.Equal(23, page.Total);
+            Assert.InRange(page.Trials.Length, 1, 5);
+            seen.AddRange(page.Trials);
+            after = page.Next;
+        } while (after is not null);
+        Assert.Equal(23, seen.Select(t => t.Number).Distinct().Count());
+        // -value: worst first for a minimised objective.
+        Assert.Equal(seen.Select(t => t.Metrics["objective"]).OrderDescending(), seen.Select(t => t.Metrics["objective"]));
+        var none = await cluster.Studies.TrialsAsync(study.Id, StudySource.DefaultNamespace, new TrialQuery(TrialStatus.Failed));
+        Assert.Equal(0, none!.Total);
+    }
+}
