@@ -1,30 +1,23 @@
+using System.CommandLine;
 using Tuning.Api.Cli;
 
-const string usage = """
-    tuner: hyperparameter tuning with Orleans grains, pipelines and a step cache.
+var root = new RootCommand("tuner: hyperparameter tuning with Orleans grains, pipelines and a step cache");
+root.Subcommands.Add(RunCommand.Create());
+root.Subcommands.Add(ServeCommand.Create());
+foreach (var verb in ClientCommands.Create()) root.Subcommands.Add(verb);
+root.Subcommands.Add(KeyCommand.Create());
 
-    Usage: tuner <verb> [arguments]   (tuner <verb> --help for more)
-
-      run STUDY.yaml [--out DIR] [--data DIR]   run a study here, embedded store, no servers
-    """;
-
-if (args.Length == 0 || args[0] is "--help" or "-h" or "help")
+var parse = root.Parse(args);
+if (args.Length == 0)
 {
-    Console.WriteLine(usage);
-    return args.Length == 0 ? 2 : 0;
-}
-
-try
-{
-    return args[0] switch
-    {
-        "run" => await RunCommand.RunAsync(Arguments.Parse(args[1..], "--out", "--data")),
-        _ => throw new UsageException($"unknown verb '{args[0]}'"),
-    };
-}
-catch (UsageException e)
-{
-    Console.Error.WriteLine($"tuner: {e.Message}");
-    Console.Error.WriteLine(usage);
+    await root.Parse(["--help"]).InvokeAsync();
     return 2;
 }
+// A command line that does not fit is exit code 2, with what is wrong and where to read more.
+if (parse.Errors.Count > 0)
+{
+    foreach (var error in parse.Errors) Console.Error.WriteLine($"tuner: {error.Message}");
+    Console.Error.WriteLine("Run `tuner --help`, or `tuner VERB --help`, for usage.");
+    return 2;
+}
+return await parse.InvokeAsync();

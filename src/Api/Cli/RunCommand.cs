@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
@@ -13,33 +14,26 @@ namespace Tuning.Api.Cli;
 
 /// <summary>
 /// <c>tuner run STUDY [--out DIR] [--data DIR]</c>: runs a study in this process on an embedded silo and store,
-/// resuming an unfinished study of the same name and spec, and writes DIR/study.json.
+/// resuming an unfinished study of the same name and spec, and writes DIR/study.json and the plots.
 /// </summary>
 public static class RunCommand
 {
-    public const string Usage = """
-        Usage: tuner run STUDY.yaml [--out DIR] [--data DIR]
-
-        Runs the study in this process (one embedded silo, state in DIR/tuner.db under --data),
-        shows progress, prints the best trial and writes OUT/study.json.
-        If the data folder holds an unfinished study with the same name and spec, it resumes it.
-
-          --out DIR    where study.json goes (default: ./NAME, the study's name)
-          --data DIR   the embedded store and trial folders (default: ./.tuner)
-
-        Exit codes: 0 the study succeeded, 2 the study file is invalid, 1 otherwise.
-        """;
-
-    public static async Task<int> RunAsync(Arguments args)
+    public static Command Create()
     {
-        if (args.Help)
-        {
-            Console.WriteLine(Usage);
-            return 0;
-        }
-        if (args.Positional.Count != 1) throw new UsageException("tuner run takes one study file");
-        var file = args.Positional[0];
+        var file = new Argument<string>("STUDY") { Description = "The study file (YAML or JSON)" };
+        var output = new Option<string?>("--out") { Description = "Where study.json and the plots go (default: ./NAME, the study's name)" };
+        var data = CommonOptions.Data();
+        var command = new Command("run", """
+            Run a study here: one embedded silo, state in tuner.db under --data, no servers. Shows progress, prints the
+            best trial and writes study.json and the plots. If the data folder holds an unfinished study with the
+            same name and file, it resumes it. Exit codes: 0 the study succeeded, 2 the study file is invalid, 1 otherwise.
+            """) { file, output, data };
+        command.SetAction((parse, _) => RunAsync(parse.GetValue(file)!, parse.GetValue(output), parse.GetValue(data)!));
+        return command;
+    }
 
+    private static async Task<int> RunAsync(string file, string? output, string dataOption)
+    {
         StudySpec spec;
         string text;
         try
@@ -69,13 +63,13 @@ public static class RunCommand
             Console.WriteLine($"Note: earlyStopping ({spec.EarlyStopping.Name}) is checked but not applied yet: every trial runs to its end.");
 
         var source = new StudySource(text, spec.StudyDirectory);
-        var outDirectory = Path.GetFullPath(args.Option("--out") ?? spec.Name);
-        var data = Path.GetFullPath(args.Option("--data") ?? ".tuner");
+        var outDirectory = Path.GetFullPath(output ?? spec.Name);
+        var data = Path.GetFullPath(dataOption);
 
-        using var dataLock = LockDataDirectory(data);
+        using var dataLock = CommonOptions.LockDataDirectory(data);
         if (dataLock is null)
         {
-            Console.Error.WriteLine($"tuner: the data folder {data} is in use by another tuner process; wait for it or pass another --data");
+            Console.Error.WriteLine(CommonOptions.InUse(data));
             return 1;
         }
         // The silo lends the GPUs just checked, rather than asking nvidia-smi a second time.
@@ -98,23 +92,6 @@ public static class RunCommand
         {
             using var stopping = new CancellationTokenSource(TimeSpan.FromSeconds(10));
             await host.StopAsync(stopping.Token);
-        }
-    }
-
-    /// <summary>
-    /// One embedded silo per data folder: two would both resume the same study. The lock is the operating
-    /// system's (flock), so a killed process leaves none behind.
-    /// </summary>
-    private static FileStream? LockDataDirectory(string data)
-    {
-        Directory.CreateDirectory(data);
-        try
-        {
-            return new FileStream(Path.Combine(data, "tuner.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-        }
-        catch (IOException)
-        {
-            return null;
         }
     }
 

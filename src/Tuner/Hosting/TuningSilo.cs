@@ -50,11 +50,15 @@ public static class TuningSilo
         builder.Logging.ClearProviders().AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(logLevel);
         // Orleans' start-up notes (GC mode, watchdog on a busy start) are noise on a command line; its errors are not.
         builder.Logging.AddFilter("Orleans", LogLevel.Error);
-        builder.UseOrleans(silo => silo
-            .UseLocalhostClustering(siloPort: FreePort(), gatewayPort: FreePort(), serviceId: "tuning", clusterId: "embedded-" + Environment.ProcessId)
-            .AddTuning(dataDirectory, gpus));
+        builder.UseOrleans(silo => silo.UseEmbedded(dataDirectory, gpus));
         return builder.Build();
     }
+
+    /// <summary>One silo on this machine, on free ports, with the tuning grains and the SQLite store: <c>tuner run</c>'s and <c>tuner serve</c>'s.</summary>
+    /// <param name="resumeStudies">Start again, once up, every study that was running when the last process ended (a server).</param>
+    public static ISiloBuilder UseEmbedded(this ISiloBuilder silo, string dataDirectory, GpuSlots? gpus = null, bool resumeStudies = false) =>
+        silo.UseLocalhostClustering(siloPort: FreePort(), gatewayPort: FreePort(), serviceId: "tuning", clusterId: "embedded-" + Environment.ProcessId)
+            .AddTuning(dataDirectory, gpus, resumeStudies);
 
     public static int FreePort()
     {

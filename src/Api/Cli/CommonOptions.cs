@@ -1,0 +1,33 @@
+using System.CommandLine;
+
+namespace Tuning.Api.Cli;
+
+/// <summary>Options and checks more than one verb shares.</summary>
+public static class CommonOptions
+{
+    public static Option<string> Data() => new("--data")
+    {
+        Description = "The embedded store and trial folders",
+        DefaultValueFactory = _ => ".tuner",
+    };
+
+    /// <summary>
+    /// One embedded silo per data folder: two would both resume the same studies. The lock is the operating
+    /// system's (flock), so a killed process leaves none behind. Null where another process holds it.
+    /// </summary>
+    public static FileStream? LockDataDirectory(string data)
+    {
+        Directory.CreateDirectory(data);
+        try
+        {
+            return new FileStream(Path.Combine(data, "tuner.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    public static string InUse(string data) =>
+        $"tuner: the data folder {data} is in use by another tuner process; wait for it or pass another --data";
+}

@@ -1,0 +1,65 @@
+using System.CommandLine;
+using Tuning.Api.Service;
+using Tuning.Trials.Execution;
+
+namespace Tuning.Api.Cli;
+
+/// <summary><c>tuner serve</c>: the HTTP service, the dashboard and the silo in one process.</summary>
+public static class ServeCommand
+{
+    public const string DefaultUrls = "http://127.0.0.1:8080";
+
+    public static Command Create()
+    {
+        var urls = new Option<string>("--urls") { Description = "Where to listen, ';'-separated", DefaultValueFactory = _ => DefaultUrls };
+        var data = CommonOptions.Data();
+        var keys = new Option<string?>("--keys")
+        {
+            Description = "A JSON file of namespaces with hashed API keys and workdirs (see `tuner key`); without it there is one namespace and loopback only",
+        };
+        var workdir = new Option<string>("--workdir")
+        {
+            Description = "Without --keys: the folder submitted studies' files are read from",
+            DefaultValueFactory = _ => ".",
+        };
+        var allowRemote = new Option<bool>("--allow-remote") { Description = "Listen beyond loopback without API keys (anyone who reaches it can run commands)" };
+        var command = new Command("serve", "Serve the HTTP API, the dashboard and the OpenAPI document; running studies resume on start")
+        {
+            urls, data, keys, workdir, allowRemote,
+        };
+        command.SetAction((parse, cancellation) => ServeAsync(
+            new ServerOptions(parse.GetValue(urls)!, Path.GetFullPath(parse.GetValue(data)!), parse.GetValue(keys),
+                Path.GetFullPath(parse.GetValue(workdir)!), parse.GetValue(allowRemote)),
+            cancellation));
+        return command;
+    }
+
+    private static async Task<int> ServeAsync(ServerOptions options, CancellationToken cancellation)
+    {
+        using var dataLock = CommonOptions.LockDataDirectory(options.DataDirectory);
+        if (dataLock is null)
+        {
+            Console.Error.WriteLine(CommonOptions.InUse(options.DataDirectory));
+            return 1;
+        }
+        WebApplication app;
+        try
+        {
+            app = TunerServer.Build(options, GpuSlots.Detect());
+        }
+        catch (Exception e) when (e is InvalidOperationException or InvalidDataException)
+        {
+            Console.Error.WriteLine($"tuner: {e.Message}");
+            return 2;
+        }
+        if (options.AllowRemote && options.KeysFile is null)
+            Console.Error.WriteLine("tuner: warning: listening beyond loopback without API keys; anyone who reaches this server can run commands here");
+        await using (app)
+        {
+            await app.StartAsync(cancellation);
+            Console.WriteLine($"Serving on {string.Join(", ", app.Urls)}: the dashboard at /, the API at /api/studies, OpenAPI at /openapi/v1.json. Ctrl-C stops.");
+            await app.WaitForShutdownAsync(cancellation);
+        }
+        return 0;
+    }
+}

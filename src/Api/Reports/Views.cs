@@ -1,0 +1,75 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Tuning.Algorithms.Space;
+using Tuning.Tuner.Grains;
+
+namespace Tuning.Api.Reports;
+
+/// <summary>
+/// Studies and trials as study.json and the HTTP API show them (one shape for both, DESIGN.md's): parameters
+/// keep their type (numbers as numbers, categories as strings), intermediate values are [step, value] pairs,
+/// and a metric that is not finite is null.
+/// </summary>
+public static class Views
+{
+    /// <summary>camelCase, nulls written: the JSON every front end writes and reads.</summary>
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+        Converters = { new JsonStringEnumConverter() },
+    };
+
+    public static StudyView Study(StudySnapshot s) => new(
+        s.Id.ToString("N"), s.Name, s.Status.ToString(), s.Reason,
+        new ObjectiveView(s.Metric, s.Maximize ? "maximize" : "minimize"),
+        s.Best is { } best ? Best(best) : null,
+        s.MaxTrials, s.Created, s.Running, s.Succeeded, s.Failed, s.CreatedAt, s.CompletedAt);
+
+    public static BestTrialView Best(TrialRecord t) => new(t.Id, t.Number, Parameters(t.Parameters), Metrics(t.Metrics));
+
+    public static TrialView Trial(TrialRecord t) => new(
+        t.Id, t.Number, t.Status.ToString(), Parameters(t.Parameters), Metrics(t.Metrics),
+        t.Intermediate.ToDictionary(m => m.Key, m => m.Value.Select(p => new double?[] { p.Step, Finite(p.Value) }).ToArray()),
+        t.Steps.Select(step => new StepView(step.Name, step.Cached, Math.Round(step.Seconds, 3))).ToArray(),
+        t.StartedAt, t.CompletedAt, t.Error);
+
+    public static StudyReport Report(StudySnapshot study, IEnumerable<TrialRecord> trials) => new(
+        study.Id.ToString("N"), study.Name, study.Status.ToString(), study.Reason,
+        new ObjectiveView(study.Metric, study.Maximize ? "maximize" : "minimize"),
+        study.Best is { } best ? Best(best) : null,
+        trials.OrderBy(t => t.Number).Select(Trial).ToArray());
+
+    /// <summary>A parameter's value as JSON: a number, or the category's name.</summary>
+    public static object Value(ParameterValue value) => value.Category is { } category ? category : value.Number;
+
+    private static Dictionary<string, object> Parameters(IReadOnlyDictionary<string, ParameterValue> values) =>
+        values.ToDictionary(v => v.Key, v => Value(v.Value));
+
+    private static Dictionary<string, double?> Metrics(IReadOnlyDictionary<string, double> metrics) =>
+        metrics.ToDictionary(m => m.Key, m => Finite(m.Value));
+
+    private static double? Finite(double value) => double.IsFinite(value) ? value : null;
+}
+
+public sealed record ObjectiveView(string Metric, string Goal);
+
+public sealed record BestTrialView(string Id, int Number, Dictionary<string, object> Parameters, Dictionary<string, double?> Metrics);
+
+public sealed record StepView(string Name, bool Cached, double Seconds);
+
+/// <param name="Intermediate">Per metric, [step, value] pairs.</param>
+public sealed record TrialView(
+    string Id, int Number, string Status, Dictionary<string, object> Parameters, Dictionary<string, double?> Metrics,
+    Dictionary<string, double?[][]> Intermediate, StepView[] Steps, DateTimeOffset? StartedAt, DateTimeOffset? CompletedAt, string? Error);
+
+/// <summary>A study at a glance, as the API lists and returns it.</summary>
+public sealed record StudyView(
+    string Id, string Name, string Status, string? Reason, ObjectiveView Objective, BestTrialView? BestTrial,
+    int MaxTrials, int Created, int Running, int Succeeded, int Failed, DateTimeOffset CreatedAt, DateTimeOffset? CompletedAt);
+
+/// <summary>study.json: the study and every trial.</summary>
+public sealed record StudyReport(
+    string Id, string Name, string Status, string? Reason, ObjectiveView Objective, BestTrialView? BestTrial, TrialView[] Trials);
+
+/// <summary>A page of trials and the cursor of the next (null on the last page).</summary>
+public sealed record TrialPageView(TrialView[] Trials, int Total, string? Next);

@@ -1,0 +1,160 @@
+using System.Text;
+using Microsoft.AspNetCore.Mvc;
+using Tuning.Api.Reports;
+using Tuning.Trials.Studies;
+using Tuning.Tuner.Grains;
+using Tuning.Tuner.Studies;
+
+namespace Tuning.Api.Service;
+
+/// <summary>
+/// <c>/api/studies</c>: DESIGN.md's HTTP contract over the study service. Every error is ProblemDetails; a study of
+/// another namespace is a 404, as if it did not exist.
+/// </summary>
+public static class StudyEndpoints
+{
+    public static void Map(WebApplication app)
+    {
+        var studies = app.MapGroup("/api/studies").WithTags("studies");
+
+        studies.MapPost("/", Submit)
+            .WithSummary("Submit a study file (YAML or JSON body) and start it")
+            .WithDescription("The body is a study file (components.schemas.StudyFile). Its relative paths resolve against `dir`, " +
+                             "a folder inside the namespace's workdir (default: the workdir itself).")
+            .Accepts<string>("application/yaml", "application/json", "text/yaml", "text/plain")
+            .Produces<StudyView>(StatusCodes.Status201Created)
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
+
+        studies.MapGet("/", async (HttpContext context, StudyService service) =>
+                TypedResults.Ok((await service.ListAsync(Caller(context).Name)).Select(Views.Study).ToArray()))
+            .WithSummary("The namespace's studies, newest first");
+
+        studies.MapGet("/{id}", async Task<IResult> (string id, HttpContext context, StudyService service) =>
+                ParseId(id) is { } guid && await service.GetAsync(guid, Caller(context).Name) is { } study
+                    ? TypedResults.Ok(Views.Study(study))
+                    : NotFound(id))
+            .WithSummary("One study at a glance")
+            .Produces<StudyView>()
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        studies.MapGet("/{id}/trials", Trials)
+            .WithSummary("A page of the study's trials: ?status=Succeeded&sort=-value&limit=100&after=CURSOR")
+            .Produces<TrialPageView>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        studies.MapGet("/{id}/spec", async Task<IResult> (string id, HttpContext context, StudyService service) =>
+                ParseId(id) is { } guid && await service.SourceAsync(guid, Caller(context).Name) is { } source
+                    ? TypedResults.Text(source.Text, "application/yaml", Encoding.UTF8)
+                    : NotFound(id))
+            .WithSummary("The study file as submitted")
+            .Produces<string>(contentType: "application/yaml")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        studies.MapPost("/{id}/stop", async Task<IResult> (string id, HttpContext context, StudyService service) =>
+            {
+                if (ParseId(id) is not { } guid) return NotFound(id);
+                var (outcome, study) = await service.StopAsync(guid, Caller(context).Name);
+                return outcome switch
+                {
+                    StopOutcome.Stopped => TypedResults.Ok(Views.Study(study!)),
+                    StopOutcome.AlreadyEnded => Problem(StatusCodes.Status409Conflict, "The study has ended already",
+                        $"study {id} is {study!.Status}: only a running study can be stopped"),
+                    _ => NotFound(id),
+                };
+            })
+            .WithSummary("Stop a running study: its trials' processes are killed, none is left Running")
+            .Produces<StudyView>()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+
+        studies.MapDelete("/{id}", async Task<IResult> (string id, HttpContext context, StudyService service) =>
+                ParseId(id) is { } guid && await service.DeleteAsync(guid, Caller(context).Name) ? TypedResults.NoContent() : NotFound(id))
+            .WithSummary("Delete a study (stopped first if it runs), its trials and its run folders")
+            .Produces(StatusCodes.Status204NoContent)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+    }
+
+    private static async Task<IResult> Submit(HttpContext context, StudyService service, [FromQuery] string? dir)
+    {
+        var caller = Caller(context);
+        var body = await ReadBodyAsync(context.Request);
+        if (body is null)
+            return Problem(StatusCodes.Status413PayloadTooLarge, "The study file is too large", $"a study file may hold at most {StudyFile.MaxBytes >> 20} MiB");
+        var folder = StudyFolder(caller, dir);
+        if (folder.Error is { } folderError)
+            return Invalid([new StudyFileError("dir", 0, 0, folderError)]);
+        try
+        {
+            var study = await service.SubmitAsync(new StudySource(body, folder.Path!, caller.Name));
+            return TypedResults.Created($"/api/studies/{study.Id:N}", Views.Study(study));
+        }
+        catch (StudyFileException e)
+        {
+            return Invalid(e.Errors);
+        }
+    }
+
+    private static async Task<IResult> Trials(string id, HttpContext context, StudyService service,
+        string? status, string? sort, int? limit, string? after)
+    {
+        TrialStatus? wanted = null;
+        if (status is not null)
+        {
+            if (!Enum.TryParse<TrialStatus>(status, ignoreCase: true, out var parsed))
+                return Problem(StatusCodes.Status400BadRequest, "Invalid query",
+                    $"status must be one of {string.Join(", ", Enum.GetNames<TrialStatus>())}, got '{status}'");
+            wanted = parsed;
+        }
+        var query = new TrialQuery(wanted, sort ?? "number", limit ?? 100, after);
+        if (TrialPaging.Problem(query) is { } problem) return Problem(StatusCodes.Status400BadRequest, "Invalid query", problem);
+        return ParseId(id) is { } guid && await service.TrialsAsync(guid, Caller(context).Name, query) is { } page
+            ? TypedResults.Ok(new TrialPageView(page.Trials.Select(Views.Trial).ToArray(), page.Total, page.Next))
+            : NotFound(id);
+    }
+
+    /// <summary>The body as text, or null when it is larger than a study file may be.</summary>
+    private static async Task<string?> ReadBodyAsync(HttpRequest request)
+    {
+        if (request.ContentLength > StudyFile.MaxBytes) return null;
+        using var buffer = new MemoryStream();
+        var chunk = new byte[81920];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk)) > 0)
+        {
+            if (buffer.Length + read > StudyFile.MaxBytes) return null;
+            buffer.Write(chunk, 0, read);
+        }
+        return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+    }
+
+    /// <summary>A posted study's folder: <paramref name="dir"/> inside the namespace's workdir, which the server may read.</summary>
+    private static (string? Path, string? Error) StudyFolder(NamespaceConfig caller, string? dir)
+    {
+        var folder = Path.GetFullPath(Path.Combine(caller.Workdir, dir ?? "."));
+        if (folder != caller.Workdir && !folder.StartsWith(caller.Workdir + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+            return (null, $"'{dir}' is outside this namespace's workdir; the server reads study files under {caller.Workdir} only");
+        return Directory.Exists(folder) ? (folder, null) : (null, $"no folder '{dir}' in this namespace's workdir");
+    }
+
+    public static NamespaceConfig Caller(HttpContext context) => (NamespaceConfig)context.Items[typeof(NamespaceConfig)]!;
+
+    private static Guid? ParseId(string id) => Guid.TryParse(id, out var guid) ? guid : null;
+
+    private static IResult NotFound(string id) => Problem(StatusCodes.Status404NotFound, "No such study", $"no study '{id}' in this namespace");
+
+    public static IResult Problem(int status, string title, string detail) =>
+        TypedResults.Problem(detail: detail, statusCode: status, title: title);
+
+    /// <summary>400 listing every problem of a study file, each with its field path, line and column.</summary>
+    private static IResult Invalid(IReadOnlyList<StudyFileError> errors) =>
+        TypedResults.Problem(
+            title: "Invalid study file",
+            detail: string.Join("\n", errors),
+            statusCode: StatusCodes.Status400BadRequest,
+            extensions: new Dictionary<string, object?>
+            {
+                ["errors"] = errors.Select(e => new { path = e.Path, label = e.Label ?? e.Path, line = e.Line, column = e.Column, message = e.Message }).ToArray(),
+            });
+}

@@ -1,0 +1,97 @@
+using System.Text.Json.Nodes;
+using Microsoft.OpenApi;
+using Tuning.Algorithms.Suggesters;
+using Tuning.Trials.Execution;
+
+namespace Tuning.Api.Service;
+
+/// <summary>
+/// The study file's fields as a JSON schema in the OpenAPI document, for clients that generate or check study
+/// files. The validator (<see cref="Trials.Studies.StudyFile"/>) stays the authority: it also checks what a
+/// schema cannot say (bounds in order, placeholders that resolve, dependency cycles).
+/// </summary>
+public static class StudyFileSchema
+{
+    public static OpenApiSchema Build() => Object("A study file (YAML, or JSON with the same fields).",
+        new()
+        {
+            ["name"] = Text("The study name", pattern: "^[a-z0-9-]+$"),
+            ["objective"] = Object("The metric every trial reports, and whether to minimise or maximise it", new()
+            {
+                ["metric"] = Text("The metric's name"),
+                ["goal"] = Choice("minimize or maximize", "minimize", "maximize"),
+                ["target"] = Number("Stop with success once reached"),
+                ["additionalMetrics"] = List(Text("A metric to collect and show")),
+            }, "metric", "goal"),
+            ["algorithm"] = Object("How parameters are suggested (default random)", new()
+            {
+                ["name"] = Choice("The algorithm", AlgorithmCatalog.Names.ToArray()),
+                ["seed"] = Integer("Same seed and same results give the same suggestions"),
+                ["settings"] = new OpenApiSchema { Type = JsonSchemaType.Object, Description = "Per algorithm; see the README" },
+            }, "name"),
+            ["earlyStopping"] = Object("Stop unpromising trials early (checked, not yet applied)", new()
+            {
+                ["name"] = Choice("The rule", "median"),
+                ["settings"] = new OpenApiSchema { Type = JsonSchemaType.Object },
+            }, "name"),
+            ["budget"] = Object("How many trials, how many at once, how many may fail", new()
+            {
+                ["maxTrials"] = Integer("Trials to run", minimum: 1),
+                ["parallelTrials"] = Integer("Trials at once (default 1)", minimum: 1),
+                ["maxFailedTrials"] = Integer("The study fails when more trials fail (default: a tenth, at least 3)", minimum: 0),
+                ["trialTimeout"] = Text("Like 90s, 10m, 1h30m or 500ms; at most 30d"),
+            }, "maxTrials"),
+            ["parameters"] = List(Object("One parameter", new()
+            {
+                ["name"] = Text("The parameter's name"),
+                ["type"] = Choice("Its kind", "double", "int", "discrete", "categorical"),
+                ["min"] = Number("Lower bound (double, int)"),
+                ["max"] = Number("Upper bound (double, int)"),
+                ["scale"] = Choice("Search in log space (double, int)", "linear", "log"),
+                ["step"] = Number("A grid step (double, int)"),
+                ["values"] = List(new OpenApiSchema { Description = "A number (discrete) or a name (categorical)" }),
+            }, "name", "type")),
+            ["trial"] = Object("The pipeline every trial runs", new()
+            {
+                ["executor"] = Choice("Where steps run", ExecutorCatalog.Names.ToArray()),
+                ["kubernetes"] = Object("For executor: kubernetes", new() { ["namespace"] = Text("Namespace"), ["volumeClaim"] = Text("Volume claim") }),
+                ["steps"] = List(Object("One step", new()
+                {
+                    ["name"] = Text("The step's name"),
+                    ["command"] = List(Text("An argument; placeholders like ${params.NAME} are substituted")),
+                    ["dependsOn"] = List(Text("A step that runs first")),
+                    ["image"] = Text("The container image (container and kubernetes executors)"),
+                    ["env"] = new OpenApiSchema { Type = JsonSchemaType.Object, Description = "Environment variables" },
+                    ["resources"] = Object("What the step needs", new()
+                    {
+                        ["gpu"] = Integer("GPUs", minimum: 0),
+                        ["cpu"] = Number("Cores"),
+                        ["memory"] = Text("Like 512Mi or 4Gi"),
+                    }),
+                    ["cache"] = new OpenApiSchema { Type = JsonSchemaType.Boolean, Description = "Take the step from the cache when its inputs did not change (default true)" },
+                }, "name", "command")),
+            }, "steps"),
+        }, "name", "objective", "budget", "parameters", "trial");
+
+    private static OpenApiSchema Object(string description, Dictionary<string, IOpenApiSchema> properties, params string[] required) => new()
+    {
+        Type = JsonSchemaType.Object,
+        Description = description,
+        Properties = properties,
+        Required = new HashSet<string>(required),
+        AdditionalPropertiesAllowed = false,
+    };
+
+    private static OpenApiSchema List(IOpenApiSchema items) => new() { Type = JsonSchemaType.Array, Items = items };
+
+    private static OpenApiSchema Text(string description, string? pattern = null) =>
+        new() { Type = JsonSchemaType.String, Description = description, Pattern = pattern };
+
+    private static OpenApiSchema Number(string description) => new() { Type = JsonSchemaType.Number, Description = description };
+
+    private static OpenApiSchema Integer(string description, int? minimum = null) =>
+        new() { Type = JsonSchemaType.Integer, Description = description, Minimum = minimum?.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+
+    private static OpenApiSchema Choice(string description, params string[] values) =>
+        new() { Type = JsonSchemaType.String, Description = description, Enum = values.Select(v => (JsonNode)JsonValue.Create(v)).ToList() };
+}

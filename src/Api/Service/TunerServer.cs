@@ -1,0 +1,88 @@
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.OpenApi;
+using Microsoft.OpenApi;
+using Tuning.Trials.Execution;
+using Tuning.Trials.Studies;
+using Tuning.Tuner;
+
+namespace Tuning.Api.Service;
+
+/// <param name="Urls">Where to listen, <c>;</c>-separated (Kestrel's form).</param>
+/// <param name="AllowRemote">Listen beyond loopback without API keys (warned about).</param>
+public sealed record ServerOptions(string Urls, string DataDirectory, string? KeysFile, string Workdir, bool AllowRemote);
+
+/// <summary>
+/// <c>tuner serve</c>: ASP.NET Core minimal APIs co-hosting the silo (one process, the embedded store), the
+/// dashboard and the OpenAPI document. Studies that were running when the server last stopped go on by themselves.
+/// </summary>
+public static class TunerServer
+{
+    /// <summary>Builds the server; throws <see cref="InvalidOperationException"/> for options it must refuse.</summary>
+    public static WebApplication Build(ServerOptions options, GpuSlots gpus)
+    {
+        var namespaces = options.KeysFile is { } keys ? Namespaces.Load(keys) : Namespaces.Open(options.Workdir);
+        var remote = options.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries).Where(u => !IsLoopback(u)).ToArray();
+        if (remote.Length > 0 && !namespaces.Keyed && !options.AllowRemote)
+            throw new InvalidOperationException(
+                $"refusing to listen on {string.Join(", ", remote)} without API keys: anyone who reaches it could run commands here. " +
+                "Give --keys FILE, listen on loopback, or pass --allow-remote to accept the risk");
+
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        builder.WebHost.UseUrls(options.Urls);
+        // A study file is at most StudyFile.MaxBytes; nothing else this server takes is larger.
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = StudyFile.MaxBytes + 65536);
+        builder.Logging.ClearProviders().AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
+        builder.Logging.AddFilter("Orleans", LogLevel.Error);
+        builder.Services.AddProblemDetails();
+        builder.Services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.PropertyNamingPolicy = Reports.Views.Json.PropertyNamingPolicy;
+            foreach (var converter in Reports.Views.Json.Converters) o.SerializerOptions.Converters.Add(converter);
+        });
+        builder.Services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Components ??= new OpenApiComponents();
+            document.Components.Schemas ??= new Dictionary<string, IOpenApiSchema>();
+            document.Components.Schemas["StudyFile"] = StudyFileSchema.Build();
+            return Task.CompletedTask;
+        }));
+        builder.Services.AddSingleton(namespaces);
+        builder.UseOrleans(silo => silo.UseEmbedded(options.DataDirectory, gpus, resumeStudies: true));
+
+        var app = builder.Build();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.Use(async (context, next) =>
+        {
+            if (!NeedsCaller(context.Request.Path))
+            {
+                await next(context);
+                return;
+            }
+            var key = context.Request.Headers["X-Api-Key"].FirstOrDefault()
+                      ?? (context.Request.Headers.Authorization.FirstOrDefault() is { } auth && auth.StartsWith("Bearer ", StringComparison.Ordinal) ? auth[7..] : null);
+            if (namespaces.Resolve(key) is not { } caller)
+            {
+                await StudyEndpoints.Problem(StatusCodes.Status401Unauthorized, "No valid API key",
+                    "send a key of this server as 'Authorization: Bearer KEY' or 'X-Api-Key: KEY'").ExecuteAsync(context);
+                return;
+            }
+            context.Items[typeof(NamespaceConfig)] = caller;
+            await next(context);
+        });
+        StudyEndpoints.Map(app);
+        PlotEndpoints.Map(app);
+        DashboardEndpoints.Map(app);
+        app.MapOpenApi();
+        return app;
+    }
+
+    /// <summary>The API needs a caller; the dashboard's files and the OpenAPI document are public (the dashboard asks for a key itself).</summary>
+    private static bool NeedsCaller(PathString path) => path.StartsWithSegments("/api");
+
+    private static bool IsLoopback(string url)
+    {
+        var host = Uri.TryCreate(url.Replace("://*", "://0.0.0.0").Replace("://+", "://0.0.0.0"), UriKind.Absolute, out var uri) ? uri.Host : "";
+        return host is "localhost" || (System.Net.IPAddress.TryParse(host.Trim('[', ']'), out var address) && System.Net.IPAddress.IsLoopback(address));
+    }
+}
