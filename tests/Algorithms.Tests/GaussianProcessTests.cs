@@ -111,4 +111,25 @@ public class GaussianProcessTests
             Assert.Equal(numeric, gradient[j], 4);
         }
     }
+
+    [Fact]
+    public void Importance_ranks_the_parameter_the_objective_depends_on_first()
+    {
+        // The objective moves along a, barely along b, and not at all with the category.
+        var space = new Tuning.Algorithms.Space.SearchSpace([
+            new Tuning.Algorithms.Space.DoubleParameter("a", 0, 1),
+            new Tuning.Algorithms.Space.DoubleParameter("b", 0, 1),
+            new Tuning.Algorithms.Space.CategoricalParameter("c", ["x", "y"]),
+        ]);
+        var random = new Random(5);
+        var observations = Enumerable.Range(0, 40).Select(_ =>
+        {
+            var p = space.FromUnit(Tuning.Algorithms.Sampling.UniformPoint.Draw(random, 3));
+            return new Tuning.Algorithms.Suggesters.Observation(p, Math.Sin(6 * p["a"].Number) + 0.05 * p["b"].Number);
+        }).ToArray();
+        var importance = ParameterImportance.Estimate(space, observations)!;
+        Assert.Equal(1.0, importance.Sum(), 9);
+        Assert.True(importance[0] > 2 * importance[1] && importance[0] > 2 * importance[2], string.Join(", ", importance));
+        Assert.Null(ParameterImportance.Estimate(space, observations[..2]));
+    }
 }

@@ -242,6 +242,15 @@ public sealed class GaussianProcess
         return GpHyperparameters.FromVector(best!.X);
     }
 
+    /// <summary>Losses to zero mean and unit variance (a constant series stays centred).</summary>
+    public static double[] Standardise(double[] losses)
+    {
+        var mean = losses.Average();
+        var sd = Math.Sqrt(losses.Sum(l => (l - mean) * (l - mean)) / losses.Length);
+        if (sd < 1e-12) sd = 1;
+        return losses.Select(l => (l - mean) / sd).ToArray();
+    }
+
     public static double Matern(double r) => (1 + Sqrt5 * r + 5.0 / 3 * r * r) * Math.Exp(-Sqrt5 * r);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -280,6 +289,22 @@ public sealed class TrainingData
                     var difference = categorical[c] ? (x[i][c] == x[j][c] ? 0 : 1) : x[i][c] - x[j][c];
                     _squaredDifferences[(i * n + j) * d + c] = difference * difference;
                 }
+    }
+
+    /// <summary>Above this many points a fit uses a subset (the posterior still uses all): the fit is cubic in them.</summary>
+    public const int MaxFitPoints = 250;
+
+    /// <summary>The data to fit on: everything, or above <see cref="MaxFitPoints"/> the best quarter and a random rest.</summary>
+    public static TrainingData Subset(double[][] x, double[] y, bool[] categorical, Random random)
+    {
+        if (x.Length <= MaxFitPoints) return new TrainingData(x, y, categorical);
+        var order = Enumerable.Range(0, x.Length).OrderBy(i => y[i]).ToArray();
+        var best = order.Take(MaxFitPoints / 4);
+        var rest = order.Skip(MaxFitPoints / 4).OrderBy(_ => random.Next()).Take(MaxFitPoints - MaxFitPoints / 4);
+        var chosen = best.Concat(rest).Order().ToArray();
+        var subsetY = chosen.Select(i => y[i]).ToArray();
+        var subsetMean = subsetY.Average();
+        return new TrainingData(chosen.Select(i => x[i]).ToArray(), subsetY.Select(v => v - subsetMean).ToArray(), categorical);
     }
 
     public double[][] X { get; }

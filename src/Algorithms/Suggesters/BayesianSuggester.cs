@@ -31,16 +31,11 @@ public sealed record BayesianSettings(int InitialTrials, string Acquisition, dou
 /// </summary>
 public sealed class BayesianSuggester : ISuggester
 {
-    /// <summary>Above this many observations the hyperparameters are fitted on a subset (the posterior still uses all).</summary>
-    private const int MaxFitPoints = 250;
-
     private readonly SearchSpace _space;
     private readonly int _seed;
     private readonly BayesianSettings _settings;
     private readonly SobolSequence? _sobol;
-    private readonly bool[] _categorical;
-    private readonly int[] _categories;
-    private readonly double[] _upper;
+    private readonly ModelInputs _inputs;
     private readonly GpPriors _priors;
 
     /// <summary>From this many observations on, fits between checkpoints start from the last checkpoint's fit alone.</summary>
@@ -58,9 +53,7 @@ public sealed class BayesianSuggester : ISuggester
         _seed = seed;
         _settings = settings;
         _sobol = space.Dimensions <= SobolSequence.MaxDimensions ? new SobolSequence(space.Dimensions, seed) : null;
-        _categorical = space.Parameters.Select(p => p.IsCategorical).ToArray();
-        _categories = space.Parameters.Select(p => p is CategoricalParameter c ? c.Values.Length : 0).ToArray();
-        _upper = _categories.Select(k => k > 0 ? k - 1.0 : 1.0).ToArray();
+        _inputs = new ModelInputs(space);
         _priors = GpPriors.ForDimensions(space.Dimensions);
     }
 
@@ -71,32 +64,32 @@ public sealed class BayesianSuggester : ISuggester
         if (context.TrialNumber < _settings.InitialTrials || observed.Length < 2)
             return InitialDesign(context.TrialNumber, random);
 
-        var x = observed.Select(o => ToFeatures(_space.ToUnit(o.Parameters))).ToArray();
+        var x = observed.Select(o => _inputs.ToFeatures(_space.ToUnit(o.Parameters))).ToArray();
         var losses = observed.Select(o => o.Loss!.Value).ToArray();
-        var y = Standardise(losses);
+        var y = GaussianProcess.Standardise(losses);
         var hyperparameters = FitHyperparameters(x, losses, y);
-        var model = GaussianProcess.Create(x, y, _categorical, hyperparameters);
+        var model = GaussianProcess.Create(x, y, _inputs.Categorical, hyperparameters);
 
-        var taken = context.Pending.Select(p => ToFeatures(_space.ToUnit(p))).ToArray();
+        var taken = context.Pending.Select(p => _inputs.ToFeatures(_space.ToUnit(p))).ToArray();
         var incumbent = y.Min();
         if (taken.Length > 0)
         {
             // Kriging believer: a running trial is taken to return what the model predicts, as if observed.
             var believed = taken.Select(p => model.Predict(p).Mean).ToArray();
-            model = GaussianProcess.Create([.. x, .. taken], [.. y, .. believed], _categorical, hyperparameters);
+            model = GaussianProcess.Create([.. x, .. taken], [.. y, .. believed], _inputs.Categorical, hyperparameters);
             incumbent = Math.Min(incumbent, believed.Min());
         }
 
         IAcquisition acquisition = _settings.Acquisition == "ucb"
             ? new UpperConfidenceBound(model, _settings.Beta)
             : new LogExpectedImprovement(model, incumbent);
-        var ranked = AcquisitionOptimizer.Maximize(acquisition, Candidates(x, y, context.TrialNumber, random), _categorical, _upper, localStarts: 5);
+        var ranked = AcquisitionOptimizer.Maximize(acquisition, Candidates(x, y, context.TrialNumber, random), _inputs.Categorical, _inputs.Upper, localStarts: 5);
 
         var seen = new HashSet<string>(x.Concat(taken).Select(Key));
         foreach (var (point, _) in ranked)
         {
-            var parameters = _space.FromUnit(FromFeatures(point));
-            if (seen.Add(Key(ToFeatures(_space.ToUnit(parameters))))) return parameters;
+            var parameters = _space.FromUnit(_inputs.FromFeatures(point));
+            if (seen.Add(Key(_inputs.ToFeatures(_space.ToUnit(parameters))))) return parameters;
         }
         return InitialDesign(context.TrialNumber, random);
     }
@@ -122,7 +115,7 @@ public sealed class BayesianSuggester : ISuggester
         var checkpoint = CheckpointFit(x, losses, n - n % CheckpointEvery);
         if (n % CheckpointEvery == 0) return checkpoint;
         var random = new Random(Seeds.ForTrial(_seed ^ FitSalt, n));
-        return GaussianProcess.Fit(FitSubset(x, y, random), checkpoint, random, restarts: 1, _priors);
+        return GaussianProcess.Fit(TrainingData.Subset(x, y, _inputs.Categorical, random), checkpoint, random, restarts: 1, _priors);
     }
 
     private GpHyperparameters CheckpointFit(double[][] x, double[] losses, int count)
@@ -130,7 +123,7 @@ public sealed class BayesianSuggester : ISuggester
         if (_checkpoint is { } kept && kept.Losses.Length == count &&
             Enumerable.Range(0, count).All(i => kept.Losses[i] == losses[i] && kept.X[i].AsSpan().SequenceEqual(x[i])))
             return kept.Fit;
-        var fit = FullFit(x[..count], Standardise(losses[..count]));
+        var fit = FullFit(x[..count], GaussianProcess.Standardise(losses[..count]));
         _checkpoint = (x[..count], losses[..count], fit);
         return fit;
     }
@@ -139,33 +132,11 @@ public sealed class BayesianSuggester : ISuggester
     private GpHyperparameters FullFit(double[][] x, double[] y)
     {
         var random = new Random(Seeds.ForTrial(_seed ^ FitSalt, x.Length));
-        return GaussianProcess.Fit(FitSubset(x, y, random), null, random, _settings.Restarts, _priors);
+        return GaussianProcess.Fit(TrainingData.Subset(x, y, _inputs.Categorical, random), null, random, _settings.Restarts, _priors);
     }
 
     /// <summary>Salts the fit's random streams apart from the suggestion's, which are seeded by trial number.</summary>
     private const int FitSalt = 0x2545F491;
-
-    /// <summary>Losses to zero mean and unit variance (a constant series stays centred).</summary>
-    private static double[] Standardise(double[] losses)
-    {
-        var mean = losses.Average();
-        var sd = Math.Sqrt(losses.Sum(l => (l - mean) * (l - mean)) / losses.Length);
-        if (sd < 1e-12) sd = 1;
-        return losses.Select(l => (l - mean) / sd).ToArray();
-    }
-
-    /// <summary>The fit's training set: everything, or above <see cref="MaxFitPoints"/> the best quarter and a random rest.</summary>
-    private TrainingData FitSubset(double[][] x, double[] y, Random random)
-    {
-        if (x.Length <= MaxFitPoints) return new TrainingData(x, y, _categorical);
-        var order = Enumerable.Range(0, x.Length).OrderBy(i => y[i]).ToArray();
-        var best = order.Take(MaxFitPoints / 4);
-        var rest = order.Skip(MaxFitPoints / 4).OrderBy(_ => random.Next()).Take(MaxFitPoints - MaxFitPoints / 4);
-        var chosen = best.Concat(rest).Order().ToArray();
-        var subsetY = chosen.Select(i => y[i]).ToArray();
-        var subsetMean = subsetY.Average();
-        return new TrainingData(chosen.Select(i => x[i]).ToArray(), subsetY.Select(v => v - subsetMean).ToArray(), _categorical);
-    }
 
     /// <summary>Raw candidates: scrambled Sobol points over the whole box, and Gaussian steps around the best observations.</summary>
     private List<double[]> Candidates(double[][] x, double[] y, int trialNumber, Random random)
@@ -175,11 +146,11 @@ public sealed class BayesianSuggester : ISuggester
         if (_space.Dimensions <= SobolSequence.MaxDimensions)
         {
             var sobol = new SobolSequence(_space.Dimensions, Seeds.ForTrial(_seed ^ 0x5F3759DF, trialNumber));
-            for (var i = 0; i < count; i++) candidates.Add(ToFeatures(sobol.Point(i)));
+            for (var i = 0; i < count; i++) candidates.Add(_inputs.ToFeatures(sobol.Point(i)));
         }
         else
         {
-            for (var i = 0; i < count; i++) candidates.Add(ToFeatures(UniformPoint.Draw(random, _space.Dimensions)));
+            for (var i = 0; i < count; i++) candidates.Add(_inputs.ToFeatures(UniformPoint.Draw(random, _space.Dimensions)));
         }
         foreach (var incumbent in Enumerable.Range(0, x.Length).OrderBy(i => y[i]).Take(5))
             for (var k = 0; k < 20; k++)
@@ -188,32 +159,15 @@ public sealed class BayesianSuggester : ISuggester
                 var scale = k < 10 ? 0.01 : 0.1;
                 for (var j = 0; j < point.Length; j++)
                 {
-                    if (_categorical[j])
+                    if (_inputs.Categorical[j])
                     {
-                        if (random.NextDouble() < 0.2) point[j] = random.Next(_categories[j]);
+                        if (random.NextDouble() < 0.2) point[j] = random.Next(_inputs.Categories[j]);
                     }
                     else point[j] = Math.Clamp(point[j] + scale * GpPriors.Gaussian(random), 0, 1);
                 }
                 candidates.Add(point);
             }
         return candidates;
-    }
-
-    /// <summary>The model's inputs: unit coordinates, with each categorical dimension as its category index.</summary>
-    private double[] ToFeatures(double[] unit)
-    {
-        var features = (double[])unit.Clone();
-        for (var j = 0; j < features.Length; j++)
-            if (_categorical[j]) features[j] = Math.Min(Math.Floor(unit[j] * _categories[j]), _categories[j] - 1);
-        return features;
-    }
-
-    private double[] FromFeatures(double[] features)
-    {
-        var unit = (double[])features.Clone();
-        for (var j = 0; j < unit.Length; j++)
-            if (_categorical[j]) unit[j] = (Math.Round(features[j]) + 0.5) / _categories[j];
-        return unit;
     }
 
     private static string Key(double[] features) => string.Join(",", features.Select(f => Math.Round(f, 9)));
