@@ -1,3 +1,4 @@
+using Tuning.Trials.Execution;
 using System.Text.Json;
 using Tuning.Algorithms.Suggesters;
 using Tuning.Trials.Studies;
@@ -14,8 +15,6 @@ public sealed class ResumeTests : IDisposable
 
     public void Dispose() => Directory.Delete(_work, recursive: true);
 
-    private static bool IsRunning(int pid) =>
-        Directory.Exists($"/proc/{pid}") && !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z ");
 
     [Theory]
     [InlineData("random", "")]
@@ -59,13 +58,13 @@ public sealed class ResumeTests : IDisposable
             first.Kill(entireProcessTree: false);
             await first.WaitForExitAsync();
         }
-        var orphans = File.ReadAllLines(pids).Select(int.Parse).Where(IsRunning).ToArray();
+        var orphans = File.ReadAllLines(pids).Select(int.Parse).Where(StepProcesses.IsAlive).ToArray();
         Assert.NotEmpty(orphans);
 
         var (exit, resumed, error) = await Tuner.RunAsync(_work, "run", "study.yaml", "--data", "data", "--out", "out");
         Assert.True(exit == 0, $"exit {exit}\n{resumed}\n{error}");
         Assert.Contains("Resuming study resumed", resumed);
-        Assert.All(orphans, pid => Assert.False(IsRunning(pid), $"process {pid} of the killed run survived the resume"));
+        Assert.All(orphans, pid => Assert.False(StepProcesses.IsAlive(pid), $"process {pid} of the killed run survived the resume"));
 
         // What an uninterrupted study gives: trial n is the suggestion for n after trials 0..n-1.
         var spec = StudyFile.Parse(yaml, _work);
@@ -105,5 +104,38 @@ public sealed class ResumeTests : IDisposable
         using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(_work, "out", "study.json")));
         var points = json.RootElement.GetProperty("trials").EnumerateArray().Select(t => t.GetProperty("parameters").GetProperty("k").GetString()!).ToArray();
         Assert.Equal(["a", "b", "c"], points);
+    }
+
+    [Fact]
+    public async Task Sigterm_ends_the_running_steps_and_leaves_the_study_to_resume()
+    {
+        File.WriteAllText(Path.Combine(_work, "slow.yaml"), """
+            name: slow
+            objective: {metric: objective, goal: minimize}
+            budget: {maxTrials: 3, parallelTrials: 3}
+            parameters: [{name: x, type: double, min: 0, max: 1}]
+            trial:
+              steps: [{name: s, command: [sh, -c, "echo $$ >> ${study.dir}/pids; [ -e ${study.dir}/fast ] || sleep 30; echo objective=${params.x}"]}]
+            """);
+        var pids = Path.Combine(_work, "pids");
+        using (var tuner = Tuner.Start(_work, "run", "slow.yaml", "--data", "data", "--out", "out"))
+        {
+            var output = Tuner.Collect(tuner);
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while ((!File.Exists(pids) || File.ReadAllLines(pids).Length < 3) && DateTime.UtcNow < deadline) await Task.Delay(20);
+            using (var kill = System.Diagnostics.Process.Start("kill", ["-TERM", tuner.Id.ToString()])) await kill.WaitForExitAsync();
+            await tuner.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(20));
+            Assert.True(tuner.ExitCode == 130, $"exit {tuner.ExitCode}\n{output}");
+            Assert.Contains("run the same command to resume it", output.ToString());
+        }
+        Assert.All(File.ReadAllLines(pids).Select(int.Parse), pid => Assert.False(StepProcesses.IsAlive(pid), $"step {pid} outlived the tuner"));
+        Assert.False(File.Exists(Path.Combine(_work, "out", "study.json")));
+
+        // Resumed, with quick steps now: the interrupted trials run again, none was stored as failed.
+        File.WriteAllText(Path.Combine(_work, "fast"), "");
+        var (exit, resumed, error) = await Tuner.RunAsync(_work, "run", "slow.yaml", "--data", "data", "--out", "out");
+        Assert.True(exit == 0, $"exit {exit}\n{resumed}\n{error}");
+        Assert.Contains("Resuming study slow", resumed);
+        Assert.Contains("3/3 done, 0 running, 0 failed", resumed);
     }
 }

@@ -114,8 +114,7 @@ public sealed class LocalExecutorTests : IDisposable
         Assert.InRange(clock.Elapsed.TotalSeconds, 0.9, 20);
         var grandchild = int.Parse(File.ReadAllText(pidFile).Trim());
         await Task.Delay(200);
-        Assert.False(Directory.Exists($"/proc/{grandchild}") && !File.ReadAllText($"/proc/{grandchild}/stat").Contains(") Z "),
-            $"the grandchild sleep ({grandchild}) still runs");
+        Assert.False(StepProcesses.IsAlive(grandchild), $"the grandchild sleep ({grandchild}) still runs");
     }
 
     [Fact]
@@ -147,8 +146,6 @@ public sealed class LocalExecutorTests : IDisposable
         Assert.Equal(["prepare", "train"], result.Steps.Select(s => s.Name));
     }
 
-    private static bool IsRunning(int pid) =>
-        Directory.Exists($"/proc/{pid}") && !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z ");
 
     [Fact]
     public async Task A_descendant_that_leaves_the_group_and_holds_the_output_does_not_stretch_the_timeout()
@@ -164,7 +161,7 @@ public sealed class LocalExecutorTests : IDisposable
         // The timeout, the TERM-to-KILL grace and the wait for the pipes, with room for a slow machine; not the 30 s.
         Assert.InRange(clock.Elapsed.TotalSeconds, 0.9, 8);
         var escaped = int.Parse(File.ReadAllText(pidFile).Trim());
-        Assert.False(IsRunning(escaped), $"the escaped sleep ({escaped}) still runs");
+        Assert.False(StepProcesses.IsAlive(escaped), $"the escaped sleep ({escaped}) still runs");
     }
 
     [Fact]
@@ -191,7 +188,7 @@ public sealed class LocalExecutorTests : IDisposable
         Assert.Equal(TrialOutcome.Succeeded, result.Outcome);
         Assert.Equal(2, result.Metrics.Final["objective"]);
         Assert.InRange(clock.Elapsed.TotalSeconds, 0, 8);
-        Assert.False(IsRunning(int.Parse(File.ReadAllText(pidFile).Trim())), "the daemon outlived its step");
+        Assert.False(StepProcesses.IsAlive(int.Parse(File.ReadAllText(pidFile).Trim())), "the daemon outlived its step");
     }
 
     [Fact]
@@ -204,7 +201,7 @@ public sealed class LocalExecutorTests : IDisposable
             """);
         Assert.Equal(TrialOutcome.Succeeded, result.Outcome);
         await Task.Delay(100);
-        Assert.False(IsRunning(int.Parse(File.ReadAllText(pidFile).Trim())), "the background sleep outlived its step");
+        Assert.False(StepProcesses.IsAlive(int.Parse(File.ReadAllText(pidFile).Trim())), "the background sleep outlived its step");
     }
 
     [Fact]
@@ -235,7 +232,7 @@ public sealed class LocalExecutorTests : IDisposable
         foreach (var argument in new[] { "/bin/sh", "-c", "sleep 60 & sleep 60" }) start.ArgumentList.Add(argument);
         start.Environment[StepProcesses.MarkerVariable] = stepDirectory;
         using var orphan = System.Diagnostics.Process.Start(start)!;
-        File.WriteAllText(Path.Combine(stepDirectory, StepProcesses.RecordFile), StepProcesses.GroupOf(orphan.Id)!.Value.ToString());
+        StepProcesses.Record(stepDirectory, StepProcesses.GroupOf(orphan.Id)!.Value);
         await Task.Delay(100);
         var left = StepProcesses.Find(stepDirectory, []);
         Assert.True(left.Count >= 2, $"found {left.Count} processes of the earlier attempt");
@@ -246,7 +243,7 @@ public sealed class LocalExecutorTests : IDisposable
             """);
         Assert.Equal(TrialOutcome.Succeeded, result.Outcome);
         await orphan.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(5));
-        Assert.All(left, pid => Assert.False(IsRunning(pid), $"process {pid} of the earlier attempt still runs"));
+        Assert.All(left, pid => Assert.False(StepProcesses.IsAlive(pid), $"process {pid} of the earlier attempt still runs"));
     }
 
     [Fact]
@@ -286,5 +283,67 @@ public sealed class LocalExecutorTests : IDisposable
         Assert.Equal(4, result.Metrics.Final["objective"]);
         Assert.False(result.Metrics.Final.ContainsKey("junk"), "a 140 KB line was read as metrics");
         Assert.Equal(8388608 + 1 + 20000 * 7 + 1 + "objective=4\n".Length, new FileInfo(Path.Combine(_root, "trial-0", "s", "stdout.log")).Length);
+    }
+
+    [Fact]
+    public async Task A_daemon_a_successful_step_leaves_behind_ends_with_it()
+    {
+        var pidFile = Path.Combine(_root, "daemon.pid");
+        var result = await Run($$"""
+                - name: s
+                  command: [sh, -c, "setsid sh -c 'echo $$ > {{pidFile}}; exec sleep 30' > /dev/null 2>&1 & until [ -s {{pidFile}} ]; do sleep 0.01; done; echo objective=1"]
+            """);
+        Assert.Equal(TrialOutcome.Succeeded, result.Outcome);
+        Assert.False(StepProcesses.IsAlive(int.Parse(File.ReadAllText(pidFile).Trim())), "a daemon outlived its successful step (and would keep its GPU)");
+    }
+
+    [Fact]
+    public async Task A_process_started_while_the_step_is_being_ended_is_ended_too()
+    {
+        var pidFile = Path.Combine(_root, "late.pid");
+        var result = await Run($$"""
+                - name: s
+                  command: [sh, -c, "trap 'setsid sleep 30 > /dev/null 2>&1 & echo $! > {{pidFile}}; sleep 30' TERM; sleep 60 & wait"]
+            """, budget: "maxTrials: 1, trialTimeout: 1s");
+        Assert.Equal(TrialOutcome.Failed, result.Outcome);
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        while (!File.Exists(pidFile) && DateTime.UtcNow < deadline) await Task.Delay(20);
+        await Task.Delay(100);
+        Assert.False(StepProcesses.IsAlive(int.Parse(File.ReadAllText(pidFile).Trim())), "a process started by a TERM trap escaped");
+    }
+
+    [Fact]
+    public async Task Carriage_returns_end_lines_as_progress_bars_write_them()
+    {
+        var result = await Run("""
+                - name: s
+                  command: [sh, -c, "printf 'step=1 loss=3\\rstep=2 loss=2\\r\\nobjective=1\\r\\n'"]
+            """);
+        Assert.Equal(TrialOutcome.Succeeded, result.Outcome);
+        Assert.Equal([new MetricPoint(1, 3), new MetricPoint(2, 2)], result.Metrics.Intermediate["loss"]);
+    }
+
+    [Fact]
+    public async Task A_failure_message_quotes_only_the_end_of_a_huge_error_output()
+    {
+        var result = await Run("""
+                - name: s
+                  command: [sh, -c, "head -c 20000000 /dev/zero | tr '\\0' e >&2; echo >&2; echo 'the real reason' >&2; exit 4"]
+            """);
+        Assert.Equal(TrialOutcome.Failed, result.Outcome);
+        Assert.Equal("step 's' exited with code 4: the real reason", result.Error);
+    }
+
+    [Fact]
+    public void Recorded_groups_that_name_init_this_process_or_a_dead_leader_are_never_trusted()
+    {
+        var trial = Path.Combine(_root, "trial-x");
+        Directory.CreateDirectory(Path.Combine(trial, StepProcesses.RecordFolder));
+        File.WriteAllText(Path.Combine(trial, StepProcesses.RecordFolder, "a"), "1 0");
+        File.WriteAllText(Path.Combine(trial, StepProcesses.RecordFolder, "b"), "0 0");
+        File.WriteAllText(Path.Combine(trial, StepProcesses.RecordFolder, "c"), "-1 0");
+        // This process is alive, but it did not start at tick 0: its id is not the recorded leader's.
+        File.WriteAllText(Path.Combine(trial, StepProcesses.RecordFolder, "d"), $"{Environment.ProcessId} 0");
+        Assert.Empty(StepProcesses.LiveRecordedGroups(trial));
     }
 }

@@ -308,7 +308,9 @@ public class StudyFileTests
             Assert.Contains("cannot read", Assert.Single(Assert.Throws<StudyFileException>(() => StudyFile.Load(missing)).Errors).Message);
             var huge = Path.Combine(folder, "huge.yaml");
             File.WriteAllText(huge, new string('#', StudyFile.MaxBytes + 1));
-            Assert.Contains("at most 4 MiB", Assert.Single(Assert.Throws<StudyFileException>(() => StudyFile.Load(huge)).Errors).Message);
+            Assert.Contains("larger than 4 MiB", Assert.Single(Assert.Throws<StudyFileException>(() => StudyFile.Load(huge)).Errors).Message);
+            // A device that claims no length and never ends is read only up to the limit.
+            Assert.Contains("larger than 4 MiB", Assert.Single(Assert.Throws<StudyFileException>(() => StudyFile.Load("/dev/zero")).Errors).Message);
         }
         finally
         {
@@ -325,5 +327,12 @@ public class StudyFileTests
         var error = Assert.Single(Errors(text));
         Assert.Contains("nested more than 64", error.Message);
         Assert.Equal(2, error.Line);
+    }
+
+    [Fact]
+    public void An_empty_program_or_a_timeout_under_a_millisecond_is_refused()
+    {
+        Single(Replace("command: [python3, prepare.py", "command: [\"\", prepare.py"), "trial.steps[0].command[0]", "must not be empty", at: "\"\", prepare");
+        Single(Replace("trialTimeout: 10m", "trialTimeout: 0.0000001ms"), "budget.trialTimeout", "shorter than a millisecond", at: "0.0000001ms");
     }
 }

@@ -49,7 +49,7 @@ public sealed class StudyServiceTests : IDisposable
         Assert.Empty(await cluster.Studies.ListAsync(StudySource.DefaultNamespace));
         Assert.False(Directory.Exists(Path.Combine(_data, "runs", study.Id.ToString("N"))));
         foreach (var pid in File.ReadAllLines(pids).Select(int.Parse))
-            Assert.False(Directory.Exists($"/proc/{pid}") && !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z "), $"step {pid} still runs");
+            Assert.False(Trials.Execution.StepProcesses.IsAlive(pid), $"step {pid} still runs");
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using Spectre.Console;
@@ -72,6 +73,17 @@ public static class RunCommand
             Console.Error.WriteLine(CommonOptions.InUse(data));
             return 1;
         }
+        // Ctrl-C or SIGTERM: stop watching and stop the silo, whose stop ends the running steps' processes. The
+        // study is not stopped: it stays unfinished, its running trials run again when the same command resumes it.
+        using var interrupted = new CancellationTokenSource();
+        using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Interrupt);
+        using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Interrupt);
+        void Interrupt(PosixSignalContext signal)
+        {
+            signal.Cancel = true;
+            interrupted.Cancel();
+        }
+
         // The silo lends the GPUs just checked, rather than asking nvidia-smi a second time.
         using var host = TuningSilo.BuildEmbeddedHost(data, gpus);
         await host.StartAsync();
@@ -81,12 +93,17 @@ public static class RunCommand
             Console.WriteLine(resumed
                 ? $"Resuming study {spec.Name} ({started.Id:N}): {started.Succeeded + started.Failed} of {started.MaxTrials} trials done."
                 : $"Study {spec.Name} ({started.Id:N}): {spec.Algorithm.Name} search, {spec.Budget.MaxTrials} trials, {spec.Budget.ParallelTrials} at a time.");
-            var snapshot = await Watch(study, started);
+            var snapshot = await Watch(study, started, interrupted.Token);
             var trials = await study.GetTrials();
             var report = Path.Combine(outDirectory, "study.json");
             StudyJson.WriteFile(report, snapshot, trials);
             PrintSummary(snapshot, report);
             return snapshot.Status == StudyStatus.Succeeded ? 0 : 1;
+        }
+        catch (OperationCanceledException) when (interrupted.IsCancellationRequested)
+        {
+            Console.Error.WriteLine($"Interrupted: study {spec.Name} stays unfinished and its running steps are ended; run the same command to resume it.");
+            return 130;
         }
         finally
         {
@@ -96,7 +113,7 @@ public static class RunCommand
     }
 
     /// <summary>Polls the study until it ends, showing progress: a live table on a terminal, a line a second otherwise.</summary>
-    private static async Task<StudySnapshot> Watch(IStudyGrain study, StudySnapshot snapshot)
+    private static async Task<StudySnapshot> Watch(IStudyGrain study, StudySnapshot snapshot, CancellationToken cancellation)
     {
         var clock = Stopwatch.StartNew();
         if (AnsiConsole.Profile.Capabilities.Interactive && !Console.IsOutputRedirected)
@@ -105,7 +122,7 @@ public static class RunCommand
             {
                 while (!snapshot.Status.IsTerminal())
                 {
-                    await Task.Delay(200);
+                    await Task.Delay(200, cancellation);
                     snapshot = await study.GetSnapshot();
                     live.UpdateTarget(Render(snapshot, clock.Elapsed));
                 }
@@ -126,7 +143,7 @@ public static class RunCommand
                 lastDone = done;
             }
             if (ended) return snapshot;
-            await Task.Delay(100);
+            await Task.Delay(100, cancellation);
             snapshot = await study.GetSnapshot();
         }
     }

@@ -40,9 +40,12 @@ public sealed class LocalExecutor(GpuSlots gpus) : IStepExecutor
             return await RunProcessAsync(step, lease, cancellation).ConfigureAwait(false);
     }
 
-    /// <summary>Ends the processes earlier attempts left under <paramref name="folder"/>: by marker, and by the groups its step folders recorded.</summary>
+    /// <summary>
+    /// Ends the processes earlier runs left under <paramref name="folder"/>: by marker, and for a trial folder also
+    /// by the groups its steps recorded whose leaders still run.
+    /// </summary>
     public Task ReclaimAsync(string folder) =>
-        StepProcesses.EndAsync(folder, StepProcesses.RecordedGroups(folder), StepProcesses.TerminationGrace);
+        StepProcesses.EndAsync(folder, StepProcesses.LiveRecordedGroups(folder), StepProcesses.TerminationGrace);
 
     private async Task<StepResult> RunProcessAsync(StepInvocation step, GpuLease? lease, CancellationToken cancellation)
     {
@@ -87,7 +90,7 @@ public sealed class LocalExecutor(GpuSlots gpus) : IStepExecutor
         }
         var group = StepProcesses.SessionLauncher is null ? null : StepProcesses.GroupOf(process.Id);
         // Written before anything else can go wrong, so a later run finds this group even if the tuner is killed now.
-        if (group is { } recorded) File.WriteAllText(Path.Combine(step.StepDirectory, StepProcesses.RecordFile), recorded.ToString());
+        if (group is { } recorded) StepProcesses.Record(step.StepDirectory, recorded);
         IReadOnlyCollection<StepProcesses.Group> groups = group is { } g ? [g] : [];
 
         var stopReading = new CancellationTokenSource();
@@ -107,25 +110,18 @@ public sealed class LocalExecutor(GpuSlots gpus) : IStepExecutor
         catch (OperationCanceledException)
         {
             killed = true;
-            await StepProcesses.EndAsync(step.StepDirectory, groups, StepProcesses.TerminationGrace).ConfigureAwait(false);
-            if (group is null) process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
         }
-        // What the step left running in the background ends with it.
-        if (group is { } leader) StepProcesses.KillGroup(leader);
-        var output = Task.WhenAll(stdout, stderr);
-        if (!await Finishes(output, OutputGrace).ConfigureAwait(false))
-        {
-            // A descendant outside the group still holds the pipes: end it too, and stop reading at the deadline
-            // rather than wait on a process the step has given up on.
-            await StepProcesses.EndAsync(step.StepDirectory, groups, StepProcesses.TerminationGrace).ConfigureAwait(false);
-            if (!await Finishes(output, OutputGrace).ConfigureAwait(false))
-            {
-                // Abandoned, not awaited: a pipe read may not heed cancellation, and nothing it reads counts now.
-                lock (metrics) stopReading.Cancel();
-            }
-        }
-        lock (metrics) ReadMetricsFile(metricsFile, metrics);
+        // Whatever the step started ends with it: on a timeout or stop the step itself, after a normal exit what it
+        // left running (background children, daemons that hold a GPU). Only processes started since the step are looked at.
+        await StepProcesses.EndAsync(step.StepDirectory, groups, StepProcesses.TerminationGrace, group?.StartTicks ?? 0).ConfigureAwait(false);
+        if (killed && group is null) process.Kill(entireProcessTree: true);
+        await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+        // The pipes close once every process holding them is gone. One that escaped even the marker is given a
+        // second, then reading stops: a study never waits on a process it has given up on. The read is abandoned,
+        // not awaited (a pipe read may not heed cancellation), and nothing it reads counts any more.
+        if (!await Finishes(Task.WhenAll(stdout, stderr), OutputGrace).ConfigureAwait(false))
+            lock (metrics) stopReading.Cancel();
+        lock (metrics) BoundedLines.ReadFile(metricsFile, line => metrics.ReadJsonLine(line));
 
         string? error = killed ? $"step '{step.StepName}' was killed"
             : process.ExitCode != 0 ? $"step '{step.StepName}' exited with code {process.ExitCode}{LastLine(Path.Combine(step.StepDirectory, "stderr.log"))}"
@@ -150,69 +146,33 @@ public sealed class LocalExecutor(GpuSlots gpus) : IStepExecutor
         }
     }
 
-    /// <summary>Longer lines are copied to the log but read as no metric: a step printing without newlines must not exhaust memory.</summary>
-    public const int MaxLineLength = 64 * 1024;
-
     /// <summary>
-    /// Copies the output to the log as it comes, and hands each line of at most <see cref="MaxLineLength"/>
-    /// characters to <paramref name="onLine"/>, until the stream ends or reading is stopped.
+    /// Copies the output to the log as it comes and hands its lines (at most <see cref="BoundedLines.MaxLength"/>
+    /// characters each) to <paramref name="onLine"/>, until the stream ends or reading is stopped.
     /// </summary>
     private static async Task CopyLinesAsync(StreamReader source, string logPath, Action<string>? onLine, CancellationToken stop)
     {
         await using var log = new StreamWriter(logPath, append: false);
+        var lines = onLine is null ? null : new BoundedLines(onLine);
         var buffer = new char[8192];
-        var line = new System.Text.StringBuilder();
-        var overlong = false;
-        void EndLine()
-        {
-            if (!overlong) onLine?.Invoke(line.ToString());
-            line.Clear();
-            overlong = false;
-        }
-        void Append(ReadOnlySpan<char> text)
-        {
-            if (overlong) return;
-            if (line.Length + text.Length > MaxLineLength)
-            {
-                overlong = true;
-                line.Clear();
-            }
-            else line.Append(text);
-        }
         try
         {
             int read;
             while ((read = await source.ReadAsync(buffer.AsMemory(), stop).ConfigureAwait(false)) > 0)
             {
                 await log.WriteAsync(buffer.AsMemory(0, read), stop).ConfigureAwait(false);
-                var start = 0;
-                for (var i = Array.IndexOf(buffer, '\n', 0, read); i >= 0; i = Array.IndexOf(buffer, '\n', start, read - start))
-                {
-                    Append(buffer.AsSpan(start, i - start));
-                    EndLine();
-                    start = i + 1;
-                }
-                Append(buffer.AsSpan(start, read - start));
+                lines?.Feed(buffer.AsSpan(0, read));
             }
-            if (line.Length > 0) EndLine();
+            lines?.Finish();
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
         }
     }
 
-    private static void ReadMetricsFile(string path, MetricReport metrics)
-    {
-        if (!File.Exists(path)) return;
-        foreach (var line in File.ReadLines(path)) metrics.ReadJsonLine(line);
-    }
-
     /// <summary>The last line the step wrote to standard error, so a failed trial says why without opening its logs.</summary>
-    private static string LastLine(string path)
-    {
-        var last = File.Exists(path) ? File.ReadLines(path).LastOrDefault(l => !string.IsNullOrWhiteSpace(l)) : null;
-        return last is null ? "" : ": " + (last.Length > 300 ? last[..300] + "…" : last.Trim());
-    }
+    private static string LastLine(string path) =>
+        BoundedLines.LastOfFile(path) is { } last ? ": " + (last.Length > 300 ? last[..300] + "…" : last.Trim()) : "";
 
     /// <summary>
     /// The program to run: a path as given (the pipeline runner has made study-relative paths absolute), or a bare

@@ -26,6 +26,7 @@ public sealed class PipelineRunner(StudySpec spec, IStepExecutor executor)
     public async Task<TrialResult> RunAsync(TrialRun trial, CancellationToken cancellation)
     {
         await StartCleanAsync(trial.TrialDirectory).ConfigureAwait(false);
+        if (cancellation.IsCancellationRequested) return new TrialResult(TrialOutcome.Cancelled, new MetricReport(), [], "cancelled");
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
         if (spec.Budget.TrialTimeout is { } limit) timeout.CancelAfter(limit);
 
@@ -34,6 +35,8 @@ public sealed class PipelineRunner(StudySpec spec, IStepExecutor executor)
         var outputs = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var step in _order)
         {
+            // A trial stopped or timed out between steps starts no further step.
+            if (timeout.IsCancellationRequested) return Stopped(step.Name, null);
             var stepDirectory = Path.Combine(trial.TrialDirectory, step.Name);
             var outputDirectory = Path.Combine(stepDirectory, "outputs");
             outputs[step.Name] = outputDirectory;
@@ -50,14 +53,15 @@ public sealed class PipelineRunner(StudySpec spec, IStepExecutor executor)
             metrics.Merge(result.Metrics);
             summaries.Add(new StepSummary(step.Name, false, result.Duration.TotalSeconds, result.Error));
             if (result.Succeeded) continue;
-
-            if (cancellation.IsCancellationRequested)
-                return new TrialResult(TrialOutcome.Cancelled, metrics, summaries, "cancelled");
-            var error = timeout.IsCancellationRequested
-                ? $"timed out after {spec.Budget.TrialTimeout} (budget.trialTimeout); step '{step.Name}' and its processes were killed"
-                : result.Error;
-            return new TrialResult(TrialOutcome.Failed, metrics, summaries, error);
+            return Stopped(step.Name, result.Error);
         }
+
+        // How a trial ends when a step did not succeed: cancelled, timed out, or the step's own failure.
+        TrialResult Stopped(string step, string? error) =>
+            cancellation.IsCancellationRequested ? new TrialResult(TrialOutcome.Cancelled, metrics, summaries, "cancelled")
+            : timeout.IsCancellationRequested ? new TrialResult(TrialOutcome.Failed, metrics, summaries,
+                $"timed out after {spec.Budget.TrialTimeout} (budget.trialTimeout); step '{step}' and its processes were killed")
+            : new TrialResult(TrialOutcome.Failed, metrics, summaries, error);
 
         var objective = spec.Objective.Metric;
         if (!metrics.Final.TryGetValue(objective, out var value))
@@ -78,7 +82,19 @@ public sealed class PipelineRunner(StudySpec spec, IStepExecutor executor)
     {
         if (!Directory.Exists(trialDirectory)) return;
         await executor.ReclaimAsync(trialDirectory).ConfigureAwait(false);
-        Directory.Delete(trialDirectory, recursive: true);
+        // A process just ended may still be closing files in the folder: a few tries before giving up.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                Directory.Delete(trialDirectory, recursive: true);
+                return;
+            }
+            catch (IOException) when (attempt < 5)
+            {
+                await Task.Delay(100 * attempt).ConfigureAwait(false);
+            }
+        }
     }
 
     /// <summary>

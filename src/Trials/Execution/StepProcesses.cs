@@ -8,19 +8,25 @@ namespace Tuning.Trials.Execution;
 /// The processes a local step started, found again and ended. Each step runs as the leader of its own process
 /// group (through <c>setsid</c>) and carries its step folder in <see cref="MarkerVariable"/>; a descendant that
 /// leaves the group (a daemon, <c>setsid</c> of its own) still inherits the marker. So whatever a step started
-/// can be ended when the step times out or is cancelled, and after a <c>kill -9</c> of the tuner the next run
-/// finds the killed run's processes by group and by marker before it lends their GPUs again.
+/// ends with it, and after a <c>kill -9</c> of the tuner the next run finds the killed run's processes by marker
+/// (and by group, while the group's leader lives) before it lends their GPUs again.
 /// </summary>
 public static partial class StepProcesses
 {
     /// <summary>Set to the step folder in every step process; descendants inherit it.</summary>
     public const string MarkerVariable = "TUNER_STEP_DIR";
 
-    /// <summary>The file in a step folder that names the step's process group: "PID START-TICKS".</summary>
-    public const string RecordFile = "process";
+    /// <summary>
+    /// The folder of a trial folder where each step's process group is recorded ("PID START-TICKS" in a file named
+    /// after the step): beside the step folders, not in them, so no step writing its own files can overwrite one.
+    /// </summary>
+    public const string RecordFolder = ".processes";
 
     /// <summary>How long ended processes get between SIGTERM and SIGKILL.</summary>
     public static readonly TimeSpan TerminationGrace = TimeSpan.FromSeconds(2);
+
+    /// <summary>How many times ending looks again for processes started meanwhile (say, by a TERM trap).</summary>
+    private const int EndRounds = 5;
 
     private const int SigKill = 9;
     private const int SigTerm = 15;
@@ -32,7 +38,7 @@ public static partial class StepProcesses
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int Kill(int pid, int signal);
 
-    /// <summary>A process group as a step folder records it: the leader's id and its start time (which tells a reused id apart).</summary>
+    /// <summary>A process group: its leader's id and start time, which tells the leader apart from a later process reusing its id.</summary>
     public readonly record struct Group(int Leader, ulong StartTicks)
     {
         public override string ToString() => $"{Leader} {StartTicks}";
@@ -40,7 +46,7 @@ public static partial class StepProcesses
         public static Group? Parse(string text)
         {
             var parts = text.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            return parts.Length == 2 && int.TryParse(parts[0], CultureInfo.InvariantCulture, out var pid) &&
+            return parts.Length == 2 && int.TryParse(parts[0], CultureInfo.InvariantCulture, out var pid) && pid > 1 &&
                    ulong.TryParse(parts[1], CultureInfo.InvariantCulture, out var ticks)
                 ? new Group(pid, ticks)
                 : null;
@@ -50,48 +56,63 @@ public static partial class StepProcesses
     /// <summary>The group a just-started step leads, from <c>/proc</c>; null where it is gone already or not on Linux.</summary>
     public static Group? GroupOf(int pid) => Stat(pid) is { } stat ? new Group(pid, stat.StartTicks) : null;
 
-    /// <summary>Signals a whole process group at once: what a step left running in the background ends with it.</summary>
-    public static void KillGroup(Group group) => Kill(-group.Leader, SigKill);
-
-    /// <summary>
-    /// Ends every process that carries a marker at or under <paramref name="folder"/>, or belongs to one of
-    /// <paramref name="groups"/> and started no earlier than its leader: SIGTERM first, SIGKILL after
-    /// <paramref name="grace"/> to whatever is still alive. Returns how many processes it found.
-    /// </summary>
-    public static async Task<int> EndAsync(string folder, IReadOnlyCollection<Group> groups, TimeSpan grace)
+    /// <summary>Records a step's group in its trial folder, for a later run to find if this one is killed.</summary>
+    public static void Record(string stepDirectory, Group group)
     {
-        var found = Find(folder, groups);
-        if (found.Count == 0) return 0;
-        foreach (var group in groups) Kill(-group.Leader, SigTerm);
-        foreach (var pid in found) Kill(pid, SigTerm);
-        var deadline = DateTime.UtcNow + grace;
-        while (DateTime.UtcNow < deadline && found.Any(IsAlive)) await Task.Delay(20).ConfigureAwait(false);
-        foreach (var group in groups) Kill(-group.Leader, SigKill);
-        foreach (var pid in found.Where(IsAlive)) Kill(pid, SigKill);
-        return found.Count;
+        var folder = Path.Combine(Path.GetDirectoryName(stepDirectory)!, RecordFolder);
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, Path.GetFileName(stepDirectory)), group.ToString());
     }
 
-    /// <summary>The groups recorded by the step folders directly in <paramref name="trialFolder"/> (none for any other folder).</summary>
-    public static IReadOnlyList<Group> RecordedGroups(string trialFolder)
+    /// <summary>
+    /// The groups earlier attempts recorded in <paramref name="trialFolder"/> whose leaders still run (same id,
+    /// same start time): a group whose leader is gone is not trusted, since its id may be another's by now.
+    /// </summary>
+    public static IReadOnlyList<Group> LiveRecordedGroups(string trialFolder)
     {
-        if (!Directory.Exists(trialFolder)) return [];
+        var folder = Path.Combine(trialFolder, RecordFolder);
+        if (!Directory.Exists(folder)) return [];
         var groups = new List<Group>();
-        foreach (var step in Directory.EnumerateDirectories(trialFolder))
-            if (File.Exists(Path.Combine(step, RecordFile)) && Group.Parse(File.ReadAllText(Path.Combine(step, RecordFile))) is { } group)
+        foreach (var record in Directory.EnumerateFiles(folder))
+            if (Group.Parse(File.ReadAllText(record)) is { } group && Stat(group.Leader) is { Zombie: false } stat && stat.StartTicks == group.StartTicks)
                 groups.Add(group);
         return groups;
     }
 
+    /// <summary>
+    /// Ends every process that carries a marker at or under <paramref name="folder"/>, or belongs to one of
+    /// <paramref name="groups"/>: SIGTERM first, SIGKILL after <paramref name="grace"/> to whatever is still
+    /// alive, and again for processes started meanwhile, until none is left. Only processes started at or after
+    /// <paramref name="startedAfter"/> (clock ticks since boot) are looked at. Returns how many it ended.
+    /// </summary>
+    public static async Task<int> EndAsync(string folder, IReadOnlyCollection<Group> groups, TimeSpan grace, ulong startedAfter = 0)
+    {
+        var ended = 0;
+        for (var round = 0; round < EndRounds; round++)
+        {
+            var found = Find(folder, groups, startedAfter);
+            if (found.Count == 0) break;
+            ended += found.Count;
+            foreach (var pid in found) Kill(pid, SigTerm);
+            var deadline = DateTime.UtcNow + grace;
+            while (DateTime.UtcNow < deadline && found.Any(IsAlive)) await Task.Delay(20).ConfigureAwait(false);
+            foreach (var pid in found.Where(IsAlive)) Kill(pid, SigKill);
+            // Later rounds kill at once: what is started while being ended gets no second grace.
+            grace = TimeSpan.Zero;
+        }
+        return ended;
+    }
+
     /// <summary>Live processes (not zombies) of this user that are marked under <paramref name="folder"/> or belong to one of the groups.</summary>
-    public static List<int> Find(string folder, IReadOnlyCollection<Group> groups)
+    public static List<int> Find(string folder, IReadOnlyCollection<Group> groups, ulong startedAfter = 0)
     {
         var found = new List<int>();
         if (!OperatingSystem.IsLinux()) return found;
         var marker = Encoding.UTF8.GetBytes(MarkerVariable + "=" + Path.TrimEndingDirectorySeparator(folder));
         foreach (var entry in Directory.EnumerateDirectories("/proc"))
         {
-            if (!int.TryParse(Path.GetFileName(entry), CultureInfo.InvariantCulture, out var pid) || pid == Environment.ProcessId) continue;
-            if (Stat(pid) is not { Zombie: false } stat) continue;
+            if (!int.TryParse(Path.GetFileName(entry), CultureInfo.InvariantCulture, out var pid) || pid <= 1 || pid == Environment.ProcessId) continue;
+            if (Stat(pid) is not { Zombie: false } stat || stat.StartTicks < startedAfter) continue;
             if (groups.Any(g => g.Leader == stat.Group && stat.StartTicks >= g.StartTicks) || IsMarked(pid, marker))
                 found.Add(pid);
         }
@@ -121,7 +142,8 @@ public static partial class StepProcesses
         return false;
     }
 
-    private static bool IsAlive(int pid) => Stat(pid) is { Zombie: false };
+    /// <summary>Whether the process runs (a zombie, dead but not yet reaped, does not).</summary>
+    public static bool IsAlive(int pid) => Stat(pid) is { Zombie: false };
 
     private readonly record struct ProcessStat(int Group, ulong StartTicks, bool Zombie);
 

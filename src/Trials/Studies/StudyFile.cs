@@ -45,9 +45,12 @@ public static partial class StudyFile
         try
         {
             using var file = new FileStream(path, FileMode.Open, FileAccess.Read);
-            if (file.Length > MaxBytes) throw Problem($"{path} is {file.Length} bytes; a study file may hold at most {MaxBytes >> 20} MiB");
-            using var reader = new StreamReader(file);
-            return reader.ReadToEnd();
+            // Read up to the limit, not by the length the file claims: /dev/zero claims none and never ends.
+            var bytes = new byte[MaxBytes + 1];
+            var total = 0;
+            for (int read; total < bytes.Length && (read = file.Read(bytes, total, bytes.Length - total)) > 0;) total += read;
+            if (total > MaxBytes) throw Problem($"{path} is larger than {MaxBytes >> 20} MiB, the most a study file may hold");
+            return new StreamReader(new MemoryStream(bytes, 0, total)).ReadToEnd();
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -223,6 +226,8 @@ public static partial class StudyFile
             if (seconds is null)
                 r.Error("budget.trialTimeout", YamlReader.Field(map, "trialTimeout"),
                     $"'{timeoutText}' is not a duration; write it like 90s, 10m, 1h30m or 500ms");
+            else if (seconds < 0.001)
+                r.Error("budget.trialTimeout", YamlReader.Field(map, "trialTimeout"), $"'{timeoutText}' is shorter than a millisecond");
             else if (seconds > MaxTrialTimeout.TotalSeconds)
                 r.Error("budget.trialTimeout", YamlReader.Field(map, "trialTimeout"),
                     $"'{timeoutText}' is longer than the longest trial timeout, {MaxTrialTimeout.TotalDays:0}d");
@@ -463,6 +468,8 @@ public static partial class StudyFile
         var command = r.StringList(commandNode, path + ".command");
         if (command is { Count: 0 })
             r.Error(path + ".command", commandNode, "must hold at least the program to run");
+        else if (command is [{ Length: 0 }, ..])
+            r.Error(path + ".command[0]", "the program to run must not be empty");
         var dependsOn = r.StringList(YamlReader.Field(map, "dependsOn"), path + ".dependsOn") ?? [];
         var image = r.String(YamlReader.Field(map, "image"), path + ".image");
         var environment = r.ScalarMap(YamlReader.Field(map, "env"), path + ".env");

@@ -87,12 +87,16 @@ public sealed class StudyGrain(
         }
         // Resume: trials that were running when the last process died run again with their own parameters.
         // Trial grains keep a run that is really in flight, so calling this on a live study starts nothing twice.
+        // Numbers handed out but never started (a crash between the header and the trial) are suggested again,
+        // each seeing the ones suggested before it as pending, as when they were first handed out together.
         var restarts = new List<Task>();
+        var suggested = new List<IReadOnlyDictionary<string, ParameterValue>>();
         for (var number = 0; number < _trials.Count; number++)
         {
             var record = _trials[number];
-            var parameters = record?.Parameters ?? ToDictionary(await Suggest(number));
+            var parameters = record?.Parameters ?? ToDictionary(await Suggest(number, suggested));
             if (parameters is null) continue;
+            if (record is null) suggested.Add(parameters);
             if (record is null || !record.Status.IsTerminal())
                 restarts.Add(StartTrial(number, parameters));
         }
@@ -210,15 +214,15 @@ public sealed class StudyGrain(
 
     private async Task End(StudyEnd end)
     {
-        state.State = state.State with { Status = end.Status, Reason = end.Reason, CompletedAt = DateTimeOffset.UtcNow };
-        await state.WriteStateAsync();
-        // The study reports its end only once its running trials have stored theirs (this grain takes no other
-        // call meanwhile), so no client ever sees an ended study with a trial still Running.
+        // The running trials end first, and only then does the study (reads interleave, and no client may see an
+        // ended study with a trial still Running; no other writing call runs meanwhile).
         var running = _trials.Select((t, n) => (t, n)).Where(x => x.t is { } t && !t.Status.IsTerminal());
         var ended = await Task.WhenAll(running.Select(x => grains.GetGrain<ITrialGrain>(TrialGrain.Key(Id, x.n)).Cancel()));
         foreach (var record in ended)
             if (record is { Status: var status } && status.IsTerminal()) _trials[record.Number] = record;
         CloseUnfinishedTrials();
+        state.State = state.State with { Status = end.Status, Reason = end.Reason, CompletedAt = DateTimeOffset.UtcNow };
+        await state.WriteStateAsync();
     }
 
     /// <summary>

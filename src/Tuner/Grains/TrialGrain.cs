@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Tuning.Trials.Execution;
@@ -15,6 +16,7 @@ public sealed class TrialGrain(
     ExecutorSelector executors,
     IOptions<TunerOptions> options,
     IGrainFactory grains,
+    IHostApplicationLifetime lifetime,
     ILogger<TrialGrain> logger) : Grain, ITrialGrain
 {
     private CancellationTokenSource? _run;
@@ -79,6 +81,9 @@ public sealed class TrialGrain(
             logger.LogError(e, "trial {Trial} broke", run.TrialId);
             finished = started with { Status = TrialStatus.Failed, CompletedAt = DateTimeOffset.UtcNow, Error = $"the tuner failed to run the trial: {e.Message}" };
         }
+        // A run ended by this process shutting down (its steps are killed as the silo stops) has no outcome: the
+        // trial stays Running in the store and runs again when the study resumes.
+        if (lifetime.ApplicationStopping.IsCancellationRequested) return;
         // The outcome must reach the store and the study even if a call times out (a study busy fitting a large
         // model, say): a lost report would leave the study waiting for this trial forever.
         await Retry(() => self.Save(finished), run.TrialId, "store");
