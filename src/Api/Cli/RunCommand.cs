@@ -95,9 +95,8 @@ public static class RunCommand
                 : $"Study {spec.Name} ({started.Id:N}): {spec.Algorithm.Name} search, {spec.Budget.MaxTrials} trials, {spec.Budget.ParallelTrials} at a time.");
             var snapshot = await Watch(study, started, interrupted.Token);
             var trials = await study.GetTrials();
-            var report = Path.Combine(outDirectory, "study.json");
-            StudyJson.WriteFile(report, snapshot, trials);
-            PrintSummary(snapshot, report);
+            var plots = StudyReports.Write(outDirectory, snapshot, trials, spec);
+            PrintSummary(snapshot, Path.Combine(outDirectory, "study.json"), plots.Count);
             return snapshot.Status == StudyStatus.Succeeded ? 0 : 1;
         }
         catch (OperationCanceledException) when (interrupted.IsCancellationRequested)
@@ -165,7 +164,7 @@ public static class RunCommand
         $"[{elapsed.TotalSeconds,7:F1} s] {s.Status}: {s.Succeeded + s.Failed}/{s.MaxTrials} done, {s.Running} running, {s.Failed} failed" +
         (s.Best is { } best ? $", best {s.Metric}={Format(best.Metrics[s.Metric])} (trial {best.Number})" : "");
 
-    private static void PrintSummary(StudySnapshot s, string report)
+    private static void PrintSummary(StudySnapshot s, string report, int plots)
     {
         Console.WriteLine($"Study {s.Name} {s.Status}: {s.Reason}.");
         if (s.Best is { } best)
@@ -174,7 +173,7 @@ public static class RunCommand
             foreach (var (name, value) in best.Parameters) Console.WriteLine($"  {name} = {value}");
         }
         else Console.WriteLine("No trial succeeded.");
-        Console.WriteLine($"Wrote {report}");
+        Console.WriteLine($"Wrote {report} and {plots} plots beside it in plots/");
     }
 
     private static string Format(double value) => value.ToString("G6", CultureInfo.InvariantCulture);

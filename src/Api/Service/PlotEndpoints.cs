@@ -1,9 +1,53 @@
+using System.Globalization;
+using Tuning.Api.Reports;
+using Tuning.Trials.Studies;
+using Tuning.Tuner.Studies;
+
 namespace Tuning.Api.Service;
 
-/// <summary><c>/api/studies/{id}/plots/{kind}.svg</c> and <c>.png</c>.</summary>
+/// <summary><c>/api/studies/{id}/plots/{kind}.svg</c> and <c>.png</c>: the plots <c>tuner run</c> writes, drawn on request.</summary>
 public static class PlotEndpoints
 {
-    public static void Map(WebApplication app)
+    public static void Map(WebApplication app) =>
+        app.MapGet("/api/studies/{id}/plots/{file}", Plot)
+            .WithTags("studies")
+            .WithSummary("A plot of the study: history, parallel-coordinates, intermediate (?trials=3,7), slice, importance, contour (?params=x1,x2); .svg or .png")
+            .Produces(StatusCodes.Status200OK, contentType: "image/svg+xml")
+            .Produces(StatusCodes.Status200OK, contentType: "image/png")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+    private static async Task<IResult> Plot(string id, string file, string? trials, string? @params, HttpContext context, StudyService service)
     {
+        var extension = Path.GetExtension(file);
+        var kind = Path.GetFileNameWithoutExtension(file);
+        if (extension is not (".svg" or ".png") || !Plots.Kinds.Contains(kind))
+            return StudyEndpoints.Problem(StatusCodes.Status404NotFound, "No such plot",
+                $"plots are {string.Join(", ", Plots.Kinds)}, each as .svg or .png; got '{file}'");
+        var numbers = new List<int>();
+        foreach (var part in (trials ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out var number))
+                return StudyEndpoints.Problem(StatusCodes.Status400BadRequest, "Invalid query", $"trials must list trial numbers like 3,7,9; got '{trials}'");
+            numbers.Add(number);
+        }
+        var caller = StudyEndpoints.Caller(context).Name;
+        if (!Guid.TryParse(id, out var guid) || await service.ReportAsync(guid, caller) is not { } report || await service.SourceAsync(guid, caller) is not { } source)
+            return StudyEndpoints.Problem(StatusCodes.Status404NotFound, "No such study", $"no study '{id}' in this namespace");
+        var spec = StudyFile.Parse(source.Text, source.Directory);
+        OxyPlot.PlotModel model;
+        try
+        {
+            model = Plots.Build(kind, report.Study, report.Trials, spec.Space,
+                new PlotOptions(numbers, @params?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)));
+        }
+        catch (PlotException e)
+        {
+            return StudyEndpoints.Problem(StatusCodes.Status400BadRequest, "Cannot draw this plot", e.Message);
+        }
+        var image = new MemoryStream();
+        if (extension == ".svg") Plots.WriteSvg(model, image);
+        else Plots.WritePng(model, image);
+        return TypedResults.Bytes(image.ToArray(), extension == ".svg" ? "image/svg+xml" : "image/png", fileDownloadName: null);
     }
 }

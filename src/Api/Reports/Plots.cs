@@ -1,0 +1,307 @@
+using System.Globalization;
+using OxyPlot;
+using OxyPlot.Annotations;
+using OxyPlot.Axes;
+using OxyPlot.Legends;
+using OxyPlot.Series;
+using Tuning.Algorithms.Models;
+using Tuning.Algorithms.Space;
+using Tuning.Algorithms.Suggesters;
+using Tuning.Trials.Studies;
+using Tuning.Tuner.Grains;
+
+namespace Tuning.Api.Reports;
+
+/// <summary>Which trials an intermediate plot compares, and which two parameters a contour plot shows.</summary>
+public sealed record PlotOptions(IReadOnlyList<int>? Trials = null, IReadOnlyList<string>? Parameters = null);
+
+/// <summary>A plot that cannot be drawn as asked (an unknown kind, parameter or trial), with why.</summary>
+public sealed class PlotException(string message) : Exception(message);
+
+/// <summary>
+/// The plots of a study, drawn with OxyPlot: history, parallel coordinates, learning curves, slices, parameter
+/// importance and a contour of two parameters. Log-scale parameters get log axes, categorical ones their names.
+/// Plots stay readable at 10,000 trials: parallel coordinates draw the best 100 in colour over a grey sample of
+/// the rest, learning curves at most 10 trials unless asked.
+/// </summary>
+public static class Plots
+{
+    public static readonly string[] Kinds = ["history", "parallel-coordinates", "intermediate", "slice", "importance", "contour"];
+
+    private const int ColouredLines = 100;
+    private const int GreyLines = 400;
+
+    public static PlotModel Build(string kind, StudySnapshot study, IReadOnlyList<TrialRecord> trials, SearchSpace space, PlotOptions? options = null)
+    {
+        options ??= new PlotOptions();
+        var data = new StudyData(study, trials);
+        var model = kind switch
+        {
+            "history" => History(data),
+            "parallel-coordinates" => ParallelCoordinates(data, space),
+            "intermediate" => Intermediate(data, options.Trials),
+            "slice" => Slice(data, space),
+            "importance" => Importance(data, space),
+            "contour" => Contour(data, space, options.Parameters),
+            _ => throw new PlotException($"unknown plot '{kind}'; plots: {string.Join(", ", Kinds)}"),
+        };
+        model.Background = OxyColors.White;
+        model.TitleFontSize = 16;
+        model.Subtitle ??= $"study {study.Name}, {data.Succeeded.Count} succeeded of {trials.Count} trials";
+        return model;
+    }
+
+    public static void WriteSvg(PlotModel model, Stream stream) =>
+        new OxyPlot.SkiaSharp.SvgExporter { Width = 960, Height = 600 }.Export(model, stream);
+
+    public static void WritePng(PlotModel model, Stream stream) =>
+        new OxyPlot.SkiaSharp.PngExporter { Width = 960, Height = 600 }.Export(model, stream);
+
+    /// <summary>The succeeded trials with a finite objective, and what "better" means for this study.</summary>
+    private sealed class StudyData(StudySnapshot study, IReadOnlyList<TrialRecord> trials)
+    {
+        public string Metric => study.Metric;
+        public bool Maximize => study.Maximize;
+        public IReadOnlyList<TrialRecord> All => trials;
+        public List<(TrialRecord Trial, double Value)> Succeeded { get; } = trials
+            .Where(t => t.Status == TrialStatus.Succeeded && t.Metrics.TryGetValue(study.Metric, out var v) && double.IsFinite(v))
+            .Select(t => (t, t.Metrics[study.Metric])).OrderBy(p => p.Item1.Number).ToList();
+
+        /// <summary>Best first.</summary>
+        public IEnumerable<(TrialRecord Trial, double Value)> Ranked => Maximize ? Succeeded.OrderByDescending(s => s.Value) : Succeeded.OrderBy(s => s.Value);
+    }
+
+    private static PlotModel History(StudyData data)
+    {
+        var model = new PlotModel { Title = $"History of {data.Metric}" };
+        model.Axes.Add(new LinearAxis { Position = AxisPosition.Bottom, Title = "trial" });
+        model.Axes.Add(ValueAxis(data.Metric, data.Succeeded.Select(s => s.Value)));
+        var trials = new ScatterSeries { Title = data.Metric, MarkerType = MarkerType.Circle, MarkerSize = data.Succeeded.Count > 2000 ? 1.5 : 3, MarkerFill = OxyColor.FromAColor(160, OxyColors.SteelBlue) };
+        var best = new StairStepSeries { Title = $"best so far ({(data.Maximize ? "max" : "min")})", Color = OxyColors.OrangeRed, StrokeThickness = 2 };
+        double? incumbent = null;
+        foreach (var (trial, value) in data.Succeeded)
+        {
+            trials.Points.Add(new ScatterPoint(trial.Number, value));
+            if (incumbent is null || (data.Maximize ? value > incumbent : value < incumbent)) incumbent = value;
+            best.Points.Add(new DataPoint(trial.Number, incumbent.Value));
+        }
+        model.Series.Add(trials);
+        model.Series.Add(best);
+        model.Legends.Add(new Legend { LegendPosition = LegendPosition.RightTop, LegendBackground = OxyColor.FromAColor(200, OxyColors.White) });
+        return model;
+    }
+
+    private static PlotModel ParallelCoordinates(StudyData data, SearchSpace space)
+    {
+        var model = new PlotModel { Title = $"Parallel coordinates: the darker, the better the {data.Metric}" + (data.Succeeded.Count > ColouredLines ? $" (best {ColouredLines} in colour)" : "") };
+        var axes = space.Parameters.Select(p => p.Name + (p is DoubleParameter { Log: true } or IntParameter { Log: true } ? " (log)" : "")).Append(data.Metric).ToArray();
+        var bottom = new CategoryAxis { Position = AxisPosition.Bottom, GapWidth = 0, IsZoomEnabled = false };
+        bottom.Labels.AddRange(axes);
+        model.Axes.Add(bottom);
+        model.Axes.Add(new LinearAxis { Position = AxisPosition.Left, Minimum = -0.1, Maximum = 1.1, IsAxisVisible = false });
+        if (data.Succeeded.Count == 0) return model;
+        var (low, high) = (data.Succeeded.Min(s => s.Value), data.Succeeded.Max(s => s.Value));
+        double Scaled(double value) => high > low ? (value - low) / (high - low) : 0.5;
+        var ranked = data.Ranked.ToList();
+        var palette = OxyPalettes.Viridis(ColouredLines);
+        var grey = ranked.Skip(ColouredLines);
+        if (ranked.Count > ColouredLines + GreyLines) grey = grey.Where((_, i) => i % ((ranked.Count - ColouredLines) / GreyLines + 1) == 0);
+        foreach (var (trial, value) in grey.Reverse())
+            model.Series.Add(Line(trial, value, OxyColor.FromAColor(60, OxyColors.Gray)));
+        var coloured = ranked.Take(ColouredLines).ToList();
+        for (var i = coloured.Count - 1; i >= 0; i--)
+            model.Series.Add(Line(coloured[i].Trial, coloured[i].Value, palette.Colors[i * (ColouredLines - 1) / Math.Max(coloured.Count - 1, 1)]));
+        // Each axis says where its ends lie, in the parameter's own terms.
+        for (var j = 0; j < axes.Length; j++)
+        {
+            var (bottomText, topText) = j < space.Dimensions ? Ends(space.Parameters[j]) : (Format(low), Format(high));
+            model.Annotations.Add(new LineAnnotation { Type = LineAnnotationType.Vertical, X = j, Color = OxyColors.Black, StrokeThickness = 1, LineStyle = LineStyle.Solid });
+            model.Annotations.Add(new TextAnnotation { TextPosition = new DataPoint(j, -0.02), Text = bottomText, Stroke = OxyColors.Transparent, FontSize = 11, TextVerticalAlignment = VerticalAlignment.Top });
+            model.Annotations.Add(new TextAnnotation { TextPosition = new DataPoint(j, 1.02), Text = topText, Stroke = OxyColors.Transparent, FontSize = 11, TextVerticalAlignment = VerticalAlignment.Bottom });
+        }
+        return model;
+
+        LineSeries Line(TrialRecord trial, double value, OxyColor colour)
+        {
+            var line = new LineSeries { Color = colour, StrokeThickness = 1.2, Title = null };
+            for (var j = 0; j < space.Dimensions; j++) line.Points.Add(new DataPoint(j, space.Parameters[j].ToUnit(trial.Parameters[space.Parameters[j].Name])));
+            line.Points.Add(new DataPoint(space.Dimensions, Scaled(value)));
+            return line;
+        }
+    }
+
+    private static PlotModel Intermediate(StudyData data, IReadOnlyList<int>? chosen)
+    {
+        var withCurves = data.All.Where(t => t.Intermediate.Count > 0).ToDictionary(t => t.Number);
+        var metric = withCurves.Values.Any(t => t.Intermediate.ContainsKey(data.Metric)) ? data.Metric
+            : withCurves.Values.SelectMany(t => t.Intermediate.Keys).FirstOrDefault() ?? data.Metric;
+        List<TrialRecord> shown;
+        if (chosen is { Count: > 0 })
+        {
+            var missing = chosen.Where(n => !withCurves.ContainsKey(n)).ToArray();
+            if (missing.Length > 0) throw new PlotException($"trial{(missing.Length == 1 ? "" : "s")} {string.Join(", ", missing)} reported no intermediate values");
+            shown = chosen.Select(n => withCurves[n]).ToList();
+        }
+        else shown = data.Ranked.Where(r => withCurves.ContainsKey(r.Trial.Number)).Take(10).Select(r => r.Trial).ToList();
+        var model = new PlotModel { Title = $"Learning curves: {metric}" };
+        model.Axes.Add(new LinearAxis { Position = AxisPosition.Bottom, Title = "step" });
+        model.Axes.Add(new LinearAxis { Position = AxisPosition.Left, Title = metric });
+        foreach (var trial in shown)
+        {
+            if (!trial.Intermediate.TryGetValue(metric, out var points)) continue;
+            var line = new LineSeries { Title = $"trial {trial.Number}", StrokeThickness = 1.5, MarkerType = points.Length <= 50 ? MarkerType.Circle : MarkerType.None, MarkerSize = 2.5 };
+            foreach (var point in points.Where(p => double.IsFinite(p.Value))) line.Points.Add(new DataPoint(point.Step, point.Value));
+            model.Series.Add(line);
+        }
+        model.Legends.Add(new Legend { LegendPosition = LegendPosition.RightTop, LegendBackground = OxyColor.FromAColor(200, OxyColors.White) });
+        if (model.Series.Count == 0) model.Subtitle = "no trial reported intermediate values (print step=N or epoch=N with a metric)";
+        return model;
+    }
+
+    private static PlotModel Slice(StudyData data, SearchSpace space)
+    {
+        var model = new PlotModel { Title = $"{data.Metric} against each parameter" };
+        model.Axes.Add(ValueAxis(data.Metric, data.Succeeded.Select(s => s.Value)));
+        var d = space.Dimensions;
+        for (var j = 0; j < d; j++)
+        {
+            var parameter = space.Parameters[j];
+            var key = "x" + j.ToString(CultureInfo.InvariantCulture);
+            var axis = ParameterAxis(parameter, key);
+            axis.StartPosition = (double)j / d + 0.01;
+            axis.EndPosition = (double)(j + 1) / d - 0.01;
+            model.Axes.Add(axis);
+            var series = new ScatterSeries { XAxisKey = key, MarkerType = MarkerType.Circle, MarkerSize = data.Succeeded.Count > 2000 ? 1.5 : 3, MarkerFill = OxyColor.FromAColor(150, OxyColors.SteelBlue) };
+            foreach (var (trial, value) in data.Succeeded) series.Points.Add(new ScatterPoint(AxisValue(parameter, trial.Parameters[parameter.Name]), value));
+            model.Series.Add(series);
+        }
+        return model;
+    }
+
+    private static PlotModel Importance(StudyData data, SearchSpace space)
+    {
+        var model = new PlotModel { Title = "Parameter importance (GP lengthscales)" };
+        var importance = ParameterImportance.Estimate(space, Observations(data));
+        var names = new CategoryAxis { Position = AxisPosition.Left, Title = "parameter" };
+        var bars = new BarSeries { FillColor = OxyColors.SteelBlue, LabelFormatString = "{0:0.0}%", LabelPlacement = LabelPlacement.Outside };
+        if (importance is null) model.Subtitle = "needs at least 3 succeeded trials";
+        else
+            foreach (var j in Enumerable.Range(0, space.Dimensions).OrderBy(j => importance[j]))
+            {
+                names.Labels.Add(space.Parameters[j].Name);
+                bars.Items.Add(new BarItem(100 * importance[j]));
+            }
+        model.Axes.Add(names);
+        model.Axes.Add(new LinearAxis { Position = AxisPosition.Bottom, Title = "share of relevance (%)", Minimum = 0, MaximumPadding = 0.15 });
+        model.Series.Add(bars);
+        return model;
+    }
+
+    private static PlotModel Contour(StudyData data, SearchSpace space, IReadOnlyList<string>? chosen)
+    {
+        var numeric = space.Parameters.Where(p => !p.IsCategorical).ToList();
+        Parameter[] pair;
+        if (chosen is { Count: > 0 })
+        {
+            if (chosen.Count != 2) throw new PlotException("a contour plot takes two parameters, like params=x1,x2");
+            pair = chosen.Select(name => space.Parameters.FirstOrDefault(p => p.Name == name)
+                ?? throw new PlotException($"no parameter '{name}'; parameters: {string.Join(", ", space.Parameters.Select(p => p.Name))}")).ToArray();
+            if (pair.FirstOrDefault(p => p.IsCategorical) is { } categorical)
+                throw new PlotException($"'{categorical.Name}' is categorical; a contour plot needs two numeric parameters");
+        }
+        else
+        {
+            if (numeric.Count < 2) throw new PlotException("a contour plot needs two numeric parameters; this study has " + numeric.Count);
+            // The two that matter most, where that can be told; else the first two.
+            var importance = ParameterImportance.Estimate(space, Observations(data));
+            pair = importance is null ? numeric.Take(2).ToArray()
+                : numeric.OrderByDescending(p => importance[space.Parameters.IndexOf(p)]).Take(2).ToArray();
+        }
+        var model = new PlotModel { Title = $"{data.Metric} over {pair[0].Name} and {pair[1].Name}" };
+        var x = ParameterAxis(pair[0], "x");
+        x.Position = AxisPosition.Bottom;
+        var y = ParameterAxis(pair[1], "y");
+        y.Position = AxisPosition.Left;
+        model.Axes.Add(x);
+        model.Axes.Add(y);
+        var values = data.Succeeded.Select(s => s.Value).ToArray();
+        model.Axes.Add(new LinearColorAxis
+        {
+            Position = AxisPosition.Right, Title = data.Metric,
+            Palette = data.Maximize ? OxyPalettes.Viridis(200) : OxyPalettes.Viridis(200).Reverse(),
+            Minimum = values.DefaultIfEmpty(0).Min(), Maximum = values.DefaultIfEmpty(1).Max(),
+        });
+        // On linear axes, a surface between the trials (inverse-distance weighted, in unit coordinates) under them.
+        if (values.Length >= 3 && !IsLog(pair[0]) && !IsLog(pair[1]))
+        {
+            const int cells = 60;
+            var grid = new double[cells, cells];
+            var points = data.Succeeded.Select(s => (X: pair[0].ToUnit(s.Trial.Parameters[pair[0].Name]), Y: pair[1].ToUnit(s.Trial.Parameters[pair[1].Name]), s.Value)).ToArray();
+            for (var i = 0; i < cells; i++)
+                for (var k = 0; k < cells; k++)
+                {
+                    double u = (i + 0.5) / cells, v = (k + 0.5) / cells, weights = 0, sum = 0;
+                    foreach (var p in points)
+                    {
+                        var w = 1 / (Math.Pow(p.X - u, 2) + Math.Pow(p.Y - v, 2) + 1e-6);
+                        weights += w;
+                        sum += w * p.Value;
+                    }
+                    grid[i, k] = sum / weights;
+                }
+            model.Series.Add(new HeatMapSeries
+            {
+                X0 = pair[0].FromUnit(0.5 / cells).Number, X1 = pair[0].FromUnit(1 - 0.5 / cells).Number,
+                Y0 = pair[1].FromUnit(0.5 / cells).Number, Y1 = pair[1].FromUnit(1 - 0.5 / cells).Number,
+                Data = grid, Interpolate = true, XAxisKey = "x", YAxisKey = "y",
+            });
+        }
+        var trials = new ScatterSeries { XAxisKey = "x", YAxisKey = "y", MarkerType = MarkerType.Circle, MarkerSize = 3.5, MarkerStroke = OxyColors.Black, MarkerStrokeThickness = 0.5 };
+        foreach (var (trial, value) in data.Succeeded)
+            trials.Points.Add(new ScatterPoint(trial.Parameters[pair[0].Name].Number, trial.Parameters[pair[1].Name].Number, double.NaN, value));
+        model.Series.Add(trials);
+        return model;
+    }
+
+    private static List<Observation> Observations(StudyData data) =>
+        data.Succeeded.Select(s => new Observation(s.Trial.Parameters, data.Maximize ? -s.Value : s.Value)).ToList();
+
+    private static bool IsLog(Parameter parameter) => parameter is DoubleParameter { Log: true } or IntParameter { Log: true };
+
+    /// <summary>An axis in the parameter's own terms: log for log-scale parameters, the category names for categorical ones.</summary>
+    private static Axis ParameterAxis(Parameter parameter, string key)
+    {
+        Axis axis = parameter switch
+        {
+            CategoricalParameter c => new CategoryAxis { ItemsSource = c.Values, GapWidth = 0.5 },
+            _ when IsLog(parameter) => new LogarithmicAxis(),
+            _ => new LinearAxis(),
+        };
+        axis.Position = AxisPosition.Bottom;
+        axis.Key = key;
+        axis.Title = parameter.Name;
+        return axis;
+    }
+
+    private static double AxisValue(Parameter parameter, ParameterValue value) =>
+        parameter is CategoricalParameter c ? c.IndexOf(value) : value.Number;
+
+    /// <summary>The objective's axis: log where every value is positive and they span more than three decades.</summary>
+    private static Axis ValueAxis(string metric, IEnumerable<double> values)
+    {
+        var list = values.ToList();
+        var log = list.Count > 0 && list.All(v => v > 0) && list.Max() / list.Min() > 1000;
+        Axis axis = log ? new LogarithmicAxis() : new LinearAxis();
+        axis.Position = AxisPosition.Left;
+        axis.Title = metric + (log ? " (log)" : "");
+        return axis;
+    }
+
+    private static (string Bottom, string Top) Ends(Parameter parameter) => parameter switch
+    {
+        CategoricalParameter c => (c.Values[0], c.Values[^1]),
+        _ => (Format(parameter.FromUnit(0).Number), Format(parameter.FromUnit(1).Number)),
+    };
+
+    private static string Format(double value) => value.ToString("G4", CultureInfo.InvariantCulture);
+}
