@@ -1,0 +1,69 @@
+using System.Net.Http.Headers;
+using Microsoft.AspNetCore.Builder;
+using System.Text;
+using Tuning.Api.Service;
+using Tuning.Trials.Execution;
+using Tuning.Tuner;
+
+namespace Tuning.Api.Tests;
+
+/// <summary>
+/// A real <c>tuner serve</c> in this process: Kestrel on a free loopback port, the co-hosted silo, a SQLite store
+/// in a temporary folder, and studies' files read from that folder.
+/// </summary>
+public sealed class Server : IAsyncDisposable
+{
+    private Server(WebApplication app, string folder, string url)
+    {
+        App = app;
+        Folder = folder;
+        Url = url;
+    }
+
+    public WebApplication App { get; }
+
+    /// <summary>The workdir (study files go here) and, below it, the data folder.</summary>
+    public string Folder { get; }
+
+    public string Url { get; }
+
+    public static async Task<Server> StartAsync(string? folder = null, string? keysFile = null)
+    {
+        folder ??= Directory.CreateTempSubdirectory("tuning-server-").FullName;
+        var url = $"http://127.0.0.1:{TuningSilo.FreePort()}";
+        var app = TunerServer.Build(new ServerOptions(url, Path.Combine(folder, "data"), keysFile, folder, AllowRemote: false), GpuSlots.None);
+        await app.StartAsync();
+        return new Server(app, folder, url);
+    }
+
+    public HttpClient Client(string? key = null)
+    {
+        var client = new HttpClient { BaseAddress = new Uri(Url + "/") };
+        if (key is not null) client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        return client;
+    }
+
+    public static StringContent Yaml(string text) => new(text, Encoding.UTF8, "application/yaml");
+
+    /// <summary>A study whose trials report the objective x (and a learning curve) after <paramref name="sleep"/> seconds.</summary>
+    public static string Study(string name = "served", int trials = 6, int parallel = 2, double sleep = 0) => $$"""
+        name: {{name}}
+        objective: {metric: objective, goal: minimize}
+        algorithm: {name: random, seed: 3}
+        budget: {maxTrials: {{trials}}, parallelTrials: {{parallel}}}
+        parameters:
+          - {name: x, type: double, min: 0, max: 1}
+          - {name: lr, type: double, min: 1e-4, max: 1, scale: log}
+          - {name: opt, type: categorical, values: [sgd, adam]}
+        trial:
+          steps:
+            - name: s
+              command: [sh, -c, "sleep {{sleep}}; echo step=1 objective=2; echo step=2 objective=${params.x}"]
+        """;
+
+    public async ValueTask DisposeAsync()
+    {
+        await App.StopAsync();
+        await App.DisposeAsync();
+    }
+}

@@ -1,0 +1,226 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Xml.Linq;
+using Tuning.Api.Service;
+using Tuning.Trials.Execution;
+
+namespace Tuning.Api.Tests;
+
+/// <summary>Every endpoint and every error status of <c>tuner serve</c>, over real HTTP.</summary>
+public sealed class ServiceTests : IAsyncLifetime
+{
+    private Server _server = null!;
+    private HttpClient _client = null!;
+
+    public async Task InitializeAsync()
+    {
+        _server = await Server.StartAsync();
+        _client = _server.Client();
+    }
+
+    public async Task DisposeAsync()
+    {
+        _client.Dispose();
+        await _server.DisposeAsync();
+        Directory.Delete(_server.Folder, recursive: true);
+    }
+
+    private async Task<JsonElement> Json(HttpResponseMessage response, HttpStatusCode expected)
+    {
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == expected, $"{(int)response.StatusCode} instead of {(int)expected}: {text}");
+        return JsonDocument.Parse(text).RootElement.Clone();
+    }
+
+    private async Task<string> SubmitAsync(string yaml)
+    {
+        var created = await _client.PostAsync("api/studies", Server.Yaml(yaml));
+        var study = await Json(created, HttpStatusCode.Created);
+        Assert.Equal($"/api/studies/{study.GetProperty("id").GetString()}", created.Headers.Location!.OriginalString);
+        return study.GetProperty("id").GetString()!;
+    }
+
+    private async Task<JsonElement> WaitForEndAsync(string id)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            var study = await Json(await _client.GetAsync($"api/studies/{id}"), HttpStatusCode.OK);
+            if (study.GetProperty("status").GetString() is not ("Running" or "Created")) return study;
+            Assert.True(DateTime.UtcNow < deadline, "the study did not end in time");
+            await Task.Delay(100);
+        }
+    }
+
+    [Fact]
+    public async Task A_study_is_submitted_listed_read_paged_and_its_spec_returned()
+    {
+        var id = await SubmitAsync(Server.Study(trials: 7));
+        var end = await WaitForEndAsync(id);
+        Assert.Equal("Succeeded", end.GetProperty("status").GetString());
+        Assert.Equal(7, end.GetProperty("succeeded").GetInt32());
+
+        var list = await Json(await _client.GetAsync("api/studies"), HttpStatusCode.OK);
+        Assert.Contains(list.EnumerateArray(), s => s.GetProperty("id").GetString() == id);
+
+        var first = await Json(await _client.GetAsync($"api/studies/{id}/trials?sort=-value&limit=4"), HttpStatusCode.OK);
+        Assert.Equal(7, first.GetProperty("total").GetInt32());
+        var next = first.GetProperty("next").GetString();
+        var second = await Json(await _client.GetAsync($"api/studies/{id}/trials?sort=-value&limit=4&after={next}"), HttpStatusCode.OK);
+        var values = first.GetProperty("trials").EnumerateArray().Concat(second.GetProperty("trials").EnumerateArray())
+            .Select(t => t.GetProperty("metrics").GetProperty("objective").GetDouble()).ToArray();
+        Assert.Equal(7, values.Length);
+        Assert.Equal(values.OrderDescending(), values);
+        Assert.Equal(JsonValueKind.Null, second.GetProperty("next").ValueKind);
+        var trial = first.GetProperty("trials")[0];
+        Assert.Equal(JsonValueKind.String, trial.GetProperty("parameters").GetProperty("opt").ValueKind);
+        Assert.Equal(JsonValueKind.Number, trial.GetProperty("parameters").GetProperty("x").ValueKind);
+        Assert.Equal(2, trial.GetProperty("intermediate").GetProperty("objective").GetArrayLength());
+
+        var failed = await Json(await _client.GetAsync($"api/studies/{id}/trials?status=Failed"), HttpStatusCode.OK);
+        Assert.Equal(0, failed.GetProperty("total").GetInt32());
+
+        var spec = await _client.GetAsync($"api/studies/{id}/spec");
+        Assert.Equal(HttpStatusCode.OK, spec.StatusCode);
+        Assert.Equal(Server.Study(trials: 7), await spec.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task A_bad_study_is_400_listing_every_field_with_its_line_and_column()
+    {
+        var response = await _client.PostAsync("api/studies", Server.Yaml("name: Bad Name\nobjective: {metric: m, goal: sideways}\nbudget: {maxTrials: 0}\n"));
+        var problem = await Json(response, HttpStatusCode.BadRequest);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
+        var errors = problem.GetProperty("errors").EnumerateArray().ToArray();
+        var goal = Assert.Single(errors, e => e.GetProperty("path").GetString() == "objective.goal");
+        Assert.Equal(2, goal.GetProperty("line").GetInt32());
+        Assert.Equal(30, goal.GetProperty("column").GetInt32());
+        Assert.Contains(errors, e => e.GetProperty("path").GetString() == "name");
+        Assert.Contains(errors, e => e.GetProperty("path").GetString() == "budget.maxTrials");
+        Assert.Contains(errors, e => e.GetProperty("path").GetString() == "parameters");
+        Assert.Empty(await _client.GetFromJsonAsync<JsonElement[]>("api/studies") ?? []);
+    }
+
+    [Fact]
+    public async Task Json_bodies_are_study_files_too_and_a_folder_outside_the_workdir_is_refused()
+    {
+        var json = """{"name": "j", "objective": {"metric": "objective", "goal": "minimize"}, "budget": {"maxTrials": 1}, "parameters": [{"name": "x", "type": "int", "min": 0, "max": 2}], "trial": {"steps": [{"name": "s", "command": ["sh", "-c", "echo objective=1"]}]}}""";
+        var created = await _client.PostAsync("api/studies", new StringContent(json, System.Text.Encoding.UTF8, "application/json"));
+        await Json(created, HttpStatusCode.Created);
+        var outside = await Json(await _client.PostAsync("api/studies?dir=../..", Server.Yaml(Server.Study())), HttpStatusCode.BadRequest);
+        Assert.Equal("dir", outside.GetProperty("errors")[0].GetProperty("path").GetString());
+    }
+
+    [Fact]
+    public async Task An_oversized_body_is_413()
+    {
+        var huge = new string('#', Trials.Studies.StudyFile.MaxBytes + 10);
+        var problem = await Json(await _client.PostAsync("api/studies", Server.Yaml(huge)), HttpStatusCode.RequestEntityTooLarge);
+        Assert.Contains("at most 4 MiB", problem.GetProperty("detail").GetString());
+    }
+
+    [Theory]
+    [InlineData("GET", "api/studies/0123456789abcdef0123456789abcdef")]
+    [InlineData("GET", "api/studies/not-an-id")]
+    [InlineData("GET", "api/studies/0123456789abcdef0123456789abcdef/trials")]
+    [InlineData("GET", "api/studies/0123456789abcdef0123456789abcdef/spec")]
+    [InlineData("POST", "api/studies/0123456789abcdef0123456789abcdef/stop")]
+    [InlineData("DELETE", "api/studies/0123456789abcdef0123456789abcdef")]
+    [InlineData("GET", "api/studies/0123456789abcdef0123456789abcdef/plots/history.svg")]
+    public async Task Unknown_studies_are_404_problems(string method, string path)
+    {
+        var problem = await Json(await _client.SendAsync(new HttpRequestMessage(new HttpMethod(method), path)), HttpStatusCode.NotFound);
+        Assert.Equal(404, problem.GetProperty("status").GetInt32());
+    }
+
+    [Fact]
+    public async Task Bad_queries_are_400_problems()
+    {
+        var id = await SubmitAsync(Server.Study(trials: 1));
+        foreach (var query in new[] { "status=Sleeping", "sort=colour", "limit=0", "limit=5000", "after=nonsense" })
+            await Json(await _client.GetAsync($"api/studies/{id}/trials?{query}"), HttpStatusCode.BadRequest);
+    }
+
+    [Fact]
+    public async Task Stopping_a_running_study_kills_its_trials_and_stopping_it_again_is_409()
+    {
+        var id = await SubmitAsync(Server.Study(trials: 4, parallel: 2, sleep: 30));
+        await Task.Delay(500);
+        var stopped = await Json(await _client.PostAsync($"api/studies/{id}/stop", null), HttpStatusCode.OK);
+        Assert.Equal("Stopped", stopped.GetProperty("status").GetString());
+        var trials = await Json(await _client.GetAsync($"api/studies/{id}/trials"), HttpStatusCode.OK);
+        Assert.All(trials.GetProperty("trials").EnumerateArray(), t => Assert.Equal("Cancelled", t.GetProperty("status").GetString()));
+        var conflict = await Json(await _client.PostAsync($"api/studies/{id}/stop", null), HttpStatusCode.Conflict);
+        Assert.Contains("Stopped", conflict.GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task Deleting_a_running_study_removes_it()
+    {
+        var id = await SubmitAsync(Server.Study(trials: 4, parallel: 2, sleep: 30));
+        await Task.Delay(300);
+        Assert.Equal(HttpStatusCode.NoContent, (await _client.DeleteAsync($"api/studies/{id}")).StatusCode);
+        await Json(await _client.GetAsync($"api/studies/{id}"), HttpStatusCode.NotFound);
+        Assert.False(Directory.Exists(Path.Combine(_server.Folder, "data", "runs", id)));
+    }
+
+    [Fact]
+    public async Task Plots_are_svg_documents_with_their_series_and_pngs_that_decode()
+    {
+        var id = await SubmitAsync(Server.Study(trials: 8));
+        await WaitForEndAsync(id);
+        foreach (var kind in Reports.Plots.Kinds)
+        {
+            var svg = await _client.GetAsync($"api/studies/{id}/plots/{kind}.svg");
+            Assert.True(svg.StatusCode == HttpStatusCode.OK, $"{kind}: {(int)svg.StatusCode} {await svg.Content.ReadAsStringAsync()}");
+            Assert.Equal("image/svg+xml", svg.Content.Headers.ContentType!.MediaType);
+            var document = XDocument.Parse(await svg.Content.ReadAsStringAsync());
+            Assert.Equal("svg", document.Root!.Name.LocalName);
+            var png = await (await _client.GetAsync($"api/studies/{id}/plots/{kind}.png")).Content.ReadAsByteArrayAsync();
+            using var bitmap = SkiaSharp.SKBitmap.Decode(png);
+            Assert.Equal((960, 600), (bitmap.Width, bitmap.Height));
+        }
+        string Texts(XDocument svg) => string.Join("|", svg.Descendants().Where(e => e.Name.LocalName == "text").Select(e => e.Value.Trim()));
+        var history = XDocument.Parse(await _client.GetStringAsync($"api/studies/{id}/plots/history.svg"));
+        Assert.Contains("History of objective", Texts(history));
+        Assert.Contains("best so far (min)", Texts(history));
+        // Learning curves of the chosen trials, and of no other.
+        var chosen = XDocument.Parse(await _client.GetStringAsync($"api/studies/{id}/plots/intermediate.svg?trials=2,5"));
+        Assert.Contains("trial 2", Texts(chosen));
+        Assert.Contains("trial 5", Texts(chosen));
+        Assert.DoesNotContain("trial 3", Texts(chosen));
+
+        await Json(await _client.GetAsync($"api/studies/{id}/plots/pie.svg"), HttpStatusCode.NotFound);
+        await Json(await _client.GetAsync($"api/studies/{id}/plots/contour.svg?params=x,opt"), HttpStatusCode.BadRequest);
+        await Json(await _client.GetAsync($"api/studies/{id}/plots/intermediate.svg?trials=99"), HttpStatusCode.BadRequest);
+    }
+
+    [Fact]
+    public async Task The_openapi_document_describes_the_endpoints_and_the_study_file()
+    {
+        var document = await Json(await _client.GetAsync("openapi/v1.json"), HttpStatusCode.OK);
+        var paths = document.GetProperty("paths");
+        foreach (var path in new[] { "/api/studies", "/api/studies/{id}", "/api/studies/{id}/trials", "/api/studies/{id}/stop", "/api/studies/{id}/plots/{file}" })
+            Assert.True(paths.TryGetProperty(path, out _), $"no {path} in the OpenAPI document");
+        var study = document.GetProperty("components").GetProperty("schemas").GetProperty("StudyFile");
+        Assert.Equal(["name", "objective", "budget", "parameters", "trial"], study.GetProperty("required").EnumerateArray().Select(r => r.GetString()));
+    }
+
+    [Fact]
+    public async Task The_dashboard_is_served_by_the_tuner_itself()
+    {
+        var page = await _client.GetStringAsync("");
+        Assert.Contains("/dashboard/dashboard.js", page);
+        Assert.Contains("api/studies", await _client.GetStringAsync("dashboard/dashboard.js"));
+        Assert.Equal(HttpStatusCode.NotFound, (await _client.GetAsync("dashboard/secrets.txt")).StatusCode);
+    }
+
+    [Fact]
+    public void A_server_without_keys_refuses_to_listen_beyond_loopback()
+    {
+        var error = Assert.Throws<InvalidOperationException>(() =>
+            TunerServer.Build(new ServerOptions("http://0.0.0.0:1", _server.Folder, null, _server.Folder, AllowRemote: false), GpuSlots.None));
+        Assert.Contains("without API keys", error.Message);
+    }
+}
