@@ -1,0 +1,54 @@
+using System.Text.Json;
+using Microsoft.Playwright;
+
+namespace Tuning.Api.Tests;
+
+/// <summary>The dashboard in a real headless Chromium (Debian's, driven by Playwright; no browser is downloaded).</summary>
+public sealed class DashboardTests
+{
+    private const string Chromium = "/usr/bin/chromium";
+
+    [Fact]
+    public async Task A_study_page_updates_while_trials_run_shows_plots_and_compares_two_trials()
+    {
+        Assert.True(File.Exists(Chromium), $"{Chromium} is missing: apt-get install chromium (.ci/run does)");
+        await using var server = await Server.StartAsync();
+        using var client = server.Client();
+        var created = await client.PostAsync("api/studies", Server.Yaml(Server.Study(trials: 10, parallel: 2, sleep: 0.6)));
+        var id = JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString();
+
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = Chromium, Headless = true, Args = ["--no-sandbox", "--disable-gpu"],
+        });
+        var page = await browser.NewPageAsync();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await page.GotoAsync($"{server.Url}/#/studies/{id}");
+        await page.WaitForSelectorAsync("[data-testid=trial-row]");
+        var loaded = clock.Elapsed;
+
+        // The table follows the study while it runs: more trials succeed without a reload.
+        var succeeded = page.Locator("[data-testid=trial-row] .status-Succeeded");
+        var before = await succeeded.CountAsync();
+        Assert.True(before < 10, "the study ended before the page could watch it");
+        await page.WaitForFunctionAsync($"document.querySelectorAll('[data-testid=trial-row] .status-Succeeded').length > {before}", null,
+            new PageWaitForFunctionOptions { Timeout = 30_000 });
+        await page.WaitForFunctionAsync("document.querySelector('[data-testid=summary]').textContent.includes('Succeeded')", null,
+            new PageWaitForFunctionOptions { Timeout = 30_000 });
+
+        // A plot is drawn (the history of the objective).
+        await page.WaitForSelectorAsync("[data-testid=plot-history][data-loaded=true]", new PageWaitForSelectorOptions { Timeout = 20_000 });
+        Assert.True(await page.EvalOnSelectorAsync<int>("[data-testid=plot-history]", "img => img.naturalWidth") > 0);
+
+        // Two trials, compared: their parameters side by side and their learning curves overlaid.
+        await page.Locator("[data-testid=select]").Nth(0).CheckAsync();
+        await page.Locator("[data-testid=select]").Nth(1).CheckAsync();
+        await page.ClickAsync("[data-testid=compare]");
+        await page.WaitForSelectorAsync("[data-testid=compare-plot][data-loaded=true]", new PageWaitForSelectorOptions { Timeout = 20_000 });
+        var headers = await page.Locator("[data-testid=compare-table] thead th").AllTextContentsAsync();
+        Assert.Equal(["", "trial 0", "trial 1"], headers);
+        Assert.Contains("x", await page.Locator("[data-testid=compare-table] tbody").TextContentAsync());
+        Console.WriteLine($"dashboard: study page with its first trial rows in {loaded.TotalMilliseconds:F0} ms");
+    }
+}
