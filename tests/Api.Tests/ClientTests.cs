@@ -1,0 +1,60 @@
+using System.Text.Json;
+
+namespace Tuning.Api.Tests;
+
+/// <summary>The client verbs of the real <c>tuner</c> executable against a real server, with their exit codes.</summary>
+public sealed class ClientTests
+{
+    [Fact]
+    public async Task The_client_verbs_submit_follow_page_plot_stop_and_delete()
+    {
+        await using var server = await Server.StartAsync();
+        var work = server.Folder;
+        File.WriteAllText(Path.Combine(work, "study.yaml"), Server.Study(trials: 5));
+        string[] At(params string[] args) => [.. args, "--server", server.Url];
+
+        var (exit, output, error) = await Tuner.RunAsync(work, At("submit", "study.yaml", "--wait"));
+        Assert.True(exit == 0, $"exit {exit}\n{output}\n{error}");
+        Assert.Contains("Submitted study served", output);
+        Assert.Contains("Succeeded", output);
+
+        (exit, output, _) = await Tuner.RunAsync(work, At("list", "--json"));
+        Assert.Equal(0, exit);
+        var id = JsonDocument.Parse(output).RootElement[0].GetProperty("id").GetString()!;
+
+        (exit, output, _) = await Tuner.RunAsync(work, At("status", id));
+        Assert.Equal(0, exit);
+        Assert.Contains("5/5 done", output);
+        (exit, output, _) = await Tuner.RunAsync(work, At("trials", id, "--sort", "value", "--limit", "2"));
+        Assert.Equal(0, exit);
+        Assert.Contains("2 of 5; next page: --after", output);
+        (exit, output, _) = await Tuner.RunAsync(work, At("plot", id, "history", "--out", "h.svg"));
+        Assert.Equal(0, exit);
+        Assert.StartsWith("<?xml", File.ReadAllText(Path.Combine(work, "h.svg")));
+
+        // An ended study cannot be stopped (409): exit 1, with the server's reason.
+        (exit, _, error) = await Tuner.RunAsync(work, At("stop", id));
+        Assert.Equal(1, exit);
+        Assert.Contains("409", error);
+        (exit, _, _) = await Tuner.RunAsync(work, At("delete", id));
+        Assert.Equal(0, exit);
+        (exit, _, error) = await Tuner.RunAsync(work, At("status", id));
+        Assert.Equal(1, exit);
+        Assert.Contains("404", error);
+    }
+
+    [Fact]
+    public async Task An_invalid_study_is_exit_2_naming_each_field_and_no_server_is_exit_3()
+    {
+        await using var server = await Server.StartAsync();
+        File.WriteAllText(Path.Combine(server.Folder, "bad.yaml"), "name: bad\nobjective: {metric: m, goal: up}\n");
+        var (exit, _, error) = await Tuner.RunAsync(server.Folder, "submit", "bad.yaml", "--server", server.Url);
+        Assert.Equal(2, exit);
+        Assert.Contains("objective.goal (line 2, column 30)", error);
+        Assert.Contains("budget", error);
+
+        (exit, _, error) = await Tuner.RunAsync(server.Folder, "list", "--server", "http://127.0.0.1:9");
+        Assert.Equal(3, exit);
+        Assert.Contains("cannot reach the tuner server", error);
+    }
+}
