@@ -9,6 +9,7 @@ public sealed class NamespaceTests : IAsyncLifetime
 {
     private const string KeyA = "tk_key-of-team-a";
     private const string KeyB = "tk_key-of-team-b";
+    private const string KeyOps = "tk_key-of-operators";
     private readonly string _folder = Directory.CreateTempSubdirectory("tuning-keys-").FullName;
     private Server _server = null!;
 
@@ -20,7 +21,8 @@ public sealed class NamespaceTests : IAsyncLifetime
         File.WriteAllText(keys, $$$"""
             {"namespaces": {
               "team-a": {"keys": ["{{{Namespaces.Hash(KeyA)}}}"], "workdir": "a"},
-              "team-b": {"keys": ["{{{Namespaces.Hash(KeyB)}}}"], "workdir": "b"}
+              "team-b": {"keys": ["{{{Namespaces.Hash(KeyB)}}}"], "workdir": "b"},
+              "ops": {"keys": ["{{{Namespaces.Hash(KeyOps)}}}"], "operator": true}
             }}
             """);
         Assert.DoesNotContain(KeyA, File.ReadAllText(keys));
@@ -71,5 +73,18 @@ public sealed class NamespaceTests : IAsyncLifetime
         var study = JsonDocument.Parse(await b.GetStringAsync($"api/studies/{theirs}")).RootElement;
         Assert.Equal("Running", study.GetProperty("status").GetString());
         Assert.Equal(HttpStatusCode.OK, (await b.PostAsync($"api/studies/{theirs}/stop", null)).StatusCode);
+    }
+
+    [Fact]
+    public async Task The_orleans_dashboard_opens_only_to_operator_keys()
+    {
+        using var anonymous = _server.Client();
+        using var team = _server.Client(KeyA);
+        using var operators = _server.Client(KeyOps);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("orleans/")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await team.GetAsync("orleans/")).StatusCode);
+        var page = await operators.GetAsync("orleans/");
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        Assert.Contains("Orleans Dashboard", await page.Content.ReadAsStringAsync());
     }
 }

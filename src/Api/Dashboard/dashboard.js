@@ -18,7 +18,12 @@ async function api(path, options = {}) {
   const response = await fetch(path, Object.assign({}, options, { headers }));
   if (response.status === 401) {
     const entered = prompt("This tuner server needs an API key:");
-    if (entered) { localStorage.setItem("tuner-key", entered); return api(path, options); }
+    if (entered) {
+      localStorage.setItem("tuner-key", entered);
+      // The Orleans Dashboard's own requests cannot carry a header: the key goes there as a cookie.
+      document.cookie = `tuner-key=${encodeURIComponent(entered)}; path=/orleans; SameSite=Strict`;
+      return api(path, options);
+    }
   }
   connection.textContent = response.ok ? "connected" : "";
   return response;

@@ -5,7 +5,8 @@ using System.Text.Json;
 namespace Tuning.Api.Service;
 
 /// <summary>One namespace of a server: the SHA-256 hashes of its API keys, and the folder its studies' files are read from.</summary>
-public sealed record NamespaceConfig(string Name, IReadOnlyList<string> KeySha256, string Workdir);
+/// <param name="Operator">Whether its keys open the Orleans Dashboard, which shows every namespace's grains.</param>
+public sealed record NamespaceConfig(string Name, IReadOnlyList<string> KeySha256, string Workdir, bool Operator = false);
 
 /// <summary>
 /// Who a request is. With a keys file, each key belongs to one namespace and a request without a valid key is
@@ -31,11 +32,11 @@ public sealed class Namespaces
     public bool Keyed { get; }
 
     public static Namespaces Open(string workdir) =>
-        new([new NamespaceConfig(Tuner.Grains.StudySource.DefaultNamespace, [], Path.GetFullPath(workdir))], keyed: false);
+        new([new NamespaceConfig(Tuner.Grains.StudySource.DefaultNamespace, [], Path.GetFullPath(workdir), Operator: true)], keyed: false);
 
     /// <summary>
-    /// Reads a keys file: <c>{"namespaces": {"team-a": {"keys": ["SHA-256 hex"], "workdir": "/srv/team-a"}}}</c>.
-    /// A relative workdir is the file's folder's. Throws <see cref="InvalidDataException"/> saying what is wrong.
+    /// Reads a keys file: <c>{"namespaces": {"team-a": {"keys": ["SHA-256 hex"], "workdir": "/srv/team-a"}}}</c>;
+    /// <c>"operator": true</c> lets a namespace's keys open the Orleans Dashboard. A relative workdir is the file's folder's. Throws <see cref="InvalidDataException"/> saying what is wrong.
     /// </summary>
     public static Namespaces Load(string path)
     {
@@ -61,7 +62,8 @@ public sealed class Namespaces
             if (keys.Length == 0 || keys.Any(h => h.Length != 64 || !h.All(Uri.IsHexDigit)))
                 throw new InvalidDataException($"{path}: namespaces.{ns.Name}.keys must list SHA-256 hashes of keys (64 hex digits; `tuner key {ns.Name}` makes one)");
             var workdir = ns.Value.TryGetProperty("workdir", out var w) ? w.GetString() ?? "." : ".";
-            all.Add(new NamespaceConfig(ns.Name, keys, Path.GetFullPath(Path.Combine(folder, workdir))));
+            var isOperator = ns.Value.TryGetProperty("operator", out var o) && o.ValueKind == JsonValueKind.True;
+            all.Add(new NamespaceConfig(ns.Name, keys, Path.GetFullPath(Path.Combine(folder, workdir)), isOperator));
         }
         if (all.Count == 0) throw new InvalidDataException($"{path}: no namespaces");
         return new Namespaces(all, keyed: true);

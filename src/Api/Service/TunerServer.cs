@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
+using Orleans.Dashboard;
 using Tuning.Trials.Execution;
 using Tuning.Trials.Studies;
 using Tuning.Tuner;
@@ -47,24 +48,34 @@ public static class TunerServer
             return Task.CompletedTask;
         }));
         builder.Services.AddSingleton(namespaces);
-        builder.UseOrleans(silo => silo.UseEmbedded(options.DataDirectory, gpus, resumeStudies: true));
+        // The Orleans Dashboard for operators; this server's cluster is its one silo, so the dashboard is on every silo.
+        builder.UseOrleans(silo => silo.UseEmbedded(options.DataDirectory, gpus, resumeStudies: true).AddDashboard());
 
         var app = builder.Build();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.Use(async (context, next) =>
         {
-            if (!NeedsCaller(context.Request.Path))
+            var operators = context.Request.Path.StartsWithSegments(OrleansDashboardPath);
+            if (!operators && !context.Request.Path.StartsWithSegments("/api"))
             {
-                await next(context);
+                await next(context); // the dashboard's files and the OpenAPI document are public; the dashboard asks for a key itself
                 return;
             }
             var key = context.Request.Headers["X-Api-Key"].FirstOrDefault()
-                      ?? (context.Request.Headers.Authorization.FirstOrDefault() is { } auth && auth.StartsWith("Bearer ", StringComparison.Ordinal) ? auth[7..] : null);
+                      ?? (context.Request.Headers.Authorization.FirstOrDefault() is { } auth && auth.StartsWith("Bearer ", StringComparison.Ordinal) ? auth[7..] : null)
+                      // A browser cannot add headers to the Orleans Dashboard's own requests: our dashboard sets this cookie.
+                      ?? (operators ? context.Request.Cookies["tuner-key"] : null);
             if (namespaces.Resolve(key) is not { } caller)
             {
                 await StudyEndpoints.Problem(StatusCodes.Status401Unauthorized, "No valid API key",
                     "send a key of this server as 'Authorization: Bearer KEY' or 'X-Api-Key: KEY'").ExecuteAsync(context);
+                return;
+            }
+            if (operators && !caller.Operator)
+            {
+                await StudyEndpoints.Problem(StatusCodes.Status403Forbidden, "Operators only",
+                    "the Orleans Dashboard shows every namespace's grains: only keys of a namespace marked \"operator\": true open it").ExecuteAsync(context);
                 return;
             }
             context.Items[typeof(NamespaceConfig)] = caller;
@@ -74,11 +85,12 @@ public static class TunerServer
         PlotEndpoints.Map(app);
         DashboardEndpoints.Map(app);
         app.MapOpenApi();
+        app.MapOrleansDashboard(OrleansDashboardPath);
         return app;
     }
 
-    /// <summary>The API needs a caller; the dashboard's files and the OpenAPI document are public (the dashboard asks for a key itself).</summary>
-    private static bool NeedsCaller(PathString path) => path.StartsWithSegments("/api");
+    /// <summary>Where the Orleans Dashboard (silos, grains, calls) is served, for operators.</summary>
+    public const string OrleansDashboardPath = "/orleans";
 
     private static bool IsLoopback(string url)
     {
