@@ -10,6 +10,8 @@ const string usage = """
       throughput [TRIALS] [PARALLEL] [--end-to-end]
                                        trivial trials on the embedded store (default 2000, 8): trials per second;
                                        --end-to-end times `tuner run` itself, start-up included
+      service [TRIALS]                 tuner serve: a study of TRIALS trials over HTTP (default 10000), then the
+                                       milliseconds of each request that opens its dashboard page
     """;
 
 string? Option(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
@@ -22,6 +24,7 @@ return args.FirstOrDefault() switch
     "regret" => Regret.Run(int.Parse(Option("--seeds") ?? "10", CultureInfo.InvariantCulture), List("--functions"), List("--algorithms")),
     "latency" => Latency.Run(),
     "throughput" => await Throughput.RunAsync(Arg(1, 2000), Arg(2, 8), args.Contains("--end-to-end")),
+    "service" => await Service.RunAsync(Arg(1, 10000)),
     _ => Usage(),
 };
 

@@ -31,6 +31,9 @@ public static class Plots
     private const int ColouredLines = 100;
     private const int GreyLines = 400;
 
+    /// <summary>At most this many trials are drawn as points: the best quarter and an even sample of the rest.</summary>
+    private const int MaxPoints = 2000;
+
     public static PlotModel Build(string kind, StudySnapshot study, IReadOnlyList<TrialRecord> trials, SearchSpace space, PlotOptions? options = null)
     {
         options ??= new PlotOptions();
@@ -47,7 +50,8 @@ public static class Plots
         };
         model.Background = OxyColors.White;
         model.TitleFontSize = 16;
-        model.Subtitle ??= $"study {study.Name}, {data.Succeeded.Count} succeeded of {trials.Count} trials";
+        model.Subtitle ??= $"study {study.Name}, {data.Succeeded.Count} succeeded of {trials.Count} trials" +
+                           (data.Shown.Count < data.Succeeded.Count ? $" ({data.Shown.Count} drawn as points: the best and a sample)" : "");
         return model;
     }
 
@@ -69,6 +73,21 @@ public static class Plots
 
         /// <summary>Best first.</summary>
         public IEnumerable<(TrialRecord Trial, double Value)> Ranked => Maximize ? Succeeded.OrderByDescending(s => s.Value) : Succeeded.OrderBy(s => s.Value);
+
+        /// <summary>The trials drawn as points, in trial order: all of them, or the best and an even sample of the rest.</summary>
+        public List<(TrialRecord Trial, double Value)> Shown => _shown ??= Sample();
+
+        private List<(TrialRecord Trial, double Value)>? _shown;
+
+        private List<(TrialRecord Trial, double Value)> Sample()
+        {
+            if (Succeeded.Count <= MaxPoints) return Succeeded;
+            var ranked = Ranked.ToList();
+            var rest = ranked.Skip(MaxPoints / 4).ToList();
+            var step = (double)rest.Count / (MaxPoints - MaxPoints / 4);
+            var sample = Enumerable.Range(0, MaxPoints - MaxPoints / 4).Select(i => rest[(int)(i * step)]);
+            return ranked.Take(MaxPoints / 4).Concat(sample).OrderBy(s => s.Trial.Number).ToList();
+        }
     }
 
     private static PlotModel History(StudyData data)
@@ -76,15 +95,17 @@ public static class Plots
         var model = new PlotModel { Title = $"History of {data.Metric}" };
         model.Axes.Add(new LinearAxis { Position = AxisPosition.Bottom, Title = "trial" });
         model.Axes.Add(ValueAxis(data.Metric, data.Succeeded.Select(s => s.Value)));
-        var trials = new ScatterSeries { Title = data.Metric, MarkerType = MarkerType.Circle, MarkerSize = data.Succeeded.Count > 2000 ? 1.5 : 3, MarkerFill = OxyColor.FromAColor(160, OxyColors.SteelBlue) };
+        var trials = new ScatterSeries { Title = data.Metric, MarkerType = MarkerType.Circle, MarkerSize = data.Shown.Count > 500 ? 2 : 3, MarkerFill = OxyColor.FromAColor(160, OxyColors.SteelBlue) };
         var best = new StairStepSeries { Title = $"best so far ({(data.Maximize ? "max" : "min")})", Color = OxyColors.OrangeRed, StrokeThickness = 2 };
+        foreach (var (trial, value) in data.Shown) trials.Points.Add(new ScatterPoint(trial.Number, value));
         double? incumbent = null;
         foreach (var (trial, value) in data.Succeeded)
-        {
-            trials.Points.Add(new ScatterPoint(trial.Number, value));
-            if (incumbent is null || (data.Maximize ? value > incumbent : value < incumbent)) incumbent = value;
-            best.Points.Add(new DataPoint(trial.Number, incumbent.Value));
-        }
+            if (incumbent is null || (data.Maximize ? value > incumbent : value < incumbent))
+            {
+                incumbent = value;
+                best.Points.Add(new DataPoint(trial.Number, value));
+            }
+        if (data.Succeeded.Count > 0) best.Points.Add(new DataPoint(data.Succeeded[^1].Trial.Number, incumbent!.Value));
         model.Series.Add(trials);
         model.Series.Add(best);
         model.Legends.Add(new Legend { LegendPosition = LegendPosition.RightTop, LegendBackground = OxyColor.FromAColor(200, OxyColors.White) });
@@ -171,8 +192,8 @@ public static class Plots
             axis.StartPosition = (double)j / d + 0.01;
             axis.EndPosition = (double)(j + 1) / d - 0.01;
             model.Axes.Add(axis);
-            var series = new ScatterSeries { XAxisKey = key, MarkerType = MarkerType.Circle, MarkerSize = data.Succeeded.Count > 2000 ? 1.5 : 3, MarkerFill = OxyColor.FromAColor(150, OxyColors.SteelBlue) };
-            foreach (var (trial, value) in data.Succeeded) series.Points.Add(new ScatterPoint(AxisValue(parameter, trial.Parameters[parameter.Name]), value));
+            var series = new ScatterSeries { XAxisKey = key, MarkerType = MarkerType.Circle, MarkerSize = data.Shown.Count > 500 ? 2 : 3, MarkerFill = OxyColor.FromAColor(150, OxyColors.SteelBlue) };
+            foreach (var (trial, value) in data.Shown) series.Points.Add(new ScatterPoint(AxisValue(parameter, trial.Parameters[parameter.Name]), value));
             model.Series.Add(series);
         }
         return model;
@@ -236,7 +257,7 @@ public static class Plots
         {
             const int cells = 60;
             var grid = new double[cells, cells];
-            var points = data.Succeeded.Select(s => (X: pair[0].ToUnit(s.Trial.Parameters[pair[0].Name]), Y: pair[1].ToUnit(s.Trial.Parameters[pair[1].Name]), s.Value)).ToArray();
+            var points = data.Shown.Select(s => (X: pair[0].ToUnit(s.Trial.Parameters[pair[0].Name]), Y: pair[1].ToUnit(s.Trial.Parameters[pair[1].Name]), s.Value)).ToArray();
             for (var i = 0; i < cells; i++)
                 for (var k = 0; k < cells; k++)
                 {
@@ -257,7 +278,7 @@ public static class Plots
             });
         }
         var trials = new ScatterSeries { XAxisKey = "x", YAxisKey = "y", MarkerType = MarkerType.Circle, MarkerSize = 3.5, MarkerStroke = OxyColors.Black, MarkerStrokeThickness = 0.5 };
-        foreach (var (trial, value) in data.Succeeded)
+        foreach (var (trial, value) in data.Shown)
             trials.Points.Add(new ScatterPoint(trial.Parameters[pair[0].Name].Number, trial.Parameters[pair[1].Name].Number, double.NaN, value));
         model.Series.Add(trials);
         return model;

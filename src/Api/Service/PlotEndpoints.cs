@@ -5,9 +5,15 @@ using Tuning.Tuner.Studies;
 
 namespace Tuning.Api.Service;
 
-/// <summary><c>/api/studies/{id}/plots/{kind}.svg</c> and <c>.png</c>: the plots <c>tuner run</c> writes, drawn on request.</summary>
+/// <summary>
+/// <c>/api/studies/{id}/plots/{kind}.svg</c> and <c>.png</c>: the plots <c>tuner run</c> writes, drawn on request.
+/// A drawn plot is kept until its study changes (a trial ends), so a finished study's page opens at once.
+/// </summary>
 public static class PlotEndpoints
 {
+    private const int CachedPlots = 256;
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte[]> Drawn = new();
+
     public static void Map(WebApplication app) =>
         app.MapGet("/api/studies/{id}/plots/{file}", Plot)
             .WithTags("studies")
@@ -34,6 +40,8 @@ public static class PlotEndpoints
         var caller = StudyEndpoints.Caller(context).Name;
         if (!Guid.TryParse(id, out var guid) || await service.ReportAsync(guid, caller) is not { } report || await service.SourceAsync(guid, caller) is not { } source)
             return StudyEndpoints.Problem(StatusCodes.Status404NotFound, "No such study", $"no study '{id}' in this namespace");
+        var version = $"{guid:N}/{file}?{context.Request.QueryString}/{report.Study.Status}/{report.Study.Succeeded}/{report.Study.Failed}/{report.Trials.Length}";
+        if (Drawn.TryGetValue(version, out var cached)) return Image(cached, extension);
         var spec = StudyFile.Parse(source.Text, source.Directory);
         OxyPlot.PlotModel model;
         try
@@ -48,6 +56,11 @@ public static class PlotEndpoints
         var image = new MemoryStream();
         if (extension == ".svg") Plots.WriteSvg(model, image);
         else Plots.WritePng(model, image);
-        return TypedResults.Bytes(image.ToArray(), extension == ".svg" ? "image/svg+xml" : "image/png", fileDownloadName: null);
+        if (Drawn.Count >= CachedPlots) Drawn.Clear();
+        Drawn[version] = image.ToArray();
+        return Image(Drawn[version], extension);
     }
+
+    private static IResult Image(byte[] bytes, string extension) =>
+        TypedResults.Bytes(bytes, extension == ".svg" ? "image/svg+xml" : "image/png");
 }
