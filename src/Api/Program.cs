@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Tuning.Api.Cli;
 
-var root = new RootCommand("tuner: hyperparameter tuning with Orleans grains, pipelines and a step cache");
+var root = new RootCommand("tuner: hyperparameter tuning. Run a study here (run), serve studies over HTTP with a dashboard (serve), or talk to a server (submit, list, status, trials, stop, delete, plot)");
 root.Subcommands.Add(RunCommand.Create());
 root.Subcommands.Add(ServeCommand.Create());
 foreach (var verb in ClientCommands.Create()) root.Subcommands.Add(verb);

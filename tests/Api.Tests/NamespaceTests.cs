@@ -86,5 +86,18 @@ public sealed class NamespaceTests : IAsyncLifetime
         var page = await operators.GetAsync("orleans/");
         Assert.Equal(HttpStatusCode.OK, page.StatusCode);
         Assert.Contains("Orleans Dashboard", await page.Content.ReadAsStringAsync());
+        // The OpenAPI document describes the tuner's API, not the Orleans Dashboard's assets.
+        Assert.DoesNotContain("/orleans", await anonymous.GetStringAsync("openapi/v1.json"));
+    }
+
+    [Fact]
+    public async Task An_operator_key_sees_and_stops_every_namespace_s_studies()
+    {
+        using var b = _server.Client(KeyB);
+        using var operators = _server.Client(KeyOps);
+        var created = await b.PostAsync("api/studies", Server.Yaml(Server.Study(trials: 2, sleep: 30)));
+        var theirs = JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString();
+        Assert.Contains(theirs!, await operators.GetStringAsync("api/studies"));
+        Assert.Equal(HttpStatusCode.OK, (await operators.PostAsync($"api/studies/{theirs}/stop", null)).StatusCode);
     }
 }

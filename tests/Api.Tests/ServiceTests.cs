@@ -110,6 +110,12 @@ public sealed class ServiceTests : IAsyncLifetime
         await Json(created, HttpStatusCode.Created);
         var outside = await Json(await _client.PostAsync("api/studies?dir=../..", Server.Yaml(Server.Study())), HttpStatusCode.BadRequest);
         Assert.Equal("dir", outside.GetProperty("errors")[0].GetProperty("path").GetString());
+        // A link inside the workdir that leads out of it is outside too.
+        var outsideFolder = Directory.CreateTempSubdirectory("tuning-outside-").FullName;
+        Directory.CreateSymbolicLink(Path.Combine(_server.Folder, "escape"), outsideFolder);
+        var linked = await Json(await _client.PostAsync("api/studies?dir=escape", Server.Yaml(Server.Study())), HttpStatusCode.BadRequest);
+        Assert.Contains("outside this namespace's workdir", linked.GetProperty("detail").GetString());
+        Directory.Delete(outsideFolder);
     }
 
     [Fact]

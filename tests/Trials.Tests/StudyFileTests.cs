@@ -335,4 +335,14 @@ public class StudyFileTests
         Single(Replace("command: [python3, prepare.py", "command: [\"\", prepare.py"), "trial.steps[0].command[0]", "must not be empty", at: "\"\", prepare");
         Single(Replace("trialTimeout: 10m", "trialTimeout: 0.0000001ms"), "budget.trialTimeout", "shorter than a millisecond", at: "0.0000001ms");
     }
+
+    [Fact]
+    public void A_parameter_error_does_not_hide_a_placeholder_error_and_errors_come_in_file_order()
+    {
+        var text = Replace("values: [sgd, adam]", "values: []").Replace("\"${params.layers}\"", "\"${params.depth}\"");
+        var errors = Errors(text);
+        Assert.Contains(errors, e => e.Path == "parameters[4].values");
+        Assert.Contains(errors, e => e.Path == "trial.steps[1].command[7]" && e.Message.Contains("${params.depth}"));
+        Assert.Equal(errors.OrderBy(e => e.Line).ThenBy(e => e.Column), errors);
+    }
 }

@@ -20,14 +20,20 @@ async function api(path, options = {}) {
     const entered = prompt("This tuner server needs an API key:");
     if (entered) {
       localStorage.setItem("tuner-key", entered);
-      // The Orleans Dashboard's own requests cannot carry a header: the key goes there as a cookie.
-      document.cookie = `tuner-key=${encodeURIComponent(entered)}; path=/orleans; SameSite=Strict`;
+      keyCookie();
       return api(path, options);
     }
   }
   connection.textContent = response.ok ? "connected" : "";
   return response;
 }
+
+// The Orleans Dashboard's own requests cannot carry a header: the key goes there as a cookie, renewed on each visit.
+function keyCookie() {
+  const key = localStorage.getItem("tuner-key");
+  if (key) document.cookie = `tuner-key=${encodeURIComponent(key)}; path=/orleans; max-age=2592000; SameSite=Strict`;
+}
+keyCookie();
 
 async function json(path, options) {
   const response = await api(path, options);
@@ -42,7 +48,17 @@ async function json(path, options) {
 // Plots are fetched (not linked) so that the API key travels with them.
 async function loadImage(img, path) {
   const response = await api(path);
-  if (!response.ok) { img.alt = `no plot: ${response.status}`; img.removeAttribute("src"); return; }
+  const note = img.nextElementSibling?.classList.contains("plot-note") ? img.nextElementSibling : null;
+  if (!response.ok) {
+    // Say why there is no plot (a contour needs two numeric parameters, say) instead of showing a broken image.
+    let reason = `${response.status}`;
+    try { const problem = await response.json(); reason = problem.detail || problem.title || reason; } catch { }
+    img.hidden = true;
+    if (note) { note.textContent = `No plot: ${reason}`; note.hidden = false; }
+    return;
+  }
+  img.hidden = false;
+  if (note) note.hidden = true;
   const url = URL.createObjectURL(await response.blob());
   const old = img.dataset.url;
   img.onload = () => { img.dataset.loaded = "true"; if (old) URL.revokeObjectURL(old); };
@@ -109,7 +125,7 @@ async function showStudy(id) {
   const images = {};
   for (const kind of PLOTS.filter((k) => k !== "intermediate").concat("intermediate")) {
     images[kind] = el("img", { alt: kind, "data-testid": `plot-${kind}` });
-    plots.append(el("figure", {}, images[kind], el("figcaption", {}, kind,
+    plots.append(el("figure", {}, images[kind], el("p", { class: "plot-note muted", hidden: true }), el("figcaption", {}, kind,
       el("span", {}, el("a", { href: "#", onclick: (e) => { e.preventDefault(); download(kind, "svg"); } }, "SVG"), " · ",
         el("a", { href: "#", onclick: (e) => { e.preventDefault(); download(kind, "png"); } }, "PNG")))));
   }

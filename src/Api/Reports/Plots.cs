@@ -93,7 +93,7 @@ public static class Plots
     private static PlotModel History(StudyData data)
     {
         var model = new PlotModel { Title = $"History of {data.Metric}" };
-        model.Axes.Add(new LinearAxis { Position = AxisPosition.Bottom, Title = "trial" });
+        model.Axes.Add(new LinearAxis { Position = AxisPosition.Bottom, Title = "trial", MinimumMajorStep = 1, MinimumMinorStep = 1 });
         model.Axes.Add(ValueAxis(data.Metric, data.Succeeded.Select(s => s.Value)));
         var trials = new ScatterSeries { Title = data.Metric, MarkerType = MarkerType.Circle, MarkerSize = data.Shown.Count > 500 ? 2 : 3, MarkerFill = OxyColor.FromAColor(160, OxyColors.SteelBlue) };
         var best = new StairStepSeries { Title = $"best so far ({(data.Maximize ? "max" : "min")})", Color = OxyColors.OrangeRed, StrokeThickness = 2 };
@@ -165,7 +165,7 @@ public static class Plots
         }
         else shown = data.Ranked.Where(r => withCurves.ContainsKey(r.Trial.Number)).Take(10).Select(r => r.Trial).ToList();
         var model = new PlotModel { Title = $"Learning curves: {metric}" };
-        model.Axes.Add(new LinearAxis { Position = AxisPosition.Bottom, Title = "step" });
+        model.Axes.Add(new LinearAxis { Position = AxisPosition.Bottom, Title = "step", MinimumMajorStep = 1, MinimumMinorStep = 1 });
         model.Axes.Add(new LinearAxis { Position = AxisPosition.Left, Title = metric });
         foreach (var trial in shown)
         {
@@ -189,8 +189,9 @@ public static class Plots
             var parameter = space.Parameters[j];
             var key = "x" + j.ToString(CultureInfo.InvariantCulture);
             var axis = ParameterAxis(parameter, key);
-            axis.StartPosition = (double)j / d + 0.01;
-            axis.EndPosition = (double)(j + 1) / d - 0.01;
+            // Panels apart, so one panel's labels do not read as the next one's.
+            axis.StartPosition = (double)j / d + 0.025;
+            axis.EndPosition = (double)(j + 1) / d - 0.025;
             model.Axes.Add(axis);
             var series = new ScatterSeries { XAxisKey = key, MarkerType = MarkerType.Circle, MarkerSize = data.Shown.Count > 500 ? 2 : 3, MarkerFill = OxyColor.FromAColor(150, OxyColors.SteelBlue) };
             foreach (var (trial, value) in data.Shown) series.Points.Add(new ScatterPoint(AxisValue(parameter, trial.Parameters[parameter.Name]), value));
@@ -249,7 +250,8 @@ public static class Plots
         model.Axes.Add(new LinearColorAxis
         {
             Position = AxisPosition.Right, Title = data.Metric,
-            Palette = data.Maximize ? OxyPalettes.Viridis(200) : OxyPalettes.Viridis(200).Reverse(),
+            // Darker is better, as in the parallel coordinates.
+            Palette = data.Maximize ? OxyPalettes.Viridis(200).Reverse() : OxyPalettes.Viridis(200),
             Minimum = values.DefaultIfEmpty(0).Min(), Maximum = values.DefaultIfEmpty(1).Max(),
         });
         // On linear axes, a surface between the trials (inverse-distance weighted, in unit coordinates) under them.

@@ -37,7 +37,7 @@ public static class PlotEndpoints
                 return StudyEndpoints.Problem(StatusCodes.Status400BadRequest, "Invalid query", $"trials must list trial numbers like 3,7,9; got '{trials}'");
             numbers.Add(number);
         }
-        var caller = StudyEndpoints.Caller(context).Name;
+        var caller = StudyEndpoints.Visible(context);
         if (!Guid.TryParse(id, out var guid) || await service.ReportAsync(guid, caller) is not { } report || await service.SourceAsync(guid, caller) is not { } source)
             return StudyEndpoints.Problem(StatusCodes.Status404NotFound, "No such study", $"no study '{id}' in this namespace");
         var version = $"{guid:N}/{file}?{context.Request.QueryString}/{report.Study.Status}/{report.Study.Succeeded}/{report.Study.Failed}/{report.Trials.Length}";

@@ -27,11 +27,11 @@ public static class StudyEndpoints
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
 
         studies.MapGet("/", async (HttpContext context, StudyService service) =>
-                TypedResults.Ok((await service.ListAsync(Caller(context).Name)).Select(Views.Study).ToArray()))
+                TypedResults.Ok((await service.ListAsync(Visible(context))).Select(Views.Study).ToArray()))
             .WithSummary("The namespace's studies, newest first");
 
         studies.MapGet("/{id}", async Task<IResult> (string id, HttpContext context, StudyService service) =>
-                ParseId(id) is { } guid && await service.GetAsync(guid, Caller(context).Name) is { } study
+                ParseId(id) is { } guid && await service.GetAsync(guid, Visible(context)) is { } study
                     ? TypedResults.Ok(Views.Study(study))
                     : NotFound(id))
             .WithSummary("One study at a glance")
@@ -45,7 +45,7 @@ public static class StudyEndpoints
             .ProducesProblem(StatusCodes.Status404NotFound);
 
         studies.MapGet("/{id}/spec", async Task<IResult> (string id, HttpContext context, StudyService service) =>
-                ParseId(id) is { } guid && await service.SourceAsync(guid, Caller(context).Name) is { } source
+                ParseId(id) is { } guid && await service.SourceAsync(guid, Visible(context)) is { } source
                     ? TypedResults.Text(source.Text, "application/yaml", Encoding.UTF8)
                     : NotFound(id))
             .WithSummary("The study file as submitted")
@@ -55,7 +55,7 @@ public static class StudyEndpoints
         studies.MapPost("/{id}/stop", async Task<IResult> (string id, HttpContext context, StudyService service) =>
             {
                 if (ParseId(id) is not { } guid) return NotFound(id);
-                var (outcome, study) = await service.StopAsync(guid, Caller(context).Name);
+                var (outcome, study) = await service.StopAsync(guid, Visible(context));
                 return outcome switch
                 {
                     StopOutcome.Stopped => TypedResults.Ok(Views.Study(study!)),
@@ -70,7 +70,7 @@ public static class StudyEndpoints
             .ProducesProblem(StatusCodes.Status409Conflict);
 
         studies.MapDelete("/{id}", async Task<IResult> (string id, HttpContext context, StudyService service) =>
-                ParseId(id) is { } guid && await service.DeleteAsync(guid, Caller(context).Name) ? TypedResults.NoContent() : NotFound(id))
+                ParseId(id) is { } guid && await service.DeleteAsync(guid, Visible(context)) ? TypedResults.NoContent() : NotFound(id))
             .WithSummary("Delete a study (stopped first if it runs), its trials and its run folders")
             .Produces(StatusCodes.Status204NoContent)
             .ProducesProblem(StatusCodes.Status404NotFound);
@@ -109,7 +109,7 @@ public static class StudyEndpoints
         }
         var query = new TrialQuery(wanted, sort ?? "number", limit ?? 100, after);
         if (TrialPaging.Problem(query) is { } problem) return Problem(StatusCodes.Status400BadRequest, "Invalid query", problem);
-        return ParseId(id) is { } guid && await service.TrialsAsync(guid, Caller(context).Name, query) is { } page
+        return ParseId(id) is { } guid && await service.TrialsAsync(guid, Visible(context), query) is { } page
             ? TypedResults.Ok(new TrialPageView(page.Trials.Select(Views.Trial).ToArray(), page.Total, page.Next))
             : NotFound(id);
     }
@@ -129,16 +129,40 @@ public static class StudyEndpoints
         return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
     }
 
-    /// <summary>A posted study's folder: <paramref name="dir"/> inside the namespace's workdir, which the server may read.</summary>
+    /// <summary>
+    /// A posted study's folder: <paramref name="dir"/> inside the namespace's workdir, which the server may read.
+    /// Compared with every symbolic link resolved, so a link inside the workdir cannot lead out of it. (The
+    /// workdir limits where study files are read from; it is no sandbox: steps run as the server's user.)
+    /// </summary>
     private static (string? Path, string? Error) StudyFolder(NamespaceConfig caller, string? dir)
     {
         var folder = Path.GetFullPath(Path.Combine(caller.Workdir, dir ?? "."));
-        if (folder != caller.Workdir && !folder.StartsWith(caller.Workdir + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+        if (!Directory.Exists(folder)) return (null, $"no folder '{dir}' in this namespace's workdir");
+        var (real, root) = (RealPath(folder), RealPath(caller.Workdir));
+        if (real != root && !real.StartsWith(root + Path.DirectorySeparatorChar, StringComparison.Ordinal))
             return (null, $"'{dir}' is outside this namespace's workdir; the server reads study files under {caller.Workdir} only");
-        return Directory.Exists(folder) ? (folder, null) : (null, $"no folder '{dir}' in this namespace's workdir");
+        return (folder, null);
+    }
+
+    /// <summary>The path with every symbolic link along it resolved.</summary>
+    private static string RealPath(string path)
+    {
+        var parts = Path.GetFullPath(path).Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries);
+        var real = Path.GetPathRoot(Path.GetFullPath(path))!;
+        for (var i = 0; i < parts.Length; i++)
+        {
+            real = Path.Combine(real, parts[i]);
+            // A link resolves to a full path that may hold links of its own: start again from it (a cycle ends at 40).
+            for (var hops = 0; hops < 40 && new DirectoryInfo(real).LinkTarget is { } target; hops++)
+                real = Path.GetFullPath(target, Path.GetDirectoryName(real)!);
+        }
+        return Path.TrimEndingDirectorySeparator(real);
     }
 
     public static NamespaceConfig Caller(HttpContext context) => (NamespaceConfig)context.Items[typeof(NamespaceConfig)]!;
+
+    /// <summary>The namespaces a caller sees: its own, or every one for an operator (who must be able to find and stop any study).</summary>
+    public static string? Visible(HttpContext context) => Caller(context) is { Operator: true } ? null : Caller(context).Name;
 
     private static Guid? ParseId(string id) => Guid.TryParse(id, out var guid) ? guid : null;
 

@@ -85,7 +85,7 @@ public static class TunerServer
         PlotEndpoints.Map(app);
         DashboardEndpoints.Map(app);
         app.MapOpenApi();
-        app.MapOrleansDashboard(OrleansDashboardPath);
+        app.MapOrleansDashboard(OrleansDashboardPath).ExcludeFromDescription();
         return app;
     }
 

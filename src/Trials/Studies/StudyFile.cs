@@ -90,7 +90,9 @@ public static partial class StudyFile
 
         var reader = new YamlReader();
         var spec = Read(reader, stream.Documents[0].RootNode, studyDirectory);
-        if (reader.Errors.Count > 0 || spec is null) throw new StudyFileException(reader.Errors);
+        // In the order of the file (errors that have no position last), as a user fixes them.
+        if (reader.Errors.Count > 0 || spec is null)
+            throw new StudyFileException(reader.Errors.OrderBy(e => e.Line == 0).ThenBy(e => e.Line).ThenBy(e => e.Column).ToArray());
         return spec;
     }
 
@@ -140,11 +142,12 @@ public static partial class StudyFile
             r.Error("name", YamlReader.Field(top, "name"), $"'{name}' may hold only lower-case letters, digits and '-'");
 
         var objective = ReadObjective(r, r.Required(top, "", "objective", "the objective (metric and goal)"));
-        var space = ReadParameters(r, r.Required(top, "", "parameters", "the parameters to search"));
+        var parametersNode = r.Required(top, "", "parameters", "the parameters to search");
+        var space = ReadParameters(r, parametersNode);
         var algorithm = ReadAlgorithm(r, YamlReader.Field(top, "algorithm"), space);
         var earlyStopping = ReadEarlyStopping(r, YamlReader.Field(top, "earlyStopping"));
         var budget = ReadBudget(r, r.Required(top, "", "budget", "the budget (at least maxTrials)"));
-        var pipeline = ReadPipeline(r, r.Required(top, "", "trial", "the trial pipeline (steps)"), space);
+        var pipeline = ReadPipeline(r, r.Required(top, "", "trial", "the trial pipeline (steps)"), DeclaredNames(parametersNode));
 
         if (name is null || objective is null || space is null || algorithm is null || budget is null || pipeline is null)
             return null;
@@ -424,7 +427,17 @@ public static partial class StudyFile
         return name is null ? null : new CategoricalParameter(name, values);
     }
 
-    private static PipelineSpec? ReadPipeline(YamlReader r, YamlNode? node, SearchSpace? space)
+    /// <summary>
+    /// The parameter names the file declares, read even where a parameter has other errors, so placeholders are
+    /// checked (and every problem reported) in one pass; null where there is no parameter list at all.
+    /// </summary>
+    private static IReadOnlySet<string>? DeclaredNames(YamlNode? parameters) =>
+        parameters is YamlSequenceNode list
+            ? list.Children.OfType<YamlMappingNode>().Select(p => YamlReader.Field(p, "name")).OfType<YamlScalarNode>()
+                .Select(n => n.Value).OfType<string>().ToHashSet(StringComparer.Ordinal)
+            : null;
+
+    private static PipelineSpec? ReadPipeline(YamlReader r, YamlNode? node, IReadOnlySet<string>? parameters)
     {
         const string path = "trial";
         var map = r.Mapping(node, path, ["executor", "kubernetes", "steps"]);
@@ -454,7 +467,7 @@ public static partial class StudyFile
         var steps = stepNodes.Select(item => ReadStep(r, item.Node, item.Path)).ToArray();
         if (steps.Any(s => s is null)) return null;
         var pipeline = new PipelineSpec(executor, kubernetes, steps!);
-        CheckDependencies(r, pipeline, space);
+        CheckDependencies(r, pipeline, parameters);
         return pipeline;
     }
 
@@ -501,7 +514,7 @@ public static partial class StudyFile
     }
 
     /// <summary>Steps must name existing steps, form no cycle, and use only placeholders that resolve.</summary>
-    private static void CheckDependencies(YamlReader r, PipelineSpec pipeline, SearchSpace? space)
+    private static void CheckDependencies(YamlReader r, PipelineSpec pipeline, IReadOnlySet<string>? parameters)
     {
         var index = new Dictionary<string, int>(StringComparer.Ordinal);
         for (var i = 0; i < pipeline.Steps.Count; i++)
@@ -529,16 +542,16 @@ public static partial class StudyFile
                 .Concat(step.Environment.Select(e => (text: e.Value, $"trial.steps[{i}].env.{e.Key}")));
             foreach (var (text, path) in texts)
                 foreach (var placeholder in Placeholders.Names(text))
-                    if (PlaceholderProblem(placeholder, space, upstream, index) is { } problem)
+                    if (PlaceholderProblem(placeholder, parameters, upstream, index) is { } problem)
                         r.Error(path, problem);
         }
     }
 
-    private static string? PlaceholderProblem(string placeholder, SearchSpace? space, IReadOnlySet<string> upstream, IReadOnlyDictionary<string, int> steps)
+    private static string? PlaceholderProblem(string placeholder, IReadOnlySet<string>? parameters, IReadOnlySet<string> upstream, IReadOnlyDictionary<string, int> steps)
     {
         if (Placeholders.Fixed.Contains(placeholder)) return null;
         if (Placeholders.ParameterReference(placeholder) is { } parameter)
-            return space is null || space.Parameters.Any(p => p.Name == parameter)
+            return parameters is null || parameters.Contains(parameter)
                 ? null
                 : $"unknown placeholder '${{{placeholder}}}': no parameter named '{parameter}'";
         if (Placeholders.StepOutputsReference(placeholder) is { } step)

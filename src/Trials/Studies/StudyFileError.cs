@@ -8,8 +8,9 @@ public sealed record StudyFileError(string Path, int Line, int Column, string Me
     public string? Label { get; init; }
 
     public override string ToString() =>
-        (Path.Length == 0 ? "" : (Label ?? Path) + " ") + (Line > 0 ? $"(line {Line}, column {Column})" : "") +
-        (Path.Length == 0 && Line == 0 ? "" : ": ") + Message;
+        string.Join(" ", new[] { Path.Length == 0 ? null : Label ?? Path, Line > 0 ? $"(line {Line}, column {Column})" : null }.OfType<string>()) is { Length: > 0 } where
+            ? $"{where}: {Message}"
+            : Message;
 }
 
 /// <summary>Thrown with every problem a study file has, so a user fixes them all in one go.</summary>

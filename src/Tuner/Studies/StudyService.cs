@@ -13,7 +13,8 @@ public enum StopOutcome { Stopped, NotFound, AlreadyEnded }
 /// <summary>
 /// What every front end (<c>tuner run</c>, the HTTP service, the client verbs through it) does with studies, over
 /// the grains: submit, find or resume, list, read, page through trials, stop, delete. Every call that names a
-/// study takes the caller's namespace, and a study of another namespace is not found, as if it did not exist.
+/// study takes the caller's namespace, and a study of another namespace is not found, as if it did not exist;
+/// a null namespace (an operator's) sees every study.
 /// </summary>
 public sealed class StudyService(IGrainFactory grains, GpuSlots gpus)
 {
@@ -65,28 +66,28 @@ public sealed class StudyService(IGrainFactory grains, GpuSlots gpus)
         return await study.Start();
     }
 
-    /// <summary>The namespace's studies, newest first.</summary>
-    public async Task<IReadOnlyList<StudySnapshot>> ListAsync(string @namespace)
+    /// <summary>The namespace's studies (every study for null), newest first.</summary>
+    public async Task<IReadOnlyList<StudySnapshot>> ListAsync(string? @namespace)
     {
-        var entries = (await Registry.List()).Where(e => e.Namespace == @namespace).OrderByDescending(e => e.CreatedAt);
+        var entries = (await Registry.List()).Where(e => @namespace is null || e.Namespace == @namespace).OrderByDescending(e => e.CreatedAt);
         return await Task.WhenAll(entries.Select(e => grains.GetGrain<IStudyGrain>(e.Id).GetSnapshot()));
     }
 
-    public async Task<StudySnapshot?> GetAsync(Guid id, string @namespace) =>
+    public async Task<StudySnapshot?> GetAsync(Guid id, string? @namespace) =>
         await FindAsync(id, @namespace) is { } study ? await study.GetSnapshot() : null;
 
-    public async Task<TrialPage?> TrialsAsync(Guid id, string @namespace, TrialQuery query) =>
+    public async Task<TrialPage?> TrialsAsync(Guid id, string? @namespace, TrialQuery query) =>
         await FindAsync(id, @namespace) is { } study ? await study.GetTrialPage(query) : null;
 
     /// <summary>Every trial of the study (for reports and plots), or null where there is no such study.</summary>
-    public async Task<(StudySnapshot Study, TrialRecord[] Trials)?> ReportAsync(Guid id, string @namespace) =>
+    public async Task<(StudySnapshot Study, TrialRecord[] Trials)?> ReportAsync(Guid id, string? @namespace) =>
         await FindAsync(id, @namespace) is { } study ? (await study.GetSnapshot(), await study.GetTrials()) : null;
 
-    public async Task<StudySource?> SourceAsync(Guid id, string @namespace) =>
+    public async Task<StudySource?> SourceAsync(Guid id, string? @namespace) =>
         await FindAsync(id, @namespace) is { } study ? await study.GetSource() : null;
 
     /// <summary>Stops a running study (its trials' processes killed, none left Running).</summary>
-    public async Task<(StopOutcome Outcome, StudySnapshot? Study)> StopAsync(Guid id, string @namespace)
+    public async Task<(StopOutcome Outcome, StudySnapshot? Study)> StopAsync(Guid id, string? @namespace)
     {
         if (await FindAsync(id, @namespace) is not { } study) return (StopOutcome.NotFound, null);
         var before = await study.GetSnapshot();
@@ -95,7 +96,7 @@ public sealed class StudyService(IGrainFactory grains, GpuSlots gpus)
     }
 
     /// <summary>Stops the study if it runs and forgets it; false where there is no such study.</summary>
-    public async Task<bool> DeleteAsync(Guid id, string @namespace)
+    public async Task<bool> DeleteAsync(Guid id, string? @namespace)
     {
         if (await FindAsync(id, @namespace) is not { } study) return false;
         await study.Delete();
@@ -116,6 +117,6 @@ public sealed class StudyService(IGrainFactory grains, GpuSlots gpus)
         return resumed;
     }
 
-    private async Task<IStudyGrain?> FindAsync(Guid id, string @namespace) =>
-        (await Registry.List()).Any(e => e.Id == id && e.Namespace == @namespace) ? grains.GetGrain<IStudyGrain>(id) : null;
+    private async Task<IStudyGrain?> FindAsync(Guid id, string? @namespace) =>
+        (await Registry.List()).Any(e => e.Id == id && (@namespace is null || e.Namespace == @namespace)) ? grains.GetGrain<IStudyGrain>(id) : null;
 }
