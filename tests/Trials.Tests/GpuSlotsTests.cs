@@ -22,7 +22,7 @@ public sealed class GpuSlotsTests : IDisposable
         // Each step logs "start ID" and "end ID" around a short sleep.
         var steps = Enumerable.Range(0, 6).Select(i => executor.RunAsync(Step($"s{i}", 1,
             $"echo start $CUDA_VISIBLE_DEVICES >> {log}; sleep 0.2; echo end $CUDA_VISIBLE_DEVICES >> {log}; echo objective=$CUDA_VISIBLE_DEVICES"),
-            CancellationToken.None)).ToArray();
+            TrialDeadline.None(CancellationToken.None))).ToArray();
         var results = await Task.WhenAll(steps);
         Assert.All(results, r => Assert.True(r.Succeeded, r.Error));
         Assert.Equal([0.0, 1.0], results.Select(r => r.Metrics.Final["objective"]).Distinct().Order());
@@ -39,14 +39,14 @@ public sealed class GpuSlotsTests : IDisposable
     [Fact]
     public async Task A_step_that_asks_for_no_gpu_sees_none_on_a_machine_with_gpus()
     {
-        var result = await new LocalExecutor(new GpuSlots(["0"])).RunAsync(Step("cpu", 0, "echo objective=${#CUDA_VISIBLE_DEVICES}"), CancellationToken.None);
+        var result = await new LocalExecutor(new GpuSlots(["0"])).RunAsync(Step("cpu", 0, "echo objective=${#CUDA_VISIBLE_DEVICES}"), TrialDeadline.None(CancellationToken.None));
         Assert.Equal(0, result.Metrics.Final["objective"]);
     }
 
     [Fact]
     public async Task A_step_asking_for_more_gpus_than_the_machine_has_fails_saying_so()
     {
-        var result = await new LocalExecutor(new GpuSlots(["0"])).RunAsync(Step("big", 2, "echo objective=1"), CancellationToken.None);
+        var result = await new LocalExecutor(new GpuSlots(["0"])).RunAsync(Step("big", 2, "echo objective=1"), TrialDeadline.None(CancellationToken.None));
         Assert.False(result.Succeeded);
         Assert.Contains("needs 2 GPUs and this machine lends 1", result.Error);
     }
@@ -57,8 +57,25 @@ public sealed class GpuSlotsTests : IDisposable
         var slots = new GpuSlots(["0"]);
         using var held = await slots.AcquireAsync(1, CancellationToken.None);
         using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
-        var result = await new LocalExecutor(slots).RunAsync(Step("waiting", 1, "echo objective=1"), cancel.Token);
+        var result = await new LocalExecutor(slots).RunAsync(Step("waiting", 1, "echo objective=1"), TrialDeadline.None(cancel.Token));
         Assert.Contains("waiting for a GPU", result.Error);
+    }
+
+    [Fact]
+    public async Task Time_spent_waiting_for_a_gpu_does_not_count_against_the_trial_timeout()
+    {
+        // A 1 s timeout; the step waits 1.5 s for the GPU, then runs for 0.5 s: within its timeout.
+        var slots = new GpuSlots(["0"]);
+        var held = await slots.AcquireAsync(1, CancellationToken.None);
+        _ = Task.Delay(1500).ContinueWith(_ => held.Dispose());
+        using var deadline = new TrialDeadline(TimeSpan.FromSeconds(1), CancellationToken.None);
+        var result = await new LocalExecutor(slots).RunAsync(Step("patient", 1, "sleep 0.5; echo objective=1"), deadline);
+        Assert.True(result.Succeeded, result.Error);
+
+        // The clock still runs while the step itself runs.
+        using var brief = new TrialDeadline(TimeSpan.FromMilliseconds(300), CancellationToken.None);
+        var late = await new LocalExecutor(slots).RunAsync(Step("slow", 1, "sleep 5; echo objective=1"), brief);
+        Assert.False(late.Succeeded);
     }
 
     [Fact]

@@ -25,8 +25,11 @@ public sealed record StepResult(MetricReport Metrics, string? Error, TimeSpan Du
 /// <summary>Runs one step somewhere (a local process, a container, a Kubernetes Job) and collects its metrics.</summary>
 public interface IStepExecutor
 {
-    /// <summary>Runs the step to its end. Cancelling kills it (its whole process tree) and returns a failed result.</summary>
-    Task<StepResult> RunAsync(StepInvocation step, CancellationToken cancellation);
+    /// <summary>
+    /// Runs the step to its end. The deadline's token cancelled (stopped, or out of time) kills it, everything it
+    /// started, and returns a failed result; time spent waiting for the machine (a GPU) is paused on the deadline.
+    /// </summary>
+    Task<StepResult> RunAsync(StepInvocation step, TrialDeadline deadline);
 
     /// <summary>
     /// Ends whatever earlier runs left behind under <paramref name="folder"/> (a trial's folder before it runs

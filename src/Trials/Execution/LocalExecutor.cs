@@ -19,7 +19,7 @@ public sealed class LocalExecutor(GpuSlots gpus) : IStepExecutor
     {
     }
 
-    public async Task<StepResult> RunAsync(StepInvocation step, CancellationToken cancellation)
+    public async Task<StepResult> RunAsync(StepInvocation step, TrialDeadline deadline)
     {
         var wanted = step.Resources.Gpu;
         if (wanted > gpus.Count)
@@ -30,14 +30,17 @@ public sealed class LocalExecutor(GpuSlots gpus) : IStepExecutor
         GpuLease? lease = null;
         try
         {
-            if (wanted > 0) lease = await gpus.AcquireAsync(wanted, cancellation).ConfigureAwait(false);
+            // Waiting for a GPU does not count against the trial's timeout.
+            if (wanted > 0)
+                using (deadline.Pause())
+                    lease = await gpus.AcquireAsync(wanted, deadline.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
             return new StepResult(new MetricReport(), $"step '{step.StepName}' was cancelled while waiting for a GPU", waited.Elapsed);
         }
         using (lease)
-            return await RunProcessAsync(step, lease, cancellation).ConfigureAwait(false);
+            return await RunProcessAsync(step, lease, deadline.Token).ConfigureAwait(false);
     }
 
     /// <summary>

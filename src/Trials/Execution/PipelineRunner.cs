@@ -27,8 +27,7 @@ public sealed class PipelineRunner(StudySpec spec, IStepExecutor executor)
     {
         await StartCleanAsync(trial.TrialDirectory).ConfigureAwait(false);
         if (cancellation.IsCancellationRequested) return new TrialResult(TrialOutcome.Cancelled, new MetricReport(), [], "cancelled");
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
-        if (spec.Budget.TrialTimeout is { } limit) timeout.CancelAfter(limit);
+        using var deadline = new TrialDeadline(spec.Budget.TrialTimeout, cancellation);
 
         var metrics = new MetricReport();
         var summaries = new List<StepSummary>();
@@ -36,7 +35,7 @@ public sealed class PipelineRunner(StudySpec spec, IStepExecutor executor)
         foreach (var step in _order)
         {
             // A trial stopped or timed out between steps starts no further step.
-            if (timeout.IsCancellationRequested) return Stopped(step.Name, null);
+            if (deadline.Token.IsCancellationRequested) return Stopped(step.Name, null);
             var stepDirectory = Path.Combine(trial.TrialDirectory, step.Name);
             var outputDirectory = Path.Combine(stepDirectory, "outputs");
             outputs[step.Name] = outputDirectory;
@@ -49,7 +48,7 @@ public sealed class PipelineRunner(StudySpec spec, IStepExecutor executor)
                 step.Environment.ToDictionary(e => e.Key, e => Placeholders.Substitute(e.Value, Resolve)),
                 step.Image, step.Resources);
 
-            var result = await executor.RunAsync(invocation, timeout.Token).ConfigureAwait(false);
+            var result = await executor.RunAsync(invocation, deadline).ConfigureAwait(false);
             metrics.Merge(result.Metrics);
             summaries.Add(new StepSummary(step.Name, false, result.Duration.TotalSeconds, result.Error));
             if (result.Succeeded) continue;
@@ -59,7 +58,7 @@ public sealed class PipelineRunner(StudySpec spec, IStepExecutor executor)
         // How a trial ends when a step did not succeed: cancelled, timed out, or the step's own failure.
         TrialResult Stopped(string step, string? error) =>
             cancellation.IsCancellationRequested ? new TrialResult(TrialOutcome.Cancelled, metrics, summaries, "cancelled")
-            : timeout.IsCancellationRequested ? new TrialResult(TrialOutcome.Failed, metrics, summaries,
+            : deadline.Token.IsCancellationRequested ? new TrialResult(TrialOutcome.Failed, metrics, summaries,
                 $"timed out after {spec.Budget.TrialTimeout} (budget.trialTimeout); step '{step}' and its processes were killed")
             : new TrialResult(TrialOutcome.Failed, metrics, summaries, error);
 

@@ -17,7 +17,7 @@ public sealed class ExecutorSelector(GpuSlots gpus)
     /// <summary>Fails each step with the catalog's reason where an executor is not part of this build.</summary>
     private sealed class UnavailableExecutor(string reason) : IStepExecutor
     {
-        public Task<StepResult> RunAsync(StepInvocation step, CancellationToken cancellation) =>
+        public Task<StepResult> RunAsync(StepInvocation step, TrialDeadline deadline) =>
             Task.FromResult(new StepResult(new MetricReport(), reason, TimeSpan.Zero));
 
         public Task ReclaimAsync(string folder) => Task.CompletedTask;
