@@ -147,23 +147,42 @@ public static partial class StepProcesses
 
     private readonly record struct ProcessStat(int Group, ulong StartTicks, bool Zombie);
 
-    /// <summary>Fields of <c>/proc/PID/stat</c>: after the command name in parentheses, state is field 3, pgrp 5, starttime 22.</summary>
+    /// <summary>
+    /// Fields of <c>/proc/PID/stat</c>: after the command name in parentheses, state is field 3, pgrp 5, starttime 22.
+    /// Read into a stack buffer and parsed as bytes: every step's end reads one per process on the machine.
+    /// </summary>
     private static ProcessStat? Stat(int pid)
     {
-        string text;
+        Span<byte> buffer = stackalloc byte[1024];
+        int length;
         try
         {
-            text = File.ReadAllText($"/proc/{pid}/stat");
+            using var handle = File.OpenHandle($"/proc/{pid}/stat", FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            length = RandomAccess.Read(handle, buffer, 0);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return null;
         }
-        var fields = text[(text.LastIndexOf(')') + 2)..].Split(' ');
-        if (fields.Length < 20 ||
-            !int.TryParse(fields[2], CultureInfo.InvariantCulture, out var group) ||
-            !ulong.TryParse(fields[19], CultureInfo.InvariantCulture, out var start))
-            return null;
-        return new ProcessStat(group, start, fields[0] is "Z" or "X");
+        var text = buffer[..length];
+        var afterName = text.LastIndexOf((byte)')') + 2;
+        if (afterName < 2 || afterName >= text.Length) return null;
+        var state = text[afterName];
+        // Fields from the state on, separated by single spaces: state(3) ppid(4) pgrp(5) ... starttime(22).
+        long group = -1;
+        ulong start = 0;
+        var field = 3;
+        var rest = text[afterName..];
+        while (field <= 22)
+        {
+            var space = rest.IndexOf((byte)' ');
+            var token = space < 0 ? rest : rest[..space];
+            if (field == 5 && !System.Buffers.Text.Utf8Parser.TryParse(token, out group, out _)) return null;
+            if (field == 22 && !System.Buffers.Text.Utf8Parser.TryParse(token, out start, out _)) return null;
+            if (space < 0) break;
+            rest = rest[(space + 1)..];
+            field++;
+        }
+        return field < 22 ? null : new ProcessStat((int)group, start, state is (byte)'Z' or (byte)'X');
     }
 }
