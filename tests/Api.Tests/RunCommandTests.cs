@@ -16,6 +16,8 @@ public sealed class RunCommandTests : IDisposable
         var (exit, output, error) = await Tuner.RunAsync(_work, "run", study, "--out", "out", "--data", "data");
         Assert.True(exit == 0, $"exit {exit}\n{output}\n{error}");
         Assert.Contains("Best trial", output);
+        // The plots go into the --out folder beside study.json, as SVG documents.
+        Assert.All(Reports.Plots.Kinds, kind => Assert.StartsWith("<?xml", File.ReadAllText(Path.Combine(_work, "out", kind + ".svg"))));
 
         using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(_work, "out", "study.json")));
         var root = json.RootElement;

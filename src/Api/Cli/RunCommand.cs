@@ -173,7 +173,7 @@ public static class RunCommand
             foreach (var (name, value) in best.Parameters) Console.WriteLine($"  {name} = {value}");
         }
         else Console.WriteLine("No trial succeeded.");
-        Console.WriteLine($"Wrote {report} and {plots} plots beside it in plots/");
+        Console.WriteLine($"Wrote {report} and {plots} plots beside it");
     }
 
     private static string Format(double value) => value.ToString("G6", CultureInfo.InvariantCulture);

@@ -6,12 +6,10 @@ namespace Tuning.Api.Reports;
 /// <summary>The one writer of a study's report: study.json and the plots, for <c>tuner run --out</c> (HTTP serves the same plots).</summary>
 public static class StudyReports
 {
-    /// <summary>Writes DIR/study.json and DIR/plots/KIND.svg for every kind that applies; returns the plots written.</summary>
+    /// <summary>Writes DIR/study.json and DIR/KIND.svg for every kind of plot that applies (DESIGN.md: the plots into DIR); returns the plots written.</summary>
     public static IReadOnlyList<string> Write(string directory, StudySnapshot study, IReadOnlyList<TrialRecord> trials, StudySpec spec)
     {
         StudyJson.WriteFile(Path.Combine(directory, "study.json"), study, trials);
-        var plots = Path.Combine(directory, "plots");
-        Directory.CreateDirectory(plots);
         var written = new List<string>();
         foreach (var kind in Plots.Kinds)
         {
@@ -24,7 +22,7 @@ public static class StudyReports
             {
                 continue; // this study has no such plot (a contour needs two numeric parameters)
             }
-            var path = Path.Combine(plots, kind + ".svg");
+            var path = Path.Combine(directory, kind + ".svg");
             using (var file = File.Create(path)) Plots.WriteSvg(model, file);
             written.Add(path);
         }
