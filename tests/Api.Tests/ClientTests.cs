@@ -56,5 +56,10 @@ public sealed class ClientTests
         (exit, _, error) = await Tuner.RunAsync(server.Folder, "list", "--server", "http://127.0.0.1:9");
         Assert.Equal(3, exit);
         Assert.Contains("cannot reach the tuner server", error);
+        (exit, _, error) = await Tuner.RunAsync(server.Folder, "plot", "0123", "pie", "--server", server.Url);
+        Assert.Equal(2, exit);
+        Assert.Contains("no plot 'pie'", error);
+        (exit, _, _) = await Tuner.RunAsync(server.Folder, "list", "--server", "ftp://127.0.0.1");
+        Assert.Equal(2, exit);
     }
 }

@@ -111,11 +111,19 @@ public sealed class ServiceTests : IAsyncLifetime
         var outside = await Json(await _client.PostAsync("api/studies?dir=../..", Server.Yaml(Server.Study())), HttpStatusCode.BadRequest);
         Assert.Equal("dir", outside.GetProperty("errors")[0].GetProperty("path").GetString());
         // A link inside the workdir that leads out of it is outside too.
+        // A link inside the workdir that leads out of it is outside too, through a chain of links as well.
         var outsideFolder = Directory.CreateTempSubdirectory("tuning-outside-").FullName;
+        Directory.CreateDirectory(Path.Combine(outsideFolder, "sub"));
         Directory.CreateSymbolicLink(Path.Combine(_server.Folder, "escape"), outsideFolder);
-        var linked = await Json(await _client.PostAsync("api/studies?dir=escape", Server.Yaml(Server.Study())), HttpStatusCode.BadRequest);
-        Assert.Contains("outside this namespace's workdir", linked.GetProperty("detail").GetString());
-        Directory.Delete(outsideFolder);
+        Directory.CreateDirectory(Path.Combine(_server.Folder, "inner"));
+        Directory.CreateSymbolicLink(Path.Combine(_server.Folder, "inner", "chain"), Path.Combine(_server.Folder, "escape", "sub"));
+        foreach (var dir in new[] { "escape", "inner/chain" })
+        {
+            var linked = await Json(await _client.PostAsync($"api/studies?dir={dir}", Server.Yaml(Server.Study())), HttpStatusCode.BadRequest);
+            Assert.Contains("outside this namespace's workdir", linked.GetProperty("detail").GetString());
+        }
+        Directory.Delete(outsideFolder, recursive: true);
+        await Json(await _client.PostAsync("api/studies?dir=%00", Server.Yaml(Server.Study())), HttpStatusCode.BadRequest);
     }
 
     [Fact]
@@ -228,5 +236,32 @@ public sealed class ServiceTests : IAsyncLifetime
         var error = Assert.Throws<InvalidOperationException>(() =>
             TunerServer.Build(new ServerOptions("http://0.0.0.0:1", _server.Folder, null, _server.Folder, AllowRemote: false), GpuSlots.None));
         Assert.Contains("without API keys", error.Message);
+    }
+
+    [Fact]
+    public async Task Web_pages_elsewhere_cannot_submit_or_stop_studies()
+    {
+        // text/plain needs no CORS preflight, so any page could send it: refused.
+        await Json(await _client.PostAsync("api/studies", new StringContent(Server.Study(), System.Text.Encoding.UTF8, "text/plain")), HttpStatusCode.UnsupportedMediaType);
+        // A changing request from another origin: refused; from this server's own pages: taken.
+        var foreign = new HttpRequestMessage(HttpMethod.Post, "api/studies") { Content = Server.Yaml(Server.Study()) };
+        foreign.Headers.Add("Origin", "http://evil.example");
+        await Json(await _client.SendAsync(foreign), HttpStatusCode.Forbidden);
+        var own = new HttpRequestMessage(HttpMethod.Post, "api/studies") { Content = Server.Yaml(Server.Study(trials: 1)) };
+        own.Headers.Add("Origin", _server.Url);
+        await Json(await _client.SendAsync(own), HttpStatusCode.Created);
+        // DNS rebinding: a page's own name pointed at this machine. A keyless server answers loopback names only.
+        var rebound = new HttpRequestMessage(HttpMethod.Get, "api/studies");
+        rebound.Headers.Host = "evil.example";
+        await Json(await _client.SendAsync(rebound), HttpStatusCode.BadRequest);
+    }
+
+    [Fact]
+    public void A_keys_file_that_gives_one_key_to_two_namespaces_is_refused()
+    {
+        var keys = Path.Combine(_server.Folder, "twice.json");
+        var hash = Namespaces.Hash("tk_shared");
+        File.WriteAllText(keys, $$$$"""{"namespaces": {"a": {"keys": ["{{{{hash}}}}"]}, "b": {"keys": ["{{{{hash}}}}"]}}}""");
+        Assert.Contains("both namespaces 'a' and 'b'", Assert.Throws<InvalidDataException>(() => Namespaces.Load(keys)).Message);
     }
 }

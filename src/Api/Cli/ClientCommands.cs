@@ -63,7 +63,9 @@ public static class ClientCommands
             while (true)
             {
                 await Task.Delay(1000);
-                var current = await Read<StudyView>(await client.GetAsync($"api/studies/{study.Id}"));
+                var polled = await client.GetAsync($"api/studies/{study.Id}");
+                if (!polled.IsSuccessStatusCode) return await Refused(polled); // deleted meanwhile, or the server failed
+                var current = await Read<StudyView>(polled);
                 if (current.Status is "Running" or "Created") continue;
                 Print(parse, current, Line(current));
                 return current.Status == "Succeeded" ? 0 : 1;
@@ -166,6 +168,9 @@ public static class ClientCommands
             var query = new List<string>();
             if (parse.GetValue(trials) is { } t) query.Add("trials=" + Uri.EscapeDataString(t));
             if (parse.GetValue(parameters) is { } p) query.Add("params=" + Uri.EscapeDataString(p));
+            if (!Plots.Kinds.Contains(parse.GetValue(kind)))
+                return Fail(2, $"no plot '{parse.GetValue(kind)}'; plots: {string.Join(", ", Plots.Kinds)}");
+            if (parse.GetValue(format) is not ("svg" or "png")) return Fail(2, $"--format must be svg or png, got '{parse.GetValue(format)}'");
             var name = $"{parse.GetValue(kind)}.{parse.GetValue(format)}";
             var response = await client.GetAsync($"api/studies/{Uri.EscapeDataString(parse.GetValue(Id)!)}/plots/{name}?{string.Join('&', query)}");
             if (!response.IsSuccessStatusCode) return await Refused(response);
@@ -181,8 +186,8 @@ public static class ClientCommands
     private static async Task<int> Call(ParseResult parse, Func<HttpClient, Task<int>> request)
     {
         var server = parse.GetValue(Server)!;
-        if (!Uri.TryCreate(server.EndsWith('/') ? server : server + "/", UriKind.Absolute, out var address))
-            return Fail(2, $"--server: '{server}' is not a URL");
+        if (!Uri.TryCreate(server.EndsWith('/') ? server : server + "/", UriKind.Absolute, out var address) || address.Scheme is not ("http" or "https"))
+            return Fail(2, $"--server: '{server}' is not an http:// or https:// URL");
         using var client = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(60) };
         if (parse.GetValue(Key) is { Length: > 0 } key) client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
         try

@@ -164,7 +164,8 @@ async function showStudy(id) {
     if (Date.now() - state.plotsAt > 5000 && (running || !state.finished)) {
       state.plotsAt = Date.now();
       state.finished = !running;
-      for (const kind of PLOTS) loadImage(images[kind], `/api/studies/${id}/plots/${kind}.svg`);
+      // PNG on the page (an SVG of thousands of points weighs megabytes); SVG stays a download.
+      for (const kind of PLOTS) loadImage(images[kind], `/api/studies/${id}/plots/${kind}.png`);
     }
     await refreshTrials();
   }
@@ -218,7 +219,7 @@ async function showStudy(id) {
         el("tbody", {}, names.map((n) => el("tr", {}, el("th", {}, n.replace("metric:", "")),
           all.map((t) => el("td", { class: "num" }, fmt(n.startsWith("metric:") ? t.metrics[n.slice(7)] : t.parameters[n])))))))),
       el("figure", {}, curves)));
-    await loadImage(curves, `/api/studies/${id}/plots/intermediate.svg?trials=${chosen.join(",")}`);
+    await loadImage(curves, `/api/studies/${id}/plots/intermediate.png?trials=${chosen.join(",")}`);
   }
 
   async function download(kind, format) {

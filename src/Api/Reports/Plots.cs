@@ -225,7 +225,7 @@ public static class Plots
         Parameter[] pair;
         if (chosen is { Count: > 0 })
         {
-            if (chosen.Count != 2) throw new PlotException("a contour plot takes two parameters, like params=x1,x2");
+            if (chosen.Count != 2 || chosen[0] == chosen[1]) throw new PlotException("a contour plot takes two different parameters, like params=x1,x2");
             pair = chosen.Select(name => space.Parameters.FirstOrDefault(p => p.Name == name)
                 ?? throw new PlotException($"no parameter '{name}'; parameters: {string.Join(", ", space.Parameters.Select(p => p.Name))}")).ToArray();
             if (pair.FirstOrDefault(p => p.IsCategorical) is { } categorical)

@@ -23,7 +23,8 @@ public sealed class Namespaces
         Keyed = keyed;
         foreach (var ns in all)
             foreach (var hash in ns.KeySha256)
-                _byKeyHash[hash.ToLowerInvariant()] = ns;
+                if (!_byKeyHash.TryAdd(hash.ToLowerInvariant(), ns))
+                    throw new InvalidDataException($"a key hash is listed under both namespaces '{_byKeyHash[hash.ToLowerInvariant()].Name}' and '{ns.Name}'; a key opens one namespace");
     }
 
     public IReadOnlyList<NamespaceConfig> All { get; }

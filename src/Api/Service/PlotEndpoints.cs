@@ -11,8 +11,10 @@ namespace Tuning.Api.Service;
 /// </summary>
 public static class PlotEndpoints
 {
-    private const int CachedPlots = 256;
+    /// <summary>The most the kept plots may hold; past it they are all let go (a study's plots are drawn again on demand).</summary>
+    private const long CachedBytes = 64L << 20;
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte[]> Drawn = new();
+    private static long _drawnBytes;
 
     public static void Map(WebApplication app) =>
         app.MapGet("/api/studies/{id}/plots/{file}", Plot)
@@ -40,14 +42,15 @@ public static class PlotEndpoints
         var caller = StudyEndpoints.Visible(context);
         if (!Guid.TryParse(id, out var guid) || await service.ReportAsync(guid, caller) is not { } report || await service.SourceAsync(guid, caller) is not { } source)
             return StudyEndpoints.Problem(StatusCodes.Status404NotFound, "No such study", $"no study '{id}' in this namespace");
-        var version = $"{guid:N}/{file}?{context.Request.QueryString}/{report.Study.Status}/{report.Study.Succeeded}/{report.Study.Failed}/{report.Trials.Length}";
+        var names = @params?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];
+        var version = $"{guid:N}/{file}?trials={string.Join(',', numbers)}&params={string.Join(',', names)}/" +
+                      $"{report.Study.Status}/{report.Study.Succeeded}/{report.Study.Failed}/{report.Trials.Length}";
         if (Drawn.TryGetValue(version, out var cached)) return Image(cached, extension);
         var spec = StudyFile.Parse(source.Text, source.Directory);
         OxyPlot.PlotModel model;
         try
         {
-            model = Plots.Build(kind, report.Study, report.Trials, spec.Space,
-                new PlotOptions(numbers, @params?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)));
+            model = Plots.Build(kind, report.Study, report.Trials, spec.Space, new PlotOptions(numbers, names));
         }
         catch (PlotException e)
         {
@@ -56,9 +59,14 @@ public static class PlotEndpoints
         var image = new MemoryStream();
         if (extension == ".svg") Plots.WriteSvg(model, image);
         else Plots.WritePng(model, image);
-        if (Drawn.Count >= CachedPlots) Drawn.Clear();
-        Drawn[version] = image.ToArray();
-        return Image(Drawn[version], extension);
+        var bytes = image.ToArray();
+        if (Interlocked.Add(ref _drawnBytes, bytes.Length) > CachedBytes)
+        {
+            Drawn.Clear();
+            Interlocked.Exchange(ref _drawnBytes, bytes.Length);
+        }
+        Drawn[version] = bytes;
+        return Image(bytes, extension);
     }
 
     private static IResult Image(byte[] bytes, string extension) =>

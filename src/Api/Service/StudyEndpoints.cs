@@ -1,6 +1,7 @@
 using System.Text;
 using Microsoft.AspNetCore.Mvc;
 using Tuning.Api.Reports;
+using Tuning.Trials;
 using Tuning.Trials.Studies;
 using Tuning.Tuner.Grains;
 using Tuning.Tuner.Studies;
@@ -79,6 +80,11 @@ public static class StudyEndpoints
     private static async Task<IResult> Submit(HttpContext context, StudyService service, [FromQuery] string? dir)
     {
         var caller = Caller(context);
+        // Only the types a study file comes as: a page elsewhere can post text/plain without asking first
+        // (no CORS preflight), and a study runs commands here.
+        if (!StudyTypes.Contains(context.Request.ContentType?.Split(';')[0].Trim().ToLowerInvariant() ?? ""))
+            return Problem(StatusCodes.Status415UnsupportedMediaType, "Unsupported media type",
+                $"send the study file as {string.Join(" or ", StudyTypes)}");
         var body = await ReadBodyAsync(context.Request);
         if (body is null)
             return Problem(StatusCodes.Status413PayloadTooLarge, "The study file is too large", $"a study file may hold at most {StudyFile.MaxBytes >> 20} MiB");
@@ -114,6 +120,8 @@ public static class StudyEndpoints
             : NotFound(id);
     }
 
+    private static readonly string[] StudyTypes = ["application/yaml", "application/x-yaml", "text/yaml", "application/json"];
+
     /// <summary>The body as text, or null when it is larger than a study file may be.</summary>
     private static async Task<string?> ReadBodyAsync(HttpRequest request)
     {
@@ -121,42 +129,35 @@ public static class StudyEndpoints
         using var buffer = new MemoryStream();
         var chunk = new byte[81920];
         int read;
-        while ((read = await request.Body.ReadAsync(chunk)) > 0)
+        try
         {
-            if (buffer.Length + read > StudyFile.MaxBytes) return null;
-            buffer.Write(chunk, 0, read);
+            while ((read = await request.Body.ReadAsync(chunk)) > 0)
+            {
+                if (buffer.Length + read > StudyFile.MaxBytes) return null;
+                buffer.Write(chunk, 0, read);
+            }
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return null; // a chunked body past the server's own limit
         }
         return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
     }
 
     /// <summary>
-    /// A posted study's folder: <paramref name="dir"/> inside the namespace's workdir, which the server may read.
-    /// Compared with every symbolic link resolved, so a link inside the workdir cannot lead out of it. (The
+    /// A posted study's folder: <paramref name="dir"/> inside the namespace's workdir, which the server may read,
+    /// compared (and used) with every symbolic link resolved, so no link inside the workdir leads out of it. (The
     /// workdir limits where study files are read from; it is no sandbox: steps run as the server's user.)
     /// </summary>
     private static (string? Path, string? Error) StudyFolder(NamespaceConfig caller, string? dir)
     {
-        var folder = Path.GetFullPath(Path.Combine(caller.Workdir, dir ?? "."));
-        if (!Directory.Exists(folder)) return (null, $"no folder '{dir}' in this namespace's workdir");
-        var (real, root) = (RealPath(folder), RealPath(caller.Workdir));
-        if (real != root && !real.StartsWith(root + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+        // A NUL would end the name early on its way to the operating system.
+        var folder = dir?.Contains('\0') == true ? null : RealPath.Of(Path.Combine(caller.Workdir, dir ?? "."));
+        if (folder is null || !Directory.Exists(folder)) return (null, $"no folder '{dir}' in this namespace's workdir");
+        var root = RealPath.Of(caller.Workdir) ?? caller.Workdir;
+        if (folder != root && !folder.StartsWith(root.TrimEnd('/') + "/", StringComparison.Ordinal))
             return (null, $"'{dir}' is outside this namespace's workdir; the server reads study files under {caller.Workdir} only");
         return (folder, null);
-    }
-
-    /// <summary>The path with every symbolic link along it resolved.</summary>
-    private static string RealPath(string path)
-    {
-        var parts = Path.GetFullPath(path).Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries);
-        var real = Path.GetPathRoot(Path.GetFullPath(path))!;
-        for (var i = 0; i < parts.Length; i++)
-        {
-            real = Path.Combine(real, parts[i]);
-            // A link resolves to a full path that may hold links of its own: start again from it (a cycle ends at 40).
-            for (var hops = 0; hops < 40 && new DirectoryInfo(real).LinkTarget is { } target; hops++)
-                real = Path.GetFullPath(target, Path.GetDirectoryName(real)!);
-        }
-        return Path.TrimEndingDirectorySeparator(real);
     }
 
     public static NamespaceConfig Caller(HttpContext context) => (NamespaceConfig)context.Items[typeof(NamespaceConfig)]!;

@@ -54,6 +54,25 @@ public static class TunerServer
         var app = builder.Build();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        // A study runs commands here, so requests from web pages elsewhere are refused: a changing request whose
+        // Origin is not this server (cross-site request forgery), and, on a keyless loopback server, a Host that is
+        // not a loopback name (DNS rebinding: a page whose name now points at 127.0.0.1).
+        app.Use(async (context, next) =>
+        {
+            if (!namespaces.Keyed && !options.AllowRemote && !IsLoopbackHost(context.Request.Host.Host))
+            {
+                await StudyEndpoints.Problem(StatusCodes.Status400BadRequest, "Host not allowed",
+                    $"this server answers loopback names only (localhost, 127.0.0.1, [::1]), not '{context.Request.Host.Host}'").ExecuteAsync(context);
+                return;
+            }
+            if (!HttpMethods.IsGet(context.Request.Method) && !HttpMethods.IsHead(context.Request.Method) && IsCrossSite(context.Request))
+            {
+                await StudyEndpoints.Problem(StatusCodes.Status403Forbidden, "Cross-site request refused",
+                    "requests that change studies are taken from this server's own pages and from clients that send no Origin").ExecuteAsync(context);
+                return;
+            }
+            await next(context);
+        });
         app.Use(async (context, next) =>
         {
             var operators = context.Request.Path.StartsWithSegments(OrleansDashboardPath);
@@ -62,10 +81,13 @@ public static class TunerServer
                 await next(context); // the dashboard's files and the OpenAPI document are public; the dashboard asks for a key itself
                 return;
             }
-            var key = context.Request.Headers["X-Api-Key"].FirstOrDefault()
-                      ?? (context.Request.Headers.Authorization.FirstOrDefault() is { } auth && auth.StartsWith("Bearer ", StringComparison.Ordinal) ? auth[7..] : null)
-                      // A browser cannot add headers to the Orleans Dashboard's own requests: our dashboard sets this cookie.
-                      ?? (operators ? context.Request.Cookies["tuner-key"] : null);
+            var key = new[]
+                {
+                    context.Request.Headers["X-Api-Key"].FirstOrDefault(),
+                    context.Request.Headers.Authorization.FirstOrDefault() is { } auth && auth.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? auth[7..].Trim() : null,
+                    // A browser cannot add headers to the Orleans Dashboard's own requests: our dashboard sets this cookie.
+                    operators ? context.Request.Cookies["tuner-key"] : null,
+                }.FirstOrDefault(k => !string.IsNullOrWhiteSpace(k));
             if (namespaces.Resolve(key) is not { } caller)
             {
                 await StudyEndpoints.Problem(StatusCodes.Status401Unauthorized, "No valid API key",
@@ -92,9 +114,18 @@ public static class TunerServer
     /// <summary>Where the Orleans Dashboard (silos, grains, calls) is served, for operators.</summary>
     public const string OrleansDashboardPath = "/orleans";
 
-    private static bool IsLoopback(string url)
+    private static bool IsLoopbackHost(string host) =>
+        host is "localhost" || (System.Net.IPAddress.TryParse(host.Trim('[', ']'), out var address) && System.Net.IPAddress.IsLoopback(address));
+
+    /// <summary>An Origin other than the request's own host and port, or a browser saying the request is cross-site.</summary>
+    private static bool IsCrossSite(HttpRequest request)
     {
-        var host = Uri.TryCreate(url.Replace("://*", "://0.0.0.0").Replace("://+", "://0.0.0.0"), UriKind.Absolute, out var uri) ? uri.Host : "";
-        return host is "localhost" || (System.Net.IPAddress.TryParse(host.Trim('[', ']'), out var address) && System.Net.IPAddress.IsLoopback(address));
+        if (request.Headers["Sec-Fetch-Site"].FirstOrDefault() == "cross-site") return true;
+        var origin = request.Headers.Origin.FirstOrDefault();
+        return origin is not null && (!Uri.TryCreate(origin, UriKind.Absolute, out var uri) ||
+                                      !string.Equals(uri.Authority, request.Host.Value, StringComparison.OrdinalIgnoreCase));
     }
+
+    private static bool IsLoopback(string url) =>
+        IsLoopbackHost(Uri.TryCreate(url.Replace("://*", "://0.0.0.0").Replace("://+", "://0.0.0.0"), UriKind.Absolute, out var uri) ? uri.Host : "");
 }

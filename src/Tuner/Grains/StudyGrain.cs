@@ -120,10 +120,11 @@ public sealed class StudyGrain(
         for (var first = 0; first < _trials.Count; first += 256)
             await Task.WhenAll(Enumerable.Range(first, Math.Min(256, _trials.Count - first))
                 .Select(n => grains.GetGrain<ITrialGrain>(TrialGrain.Key(Id, n)).Clear()));
-        await grains.GetGrain<IStudyRegistryGrain>(0).Remove(Id);
         var runs = Path.Combine(options.Value.RunsDirectory, Id.ToString("N"));
         if (Directory.Exists(runs)) Directory.Delete(runs, recursive: true);
         await state.ClearStateAsync();
+        // Out of the registry last: until then a failed delete can be asked again.
+        await grains.GetGrain<IStudyRegistryGrain>(0).Remove(Id);
         _trials.Clear();
         _spec = null;
         DeactivateOnIdle();

@@ -70,7 +70,18 @@ public sealed class StudyService(IGrainFactory grains, GpuSlots gpus)
     public async Task<IReadOnlyList<StudySnapshot>> ListAsync(string? @namespace)
     {
         var entries = (await Registry.List()).Where(e => @namespace is null || e.Namespace == @namespace).OrderByDescending(e => e.CreatedAt);
-        return await Task.WhenAll(entries.Select(e => grains.GetGrain<IStudyGrain>(e.Id).GetSnapshot()));
+        var snapshots = await Task.WhenAll(entries.Select(async e =>
+        {
+            try
+            {
+                return await grains.GetGrain<IStudyGrain>(e.Id).GetSnapshot();
+            }
+            catch (InvalidOperationException)
+            {
+                return null; // deleted since the registry was read
+            }
+        }));
+        return snapshots.OfType<StudySnapshot>().ToArray();
     }
 
     public async Task<StudySnapshot?> GetAsync(Guid id, string? @namespace) =>
