@@ -103,7 +103,9 @@ public sealed class StudyService(IGrainFactory grains, GpuSlots gpus)
         if (await FindAsync(id, @namespace) is not { } study) return (StopOutcome.NotFound, null);
         var before = await study.GetSnapshot();
         if (before.Status.IsTerminal()) return (StopOutcome.AlreadyEnded, before);
-        return (StopOutcome.Stopped, await study.Stop());
+        // It may end by itself between the look and the stop: then it was not this call that ended it.
+        var after = await study.Stop();
+        return (after.Status == StudyStatus.Stopped ? StopOutcome.Stopped : StopOutcome.AlreadyEnded, after);
     }
 
     /// <summary>Stops the study if it runs and forgets it; false where there is no such study.</summary>
