@@ -40,13 +40,13 @@ public static class PlotEndpoints
             numbers.Add(number);
         }
         var caller = StudyEndpoints.Visible(context);
-        if (!Guid.TryParse(id, out var guid) || await service.ReportAsync(guid, caller) is not { } report || await service.SourceAsync(guid, caller) is not { } source)
-            return StudyEndpoints.Problem(StatusCodes.Status404NotFound, "No such study", $"no study '{id}' in this namespace");
+        if (!Guid.TryParse(id, out var guid) || await service.ReportAsync(guid, caller) is not { } report)
+            return StudyEndpoints.NotFound(id);
         var names = @params?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];
         var version = $"{guid:N}/{file}?trials={string.Join(',', numbers)}&params={string.Join(',', names)}/" +
                       $"{report.Study.Status}/{report.Study.Succeeded}/{report.Study.Failed}/{report.Trials.Length}";
         if (Drawn.TryGetValue(version, out var cached)) return Image(cached, extension);
-        var spec = StudyFile.Parse(source.Text, source.Directory);
+        var spec = StudyFile.Parse(report.Source.Text, report.Source.Directory);
         OxyPlot.PlotModel model;
         try
         {

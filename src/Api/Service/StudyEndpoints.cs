@@ -167,7 +167,7 @@ public static class StudyEndpoints
 
     private static Guid? ParseId(string id) => Guid.TryParse(id, out var guid) ? guid : null;
 
-    private static IResult NotFound(string id) => Problem(StatusCodes.Status404NotFound, "No such study", $"no study '{id}' in this namespace");
+    public static IResult NotFound(string id) => Problem(StatusCodes.Status404NotFound, "No such study", $"no study '{id}' in this namespace");
 
     public static IResult Problem(int status, string title, string detail) =>
         TypedResults.Problem(detail: detail, statusCode: status, title: title);

@@ -90,9 +90,9 @@ public sealed class StudyService(IGrainFactory grains, GpuSlots gpus)
     public async Task<TrialPage?> TrialsAsync(Guid id, string? @namespace, TrialQuery query) =>
         await FindAsync(id, @namespace) is { } study ? await study.GetTrialPage(query) : null;
 
-    /// <summary>Every trial of the study (for reports and plots), or null where there is no such study.</summary>
-    public async Task<(StudySnapshot Study, TrialRecord[] Trials)?> ReportAsync(Guid id, string? @namespace) =>
-        await FindAsync(id, @namespace) is { } study ? (await study.GetSnapshot(), await study.GetTrials()) : null;
+    /// <summary>The study, every trial and its file (for reports and plots), or null where there is no such study.</summary>
+    public async Task<(StudySnapshot Study, TrialRecord[] Trials, StudySource Source)?> ReportAsync(Guid id, string? @namespace) =>
+        await FindAsync(id, @namespace) is { } study ? (await study.GetSnapshot(), await study.GetTrials(), await study.GetSource()) : null;
 
     public async Task<StudySource?> SourceAsync(Guid id, string? @namespace) =>
         await FindAsync(id, @namespace) is { } study ? await study.GetSource() : null;
