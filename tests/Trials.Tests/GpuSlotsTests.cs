@@ -107,3 +107,99 @@ public sealed class GpuSlotsTests : IDisposable
         Assert.Equal(expected, slots.Ids);
     }
 }
+
+/// <summary>GPU fractions and core counts, accounted in whole shares.</summary>
+public sealed class SharedDevicesTests
+{
+    [Fact]
+    public async Task Four_quarter_gpu_steps_share_one_device_and_a_fifth_waits()
+    {
+        var slots = new GpuSlots(["7"]);
+        var leases = new List<DeviceLease>();
+        for (var i = 0; i < 4; i++) leases.Add(await slots.AcquireAsync(0.25, CancellationToken.None));
+        Assert.All(leases, l => Assert.Equal(["7"], l.Ids));
+        Assert.Equal([0.0], slots.Free);
+        var fifth = slots.AcquireAsync(0.25, CancellationToken.None);
+        await Task.Delay(100);
+        Assert.False(fifth.IsCompleted);
+        leases[2].Dispose();
+        leases[2].Dispose(); // twice: returned once
+        using (await fifth.WaitAsync(TimeSpan.FromSeconds(5))) Assert.Equal([0.0], slots.Free);
+        foreach (var lease in leases) lease.Dispose();
+        Assert.Equal([1.0], slots.Free);
+    }
+
+    [Fact]
+    public async Task Fractions_pack_onto_the_fullest_device_that_fits_so_whole_devices_stay_free()
+    {
+        var slots = new GpuSlots(["0", "1"]);
+        using var half = await slots.AcquireAsync(0.5, CancellationToken.None);
+        using var third = await slots.AcquireAsync(0.3, CancellationToken.None);
+        Assert.Equal(half.Ids, third.Ids);
+        using var whole = await slots.AcquireAsync(1, CancellationToken.None);
+        Assert.NotEqual(half.Ids, whole.Ids);
+        // 0.2 of the first device is left: exactly enough, with no rounding lost.
+        using var fifth = await slots.AcquireAsync(0.2, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal([0.0, 0.0], slots.Free);
+    }
+
+    [Fact]
+    public async Task A_whole_gpu_request_waits_for_idle_devices_while_fractions_hold_them()
+    {
+        var slots = new GpuSlots(["0", "1"]);
+        var small = await slots.AcquireAsync(0.1, CancellationToken.None);
+        var two = slots.AcquireAsync(2, CancellationToken.None);
+        await Task.Delay(100);
+        Assert.False(two.IsCompleted);
+        small.Dispose();
+        using var both = await two.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(["0", "1"], both.Ids);
+    }
+
+    [Fact]
+    public async Task Quarter_gpu_steps_run_four_at_a_time_and_give_their_share_back_when_they_fail_or_time_out()
+    {
+        var root = Directory.CreateTempSubdirectory("tuning-shares-").FullName;
+        try
+        {
+            var slots = new GpuSlots(["0"]);
+            var executor = new LocalExecutor(slots);
+            var log = Path.Combine(root, "log");
+            StepInvocation Step(int i, string script) => new(
+                "t", $"s{i}", ["sh", "-c", script], Directory.CreateDirectory(Path.Combine(root, $"s{i}")).FullName,
+                Path.Combine(root, $"s{i}", "outputs"), root, new Dictionary<string, string>(), null, new ResourceSpec(0.25, null, null));
+            // Eight steps, some failing: never more than four at once, all shares back at the end.
+            var results = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => executor.RunAsync(
+                Step(i, $"echo start >> {log}; sleep 0.3; echo end >> {log}; exit {i % 3}"), TrialDeadline.None(CancellationToken.None))));
+            Assert.Equal(5, results.Count(r => !r.Succeeded));
+            var (running, most) = (0, 0);
+            foreach (var line in File.ReadAllLines(log))
+                most = Math.Max(most, running += line == "start" ? 1 : -1);
+            Assert.Equal(4, most);
+            using var deadline = new TrialDeadline(TimeSpan.FromMilliseconds(200), CancellationToken.None);
+            var late = await executor.RunAsync(Step(9, "sleep 10"), deadline);
+            Assert.False(late.Succeeded);
+            Assert.Equal([1.0], slots.Free);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Cores_are_lent_in_turn_and_a_request_beyond_the_machine_takes_all_of_it()
+    {
+        var cpus = new CpuSlots(4);
+        using var three = await cpus.AcquireAsync(3, CancellationToken.None);
+        var two = cpus.AcquireAsync(2, CancellationToken.None);
+        await Task.Delay(100);
+        Assert.False(two.IsCompleted);
+        three.Dispose();
+        (await two.WaitAsync(TimeSpan.FromSeconds(5))).Dispose();
+        using var everything = await cpus.AcquireAsync(64, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(5));
+        var more = cpus.AcquireAsync(0.5, CancellationToken.None);
+        await Task.Delay(100);
+        Assert.False(more.IsCompleted);
+    }
+}

@@ -60,8 +60,6 @@ public static class RunCommand
             Console.Error.WriteLine($"tuner: {reason}");
             return 1;
         }
-        if (spec.EarlyStopping is not null)
-            Console.WriteLine($"Note: earlyStopping ({spec.EarlyStopping.Name}) is checked but not applied yet: every trial runs to its end.");
 
         var source = new StudySource(text, spec.StudyDirectory);
         var outDirectory = Path.GetFullPath(output ?? spec.Name);

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Microsoft.OpenApi;
+using Tuning.Algorithms.EarlyStopping;
 using Tuning.Algorithms.Suggesters;
 using Tuning.Trials.Execution;
 
@@ -29,10 +30,10 @@ public static class StudyFileSchema
                 ["seed"] = Integer("Same seed and same results give the same suggestions"),
                 ["settings"] = new OpenApiSchema { Type = JsonSchemaType.Object, Description = "Per algorithm; see the README" },
             }, "name"),
-            ["earlyStopping"] = Object("Stop unpromising trials early (checked, not yet applied)", new()
+            ["earlyStopping"] = Object("Stop trials whose learning curves are clearly worse than the others'", new()
             {
-                ["name"] = Choice("The rule", "median"),
-                ["settings"] = new OpenApiSchema { Type = JsonSchemaType.Object },
+                ["name"] = Choice("The rule", EarlyStoppingCatalog.Names.ToArray()),
+                ["settings"] = new OpenApiSchema { Type = JsonSchemaType.Object, Description = "median: minTrials, startStep; asha: minStep, reductionFactor" },
             }, "name"),
             ["budget"] = Object("How many trials, how many at once, how many may fail", new()
             {
@@ -64,8 +65,8 @@ public static class StudyFileSchema
                     ["env"] = new OpenApiSchema { Type = JsonSchemaType.Object, Description = "Environment variables" },
                     ["resources"] = Object("What the step needs", new()
                     {
-                        ["gpu"] = Integer("GPUs", minimum: 0),
-                        ["cpu"] = Number("Cores"),
+                        ["gpu"] = Number("GPUs: a fraction (0.25) shares one device, a whole number takes that many"),
+                        ["cpu"] = Number("Cores; steps that say take them in turn"),
                         ["memory"] = Text("Like 512Mi or 4Gi"),
                     }),
                     ["cache"] = new OpenApiSchema { Type = JsonSchemaType.Boolean, Description = "Take the step from the cache when its inputs did not change (default true)" },

@@ -46,18 +46,6 @@ public sealed class BoundedLines(Action<string> onLine)
         _overlong = false;
     }
 
-    /// <summary>Every line of a file, read in pieces.</summary>
-    public static void ReadFile(string path, Action<string> onLine)
-    {
-        if (!File.Exists(path)) return;
-        using var reader = new StreamReader(path);
-        var lines = new BoundedLines(onLine);
-        var buffer = new char[8192];
-        int read;
-        while ((read = reader.Read(buffer)) > 0) lines.Feed(buffer.AsSpan(0, read));
-        lines.Finish();
-    }
-
     /// <summary>The last non-empty line among the last 64 KiB of a file (a log's end, however large the log).</summary>
     public static string? LastOfFile(string path)
     {

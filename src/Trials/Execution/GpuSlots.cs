@@ -3,29 +3,29 @@ using System.Diagnostics;
 namespace Tuning.Trials.Execution;
 
 /// <summary>
-/// The GPUs of this machine, lent to steps that ask for them (<c>resources: {gpu: N}</c>): each GPU serves one
-/// step at a time, and a step that finds too few free waits for them instead of sharing. Steps see only
-/// their GPUs, through <c>CUDA_VISIBLE_DEVICES</c>.
+/// The GPUs of this machine, lent to steps that ask for them (<c>resources: {gpu: N}</c>). A fraction shares one GPU
+/// (<c>0.25</c>: four such steps at once on a device, a fifth waits); a whole number takes that many GPUs to itself.
+/// A step that finds too little free waits for it. Steps see only their GPUs, through <c>CUDA_VISIBLE_DEVICES</c>.
 /// </summary>
 public sealed class GpuSlots
 {
     public const string Variable = "TUNER_GPUS";
 
-    private readonly Queue<string> _free;
-    private readonly SemaphoreSlim _turn = new(1, 1);
-    private TaskCompletionSource _released = NewSignal();
+    private readonly SharedDevices _devices;
 
-    public GpuSlots(IEnumerable<string> ids)
-    {
-        Ids = ids.ToArray();
-        _free = new Queue<string>(Ids);
-    }
+    public GpuSlots(IEnumerable<string> ids) => _devices = new SharedDevices(ids);
 
     public static readonly GpuSlots None = new([]);
 
-    public IReadOnlyList<string> Ids { get; }
+    public IReadOnlyList<string> Ids => _devices.Ids;
 
     public int Count => Ids.Count;
+
+    /// <summary>How much of each GPU is free now, 0 to 1, in <see cref="Ids"/> order.</summary>
+    public IReadOnlyList<double> Free => _devices.Free.Select(shares => shares / (double)SharedDevices.Whole).ToArray();
+
+    /// <summary>The whole GPUs a request occupies at least: a fraction needs one device.</summary>
+    public static int DevicesNeeded(double gpu) => (int)Math.Ceiling(gpu);
 
     /// <summary>
     /// The GPUs to lend: <c>TUNER_GPUS</c> (a list like <c>0,1</c>, or <c>none</c>), else those that
@@ -66,57 +66,30 @@ public sealed class GpuSlots
         }
     }
 
-    /// <summary>Waits, in turn, until <paramref name="count"/> GPUs are free and takes them.</summary>
-    public async Task<GpuLease> AcquireAsync(int count, CancellationToken cancellation)
+    /// <summary>Waits, in turn, until <paramref name="gpu"/> GPUs (a fraction of one, or whole ones) are free and takes them.</summary>
+    public Task<DeviceLease> AcquireAsync(double gpu, CancellationToken cancellation)
     {
-        if (count > Count)
-            throw new InvalidOperationException($"{count} GPUs asked for, {Count} on this machine");
-        // One waiter at a time takes GPUs, so two steps that each need two never hold one each and wait forever.
-        await _turn.WaitAsync(cancellation).ConfigureAwait(false);
-        try
-        {
-            while (true)
-            {
-                Task released;
-                lock (_free)
-                {
-                    if (_free.Count >= count)
-                        return new GpuLease(this, Enumerable.Range(0, count).Select(_ => _free.Dequeue()).ToArray());
-                    released = _released.Task;
-                }
-                await released.WaitAsync(cancellation).ConfigureAwait(false);
-            }
-        }
-        finally
-        {
-            _turn.Release();
-        }
+        if (DevicesNeeded(gpu) > Count)
+            throw new InvalidOperationException($"{gpu} GPUs asked for, {Count} on this machine");
+        return gpu <= 1
+            ? _devices.AcquireAsync((int)Math.Ceiling(gpu * SharedDevices.Whole - 1e-9), 0, cancellation)
+            : _devices.AcquireAsync(0, (int)gpu, cancellation);
     }
-
-    internal void Return(IReadOnlyList<string> ids)
-    {
-        TaskCompletionSource signal;
-        lock (_free)
-        {
-            foreach (var id in ids) _free.Enqueue(id);
-            signal = _released;
-            _released = NewSignal();
-        }
-        signal.TrySetResult();
-    }
-
-    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 }
 
-/// <summary>GPUs lent to one step; disposing gives them back.</summary>
-public sealed class GpuLease(GpuSlots slots, IReadOnlyList<string> ids) : IDisposable
+/// <summary>
+/// The cores of this machine, lent to steps that say how many they use (<c>resources: {cpu: 2}</c>), so CPU-bound
+/// steps of parallel trials do not oversubscribe the machine. A step that asks for more than the machine has takes
+/// all of it; a step that says nothing takes nothing and is not limited.
+/// </summary>
+public sealed class CpuSlots(int cores)
 {
-    private int _returned;
+    private readonly SharedDevices _cores = new(["cpu"], Math.Max(1, cores) * SharedDevices.Whole);
 
-    public IReadOnlyList<string> Ids { get; } = ids;
+    public static CpuSlots Machine() => new(Environment.ProcessorCount);
 
-    public void Dispose()
-    {
-        if (Interlocked.Exchange(ref _returned, 1) == 0) slots.Return(Ids);
-    }
+    public int Cores { get; } = Math.Max(1, cores);
+
+    public Task<DeviceLease> AcquireAsync(double cpu, CancellationToken cancellation) =>
+        _cores.AcquireAsync((int)Math.Min(Math.Ceiling(cpu * SharedDevices.Whole - 1e-9), _cores.SharesEach), 0, cancellation);
 }

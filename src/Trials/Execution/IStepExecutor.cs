@@ -5,6 +5,7 @@ namespace Tuning.Trials.Execution;
 /// <summary>One step of one trial, with every placeholder already substituted.</summary>
 /// <param name="StepDirectory">The step's own folder: its working folder, logs and metrics file.</param>
 /// <param name="OutputDirectory">What <c>${outputs}</c> named: the folder later steps read.</param>
+/// <param name="Reported">Told each metric line as the step reports it (values of that line only), while it runs.</param>
 public sealed record StepInvocation(
     string TrialId,
     string StepName,
@@ -14,7 +15,8 @@ public sealed record StepInvocation(
     string StudyDirectory,
     IReadOnlyDictionary<string, string> Environment,
     string? Image,
-    ResourceSpec Resources);
+    ResourceSpec Resources,
+    Action<MetricReport>? Reported = null);
 
 /// <param name="Error">Why the step failed (exit code, cannot start, killed); null when it succeeded.</param>
 public sealed record StepResult(MetricReport Metrics, string? Error, TimeSpan Duration)

@@ -9,11 +9,16 @@ namespace Tuning.Trials.Execution;
 /// </summary>
 /// <remarks>
 /// A step that asks for GPUs waits for them in <paramref name="gpus"/> and sees only those; on a machine with
-/// GPUs, a step that asks for none sees none, so it cannot take a GPU another trial was lent.
+/// GPUs, a step that asks for none sees none, so it cannot take a GPU another trial was lent. A step that says how
+/// many cores it uses waits for them in <paramref name="cpus"/>.
 /// </remarks>
-public sealed class LocalExecutor(GpuSlots gpus) : IStepExecutor
+public sealed class LocalExecutor(GpuSlots gpus, CpuSlots cpus) : IStepExecutor
 {
     public const string MetricsFileVariable = "TUNER_METRICS_FILE";
+
+    public LocalExecutor(GpuSlots gpus) : this(gpus, CpuSlots.Machine())
+    {
+    }
 
     public LocalExecutor() : this(GpuSlots.None)
     {
@@ -22,25 +27,33 @@ public sealed class LocalExecutor(GpuSlots gpus) : IStepExecutor
     public async Task<StepResult> RunAsync(StepInvocation step, TrialDeadline deadline)
     {
         var wanted = step.Resources.Gpu;
-        if (wanted > gpus.Count)
+        if (GpuSlots.DevicesNeeded(wanted) > gpus.Count)
             return new StepResult(new MetricReport(),
                 $"step '{step.StepName}' needs {wanted} GPU{(wanted == 1 ? "" : "s")} and this machine lends {gpus.Count} (set {GpuSlots.Variable} to say which to lend)",
                 TimeSpan.Zero);
         var waited = Stopwatch.StartNew();
-        GpuLease? lease = null;
+        DeviceLease? gpuLease = null, cpuLease = null;
+        var waitingFor = "cores";
         try
         {
-            // Waiting for a GPU does not count against the trial's timeout.
-            if (wanted > 0)
-                using (deadline.Pause())
-                    lease = await gpus.AcquireAsync(wanted, deadline.Token).ConfigureAwait(false);
+            // Waiting for the machine does not count against the trial's timeout. Cores before GPUs: a step holding
+            // a GPU share never waits for cores meanwhile.
+            using (deadline.Pause())
+            {
+                if (step.Resources.Cpu is { } cores) cpuLease = await cpus.AcquireAsync(cores, deadline.Token).ConfigureAwait(false);
+                waitingFor = "a GPU";
+                if (wanted > 0) gpuLease = await gpus.AcquireAsync(wanted, deadline.Token).ConfigureAwait(false);
+            }
         }
         catch (OperationCanceledException)
         {
-            return new StepResult(new MetricReport(), $"step '{step.StepName}' was cancelled while waiting for a GPU", waited.Elapsed);
+            cpuLease?.Dispose();
+            return new StepResult(new MetricReport(),
+                $"step '{step.StepName}' was cancelled while waiting for {waitingFor}", waited.Elapsed);
         }
-        using (lease)
-            return await RunProcessAsync(step, lease, deadline.Token).ConfigureAwait(false);
+        using (cpuLease)
+        using (gpuLease)
+            return await RunProcessAsync(step, gpuLease, deadline.Token).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -50,7 +63,7 @@ public sealed class LocalExecutor(GpuSlots gpus) : IStepExecutor
     public Task ReclaimAsync(string folder) =>
         StepProcesses.EndAsync(folder, StepProcesses.LiveRecordedGroups(folder), StepProcesses.TerminationGrace);
 
-    private async Task<StepResult> RunProcessAsync(StepInvocation step, GpuLease? lease, CancellationToken cancellation)
+    private async Task<StepResult> RunProcessAsync(StepInvocation step, DeviceLease? lease, CancellationToken cancellation)
     {
         Directory.CreateDirectory(step.OutputDirectory);
         var metrics = new MetricReport();
@@ -98,17 +111,29 @@ public sealed class LocalExecutor(GpuSlots gpus) : IStepExecutor
 
         var stopReading = new CancellationTokenSource();
         // Lines read once reading has stopped are not metrics of this step: the check and the read share a lock.
-        void ReadMetricLine(string line)
+        void Read(string line, bool json)
         {
+            var reported = new MetricReport();
+            if (!(json ? reported.ReadJsonLine(line) : reported.ReadLine(line))) return;
             lock (metrics)
-                if (!stopReading.IsCancellationRequested) metrics.ReadLine(line);
+            {
+                // Output read after reading stopped belongs to a process the step left behind; its metrics file is the step's.
+                if (!json && stopReading.IsCancellationRequested) return;
+                metrics.Merge(reported);
+            }
+            step.Reported?.Invoke(reported);
         }
+        void ReadMetricLine(string line) => Read(line, json: false);
         var stdout = CopyLinesAsync(process.StandardOutput, Path.Combine(step.StepDirectory, "stdout.log"), ReadMetricLine, stopReading.Token);
         var stderr = CopyLinesAsync(process.StandardError, Path.Combine(step.StepDirectory, "stderr.log"), null, stopReading.Token);
+        var metricsLines = new AppendedLines(metricsFile, line => Read(line, json: true));
         var killed = false;
         try
         {
-            await process.WaitForExitAsync(cancellation).ConfigureAwait(false);
+            // The metrics file is read as it grows, so its values reach the trial while the step runs.
+            var exited = process.WaitForExitAsync(cancellation);
+            while (!await Finishes(exited, MetricsFilePoll).ConfigureAwait(false)) metricsLines.ReadNew();
+            await exited.ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
@@ -124,13 +149,16 @@ public sealed class LocalExecutor(GpuSlots gpus) : IStepExecutor
         // not awaited (a pipe read may not heed cancellation), and nothing it reads counts any more.
         if (!await Finishes(Task.WhenAll(stdout, stderr), OutputGrace).ConfigureAwait(false))
             lock (metrics) stopReading.Cancel();
-        lock (metrics) BoundedLines.ReadFile(metricsFile, line => metrics.ReadJsonLine(line));
+        metricsLines.Finish();
 
         string? error = killed ? $"step '{step.StepName}' was killed"
             : process.ExitCode != 0 ? $"step '{step.StepName}' exited with code {process.ExitCode}{LastLine(Path.Combine(step.StepDirectory, "stderr.log"))}"
             : null;
         return new StepResult(metrics, error, clock.Elapsed);
     }
+
+    /// <summary>How often the metrics file is read while the step runs.</summary>
+    private static readonly TimeSpan MetricsFilePoll = TimeSpan.FromMilliseconds(500);
 
     /// <summary>How long the output pipes may stay open after the step's process group has ended.</summary>
     private static readonly TimeSpan OutputGrace = TimeSpan.FromSeconds(1);

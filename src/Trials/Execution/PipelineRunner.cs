@@ -1,12 +1,13 @@
 using System.Globalization;
 using Tuning.Algorithms.Space;
+using Tuning.Trials.Caching;
 using Tuning.Trials.Studies;
 
 namespace Tuning.Trials.Execution;
 
-public enum TrialOutcome { Succeeded, Failed, Cancelled }
+public enum TrialOutcome { Succeeded, Failed, Cancelled, EarlyStopped }
 
-/// <summary>What one step of a trial did, as study.json shows it.</summary>
+/// <summary>What one step of a trial did, as study.json shows it: a step taken from the cache ran 0 seconds.</summary>
 public sealed record StepSummary(string Name, bool Cached, double Seconds, string? Error);
 
 /// <summary>The end of one trial's pipeline: how it ended, every metric it reported, and each step's share.</summary>
@@ -15,61 +16,219 @@ public sealed record TrialResult(TrialOutcome Outcome, MetricReport Metrics, IRe
 /// <summary>The trial a pipeline runs for: its identity, parameters and folder.</summary>
 public sealed record TrialRun(string TrialId, int Number, IReadOnlyDictionary<string, ParameterValue> Parameters, string TrialDirectory);
 
-/// <summary>
-/// Runs a study's trial pipeline for one trial: steps in dependency order, placeholders substituted,
-/// metrics merged, and the outcome judged (exit codes, the objective reported and finite, the trial timeout).
-/// </summary>
-public sealed class PipelineRunner(StudySpec spec, IStepExecutor executor)
-{
-    private readonly IReadOnlyList<StepSpec> _order = TopologicalOrder(spec.Trial.Steps);
+/// <summary>What the owner of a running trial hears of it (each metric line as it comes), and how it stops it early.</summary>
+public sealed record TrialWatch(Action<MetricReport> Reported, CancellationToken EarlyStop);
 
-    public async Task<TrialResult> RunAsync(TrialRun trial, CancellationToken cancellation)
+/// <summary>
+/// Runs a study's trial pipeline for one trial: each step once the steps it depends on have succeeded, independent
+/// steps at the same time; placeholders substituted, metrics merged, and the outcome judged (exit codes, the
+/// objective reported and finite, the trial timeout). A failed step fails the trial with its name and reason, ends
+/// the steps running beside it and starts none after it.
+/// </summary>
+/// <remarks>
+/// With a <paramref name="cache"/>, a step whose cache key has an entry is not run: its stored outputs and metrics are
+/// used. A missing key is computed once at a time through <paramref name="gate"/>: trials that need it meanwhile wait
+/// for that run and take its entry, or its failure. Only a step that succeeded is stored.
+/// </remarks>
+public sealed class PipelineRunner
+{
+    private readonly StudySpec _spec;
+    private readonly IStepExecutor _executor;
+    private readonly StepCache? _cache;
+    private readonly IStepRunGate _gate;
+    private readonly IReadOnlyList<StepSpec> _order;
+
+    public PipelineRunner(StudySpec spec, IStepExecutor executor, StepCache? cache = null, IStepRunGate? gate = null)
+    {
+        _spec = spec;
+        _executor = executor;
+        _cache = cache;
+        _gate = gate ?? new LocalStepRunGate();
+        _order = TopologicalOrder(spec.Trial.Steps);
+    }
+
+    /// <summary>How often a step computing a cache key says it is still at work: well within the turn's lease.</summary>
+    private static readonly TimeSpan RenewEvery = StepRunTurns.Lease / 4;
+
+    public async Task<TrialResult> RunAsync(TrialRun trial, CancellationToken cancellation, TrialWatch? watch = null)
     {
         await StartCleanAsync(trial.TrialDirectory).ConfigureAwait(false);
         if (cancellation.IsCancellationRequested) return new TrialResult(TrialOutcome.Cancelled, new MetricReport(), [], "cancelled");
-        using var deadline = new TrialDeadline(spec.Budget.TrialTimeout, cancellation);
+        var earlyStop = watch?.EarlyStop ?? CancellationToken.None;
+        // Cancelled to end every running step: the trial stopped or stopped early, or a step failed.
+        using var abort = CancellationTokenSource.CreateLinkedTokenSource(cancellation, earlyStop);
+        using var deadline = new TrialDeadline(_spec.Budget.TrialTimeout, abort.Token);
+        var run = new Run(this, trial, deadline, abort, watch?.Reported);
+
+        var steps = new Dictionary<string, Task<StepDone>>(StringComparer.Ordinal);
+        foreach (var step in _order) steps[step.Name] = run.WhenReadyAsync(step, steps);
+        var done = await Task.WhenAll(_order.Select(step => steps[step.Name])).ConfigureAwait(false);
 
         var metrics = new MetricReport();
-        var summaries = new List<StepSummary>();
-        var outputs = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var step in _order)
-        {
-            // A trial stopped or timed out between steps starts no further step.
-            if (deadline.Token.IsCancellationRequested) return Stopped(step.Name, null);
-            var stepDirectory = Path.Combine(trial.TrialDirectory, step.Name);
-            var outputDirectory = Path.Combine(stepDirectory, "outputs");
-            outputs[step.Name] = outputDirectory;
-            Directory.CreateDirectory(stepDirectory);
-            string Resolve(string name) => ResolvePlaceholder(name, trial, outputDirectory, outputs);
-            var invocation = new StepInvocation(
-                trial.TrialId, step.Name,
-                step.Command.Select((argument, i) => CommandArgument(argument, i == 0, Resolve)).ToArray(),
-                stepDirectory, outputDirectory, spec.StudyDirectory,
-                step.Environment.ToDictionary(e => e.Key, e => Placeholders.Substitute(e.Value, Resolve)),
-                step.Image, step.Resources);
+        foreach (var step in done) metrics.Merge(step.Metrics);
+        var summaries = done.Select(d => d.Summary).OfType<StepSummary>().ToArray();
+        TrialResult Ended(TrialOutcome outcome, string? error) => new(outcome, metrics, summaries, error);
 
-            var result = await executor.RunAsync(invocation, deadline).ConfigureAwait(false);
-            metrics.Merge(result.Metrics);
-            summaries.Add(new StepSummary(step.Name, false, result.Duration.TotalSeconds, result.Error));
-            if (result.Succeeded) continue;
-            return Stopped(step.Name, result.Error);
+        if (cancellation.IsCancellationRequested) return Ended(TrialOutcome.Cancelled, "cancelled");
+        if (earlyStop.IsCancellationRequested) return Ended(TrialOutcome.EarlyStopped, "stopped early: its intermediate values were worse than the others' at the same step");
+        if (deadline.RanOut)
+            return Ended(TrialOutcome.Failed, $"timed out after {_spec.Budget.TrialTimeout} (budget.trialTimeout); " +
+                (run.FirstFailure is { } killed ? $"step '{killed.Step}' and its processes were killed" : "no further step was started"));
+        if (run.FirstFailure is { } failure) return Ended(TrialOutcome.Failed, failure.Error);
+
+        var objective = _spec.Objective.Metric;
+        if (!metrics.Final.TryGetValue(objective, out var value))
+            return Ended(TrialOutcome.Failed, $"the trial reported no '{objective}' metric (print a line like '{objective}=0.5')");
+        if (!double.IsFinite(value))
+            return Ended(TrialOutcome.Failed, $"the trial reported {objective}={value.ToString(CultureInfo.InvariantCulture)}, which is not a finite number");
+        return Ended(TrialOutcome.Succeeded, null);
+    }
+
+    /// <summary>
+    /// How a step ended: its outputs folder (a cache entry's or the trial's own), its cache key (null when it is not
+    /// cached, which keeps every step after it from being cached too), what it reported, and its line in study.json
+    /// (null for a step never started).
+    /// </summary>
+    private sealed record StepDone(bool Succeeded, string OutputDirectory, string? Key, MetricReport Metrics, StepSummary? Summary)
+    {
+        public static readonly StepDone NotStarted = new(false, "", null, new MetricReport(), null);
+    }
+
+    /// <summary>One trial's pipeline while it runs: the steps' shared deadline, and the first failure among them.</summary>
+    private sealed class Run(PipelineRunner runner, TrialRun trial, TrialDeadline deadline, CancellationTokenSource abort, Action<MetricReport>? reported)
+    {
+        private (string Step, string Error)? _firstFailure;
+
+        public (string Step, string Error)? FirstFailure => _firstFailure;
+
+        public async Task<StepDone> WhenReadyAsync(StepSpec step, IReadOnlyDictionary<string, Task<StepDone>> steps)
+        {
+            var upstream = new Dictionary<string, StepDone>(StringComparer.Ordinal);
+            foreach (var dependency in step.DependsOn) upstream[dependency] = await steps[dependency].ConfigureAwait(false);
+            // A trial stopped, out of time or failed elsewhere starts no further step.
+            if (upstream.Values.Any(u => !u.Succeeded) || deadline.Token.IsCancellationRequested) return StepDone.NotStarted;
+            await Task.Yield(); // independent steps start together, not one inside another's call
+            var done = await RunStepAsync(step, upstream).ConfigureAwait(false);
+            if (!done.Succeeded)
+            {
+                lock (this) _firstFailure ??= (step.Name, done.Summary?.Error ?? $"step '{step.Name}' failed");
+                abort.Cancel();
+            }
+            return done;
         }
 
-        // How a trial ends when a step did not succeed: cancelled, timed out, or the step's own failure.
-        TrialResult Stopped(string step, string? error) =>
-            cancellation.IsCancellationRequested ? new TrialResult(TrialOutcome.Cancelled, metrics, summaries, "cancelled")
-            : deadline.Token.IsCancellationRequested ? new TrialResult(TrialOutcome.Failed, metrics, summaries,
-                $"timed out after {spec.Budget.TrialTimeout} (budget.trialTimeout); step '{step}' and its processes were killed")
-            : new TrialResult(TrialOutcome.Failed, metrics, summaries, error);
+        private async Task<StepDone> RunStepAsync(StepSpec step, IReadOnlyDictionary<string, StepDone> upstream)
+        {
+            var stepDirectory = Path.Combine(trial.TrialDirectory, step.Name);
+            Directory.CreateDirectory(stepDirectory);
+            StepInvocation Invocation(string outputs)
+            {
+                string Resolve(string name) => runner.ResolvePlaceholder(name, trial, outputs, upstream);
+                return new StepInvocation(
+                    trial.TrialId, step.Name,
+                    step.Command.Select((argument, i) => runner.CommandArgument(argument, i == 0, Resolve)).ToArray(),
+                    stepDirectory, outputs, runner._spec.StudyDirectory,
+                    step.Environment.ToDictionary(e => e.Key, e => Placeholders.Substitute(e.Value, Resolve)),
+                    step.Image, step.Resources, reported);
+            }
 
-        var objective = spec.Objective.Metric;
-        if (!metrics.Final.TryGetValue(objective, out var value))
-            return new TrialResult(TrialOutcome.Failed, metrics, summaries,
-                $"the trial reported no '{objective}' metric (print a line like '{objective}=0.5')");
-        if (!double.IsFinite(value))
-            return new TrialResult(TrialOutcome.Failed, metrics, summaries,
-                $"the trial reported {objective}={value.ToString(CultureInfo.InvariantCulture)}, which is not a finite number");
-        return new TrialResult(TrialOutcome.Succeeded, metrics, summaries, null);
+            var cached = runner._cache is not null && step.Cache && step.DependsOn.All(d => upstream[d].Key is not null);
+            if (!cached) return await ExecuteAsync(step, Invocation(Path.Combine(stepDirectory, "outputs")), null).ConfigureAwait(false);
+
+            // The key sees ${outputs} as written: the folder is the key's own, chosen once the key is known.
+            var keyed = Invocation("${outputs}");
+            var key = StepCacheKey.Compute(keyed.Command, step.Image, keyed.Environment, runner._spec.StudyDirectory,
+                step.DependsOn.ToDictionary(d => d, d => upstream[d].Key!));
+            return await FromCacheAsync(step, key, Invocation).ConfigureAwait(false);
+        }
+
+        /// <summary>The step's entry: found, or computed under the key's turn, or waited for while another run computes it.</summary>
+        private async Task<StepDone> FromCacheAsync(StepSpec step, string key, Func<string, StepInvocation> invocation)
+        {
+            var cache = runner._cache!;
+            Guid turn;
+            while (true)
+            {
+                if (cache.Find(key) is { } hit) return Hit(step, key, hit);
+                TurnAnswer answer;
+                try
+                {
+                    // Waiting for another trial's run of the step does not count against this trial's timeout.
+                    using (deadline.Pause()) answer = await runner._gate.EnterAsync(key, deadline.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return Failed(step, $"step '{step.Name}' was stopped while another trial computed it");
+                }
+                if (answer.Outcome == TurnOutcome.OtherFailed)
+                    return Failed(step, $"step '{step.Name}' failed in the trial that computed it for this one: {answer.Error}");
+                if (answer.Outcome != TurnOutcome.YourTurn) continue;
+                turn = answer.Turn;
+                break;
+            }
+
+            string? error = "the tuner failed while running the step";
+            var abandoned = true;
+            using var renewing = new CancellationTokenSource();
+            var renewal = RenewAsync(key, turn, renewing.Token);
+            try
+            {
+                // A run that ended just before this turn was given left its entry.
+                if (cache.Find(key) is { } late)
+                {
+                    (error, abandoned) = (null, false);
+                    return Hit(step, key, late);
+                }
+                var build = cache.Begin(key);
+                var done = await ExecuteAsync(step, invocation(build.OutputDirectory), key).ConfigureAwait(false);
+                if (!done.Succeeded)
+                {
+                    StepCache.Abandon(build);
+                    // A run given up (its trial stopped, or a step beside it failed) is no verdict on the step:
+                    // those waiting for it compute it themselves.
+                    (error, abandoned) = (done.Summary?.Error, abort.IsCancellationRequested && !deadline.RanOut);
+                    return done;
+                }
+                var entry = cache.Commit(build, step.Name, runner._spec.Name, done.Summary!.Seconds, done.Metrics, Path.Combine(trial.TrialDirectory, step.Name));
+                (error, abandoned) = (null, false);
+                return done with { OutputDirectory = entry.OutputDirectory };
+            }
+            finally
+            {
+                renewing.Cancel();
+                await renewal.ConfigureAwait(false);
+                await runner._gate.ExitAsync(key, turn, error, abandoned).ConfigureAwait(false);
+            }
+        }
+
+        private async Task RenewAsync(string key, Guid turn, CancellationToken stop)
+        {
+            using var timer = new PeriodicTimer(RenewEvery);
+            try
+            {
+                while (await timer.WaitForNextTickAsync(stop).ConfigureAwait(false))
+                    await runner._gate.RenewAsync(key, turn).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+
+        private StepDone Hit(StepSpec step, string key, CacheEntry entry)
+        {
+            reported?.Invoke(entry.Metrics);
+            return new StepDone(true, entry.OutputDirectory, key, entry.Metrics, new StepSummary(step.Name, true, 0, null));
+        }
+
+        private static StepDone Failed(StepSpec step, string error) =>
+            new(false, "", null, new MetricReport(), new StepSummary(step.Name, false, 0, error));
+
+        private async Task<StepDone> ExecuteAsync(StepSpec step, StepInvocation invocation, string? key)
+        {
+            var result = await runner._executor.RunAsync(invocation, deadline).ConfigureAwait(false);
+            return new StepDone(result.Succeeded, invocation.OutputDirectory, key, result.Metrics,
+                new StepSummary(step.Name, false, result.Duration.TotalSeconds, result.Error));
+        }
     }
 
     /// <summary>
@@ -80,7 +239,7 @@ public sealed class PipelineRunner(StudySpec spec, IStepExecutor executor)
     private async Task StartCleanAsync(string trialDirectory)
     {
         if (!Directory.Exists(trialDirectory)) return;
-        await executor.ReclaimAsync(trialDirectory).ConfigureAwait(false);
+        await _executor.ReclaimAsync(trialDirectory).ConfigureAwait(false);
         // A process just ended may still be closing files in the folder: a few tries before giving up.
         for (var attempt = 1; ; attempt++)
         {
@@ -106,22 +265,22 @@ public sealed class PipelineRunner(StudySpec spec, IStepExecutor executor)
         if (argument.Contains("${", StringComparison.Ordinal)) return Placeholders.Substitute(argument, resolve);
         if (argument.Length == 0 || Path.IsPathRooted(argument)) return argument;
         // The program: a relative path (./train.sh, bin/run) is the study folder's; a bare name is looked up on PATH.
-        if (isProgram) return argument.Contains('/') ? Path.GetFullPath(Path.Combine(spec.StudyDirectory, argument)) : argument;
+        if (isProgram) return argument.Contains('/') ? Path.GetFullPath(Path.Combine(_spec.StudyDirectory, argument)) : argument;
         if (argument.StartsWith('-') || argument.Contains('=')) return argument;
-        var candidate = Path.Combine(spec.StudyDirectory, argument);
+        var candidate = Path.Combine(_spec.StudyDirectory, argument);
         return File.Exists(candidate) || Directory.Exists(candidate) ? Path.GetFullPath(candidate) : argument;
     }
 
-    private string ResolvePlaceholder(string name, TrialRun trial, string outputs, IReadOnlyDictionary<string, string> stepOutputs)
+    private string ResolvePlaceholder(string name, TrialRun trial, string outputs, IReadOnlyDictionary<string, StepDone> upstream)
     {
         if (Placeholders.ParameterReference(name) is { } parameter) return trial.Parameters[parameter].ToString();
-        if (Placeholders.StepOutputsReference(name) is { } step) return stepOutputs[step];
+        if (Placeholders.StepOutputsReference(name) is { } step) return upstream[step].OutputDirectory;
         return name switch
         {
             "outputs" => outputs,
             "trial.id" => trial.TrialId,
             "trial.dir" => trial.TrialDirectory,
-            "study.dir" => spec.StudyDirectory,
+            "study.dir" => _spec.StudyDirectory,
             _ => throw new InvalidOperationException($"placeholder '{name}' passed validation but has no value"),
         };
     }

@@ -8,6 +8,7 @@ namespace Tuning.Trials.Execution;
 public sealed class TrialDeadline : IDisposable
 {
     private readonly CancellationTokenSource _source;
+    private readonly CancellationToken _outer;
     private readonly Lock _gate = new();
     private readonly TimeSpan? _limit;
     private TimeSpan _left;
@@ -18,7 +19,10 @@ public sealed class TrialDeadline : IDisposable
     {
         _limit = limit;
         _left = limit ?? TimeSpan.Zero;
+        _outer = cancellation;
         _source = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        // Decided as the token is cancelled: a stop that comes after the time ran out does not make it a stop.
+        _source.Token.Register(() => RanOut = !_outer.IsCancellationRequested);
         if (limit is { } l) _source.CancelAfter(l);
     }
 
@@ -27,6 +31,9 @@ public sealed class TrialDeadline : IDisposable
 
     /// <summary>Cancelled when the trial is stopped or out of time.</summary>
     public CancellationToken Token => _source.Token;
+
+    /// <summary>Whether the trial ran out of time (rather than being stopped).</summary>
+    public bool RanOut { get; private set; }
 
     /// <summary>Stops the clock until the returned handle is disposed (pauses may overlap).</summary>
     public IDisposable Pause()

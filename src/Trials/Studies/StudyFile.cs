@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Tuning.Algorithms.EarlyStopping;
 using Tuning.Algorithms.Space;
 using Tuning.Algorithms.Suggesters;
 using Tuning.Trials.Execution;
@@ -200,18 +201,16 @@ public static partial class StudyFile
         const string path = "earlyStopping";
         var map = r.Mapping(node, path, ["name", "settings"]);
         if (map is null) return null;
-        var name = r.String(r.Required(map, path, "name", "median"), "earlyStopping.name");
+        var name = r.String(r.Required(map, path, "name", string.Join(" or ", EarlyStoppingCatalog.Names)), "earlyStopping.name");
         var settings = r.ScalarMap(YamlReader.Field(map, "settings"), "earlyStopping.settings");
-        if (name is not null && name != "median")
+        if (name is not null && !EarlyStoppingCatalog.Names.Contains(name))
         {
-            r.Error("earlyStopping.name", YamlReader.Field(map, "name"), $"unknown early stopping rule '{name}'; allowed: median");
+            r.Error("earlyStopping.name", YamlReader.Field(map, "name"), $"unknown early stopping rule '{name}'; allowed: {string.Join(", ", EarlyStoppingCatalog.Names)}");
             return null;
         }
-        var check = new SettingsReader(settings, "earlyStopping.settings");
-        check.Int("minTrials", 5, 1);
-        check.Int("startStep", 0, 0);
-        foreach (var error in check.Finish()) r.Error(error.Path, error.Message);
-        return name is null ? null : new EarlyStoppingSpec(name, settings);
+        if (name is null) return null;
+        foreach (var error in EarlyStoppingCatalog.Create(name, settings).Errors) r.Error(error.Path, error.Message);
+        return new EarlyStoppingSpec(name, settings);
     }
 
     private static BudgetSpec? ReadBudget(YamlReader r, YamlNode? node)
@@ -497,7 +496,13 @@ public static partial class StudyFile
     {
         var map = r.Mapping(node, path, ["gpu", "cpu", "memory"]);
         if (map is null) return ResourceSpec.None;
-        var gpu = r.Int(YamlReader.Field(map, "gpu"), path + ".gpu", 0);
+        var gpu = r.Number(YamlReader.Field(map, "gpu"), path + ".gpu");
+        if (gpu is < 0 || (gpu > 1 && gpu != Math.Floor(gpu.Value)) || gpu > 1024)
+        {
+            r.Error(path + ".gpu", YamlReader.Field(map, "gpu"),
+                $"{gpu} is not a GPU count: a fraction up to 1 (0.25 shares one GPU with three other steps) or a whole number of GPUs");
+            return null;
+        }
         var cpu = r.Number(YamlReader.Field(map, "cpu"), path + ".cpu");
         if (cpu is <= 0)
         {

@@ -49,7 +49,9 @@ public sealed record StepSpec(
     ResourceSpec Resources,
     bool Cache);
 
-public sealed record ResourceSpec(int Gpu, double? Cpu, string? Memory)
+/// <param name="Gpu">GPUs the step uses: a fraction (0.25) shares one device, a whole number takes that many.</param>
+/// <param name="Cpu">Cores the step uses; where given, steps take cores in turn so the machine is not oversubscribed.</param>
+public sealed record ResourceSpec(double Gpu, double? Cpu, string? Memory)
 {
     public static readonly ResourceSpec None = new(0, null, null);
 }

@@ -36,6 +36,13 @@ public interface IStudyGrain : IGrainWithGuidKey
     [AlwaysInterleave]
     Task<StudySource> GetSource();
 
+    /// <summary>
+    /// Called by a running trial with its metrics so far: the study keeps its learning curves and answers why the
+    /// trial should stop early, or null. Interleaves (it never awaits), so a trial is not held up behind a model fit.
+    /// </summary>
+    [AlwaysInterleave]
+    Task<string?> TrialProgress(TrialRecord record);
+
     /// <summary>Called by a trial when its run has ended (succeeded, failed or cancelled).</summary>
     Task TrialFinished(TrialRecord record);
 }

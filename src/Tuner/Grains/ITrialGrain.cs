@@ -10,6 +10,9 @@ public interface ITrialGrain : IGrainWithStringKey
 
     Task<TrialRecord?> GetRecord();
 
+    /// <summary>Stores a running trial's metrics so far (its learning curves); ignored once the trial has ended.</summary>
+    Task RecordProgress(TrialRecord record);
+
     /// <summary>
     /// Kills the run, if any, and returns the trial's record once the run has stored its end (Cancelled, or how
     /// it ended first), so a study that ends never shows a trial still Running. Interleaves so it is heard while

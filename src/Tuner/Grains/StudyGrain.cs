@@ -1,3 +1,4 @@
+using Tuning.Algorithms.EarlyStopping;
 using Tuning.Algorithms.Space;
 using Tuning.Algorithms.Suggesters;
 using Tuning.Trials.Studies;
@@ -35,6 +36,9 @@ public sealed class StudyGrain(
     private readonly List<int> _observedNumbers = [];
     private StudySpec? _spec;
     private ISuggester? _suggester;
+    private IEarlyStoppingRule? _earlyStopping;
+    /// <summary>The learning curves of ended trials, made once: every progress report of a running trial is judged against them.</summary>
+    private readonly Dictionary<int, LearningCurve> _endedCurves = [];
     private bool _exhausted;
 
     private Guid Id => this.GetPrimaryKey();
@@ -64,6 +68,7 @@ public sealed class StudyGrain(
         _spec = specs.Get(source);
         var algorithm = AlgorithmCatalog.Find(_spec.Algorithm.Name)!;
         _suggester = algorithm.Create(_spec.Algorithm.Settings, _spec.Space, _spec.Algorithm.Seed ?? seed);
+        _earlyStopping = _spec.EarlyStopping is { } rule ? EarlyStoppingCatalog.Create(rule.Name, rule.Settings).Rule : null;
     }
 
     public async Task<StudySnapshot> Create(StudySource source, int seed)
@@ -148,6 +153,29 @@ public sealed class StudyGrain(
         if (previous is null || !previous.Status.IsTerminal()) Observe(record);
         if (!state.State.Status.IsTerminal()) await Advance();
     }
+
+    public Task<string?> TrialProgress(TrialRecord record)
+    {
+        if (_spec is null || state.State.Status.IsTerminal() || record.Number >= _trials.Count) return Task.FromResult<string?>(null);
+        var previous = _trials[record.Number];
+        // A report overtaken by the trial's end changes nothing.
+        if (previous is { } known && known.Status.IsTerminal()) return Task.FromResult<string?>(null);
+        _trials[record.Number] = record;
+        if (_earlyStopping is null) return Task.FromResult<string?>(null);
+
+        var running = _trials.OfType<TrialRecord>().Where(t => !t.Status.IsTerminal() && t.Number != record.Number).Select(Curve);
+        var question = new EarlyStoppingQuestion(
+            Curve(record), previous is null ? long.MinValue : Curve(previous).LastStep,
+            _endedCurves.Where(c => _trials[c.Key]?.Status == TrialStatus.Succeeded).Select(c => c.Value).ToArray(),
+            _endedCurves.Values.Concat(running).ToArray());
+        return Task.FromResult(_earlyStopping.Judge(question));
+    }
+
+    /// <summary>A trial's learning curve: the objective's intermediate values, as losses.</summary>
+    private LearningCurve Curve(TrialRecord record) =>
+        new(record.Number, record.Intermediate.TryGetValue(Spec.Objective.Metric, out var points)
+            ? points.Select(p => new CurvePoint(p.Step, Spec.Objective.ToLoss(p.Value))).ToArray()
+            : []);
 
     /// <summary>Ends the study if a completion rule says so; otherwise fills free trial slots with new suggestions.</summary>
     private async Task Advance()
@@ -263,7 +291,11 @@ public sealed class StudyGrain(
         if (record.Status == TrialStatus.Cancelled) return;
         var at = _observedNumbers.BinarySearch(record.Number);
         if (at >= 0) return;
-        double? loss = record.Status == TrialStatus.Succeeded && record.Metrics.TryGetValue(Spec.Objective.Metric, out var value)
+        if (record.Intermediate.Count > 0) _endedCurves[record.Number] = Curve(record);
+        // A trial stopped early is observed at its last value, as Optuna treats a pruned trial: the suggester learns
+        // where not to look, at the price of a pessimistic value there.
+        double? loss = record.Status is TrialStatus.Succeeded or TrialStatus.EarlyStopped
+            && record.Metrics.TryGetValue(Spec.Objective.Metric, out var value) && double.IsFinite(value)
             ? Spec.Objective.ToLoss(value)
             : null;
         _observedNumbers.Insert(~at, record.Number);

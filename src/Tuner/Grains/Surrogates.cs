@@ -36,3 +36,22 @@ public sealed class MetricPointConverter : IConverter<MetricPoint, MetricPointSu
 
     public MetricPointSurrogate ConvertToSurrogate(in MetricPoint value) => new() { Step = value.Step, Value = value.Value };
 }
+
+/// <summary>Orleans' wire form of <see cref="Tuning.Trials.Caching.TurnAnswer"/>, which lives in the Orleans-free Trials layer.</summary>
+[GenerateSerializer]
+public struct TurnAnswerSurrogate
+{
+    [Id(0)] public int Outcome;
+    [Id(1)] public Guid Turn;
+    [Id(2)] public string? Error;
+}
+
+[RegisterConverter]
+public sealed class TurnAnswerConverter : IConverter<Tuning.Trials.Caching.TurnAnswer, TurnAnswerSurrogate>
+{
+    public Tuning.Trials.Caching.TurnAnswer ConvertFromSurrogate(in TurnAnswerSurrogate surrogate) =>
+        new((Tuning.Trials.Caching.TurnOutcome)surrogate.Outcome, surrogate.Turn, surrogate.Error);
+
+    public TurnAnswerSurrogate ConvertToSurrogate(in Tuning.Trials.Caching.TurnAnswer value) =>
+        new() { Outcome = (int)value.Outcome, Turn = value.Turn, Error = value.Error };
+}

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Tuning.Trials.Caching;
 using Tuning.Trials.Execution;
 using Tuning.Tuner.Hosting;
 
@@ -14,6 +15,8 @@ public sealed class TrialGrain(
     [PersistentState("trial", TuningStorage.Name)] IPersistentState<TrialRecord> state,
     StudySpecCache specs,
     ExecutorSelector executors,
+    StepCache cache,
+    IStepRunGate gate,
     IOptions<TunerOptions> options,
     IGrainFactory grains,
     IHostApplicationLifetime lifetime,
@@ -42,7 +45,7 @@ public sealed class TrialGrain(
 
         var spec = specs.Get(assignment.Source);
         var directory = Path.Combine(options.Value.RunsDirectory, assignment.StudyId.ToString("N"), assignment.Number.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        var runner = new PipelineRunner(spec, executors.For(spec.Trial));
+        var runner = new PipelineRunner(spec, executors.For(spec.Trial), cache, gate);
         var run = new TrialRun(state.State.Id, assignment.Number, assignment.Parameters, directory);
         _run = new CancellationTokenSource();
         _stored = new TaskCompletionSource<TrialRecord>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -60,20 +63,30 @@ public sealed class TrialGrain(
         TrialRecord finished;
         try
         {
-            var result = await runner.RunAsync(run, token);
+            var progress = new ProgressPump(started, self, grains.GetGrain<IStudyGrain>(studyId), logger);
+            TrialResult result;
+            try
+            {
+                result = await runner.RunAsync(run, token, progress.Watch);
+            }
+            finally
+            {
+                await progress.StopAsync();
+            }
             finished = started with
             {
                 Status = result.Outcome switch
                 {
                     TrialOutcome.Succeeded => TrialStatus.Succeeded,
                     TrialOutcome.Cancelled => TrialStatus.Cancelled,
+                    TrialOutcome.EarlyStopped => TrialStatus.EarlyStopped,
                     _ => TrialStatus.Failed,
                 },
                 Metrics = result.Metrics.Final,
                 Intermediate = result.Metrics.Intermediate.ToDictionary(m => m.Key, m => m.Value.ToArray()),
                 Steps = result.Steps.Select(s => new StepRecord(s.Name, s.Cached, s.Seconds, s.Error)).ToArray(),
                 CompletedAt = DateTimeOffset.UtcNow,
-                Error = result.Error,
+                Error = result.Outcome == TrialOutcome.EarlyStopped ? progress.StopReason ?? result.Error : result.Error,
             };
         }
         catch (Exception e)
@@ -113,6 +126,14 @@ public sealed class TrialGrain(
         }
     }
 
+    public async Task RecordProgress(TrialRecord record)
+    {
+        // A report that arrives after the run stored its end is out of date.
+        if (_run is null || state.State.Status.IsTerminal()) return;
+        state.State = record;
+        await state.WriteStateAsync();
+    }
+
     public Task<TrialRecord?> GetRecord() => Task.FromResult(state.RecordExists ? state.State : null);
 
     public async Task<TrialRecord?> Cancel()
@@ -144,5 +165,87 @@ public sealed class TrialGrain(
         _run = null;
         _stored?.TrySetResult(record);
         DeactivateOnIdle();
+    }
+
+    /// <summary>
+    /// Carries a running trial's metrics to its record and its study, at most every <see cref="Every"/>: the study
+    /// sees learning curves as they grow and may answer that the trial should stop early. Runs beside the pipeline,
+    /// never in a grain turn; a report that fails is logged and the next one carries everything again.
+    /// </summary>
+    private sealed class ProgressPump
+    {
+        private static readonly TimeSpan Every = TimeSpan.FromMilliseconds(500);
+
+        private readonly TrialRecord _started;
+        private readonly ITrialGrain _trial;
+        private readonly IStudyGrain _study;
+        private readonly ILogger _logger;
+        private readonly MetricReport _live = new();
+        private readonly CancellationTokenSource _earlyStop = new();
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Task _pumping;
+        private int _changed;
+
+        public ProgressPump(TrialRecord started, ITrialGrain trial, IStudyGrain study, ILogger logger)
+        {
+            (_started, _trial, _study, _logger) = (started, trial, study, logger);
+            Watch = new TrialWatch(Reported, _earlyStop.Token);
+            _pumping = Task.Run(PumpAsync);
+        }
+
+        public TrialWatch Watch { get; }
+
+        /// <summary>Why the study stopped the trial early; null while it has not.</summary>
+        public string? StopReason { get; private set; }
+
+        private void Reported(MetricReport line)
+        {
+            lock (_live) _live.Merge(line);
+            Volatile.Write(ref _changed, 1);
+        }
+
+        private async Task PumpAsync()
+        {
+            using var timer = new PeriodicTimer(Every);
+            try
+            {
+                while (await timer.WaitForNextTickAsync(_stop.Token))
+                {
+                    if (Interlocked.Exchange(ref _changed, 0) == 0) continue;
+                    TrialRecord record;
+                    lock (_live)
+                        record = _started with
+                        {
+                            Metrics = new Dictionary<string, double>(_live.Final),
+                            Intermediate = _live.Intermediate.ToDictionary(m => m.Key, m => m.Value.ToArray()),
+                        };
+                    try
+                    {
+                        await _trial.RecordProgress(record);
+                        if (await _study.TrialProgress(record) is { } reason && StopReason is null)
+                        {
+                            StopReason = reason;
+                            _earlyStop.Cancel();
+                        }
+                    }
+                    catch (Exception e) when (e is not OperationCanceledException)
+                    {
+                        _logger.LogWarning(e, "trial {Trial}: could not report its progress", _started.Id);
+                        Volatile.Write(ref _changed, 1);
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+
+        public async Task StopAsync()
+        {
+            _stop.Cancel();
+            await _pumping;
+            _stop.Dispose();
+            _earlyStop.Dispose();
+        }
     }
 }

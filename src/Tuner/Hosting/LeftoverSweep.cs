@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Tuning.Trials.Caching;
 
 namespace Tuning.Tuner.Hosting;
 
@@ -6,12 +7,18 @@ namespace Tuning.Tuner.Hosting;
 /// At silo start, before any study resumes, ends the step processes a killed run of this data folder left
 /// behind: they would otherwise keep running (and keep their GPUs) beside the trials that run again. At silo
 /// stop, ends the step processes still running. One silo owns a data folder at a time, so whatever is marked
-/// with one of its run folders is its own.
+/// with one of its run folders is its own, and so is every cache entry left half-built.
 /// </summary>
-public sealed class LeftoverSweep(ExecutorSelector executors, IOptions<TunerOptions> options) : ILifecycleParticipant<ISiloLifecycle>
+public sealed class LeftoverSweep(ExecutorSelector executors, StepCache cache, IOptions<TunerOptions> options) : ILifecycleParticipant<ISiloLifecycle>
 {
     public void Participate(ISiloLifecycle lifecycle) =>
-        lifecycle.Subscribe(nameof(LeftoverSweep), ServiceLifecycleStage.ApplicationServices, Sweep, Sweep);
+        lifecycle.Subscribe(nameof(LeftoverSweep), ServiceLifecycleStage.ApplicationServices, SweepAtStart, Sweep);
+
+    private async Task SweepAtStart(CancellationToken cancellation)
+    {
+        await Sweep(cancellation);
+        cache.RemoveUnfinishedBuilds();
+    }
 
     /// <summary>At start: what a killed run left. At stop (the trials' grains are gone by then): what this run still runs,
     /// so an interrupted run leaves nothing behind and its trials, still Running in the store, run again on resume.</summary>

@@ -7,10 +7,13 @@ namespace Tuning.Tuner.Hosting;
 /// <summary>Where a silo keeps its store and its trial folders.</summary>
 public sealed class TunerOptions
 {
-    /// <summary>The data folder: <c>tuner.db</c> and <c>runs/STUDY/TRIAL/STEP</c> below it.</summary>
+    /// <summary>The data folder: <c>tuner.db</c>, <c>runs/STUDY/TRIAL/STEP</c> and <c>cache/KEY</c> below it.</summary>
     public string DataDirectory { get; set; } = ".tuner";
 
     public string RunsDirectory => Path.Combine(Path.GetFullPath(DataDirectory), "runs");
+
+    /// <summary>The step cache: one folder per cache key, shared by every study of this data folder.</summary>
+    public string CacheDirectory => Path.Combine(Path.GetFullPath(DataDirectory), "cache");
 
     public string DatabasePath => Path.Combine(Path.GetFullPath(DataDirectory), "tuner.db");
 

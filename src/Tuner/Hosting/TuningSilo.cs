@@ -31,6 +31,9 @@ public static class TuningSilo
         });
         silo.Services.AddSingleton<Hosting.StudySpecCache>();
         silo.Services.AddSingleton<Hosting.ExecutorSelector>();
+        silo.Services.AddSingleton(services => new Tuning.Trials.Caching.StepCache(
+            services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Hosting.TunerOptions>>().Value.CacheDirectory));
+        silo.Services.AddSingleton<Tuning.Trials.Caching.IStepRunGate, Grains.GrainStepRunGate>();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, Hosting.LeftoverSweep>();
         silo.Services.AddSingleton<Studies.StudyService>();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, Hosting.StudyResumer>();

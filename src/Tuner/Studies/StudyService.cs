@@ -24,7 +24,7 @@ public sealed class StudyService(IGrainFactory grains, GpuSlots gpus)
     public static string? CannotRun(StudySpec spec, GpuSlots gpus)
     {
         if (ExecutorCatalog.Unavailable(spec.Trial.Executor) is { } reason) return reason;
-        var wanted = spec.Trial.Steps.Max(step => step.Resources.Gpu);
+        var wanted = spec.Trial.Steps.Max(step => GpuSlots.DevicesNeeded(step.Resources.Gpu));
         return wanted <= gpus.Count
             ? null
             : $"a step needs {wanted} GPU{(wanted == 1 ? "" : "s")} and this machine lends {gpus.Count} " +

@@ -1,0 +1,132 @@
+using System.Globalization;
+using Tuning.Algorithms.Suggesters;
+
+namespace Tuning.Algorithms.EarlyStopping;
+
+/// <summary>One point of a trial's learning curve: the objective as a loss (lower is better) at a training step.</summary>
+public readonly record struct CurvePoint(long Step, double Loss);
+
+/// <summary>A trial's learning curve, its points in the order reported.</summary>
+public sealed record LearningCurve(int Trial, IReadOnlyList<CurvePoint> Points)
+{
+    public long LastStep => Points.Count == 0 ? long.MinValue : Points[^1].Step;
+
+    /// <summary>The lowest loss reported at a step up to <paramref name="step"/>; null when none was.</summary>
+    public double? BestUpTo(long step)
+    {
+        double? best = null;
+        foreach (var point in Points)
+            if (point.Step <= step && double.IsFinite(point.Loss) && (best is null || point.Loss < best))
+                best = point.Loss;
+        return best;
+    }
+
+    /// <summary>The loss at the first step reported at or after <paramref name="step"/>: where the curve reached it.</summary>
+    public double? ReachedAt(long step)
+    {
+        foreach (var point in Points)
+            if (point.Step >= step)
+                return double.IsFinite(point.Loss) ? point.Loss : null;
+        return null;
+    }
+}
+
+/// <summary>What a rule is shown when it judges a running trial.</summary>
+/// <param name="Running">The trial being judged, with every point it has reported so far.</param>
+/// <param name="JudgedUpTo">The last step of the curve when it was last judged: only newer steps are judged now.</param>
+/// <param name="Completed">The curves of trials that completed (succeeded).</param>
+/// <param name="Others">The curves of every other trial, running, completed or stopped.</param>
+public sealed record EarlyStoppingQuestion(
+    LearningCurve Running, long JudgedUpTo, IReadOnlyList<LearningCurve> Completed, IReadOnlyList<LearningCurve> Others);
+
+/// <summary>An early stopping rule: whether a running trial is clearly worse than the others and should stop now.</summary>
+public interface IEarlyStoppingRule
+{
+    /// <summary>Why the trial should stop, or null to let it go on.</summary>
+    string? Judge(EarlyStoppingQuestion question);
+}
+
+/// <summary>
+/// The median rule: once <c>minTrials</c> trials have completed, a running trial whose best loss up to its latest step
+/// s (s &gt;= <c>startStep</c>) is worse than the median of the completed trials' best losses up to s is stopped.
+/// A true median, as Optuna's MedianPruner takes; Katib's rule of the same name takes a mean.
+/// </summary>
+public sealed class MedianStopping(int minTrials, long startStep) : IEarlyStoppingRule
+{
+    public string? Judge(EarlyStoppingQuestion question)
+    {
+        var step = question.Running.LastStep;
+        if (step < startStep || step <= question.JudgedUpTo) return null;
+        if (question.Running.BestUpTo(step) is not { } mine) return null;
+        var theirs = question.Completed.Select(c => c.BestUpTo(step)).OfType<double>().ToArray();
+        if (theirs.Length < minTrials) return null;
+        var median = Median(theirs);
+        return mine > median
+            ? $"stopped early by the median rule at step {step}: best value so far {Format(mine)} is worse than the median {Format(median)} of {theirs.Length} completed trials at that step"
+            : null;
+    }
+
+    public static double Median(double[] values)
+    {
+        Array.Sort(values);
+        var middle = values.Length / 2;
+        return values.Length % 2 == 1 ? values[middle] : (values[middle - 1] + values[middle]) / 2;
+    }
+
+    internal static string Format(double loss) => loss.ToString("G6", CultureInfo.InvariantCulture);
+}
+
+/// <summary>
+/// Asynchronous successive halving (ASHA, as Ray Tune's and Optuna's SuccessiveHalvingPruner): rungs at steps
+/// <c>minStep * reductionFactor^k</c>. A trial reaching a rung goes on only if its loss there is among the best
+/// 1/<c>reductionFactor</c> of every trial that has reached that rung so far, itself included (at least the best one
+/// goes on, so the first trial to reach a rung always does). Judged once per rung, when the trial reaches it, and
+/// never again: a promotion is not taken back.
+/// </summary>
+public sealed class SuccessiveHalving(long minStep, int reductionFactor) : IEarlyStoppingRule
+{
+    public IEnumerable<long> Rungs()
+    {
+        for (var rung = minStep; rung > 0 && rung < long.MaxValue / reductionFactor; rung *= reductionFactor) yield return rung;
+    }
+
+    public string? Judge(EarlyStoppingQuestion question)
+    {
+        var running = question.Running;
+        foreach (var rung in Rungs())
+        {
+            if (rung > running.LastStep) break;
+            // Judged already when the curve last reached this far.
+            if (rung <= question.JudgedUpTo) continue;
+            if (running.ReachedAt(rung) is not { } mine) continue;
+            var values = question.Others.Where(o => o.Trial != running.Trial && o.LastStep >= rung)
+                .Select(o => o.ReachedAt(rung)).OfType<double>().Append(mine).Order().ToArray();
+            var promoted = Math.Max(1, values.Length / reductionFactor);
+            var threshold = values[promoted - 1];
+            if (mine > threshold)
+                return $"stopped early by asha at rung step {rung}: value {MedianStopping.Format(mine)} is not among the best {promoted} of {values.Length} trials that reached it";
+        }
+        return null;
+    }
+}
+
+/// <summary>The early stopping rules a study file may name, with their settings checked.</summary>
+public static class EarlyStoppingCatalog
+{
+    public static IReadOnlyList<string> Names { get; } = ["median", "asha"];
+
+    /// <summary>The rule, or the problems with its settings (every one, each with its field path).</summary>
+    public static (IEarlyStoppingRule? Rule, IReadOnlyList<AlgorithmError> Errors) Create(
+        string name, IReadOnlyDictionary<string, string> settings, string path = "earlyStopping.settings")
+    {
+        var reader = new SettingsReader(settings, path);
+        IEarlyStoppingRule? rule = name switch
+        {
+            "median" => new MedianStopping(reader.Int("minTrials", 5, 1), reader.Int("startStep", 0, 0)),
+            "asha" => new SuccessiveHalving(reader.Int("minStep", 1, 1), reader.Int("reductionFactor", 3, 2, 100)),
+            _ => null,
+        };
+        var errors = reader.Finish();
+        return (errors.Count == 0 ? rule : null, errors);
+    }
+}

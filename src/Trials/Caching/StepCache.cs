@@ -1,0 +1,172 @@
+using System.Text.Json;
+using Tuning.Trials.Execution;
+
+namespace Tuning.Trials.Caching;
+
+/// <summary>One stored step result: where its outputs are, what it reported, and whose it was.</summary>
+public sealed record CacheEntry(
+    string Key, string Step, string Study, DateTimeOffset Created, DateTimeOffset LastUsed, double Seconds,
+    MetricReport Metrics, string Folder)
+{
+    /// <summary>The step's output folder: what <c>${steps.STEP.outputs}</c> names downstream.</summary>
+    public string OutputDirectory => Path.Combine(Folder, StepCache.OutputsFolder);
+}
+
+/// <summary>A cache entry being written: the step runs with its outputs here, and only a complete one is committed.</summary>
+public sealed record CacheBuild(string Key, string Folder)
+{
+    public string OutputDirectory => Path.Combine(Folder, StepCache.OutputsFolder);
+}
+
+/// <summary>
+/// The step cache on disk, content-addressed: <c>KEY/outputs/</c> (the step's outputs), <c>KEY/logs/</c> (its output
+/// and error logs) and <c>KEY/entry.json</c> (what it reported, which step of which study made it). An entry is built
+/// in <c>.building/</c> and renamed into place when complete, so a partial entry is never visible, and a
+/// crash part-way leaves only a folder under <c>.building/</c> that the next start removes. The write time of
+/// entry.json is when the entry was last used.
+/// </summary>
+public sealed class StepCache(string directory)
+{
+    public const string OutputsFolder = "outputs";
+    private const string EntryFile = "entry.json";
+    private const string BuildingFolder = ".building";
+
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    public string Directory { get; } = Path.GetFullPath(directory);
+
+    /// <summary>The entry of a key, marked as used now; null when there is none.</summary>
+    public CacheEntry? Find(string key)
+    {
+        var entry = Read(Path.Combine(Directory, key));
+        if (entry is null) return null;
+        try
+        {
+            File.SetLastWriteTimeUtc(Path.Combine(entry.Folder, EntryFile), DateTime.UtcNow);
+        }
+        catch (IOException)
+        {
+            // Pruned meanwhile: the entry was found complete, and a step that reads it now fails plainly.
+        }
+        return entry with { LastUsed = DateTimeOffset.UtcNow };
+    }
+
+    /// <summary>A fresh folder to build an entry of <paramref name="key"/> in.</summary>
+    public CacheBuild Begin(string key)
+    {
+        var folder = Path.Combine(Directory, BuildingFolder, $"{key}.{Guid.NewGuid():N}");
+        System.IO.Directory.CreateDirectory(Path.Combine(folder, OutputsFolder));
+        return new CacheBuild(key, folder);
+    }
+
+    /// <summary>
+    /// Makes a complete build the entry of its key: its logs copied beside its outputs, its record written, then the
+    /// folder renamed into place in one step. Where an entry appeared meanwhile (another machine of a cluster built
+    /// it too), that one is kept and this build is dropped.
+    /// </summary>
+    public CacheEntry Commit(CacheBuild build, string step, string study, double seconds, MetricReport metrics, string logsFrom)
+    {
+        var logs = System.IO.Directory.CreateDirectory(Path.Combine(build.Folder, "logs"));
+        foreach (var log in new[] { "stdout.log", "stderr.log" })
+            if (File.Exists(Path.Combine(logsFrom, log)))
+                File.Copy(Path.Combine(logsFrom, log), Path.Combine(logs.FullName, log), overwrite: true);
+        var record = new EntryRecord(step, study, DateTimeOffset.UtcNow, seconds, metrics.Final,
+            metrics.Intermediate.ToDictionary(m => m.Key, m => m.Value.ToArray()));
+        File.WriteAllText(Path.Combine(build.Folder, EntryFile), JsonSerializer.Serialize(record, Json));
+        var target = Path.Combine(Directory, build.Key);
+        try
+        {
+            System.IO.Directory.Move(build.Folder, target);
+        }
+        catch (IOException) when (System.IO.Directory.Exists(target))
+        {
+            Abandon(build);
+        }
+        return Read(target) ?? throw new IOException($"cache entry {build.Key} vanished as it was written");
+    }
+
+    /// <summary>Drops a build that did not complete.</summary>
+    public static void Abandon(CacheBuild build)
+    {
+        try
+        {
+            System.IO.Directory.Delete(build.Folder, recursive: true);
+        }
+        catch (DirectoryNotFoundException)
+        {
+        }
+    }
+
+    /// <summary>Removes every unfinished build: at the start of the only process that uses this cache, all are leftovers.</summary>
+    public void RemoveUnfinishedBuilds()
+    {
+        var building = Path.Combine(Directory, BuildingFolder);
+        if (System.IO.Directory.Exists(building)) System.IO.Directory.Delete(building, recursive: true);
+    }
+
+    /// <summary>Every complete entry, most recently used first.</summary>
+    public IReadOnlyList<CacheEntry> List() =>
+        !System.IO.Directory.Exists(Directory) ? []
+        : System.IO.Directory.EnumerateDirectories(Directory)
+            .Where(folder => !Path.GetFileName(folder).StartsWith('.'))
+            .Select(Read).OfType<CacheEntry>()
+            .OrderByDescending(e => e.LastUsed).ToArray();
+
+    /// <summary>The bytes an entry takes on disk (its files; links are not followed).</summary>
+    public static long Size(CacheEntry entry) =>
+        new DirectoryInfo(entry.Folder).EnumerateFiles("*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 })
+            .Sum(f => f.Length);
+
+    /// <summary>
+    /// Removes entries not used for <paramref name="olderThan"/>, then the least recently used ones until the cache
+    /// holds at most <paramref name="maxBytes"/>. Each entry is renamed out of sight before it is deleted, so a
+    /// reader never sees half an entry. Returns what was removed.
+    /// </summary>
+    public IReadOnlyList<(CacheEntry Entry, long Bytes)> Prune(TimeSpan? olderThan, long? maxBytes, DateTimeOffset now)
+    {
+        var entries = List().Select(e => (Entry: e, Bytes: Size(e))).ToList();
+        var removed = new List<(CacheEntry, long)>();
+        var total = entries.Sum(e => e.Bytes);
+        // Oldest first, so a size limit removes the least recently used.
+        foreach (var (entry, bytes) in entries.OrderBy(e => e.Entry.LastUsed))
+        {
+            var stale = olderThan is { } age && now - entry.LastUsed > age;
+            var over = maxBytes is { } max && total > max;
+            if (!stale && !over) continue;
+            var doomed = Path.Combine(Directory, BuildingFolder, $"{entry.Key}.pruned.{Guid.NewGuid():N}");
+            System.IO.Directory.CreateDirectory(Path.GetDirectoryName(doomed)!);
+            System.IO.Directory.Move(entry.Folder, doomed);
+            System.IO.Directory.Delete(doomed, recursive: true);
+            total -= bytes;
+            removed.Add((entry, bytes));
+        }
+        return removed;
+    }
+
+    private static CacheEntry? Read(string folder)
+    {
+        var file = Path.Combine(folder, EntryFile);
+        try
+        {
+            var record = JsonSerializer.Deserialize<EntryRecord>(File.ReadAllText(file), Json);
+            if (record is null) return null;
+            var metrics = new MetricReport();
+            foreach (var (name, value) in record.Final) metrics.Final[name] = value;
+            foreach (var (name, points) in record.Intermediate) metrics.Intermediate[name] = [.. points];
+            return new CacheEntry(Path.GetFileName(folder), record.Step, record.Study, record.Created,
+                File.GetLastWriteTimeUtc(file), record.Seconds, metrics, folder);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
+        {
+            return null; // no entry, or not one of ours: a miss
+        }
+    }
+
+    private sealed record EntryRecord(
+        string Step, string Study, DateTimeOffset Created, double Seconds,
+        Dictionary<string, double> Final, Dictionary<string, MetricPoint[]> Intermediate);
+}

@@ -1,0 +1,101 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Tuning.Trials.Caching;
+
+/// <summary>
+/// A step's cache key: a SHA-256 over what determines its result. The command after substitution (with
+/// <c>${outputs}</c> left as written, since the outputs folder is the key's own), the image, the environment, the
+/// contents of the files and folders under the study folder that the command names, and the keys of the steps it
+/// depends on. Parameters enter only through substitution, so a step that uses none has one key in every trial; an
+/// edited script changes its contents and so the key. The executor is not part of it: a key computed on a laptop and
+/// on a cluster is the same.
+/// </summary>
+public static class StepCacheKey
+{
+    /// <summary>Raised whenever what goes into a key changes shape, so old entries are simply never found again.</summary>
+    private const string Version = "tuning-step-cache-v1";
+
+    /// <summary>Contents hashes by file, valid while the file's size and write time stay the same.</summary>
+    private static readonly ConcurrentDictionary<string, (long Length, DateTime Written, byte[] Hash)> FileHashes = new();
+
+    /// <param name="command">The argument vector after substitution, paths already made absolute.</param>
+    /// <param name="upstream">The keys of the steps this step depends on, by step name.</param>
+    public static string Compute(
+        IReadOnlyList<string> command, string? image, IReadOnlyDictionary<string, string> environment,
+        string studyDirectory, IReadOnlyDictionary<string, string> upstream)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        Add(hash, Version);
+        Add(hash, "command", command.Count.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        foreach (var argument in command) Add(hash, argument);
+        Add(hash, "image", image ?? "");
+        foreach (var (name, value) in environment.OrderBy(e => e.Key, StringComparer.Ordinal)) Add(hash, "env", name, value);
+        foreach (var (step, key) in upstream.OrderBy(u => u.Key, StringComparer.Ordinal)) Add(hash, "after", step, key);
+        var study = Path.GetFullPath(studyDirectory).TrimEnd('/') + "/";
+        foreach (var path in NamedPaths(command, study).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))
+            AddContents(hash, path, study);
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
+
+    /// <summary>
+    /// The files and folders under the study folder an argument names: the whole argument, or what follows the
+    /// first '=' (<c>--config=conf.yaml</c>), as an absolute path or relative to the study folder.
+    /// </summary>
+    private static IEnumerable<string> NamedPaths(IReadOnlyList<string> command, string study)
+    {
+        foreach (var argument in command)
+        {
+            var cut = argument.IndexOf('=');
+            foreach (var text in cut > 0 ? [argument, argument[(cut + 1)..]] : new[] { argument })
+            {
+                if (text.Length == 0 || text.Contains('\0')) continue;
+                var full = Path.GetFullPath(Path.IsPathRooted(text) ? text : Path.Combine(study, text));
+                if (full.StartsWith(study, StringComparison.Ordinal) && (File.Exists(full) || Directory.Exists(full)))
+                    yield return full;
+            }
+        }
+    }
+
+    /// <summary>A file's contents, or a folder's files (by path relative to the study folder, in order) and theirs.</summary>
+    private static void AddContents(IncrementalHash hash, string path, string study)
+    {
+        if (File.Exists(path))
+        {
+            Add(hash, "file", Path.GetRelativePath(study, path));
+            hash.AppendData(ContentsHash(path));
+            return;
+        }
+        var files = Directory.EnumerateFiles(path, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 })
+            .Order(StringComparer.Ordinal);
+        Add(hash, "folder", Path.GetRelativePath(study, path));
+        foreach (var file in files)
+        {
+            Add(hash, "file", Path.GetRelativePath(study, file));
+            hash.AppendData(ContentsHash(file));
+        }
+    }
+
+    private static byte[] ContentsHash(string file)
+    {
+        var info = new FileInfo(file);
+        if (FileHashes.TryGetValue(file, out var known) && known.Length == info.Length && known.Written == info.LastWriteTimeUtc)
+            return known.Hash;
+        byte[] contents;
+        using (var stream = File.OpenRead(file)) contents = SHA256.HashData(stream);
+        FileHashes[file] = (info.Length, info.LastWriteTimeUtc, contents);
+        return contents;
+    }
+
+    /// <summary>Each text with its length first, so ("ab", "c") and ("a", "bc") hash differently.</summary>
+    private static void Add(IncrementalHash hash, params string[] texts)
+    {
+        foreach (var text in texts)
+        {
+            var bytes = Encoding.UTF8.GetBytes(text);
+            hash.AppendData(BitConverter.GetBytes(bytes.Length));
+            hash.AppendData(bytes);
+        }
+    }
+}

@@ -1,0 +1,46 @@
+using System.Text;
+
+namespace Tuning.Trials.Execution;
+
+/// <summary>
+/// The lines a file grows by, read as they are appended (a step's <c>TUNER_METRICS_FILE</c>, written while it
+/// trains): each read picks up where the last one stopped, and a line is handed on only once it is complete.
+/// </summary>
+public sealed class AppendedLines(string path, Action<string> onLine)
+{
+    private readonly BoundedLines _lines = new(onLine);
+    private readonly Decoder _decoder = Encoding.UTF8.GetDecoder();
+    private readonly byte[] _bytes = new byte[8192];
+    private readonly char[] _chars = new char[Encoding.UTF8.GetMaxCharCount(8192)];
+    private long _offset;
+
+    /// <summary>Hands on the complete lines appended since the last read.</summary>
+    public void ReadNew()
+    {
+        if (!File.Exists(path)) return;
+        try
+        {
+            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            if (file.Length < _offset) return; // truncated by the step: nothing sensible to resume from
+            file.Seek(_offset, SeekOrigin.Begin);
+            int read;
+            while ((read = file.Read(_bytes)) > 0)
+            {
+                var chars = _decoder.GetChars(_bytes, 0, read, _chars, 0);
+                _lines.Feed(_chars.AsSpan(0, chars));
+                _offset += read;
+            }
+        }
+        catch (IOException)
+        {
+            // Being replaced or removed by the step: the next read tries again.
+        }
+    }
+
+    /// <summary>Reads what is left, the last line too even without its newline.</summary>
+    public void Finish()
+    {
+        ReadNew();
+        _lines.Finish();
+    }
+}

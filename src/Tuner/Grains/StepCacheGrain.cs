@@ -1,0 +1,69 @@
+using Orleans.Concurrency;
+using Tuning.Trials.Caching;
+
+namespace Tuning.Tuner.Grains;
+
+/// <summary>
+/// One cache key, across the whole cluster: who computes it now. Keyed by the cache key. A step that misses the cache
+/// asks for the turn; the first gets it, the rest wait for that run and then take its entry, or its failure.
+/// </summary>
+public interface IStepCacheGrain : IGrainWithStringKey
+{
+    /// <summary>The turn, or how the run in progress ended; <see cref="TurnOutcome.StillRunning"/> after a bounded wait (ask again).</summary>
+    Task<TurnAnswer> Enter();
+
+    Task Renew(Guid turn);
+
+    Task Exit(Guid turn, string? error, bool abandoned);
+}
+
+/// <summary>
+/// The turns of one cache key, in memory: after a restart nobody computes anything, so there is nothing to keep;
+/// the entries themselves are on disk. Reentrant, so waiting callers do not hold up the owner's renewals and exit;
+/// each method changes the state without awaiting in between.
+/// </summary>
+[Reentrant]
+public sealed class StepCacheGrain : Grain, IStepCacheGrain
+{
+    /// <summary>The longest one call waits, well within Orleans' response timeout.</summary>
+    private static readonly TimeSpan LongestWait = TimeSpan.FromSeconds(10);
+
+    private readonly StepRunTurns _turns = new();
+
+    public async Task<TurnAnswer> Enter()
+    {
+        if (_turns.Enter(DateTime.UtcNow, out var ended) is { } mine) return mine;
+        try
+        {
+            return await ended.WaitAsync(LongestWait);
+        }
+        catch (TimeoutException)
+        {
+            return new TurnAnswer(TurnOutcome.StillRunning, Guid.Empty, null);
+        }
+    }
+
+    public Task Renew(Guid turn)
+    {
+        _turns.Renew(turn, DateTime.UtcNow);
+        return Task.CompletedTask;
+    }
+
+    public Task Exit(Guid turn, string? error, bool abandoned)
+    {
+        _turns.Exit(turn, error, abandoned);
+        if (_turns.Idle) DeactivateOnIdle();
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>The pipeline's gate, through the key's grain: one run per key in the whole cluster.</summary>
+public sealed class GrainStepRunGate(IGrainFactory grains) : IStepRunGate
+{
+    public async Task<TurnAnswer> EnterAsync(string key, CancellationToken cancellation) =>
+        await grains.GetGrain<IStepCacheGrain>(key).Enter().WaitAsync(cancellation).ConfigureAwait(false);
+
+    public Task RenewAsync(string key, Guid turn) => grains.GetGrain<IStepCacheGrain>(key).Renew(turn);
+
+    public Task ExitAsync(string key, Guid turn, string? error, bool abandoned) => grains.GetGrain<IStepCacheGrain>(key).Exit(turn, error, abandoned);
+}

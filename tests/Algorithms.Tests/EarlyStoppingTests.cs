@@ -1,0 +1,81 @@
+using Tuning.Algorithms.EarlyStopping;
+
+namespace Tuning.Algorithms.Tests;
+
+public sealed class EarlyStoppingTests
+{
+    /// <summary>A curve with a loss at each step from 1.</summary>
+    private static LearningCurve Curve(int trial, params double[] losses) =>
+        new(trial, losses.Select((loss, i) => new CurvePoint(i + 1, loss)).ToArray());
+
+    private static string? Judge(IEarlyStoppingRule rule, LearningCurve running, IReadOnlyList<LearningCurve> completed, long judgedUpTo = long.MinValue) =>
+        rule.Judge(new EarlyStoppingQuestion(running, judgedUpTo, completed, completed));
+
+    [Fact]
+    public void Median_is_a_true_median_not_a_mean()
+    {
+        // Completed trials' best losses at step 2: 1, 2 and 30. Median 2, mean 11: a running trial at 5 is worse than
+        // the median (stopped) though better than the mean (Katib's rule would keep it).
+        var completed = new[] { Curve(0, 3, 1), Curve(1, 4, 2), Curve(2, 40, 30) };
+        var rule = new MedianStopping(minTrials: 3, startStep: 0);
+        Assert.Contains("worse than the median 2 of 3 completed trials", Judge(rule, Curve(3, 6, 5), completed));
+        Assert.Null(Judge(rule, Curve(4, 6, 1.5), completed));
+        Assert.Equal(2.5, MedianStopping.Median([4, 1, 3, 2]));
+    }
+
+    [Fact]
+    public void Median_waits_for_min_trials_and_start_step_and_uses_the_best_value_so_far()
+    {
+        var completed = new[] { Curve(0, 1, 1, 1), Curve(1, 2, 2, 2) };
+        Assert.Null(Judge(new MedianStopping(3, 0), Curve(2, 9, 9), completed));
+        Assert.NotNull(Judge(new MedianStopping(2, 0), Curve(2, 9, 9), completed));
+        Assert.Null(Judge(new MedianStopping(2, startStep: 3), Curve(2, 9, 9), completed));
+        // Best so far 0.5 at step 1, though its value at step 2 is 9: it is not stopped.
+        Assert.Null(Judge(new MedianStopping(2, 0), Curve(2, 0.5, 9), completed));
+    }
+
+    [Fact]
+    public void Median_never_stops_the_best_trial()
+    {
+        var random = new Random(3);
+        for (var round = 0; round < 200; round++)
+        {
+            var completed = Enumerable.Range(0, 6).Select(t => Curve(t, Enumerable.Range(0, 5).Select(_ => random.NextDouble()).ToArray())).ToArray();
+            var best = completed.Min(c => c.BestUpTo(5))!.Value;
+            Assert.Null(Judge(new MedianStopping(1, 0), Curve(9, 1, 1, 1, 1, best), completed));
+        }
+    }
+
+    [Fact]
+    public void Asha_rungs_grow_by_the_reduction_factor()
+    {
+        Assert.Equal([2L, 6, 18, 54], new SuccessiveHalving(2, 3).Rungs().Take(4));
+    }
+
+    [Fact]
+    public void Asha_keeps_the_best_third_at_each_rung_and_judges_a_rung_once()
+    {
+        var rule = new SuccessiveHalving(minStep: 1, reductionFactor: 3);
+        // The first trial at a rung always goes on.
+        Assert.Null(Judge(rule, Curve(0, 5), []));
+        var others = new[] { Curve(0, 1, 1, 1), Curve(1, 2, 2, 2), Curve(2, 3, 3, 3), Curve(3, 4, 4, 4), Curve(4, 5, 5, 5) };
+        // Six at rung 1 (itself included): the best 2 go on. 1.5 is second best: on; 2.5 is third: stopped.
+        Assert.Null(Judge(rule, Curve(9, 1.5), others));
+        Assert.Contains("not among the best 2 of 6", Judge(rule, Curve(9, 2.5), others));
+        // Rung 3: promoted at rung 1 earlier (judged up to step 2), only rung 3 is judged now.
+        Assert.Contains("rung step 3", Judge(rule, Curve(9, 9, 9, 2.5), others, judgedUpTo: 2));
+        Assert.Null(Judge(rule, Curve(9, 9, 9, 0.5), others, judgedUpTo: 2));
+        // Between rungs nothing is judged.
+        Assert.Null(Judge(rule, Curve(9, 9, 9), others, judgedUpTo: 1));
+    }
+
+    [Fact]
+    public void Settings_are_checked_with_their_paths()
+    {
+        var (rule, errors) = EarlyStoppingCatalog.Create("asha", new Dictionary<string, string> { ["reductionFactor"] = "1", ["minTrials"] = "3" });
+        Assert.Null(rule);
+        Assert.Contains(errors, e => e.Path == "earlyStopping.settings.reductionFactor" && e.Message.Contains("from 2 to 100"));
+        Assert.Contains(errors, e => e.Path == "earlyStopping.settings.minTrials" && e.Message.Contains("allowed: minStep, reductionFactor"));
+        Assert.IsType<MedianStopping>(EarlyStoppingCatalog.Create("median", new Dictionary<string, string> { ["minTrials"] = "2" }).Rule);
+    }
+}

@@ -1,0 +1,144 @@
+using Tuning.Trials.Caching;
+using Tuning.Trials.Execution;
+
+namespace Tuning.Trials.Tests;
+
+/// <summary>Cache keys, the cache folder and the one-run-per-key gate.</summary>
+public sealed class StepCacheTests : IDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("tuning-cache-").FullName;
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    private static readonly Dictionary<string, string> NoEnvironment = [];
+
+    private string Key(string[] command, string? image = null, Dictionary<string, string>? environment = null, Dictionary<string, string>? upstream = null) =>
+        StepCacheKey.Compute(command, image, environment ?? NoEnvironment, _root, upstream ?? []);
+
+    [Fact]
+    public void The_key_covers_command_image_environment_named_files_and_upstream_keys()
+    {
+        var script = Path.Combine(_root, "prep.py");
+        File.WriteAllText(script, "print(1)");
+        string[] command = ["python3", script, "--rows", "10"];
+        var key = Key(command);
+        Assert.Equal(key, Key(command));
+        Assert.Matches("^[0-9a-f]{64}$", key);
+        Assert.NotEqual(key, Key(["python3", script, "--rows", "11"]));
+        Assert.NotEqual(key, Key(command, image: "python:3.12"));
+        Assert.NotEqual(key, Key(command, environment: new() { ["SEED"] = "1" }));
+        Assert.NotEqual(key, Key(command, upstream: new() { ["fetch"] = "abc" }));
+        // Argument boundaries count: ("a b") is not ("a", "b").
+        Assert.NotEqual(Key(["sh", "-c", "a b"]), Key(["sh", "-c a", "b"]));
+
+        File.WriteAllText(script, "print(2)");
+        Assert.NotEqual(key, Key(command));
+    }
+
+    [Fact]
+    public void Files_named_relatively_after_an_equals_sign_and_inside_named_folders_count_too()
+    {
+        Directory.CreateDirectory(Path.Combine(_root, "conf", "deep"));
+        File.WriteAllText(Path.Combine(_root, "conf", "deep", "a.yaml"), "a: 1");
+        File.WriteAllText(Path.Combine(_root, "b.yaml"), "b: 1");
+        string[] folder = ["train", Path.Combine(_root, "conf")];
+        string[] equals = ["train", "--config=b.yaml"];
+        var (folderKey, equalsKey) = (Key(folder), Key(equals));
+        File.WriteAllText(Path.Combine(_root, "conf", "deep", "a.yaml"), "a: 2");
+        File.WriteAllText(Path.Combine(_root, "b.yaml"), "b: 2");
+        Assert.NotEqual(folderKey, Key(folder));
+        Assert.NotEqual(equalsKey, Key(equals));
+        // Files outside the study folder are not read: they are the machine's, not the study's.
+        var outside = Directory.CreateTempSubdirectory("tuning-outside-").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(outside, "tool"), "1");
+            string[] tool = ["sh", Path.Combine(outside, "tool")];
+            var toolKey = Key(tool);
+            File.WriteAllText(Path.Combine(outside, "tool"), "2");
+            Assert.Equal(toolKey, Key(tool));
+        }
+        finally
+        {
+            Directory.Delete(outside, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void An_entry_is_visible_only_once_committed_and_prune_removes_by_age_then_by_size()
+    {
+        var cache = new StepCache(Path.Combine(_root, "cache"));
+        var build = cache.Begin("k1");
+        File.WriteAllBytes(Path.Combine(build.OutputDirectory, "data"), new byte[5000]);
+        Assert.Null(cache.Find("k1"));
+        Assert.Empty(cache.List());
+        var metrics = new MetricReport();
+        metrics.ReadLine("rows=10 nan=nan");
+        var entry = cache.Commit(build, "prepare", "study-a", 1.5, metrics, _root);
+        Assert.Equal(10, cache.Find("k1")!.Metrics.Final["rows"]);
+        Assert.True(double.IsNaN(cache.Find("k1")!.Metrics.Final["nan"]));
+        Assert.Equal(("prepare", "study-a", 1.5), (entry.Step, entry.Study, entry.Seconds));
+        Assert.True(StepCache.Size(entry) >= 5000);
+
+        var small = cache.Begin("k2");
+        cache.Commit(small, "train", "study-a", 1, new MetricReport(), _root);
+        // k1 was last used a day ago; k2 just now.
+        File.SetLastWriteTimeUtc(Path.Combine(entry.Folder, "entry.json"), DateTime.UtcNow.AddDays(-1));
+        Assert.Equal(["k2", "k1"], cache.List().Select(e => e.Key));
+        Assert.Empty(cache.Prune(TimeSpan.FromDays(2), null, DateTimeOffset.UtcNow));
+        Assert.Equal(["k1"], cache.Prune(TimeSpan.FromHours(1), null, DateTimeOffset.UtcNow).Select(r => r.Entry.Key));
+        Assert.Equal(["k2"], cache.List().Select(e => e.Key));
+        Assert.Equal(["k2"], cache.Prune(null, 0, DateTimeOffset.UtcNow).Select(r => r.Entry.Key));
+        Assert.Empty(cache.List());
+    }
+
+    [Fact]
+    public void A_second_commit_of_the_same_key_keeps_the_first_entry()
+    {
+        var cache = new StepCache(Path.Combine(_root, "cache"));
+        var (first, second) = (cache.Begin("k"), cache.Begin("k"));
+        File.WriteAllText(Path.Combine(first.OutputDirectory, "who"), "first");
+        File.WriteAllText(Path.Combine(second.OutputDirectory, "who"), "second");
+        cache.Commit(first, "s", "a", 1, new MetricReport(), _root);
+        var kept = cache.Commit(second, "s", "a", 1, new MetricReport(), _root);
+        Assert.Equal("first", File.ReadAllText(Path.Combine(kept.OutputDirectory, "who")));
+        Assert.False(Directory.Exists(second.Folder));
+    }
+
+    [Fact]
+    public async Task The_gate_gives_one_turn_and_tells_waiters_how_it_ended()
+    {
+        var gate = new LocalStepRunGate();
+        var owner = await gate.EnterAsync("k", CancellationToken.None);
+        Assert.Equal(TurnOutcome.YourTurn, owner.Outcome);
+        var waiters = Enumerable.Range(0, 3).Select(_ => gate.EnterAsync("k", CancellationToken.None)).ToArray();
+        await Task.Delay(50);
+        Assert.All(waiters, w => Assert.False(w.IsCompleted));
+        await gate.ExitAsync("k", owner.Turn, "exit code 1", abandoned: false);
+        Assert.All(await Task.WhenAll(waiters), w => Assert.Equal((TurnOutcome.OtherFailed, "exit code 1"), (w.Outcome, w.Error)));
+
+        // After a failure the next to ask gets a turn again; an abandoned run lets waiters ask again.
+        var again = await gate.EnterAsync("k", CancellationToken.None);
+        Assert.Equal(TurnOutcome.YourTurn, again.Outcome);
+        var waiting = gate.EnterAsync("k", CancellationToken.None);
+        await gate.ExitAsync("k", again.Turn, null, abandoned: true);
+        Assert.Equal(TurnOutcome.OtherAbandoned, (await waiting).Outcome);
+    }
+
+    [Fact]
+    public async Task A_turn_whose_owner_goes_silent_is_given_to_the_next_caller()
+    {
+        var turns = new StepRunTurns();
+        var now = DateTime.UtcNow;
+        var first = turns.Enter(now, out _)!.Value;
+        Assert.Null(turns.Enter(now.AddSeconds(30), out var waiting));
+        turns.Renew(first.Turn, now.AddSeconds(50));
+        Assert.Null(turns.Enter(now.AddSeconds(100), out _));
+        var second = turns.Enter(now.AddSeconds(111), out _);
+        Assert.Equal(TurnOutcome.YourTurn, second!.Value.Outcome);
+        Assert.Equal(TurnOutcome.OtherAbandoned, (await waiting).Outcome);
+        // The silent owner's late exit changes nothing.
+        turns.Exit(first.Turn, null, abandoned: false);
+        Assert.False(turns.Idle);
+    }
+}
