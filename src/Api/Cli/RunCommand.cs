@@ -89,9 +89,21 @@ public static class RunCommand
         {
             var (study, started, resumed) = await host.Services.GetRequiredService<StudyService>().StartOrResumeAsync(spec, source);
             Console.WriteLine(resumed
-                ? $"Resuming study {spec.Name} ({started.Id:N}): {started.Succeeded + started.Failed} of {started.MaxTrials} trials done."
+                ? $"Resuming study {spec.Name} ({started.Id:N}): {started.Done} of {started.MaxTrials} trials done."
                 : $"Study {spec.Name} ({started.Id:N}): {spec.Algorithm.Name} search, {spec.Budget.MaxTrials} trials, {spec.Budget.ParallelTrials} at a time.");
-            var snapshot = await Watch(study, started, interrupted.Token);
+            // study.json is kept current while the study runs (learning curves included), not only written at its end.
+            using var watching = CancellationTokenSource.CreateLinkedTokenSource(interrupted.Token);
+            var reporting = WriteWhileRunningAsync(study, Path.Combine(outDirectory, "study.json"), watching.Token);
+            StudySnapshot snapshot;
+            try
+            {
+                snapshot = await Watch(study, started, interrupted.Token);
+            }
+            finally
+            {
+                watching.Cancel();
+                await reporting;
+            }
             var trials = await study.GetTrials();
             var plots = StudyReports.Write(outDirectory, snapshot, trials, spec);
             PrintSummary(snapshot, Path.Combine(outDirectory, "study.json"), plots.Count);
@@ -106,6 +118,22 @@ public static class RunCommand
         {
             using var stopping = new CancellationTokenSource(TimeSpan.FromSeconds(10));
             await host.StopAsync(stopping.Token);
+        }
+    }
+
+    /// <summary>How often study.json is written while the study runs.</summary>
+    private static readonly TimeSpan ReportEvery = TimeSpan.FromSeconds(2);
+
+    private static async Task WriteWhileRunningAsync(IStudyGrain study, string path, CancellationToken stop)
+    {
+        using var timer = new PeriodicTimer(ReportEvery);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stop))
+                StudyJson.WriteFile(path, await study.GetSnapshot(), await study.GetTrials());
+        }
+        catch (OperationCanceledException)
+        {
         }
     }
 
@@ -131,7 +159,7 @@ public static class RunCommand
         var lastDone = -1;
         while (true)
         {
-            var done = snapshot.Succeeded + snapshot.Failed;
+            var done = snapshot.Done;
             var ended = snapshot.Status.IsTerminal();
             if (ended || (done != lastDone && (lastPrinted is null || clock.Elapsed - lastPrinted >= TimeSpan.FromSeconds(1))))
             {
@@ -147,10 +175,10 @@ public static class RunCommand
 
     private static Table Render(StudySnapshot s, TimeSpan elapsed)
     {
-        var table = new Table().Border(TableBorder.Rounded).Title($"[bold]{Markup.Escape(s.Name)}[/] {s.Status}");
+        var table = new Table().Border(TableBorder.Rounded).Title($"[bold]{Markup.Escape(s.Name)}[/] {s.Status}{Markup.Escape(s.Extras)}");
         table.AddColumns("done", "running", "failed", $"best {Markup.Escape(s.Metric)}", "elapsed");
         table.AddRow(
-            $"{s.Succeeded + s.Failed}/{s.MaxTrials}",
+            $"{s.Done}/{s.MaxTrials}",
             s.Running.ToString(CultureInfo.InvariantCulture),
             s.Failed.ToString(CultureInfo.InvariantCulture),
             s.Best is { } best ? $"{Format(best.Metrics[s.Metric])} (trial {best.Number})" : "-",
@@ -159,7 +187,7 @@ public static class RunCommand
     }
 
     private static string ProgressLine(StudySnapshot s, TimeSpan elapsed) =>
-        $"[{elapsed.TotalSeconds,7:F1} s] {s.Status}: {s.Succeeded + s.Failed}/{s.MaxTrials} done, {s.Running} running, {s.Failed} failed" +
+        $"[{elapsed.TotalSeconds,7:F1} s] {s.Status}: {s.Done}/{s.MaxTrials} done, {s.Running} running, {s.Failed} failed{s.Extras}" +
         (s.Best is { } best ? $", best {s.Metric}={Format(best.Metrics[s.Metric])} (trial {best.Number})" : "");
 
     private static void PrintSummary(StudySnapshot s, string report, int plots)

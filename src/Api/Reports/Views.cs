@@ -23,7 +23,7 @@ public static class Views
         s.Id.ToString("N"), s.Name, s.Status.ToString(), s.Reason,
         new ObjectiveView(s.Metric, s.Maximize ? "maximize" : "minimize"),
         s.Best is { } best ? Best(best) : null,
-        s.MaxTrials, s.Created, s.Running, s.Succeeded, s.Failed, s.CreatedAt, s.CompletedAt);
+        s.MaxTrials, s.Created, s.Running, s.Succeeded, s.Failed, s.EarlyStopped, s.CachedSteps, s.CreatedAt, s.CompletedAt);
 
     public static BestTrialView Best(TrialRecord t) => new(t.Id, t.Number, Parameters(t.Parameters), Metrics(t.Metrics));
 
@@ -65,7 +65,12 @@ public sealed record TrialView(
 /// <summary>A study at a glance, as the API lists and returns it.</summary>
 public sealed record StudyView(
     string Id, string Name, string Status, string? Reason, ObjectiveView Objective, BestTrialView? BestTrial,
-    int MaxTrials, int Created, int Running, int Succeeded, int Failed, DateTimeOffset CreatedAt, DateTimeOffset? CompletedAt);
+    int MaxTrials, int Created, int Running, int Succeeded, int Failed, int EarlyStopped, int CachedSteps,
+    DateTimeOffset CreatedAt, DateTimeOffset? CompletedAt)
+{
+    /// <summary>Trials that ran to an end: succeeded, failed or stopped early.</summary>
+    public int Done => Succeeded + Failed + EarlyStopped;
+}
 
 /// <summary>study.json: the study and every trial.</summary>
 public sealed record StudyReport(

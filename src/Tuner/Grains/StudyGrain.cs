@@ -318,7 +318,8 @@ public sealed class StudyGrain(
         return new StudySnapshot(Id, Spec.Name, state.State.Source!.Namespace, state.State.Status, state.State.Reason, Spec.Objective.Metric,
             Spec.Objective.Goal == Goal.Maximize, Spec.Budget.MaxTrials, _trials.Count,
             state.State.Status.IsTerminal() ? 0 : counts.Running, counts.Succeeded, counts.Failed,
-            Best(), state.State.CreatedAt, state.State.CompletedAt);
+            Best(), state.State.CreatedAt, state.State.CompletedAt,
+            _trials.Count(t => t?.Status == TrialStatus.EarlyStopped), _trials.Sum(t => t?.Steps.Count(step => step.Cached) ?? 0));
     }
 
     private static Dictionary<string, ParameterValue>? ToDictionary(IReadOnlyDictionary<string, ParameterValue>? values) =>

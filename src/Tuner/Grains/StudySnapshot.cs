@@ -1,6 +1,7 @@
 namespace Tuning.Tuner.Grains;
 
 /// <summary>A study at a glance: what progress displays and clients poll.</summary>
+/// <param name="CachedSteps">Steps of the study's trials taken from the cache instead of run.</param>
 [GenerateSerializer, Immutable]
 public sealed record StudySnapshot(
     Guid Id,
@@ -17,7 +18,19 @@ public sealed record StudySnapshot(
     int Failed,
     TrialRecord? Best,
     DateTimeOffset CreatedAt,
-    DateTimeOffset? CompletedAt);
+    DateTimeOffset? CompletedAt,
+    int EarlyStopped = 0,
+    int CachedSteps = 0)
+{
+    /// <summary>Trials that ran to an end: succeeded, failed or stopped early.</summary>
+    public int Done => Succeeded + Failed + EarlyStopped;
+
+    /// <summary>What progress lines add after the counts: trials stopped early and steps taken from the cache, where any.</summary>
+    public string Extras => ProgressExtras(EarlyStopped, CachedSteps);
+
+    public static string ProgressExtras(int earlyStopped, int cachedSteps) =>
+        (earlyStopped > 0 ? $", {earlyStopped} stopped early" : "") + (cachedSteps > 0 ? $", {cachedSteps} steps from cache" : "");
+}
 
 /// <summary>An entry of the study registry: enough to find a study again by name and spec, and to list a namespace's.</summary>
 [GenerateSerializer, Immutable]
