@@ -7,9 +7,10 @@ const string usage = """
       regret [--seeds N] [--functions a,b] [--algorithms a,b]
                                        simple regret on Branin, Hartmann6 and Rosenbrock4 (DESIGN.md's suite)
       latency                          JSON: median milliseconds of one suggestion given N observations
-      throughput [TRIALS] [PARALLEL] [--end-to-end]
+      throughput [TRIALS] [PARALLEL] [--end-to-end] [--no-cache]
                                        trivial trials on the embedded store (default 2000, 8): trials per second;
-                                       --end-to-end times `tuner run` itself, start-up included
+                                       --end-to-end times `tuner run` itself, start-up included; each trial's step
+                                       misses the cache and stores an entry, or with --no-cache is not cached
       service [TRIALS]                 tuner serve: a study of TRIALS trials over HTTP (default 10000), then the
                                        milliseconds of each request that opens its dashboard page
     """;
@@ -23,7 +24,7 @@ return args.FirstOrDefault() switch
 {
     "regret" => Regret.Run(int.Parse(Option("--seeds") ?? "10", CultureInfo.InvariantCulture), List("--functions"), List("--algorithms")),
     "latency" => Latency.Run(),
-    "throughput" => await Throughput.RunAsync(Arg(1, 2000), Arg(2, 8), args.Contains("--end-to-end")),
+    "throughput" => await Throughput.RunAsync(Arg(1, 2000), Arg(2, 8), args.Contains("--end-to-end"), !args.Contains("--no-cache")),
     "service" => await Service.RunAsync(Arg(1, 10000)),
     _ => Usage(),
 };

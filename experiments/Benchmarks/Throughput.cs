@@ -7,14 +7,15 @@ using Tuning.Tuner.Grains;
 namespace Tuning.Benchmarks;
 
 /// <summary>
-/// Trials per second of a study of trivial trials (<c>sh -c "echo objective=1"</c>, random search) on the
+/// Trials per second of a study of trivial trials (<c>sh -c "echo objective=X"</c>, random search) on the
 /// embedded silo and SQLite store: overall, and for the first and last 100 trials to show the cost stays flat.
 /// In-process it times the study alone; end to end it times <c>tuner run</c> as a user runs it, start-up,
-/// progress output and study.json included.
+/// progress output and study.json included. Each trial's parameter differs, so with the cache on every step is a
+/// miss that computes its key, runs and stores an entry: the cache's cost on the path every new trial takes.
 /// </summary>
 public static class Throughput
 {
-    public static async Task<int> RunAsync(int trials, int parallel, bool endToEnd)
+    public static async Task<int> RunAsync(int trials, int parallel, bool endToEnd, bool cache)
     {
         var data = Directory.CreateTempSubdirectory("tuning-throughput-").FullName;
         try
@@ -26,7 +27,7 @@ public static class Throughput
                 budget: {maxTrials: {{trials}}, parallelTrials: {{parallel}}, maxFailedTrials: 0}
                 parameters: [{name: x, type: double, min: 0, max: 1}]
                 trial:
-                  steps: [{name: s, command: [sh, -c, "echo objective=1"]}]
+                  steps: [{name: s, cache: {{(cache ? "true" : "false")}}, command: [sh, -c, "echo objective=${params.x}"]}]
                 """;
             var (status, wall, completed) = endToEnd ? await RunTunerAsync(data, yaml) : await RunInProcessAsync(data, yaml);
             double Rate(int from, int to) => (to - from) / (completed[to] - completed[from]).TotalSeconds;
@@ -34,6 +35,7 @@ public static class Throughput
             var result = new
             {
                 benchmark = endToEnd ? "throughput-end-to-end" : "throughput",
+                cache,
                 trials,
                 parallel,
                 status,
@@ -43,7 +45,7 @@ public static class Throughput
                 first100PerSecond = Math.Round(Rate(0, window), 1),
                 last100PerSecond = Math.Round(Rate(completed.Length - 1 - window, completed.Length - 1), 1),
             };
-            Console.Error.WriteLine($"{result.benchmark}: {trials} trials, {parallel} parallel: {result.trialsPerSecond}/s overall, " +
+            Console.Error.WriteLine($"{result.benchmark}: {trials} trials, {parallel} parallel, cache {(cache ? "on" : "off")}: {result.trialsPerSecond}/s overall, " +
                 $"first 100 {result.first100PerSecond}/s, last 100 {result.last100PerSecond}/s, {wall:F2} s wall");
             Console.WriteLine(JsonSerializer.Serialize(result));
             return status == nameof(StudyStatus.Succeeded) ? 0 : 1;

@@ -188,4 +188,25 @@ public sealed class RunCommandTests : IDisposable
         Assert.Contains(reason, line);
         Assert.Empty(output);
     }
+
+    /// <summary>experiments/digits as the README runs it on a machine without a GPU: scikit-learn, the cache and asha, for real.</summary>
+    [Fact]
+    public async Task The_digits_study_runs_on_the_cpu_prepares_once_stops_poor_trials_early_and_learns_the_digits()
+    {
+        var study = Path.Combine(Tuner.RepositoryRoot, "experiments", "digits", "study.yaml");
+        // A machine without GPUs, whatever this one has: the study's train step then uses scikit-learn.
+        var (exit, output, error) = await Tuner.RunAsync(_work, [("TUNER_GPUS", "none")], "run", study, "--out", "out", "--data", "data");
+        Assert.True(exit == 0, $"exit {exit}\n{output}\n{error}");
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(_work, "out", "study.json")));
+        var trials = json.RootElement.GetProperty("trials").EnumerateArray().ToArray();
+        Assert.Equal(30, trials.Length);
+        var steps = trials.SelectMany(t => t.GetProperty("steps").EnumerateArray()).ToArray();
+        Assert.Equal(1, steps.Count(s => s.GetProperty("name").GetString() == "prepare" && !s.GetProperty("cached").GetBoolean()));
+        Assert.Contains(trials, t => t.GetProperty("status").GetString() == "EarlyStopped");
+        // A finished trial was evaluated on the test split; the best is a good digits classifier.
+        var best = json.RootElement.GetProperty("bestTrial").GetProperty("metrics");
+        Assert.InRange(best.GetProperty("accuracy").GetDouble(), 0.95, 1.0);
+        Assert.InRange(best.GetProperty("test_accuracy").GetDouble(), 0.9, 1.0);
+        Assert.Equal(0, best.GetProperty("gpu").GetDouble());
+    }
 }

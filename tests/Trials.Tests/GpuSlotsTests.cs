@@ -4,21 +4,17 @@ using Tuning.Trials.Studies;
 namespace Tuning.Trials.Tests;
 
 /// <summary>GPU lending, with made-up GPU ids (no GPU is needed: the ids only reach CUDA_VISIBLE_DEVICES).</summary>
-public sealed class GpuSlotsTests : IDisposable
+public sealed class GpuSlotsTests() : InTemporaryFolder("tuning-gpus-")
 {
-    private readonly string _root = Directory.CreateTempSubdirectory("tuning-gpus-").FullName;
-
-    public void Dispose() => Directory.Delete(_root, recursive: true);
-
     private StepInvocation Step(string name, int gpus, string script) => new(
-        "t", name, ["sh", "-c", script], Directory.CreateDirectory(Path.Combine(_root, name)).FullName,
-        Path.Combine(_root, name, "outputs"), _root, new Dictionary<string, string>(), null, new ResourceSpec(gpus, null, null));
+        "t", name, ["sh", "-c", script], Directory.CreateDirectory(Path.Combine(Root, name)).FullName,
+        Path.Combine(Root, name, "outputs"), Root, new Dictionary<string, string>(), null, new ResourceSpec(gpus, null, null));
 
     [Fact]
     public async Task Each_gpu_serves_one_step_at_a_time_and_steps_see_only_their_own()
     {
         var executor = new LocalExecutor(new GpuSlots(["0", "1"]));
-        var log = Path.Combine(_root, "log");
+        var log = Path.Combine(Root, "log");
         // Each step logs "start ID" and "end ID" around a short sleep.
         var steps = Enumerable.Range(0, 6).Select(i => executor.RunAsync(Step($"s{i}", 1,
             $"echo start $CUDA_VISIBLE_DEVICES >> {log}; sleep 0.2; echo end $CUDA_VISIBLE_DEVICES >> {log}; echo objective=$CUDA_VISIBLE_DEVICES"),

@@ -5,12 +5,8 @@ using Tuning.Trials.Studies;
 namespace Tuning.Trials.Tests;
 
 /// <summary>The local executor and pipeline runner against real child processes.</summary>
-public sealed class LocalExecutorTests : IDisposable
+public sealed class LocalExecutorTests() : InTemporaryFolder("tuning-executor-")
 {
-    private readonly string _root = Directory.CreateTempSubdirectory("tuning-executor-").FullName;
-
-    public void Dispose() => Directory.Delete(_root, recursive: true);
-
     private async Task<TrialResult> Run(string steps, string budget = "maxTrials: 1", string parameters = "- {name: x, type: double, min: 0, max: 10}", double x = 3)
     {
         var text = $"""
@@ -23,8 +19,8 @@ public sealed class LocalExecutorTests : IDisposable
               steps:
             {steps}
             """;
-        var spec = StudyFile.Parse(text, _root);
-        var run = new TrialRun("t-0", 0, new Dictionary<string, ParameterValue> { ["x"] = ParameterValue.Of(x) }, Path.Combine(_root, "trial-0"));
+        var spec = StudyFile.Parse(text, Root);
+        var run = new TrialRun("t-0", 0, new Dictionary<string, ParameterValue> { ["x"] = ParameterValue.Of(x) }, Path.Combine(Root, "trial-0"));
         return await new PipelineRunner(spec, new LocalExecutor()).RunAsync(run, CancellationToken.None);
     }
 
@@ -39,7 +35,7 @@ public sealed class LocalExecutorTests : IDisposable
         Assert.Equal(3, result.Metrics.Final["objective"]);
         Assert.Equal(2, result.Metrics.Final["runtime"]);
         Assert.Equal([new MetricPoint(1, 0.5)], result.Metrics.Intermediate["loss"]);
-        Assert.Contains("starting", File.ReadAllText(Path.Combine(_root, "trial-0", "s", "stdout.log")));
+        Assert.Contains("starting", File.ReadAllText(Path.Combine(Root, "trial-0", "s", "stdout.log")));
     }
 
     [Fact]
@@ -103,7 +99,7 @@ public sealed class LocalExecutorTests : IDisposable
     [Fact]
     public async Task The_trial_timeout_kills_the_whole_process_tree()
     {
-        var pidFile = Path.Combine(_root, "grandchild.pid");
+        var pidFile = Path.Combine(Root, "grandchild.pid");
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var result = await Run($$"""
                 - name: s
@@ -120,15 +116,15 @@ public sealed class LocalExecutorTests : IDisposable
     [Fact]
     public async Task Relative_paths_resolve_against_the_study_folder_and_steps_run_in_their_own_folder()
     {
-        File.WriteAllText(Path.Combine(_root, "report.sh"), "echo objective=$(cat \"$1\")\npwd > where.txt\n");
-        File.WriteAllText(Path.Combine(_root, "value.txt"), "4.5");
+        File.WriteAllText(Path.Combine(Root, "report.sh"), "echo objective=$(cat \"$1\")\npwd > where.txt\n");
+        File.WriteAllText(Path.Combine(Root, "value.txt"), "4.5");
         var result = await Run("""
                 - name: s
                   command: [sh, report.sh, value.txt]
             """);
         Assert.Equal(TrialOutcome.Succeeded, result.Outcome);
         Assert.Equal(4.5, result.Metrics.Final["objective"]);
-        Assert.Equal(Path.Combine(_root, "trial-0", "s"), File.ReadAllText(Path.Combine(_root, "trial-0", "s", "where.txt")).Trim());
+        Assert.Equal(Path.Combine(Root, "trial-0", "s"), File.ReadAllText(Path.Combine(Root, "trial-0", "s", "where.txt")).Trim());
     }
 
     [Fact]
@@ -150,7 +146,7 @@ public sealed class LocalExecutorTests : IDisposable
     [Fact]
     public async Task A_descendant_that_leaves_the_group_and_holds_the_output_does_not_stretch_the_timeout()
     {
-        var pidFile = Path.Combine(_root, "escaped.pid");
+        var pidFile = Path.Combine(Root, "escaped.pid");
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var result = await Run($$"""
                 - name: s
@@ -179,7 +175,7 @@ public sealed class LocalExecutorTests : IDisposable
     [Fact]
     public async Task A_step_that_exits_while_a_daemon_holds_its_output_ends_with_its_metrics()
     {
-        var pidFile = Path.Combine(_root, "daemon.pid");
+        var pidFile = Path.Combine(Root, "daemon.pid");
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var result = await Run($$"""
                 - name: s
@@ -194,7 +190,7 @@ public sealed class LocalExecutorTests : IDisposable
     [Fact]
     public async Task Background_children_end_with_their_step()
     {
-        var pidFile = Path.Combine(_root, "child.pid");
+        var pidFile = Path.Combine(Root, "child.pid");
         var result = await Run($$"""
                 - name: s
                   command: [sh, -c, "sleep 30 > /dev/null 2>&1 & echo $! > {{pidFile}}; echo objective=1"]
@@ -226,7 +222,7 @@ public sealed class LocalExecutorTests : IDisposable
     public async Task A_rerun_first_ends_what_the_earlier_attempt_left_running()
     {
         // An attempt whose tuner died: its step still runs, recorded in its folder and marked in its environment.
-        var stepDirectory = Path.Combine(_root, "trial-0", "s");
+        var stepDirectory = Path.Combine(Root, "trial-0", "s");
         Directory.CreateDirectory(stepDirectory);
         var start = new System.Diagnostics.ProcessStartInfo(StepProcesses.SessionLauncher!) { UseShellExecute = false };
         foreach (var argument in new[] { "/bin/sh", "-c", "sleep 60 & sleep 60" }) start.ArgumentList.Add(argument);
@@ -249,8 +245,8 @@ public sealed class LocalExecutorTests : IDisposable
     [Fact]
     public async Task A_parameter_value_is_never_rewritten_as_a_path_but_a_literal_argument_is()
     {
-        Directory.CreateDirectory(Path.Combine(_root, "adam"));
-        File.WriteAllText(Path.Combine(_root, "data.txt"), "x");
+        Directory.CreateDirectory(Path.Combine(Root, "adam"));
+        File.WriteAllText(Path.Combine(Root, "data.txt"), "x");
         var text = """
             name: executor-test
             objective: {metric: objective, goal: minimize}
@@ -261,13 +257,13 @@ public sealed class LocalExecutorTests : IDisposable
                 - name: s
                   command: [sh, -c, "echo \"$1|$2|$3\" > args.txt; echo objective=1", sh, "${params.optimizer}", data.txt, adam]
             """;
-        var spec = StudyFile.Parse(text, _root);
-        var run = new TrialRun("t-0", 0, new Dictionary<string, ParameterValue> { ["optimizer"] = ParameterValue.Of("adam") }, Path.Combine(_root, "trial-0"));
+        var spec = StudyFile.Parse(text, Root);
+        var run = new TrialRun("t-0", 0, new Dictionary<string, ParameterValue> { ["optimizer"] = ParameterValue.Of("adam") }, Path.Combine(Root, "trial-0"));
         var result = await new PipelineRunner(spec, new LocalExecutor()).RunAsync(run, CancellationToken.None);
         Assert.Equal(TrialOutcome.Succeeded, result.Outcome);
         // The placeholder's value stays a word; literal arguments naming the study folder's files become paths.
-        Assert.Equal($"adam|{Path.Combine(_root, "data.txt")}|{Path.Combine(_root, "adam")}",
-            File.ReadAllText(Path.Combine(_root, "trial-0", "s", "args.txt")).Trim());
+        Assert.Equal($"adam|{Path.Combine(Root, "data.txt")}|{Path.Combine(Root, "adam")}",
+            File.ReadAllText(Path.Combine(Root, "trial-0", "s", "args.txt")).Trim());
     }
 
     [Fact]
@@ -282,13 +278,13 @@ public sealed class LocalExecutorTests : IDisposable
         Assert.Equal(TrialOutcome.Succeeded, result.Outcome);
         Assert.Equal(4, result.Metrics.Final["objective"]);
         Assert.False(result.Metrics.Final.ContainsKey("junk"), "a 140 KB line was read as metrics");
-        Assert.Equal(8388608 + 1 + 20000 * 7 + 1 + "objective=4\n".Length, new FileInfo(Path.Combine(_root, "trial-0", "s", "stdout.log")).Length);
+        Assert.Equal(8388608 + 1 + 20000 * 7 + 1 + "objective=4\n".Length, new FileInfo(Path.Combine(Root, "trial-0", "s", "stdout.log")).Length);
     }
 
     [Fact]
     public async Task A_daemon_a_successful_step_leaves_behind_ends_with_it()
     {
-        var pidFile = Path.Combine(_root, "daemon.pid");
+        var pidFile = Path.Combine(Root, "daemon.pid");
         var result = await Run($$"""
                 - name: s
                   command: [sh, -c, "setsid sh -c 'echo $$ > {{pidFile}}; exec sleep 30' > /dev/null 2>&1 & until [ -s {{pidFile}} ]; do sleep 0.01; done; echo objective=1"]
@@ -300,7 +296,7 @@ public sealed class LocalExecutorTests : IDisposable
     [Fact]
     public async Task A_process_started_while_the_step_is_being_ended_is_ended_too()
     {
-        var pidFile = Path.Combine(_root, "late.pid");
+        var pidFile = Path.Combine(Root, "late.pid");
         var result = await Run($$"""
                 - name: s
                   command: [sh, -c, "trap 'setsid sleep 30 > /dev/null 2>&1 & echo $! > {{pidFile}}; sleep 30' TERM; sleep 60 & wait"]
@@ -337,7 +333,7 @@ public sealed class LocalExecutorTests : IDisposable
     [Fact]
     public void Recorded_groups_that_name_init_this_process_or_a_dead_leader_are_never_trusted()
     {
-        var trial = Path.Combine(_root, "trial-x");
+        var trial = Path.Combine(Root, "trial-x");
         Directory.CreateDirectory(Path.Combine(trial, StepProcesses.RecordFolder));
         File.WriteAllText(Path.Combine(trial, StepProcesses.RecordFolder, "a"), "1 0");
         File.WriteAllText(Path.Combine(trial, StepProcesses.RecordFolder, "b"), "0 0");

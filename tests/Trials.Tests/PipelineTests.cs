@@ -6,24 +6,16 @@ using Tuning.Trials.Studies;
 namespace Tuning.Trials.Tests;
 
 /// <summary>Pipelines as graphs of steps, and the step cache, against real child processes and a real cache folder.</summary>
-public sealed class PipelineTests : IDisposable
+public sealed class PipelineTests : InTemporaryFolder
 {
-    private readonly string _root = Directory.CreateTempSubdirectory("tuning-pipeline-").FullName;
-
-    public PipelineTests()
-    {
-        Cache = new StepCache(Path.Combine(_root, "cache"));
-        Gate = new LocalStepRunGate();
-    }
-
-    public void Dispose() => Directory.Delete(_root, recursive: true);
+    public PipelineTests() : base("tuning-pipeline-") => Cache = new StepCache(Path.Combine(Root, "cache"));
 
     private StepCache Cache { get; }
 
-    private LocalStepRunGate Gate { get; }
+    private LocalStepRunGate Gate { get; } = new();
 
     /// <summary>A file outside every trial folder that steps append to, to count how often they really ran.</summary>
-    private string Counter(string name) => Path.Combine(_root, name + ".count");
+    private string Counter(string name) => Path.Combine(Root, name + ".count");
 
     private int Runs(string name) => File.Exists(Counter(name)) ? File.ReadAllLines(Counter(name)).Length : 0;
 
@@ -36,21 +28,21 @@ public sealed class PipelineTests : IDisposable
         trial:
           steps:
         {steps}
-        """, _root);
+        """, Root);
 
     private Task<TrialResult> Run(StudySpec spec, int number, double x = 3, CancellationToken cancellation = default, TrialWatch? watch = null) =>
         new PipelineRunner(spec, new LocalExecutor(), Cache, Gate).RunAsync(
-            new TrialRun($"t-{number}", number, new Dictionary<string, ParameterValue> { ["x"] = ParameterValue.Of(x) }, Path.Combine(_root, "runs", number.ToString())),
+            new TrialRun($"t-{number}", number, new Dictionary<string, ParameterValue> { ["x"] = ParameterValue.Of(x) }, Path.Combine(Root, "runs", number.ToString())),
             cancellation, watch);
 
     [Fact]
     public async Task Independent_steps_run_at_the_same_time()
     {
         // Each of a and b waits until the other has started: run one after the other, both would time out.
-        var wait = $"for i in $(seq 100); do [ -e {_root}/$1 ] && exit 0; sleep 0.05; done; exit 1";
+        var wait = $"for i in $(seq 100); do [ -e {Root}/$1 ] && exit 0; sleep 0.05; done; exit 1";
         var result = await Run(Spec($"""
-                - {"{"}name: a, command: [sh, -c, "touch {_root}/a-started; {wait}", a, b-started]{"}"}
-                - {"{"}name: b, command: [sh, -c, "touch {_root}/b-started; {wait}", b, a-started]{"}"}
+                - {"{"}name: a, command: [sh, -c, "touch {Root}/a-started; {wait}", a, b-started]{"}"}
+                - {"{"}name: b, command: [sh, -c, "touch {Root}/b-started; {wait}", b, a-started]{"}"}
                 - {"{"}name: last, dependsOn: [a, b], command: [sh, -c, "echo objective=1"]{"}"}
             """), 0);
         Assert.True(result.Outcome == TrialOutcome.Succeeded, result.Error);
@@ -135,7 +127,7 @@ public sealed class PipelineTests : IDisposable
     [Fact]
     public async Task Editing_a_script_the_step_names_invalidates_its_entry()
     {
-        var script = Path.Combine(_root, "prepare.sh");
+        var script = Path.Combine(Root, "prepare.sh");
         await File.WriteAllTextAsync(script, $"echo ran >> {Counter("prepare")}\necho version=1\n");
         var spec = Spec("""
                 - {name: prepare, command: [sh, prepare.sh]}

@@ -4,21 +4,17 @@ using Tuning.Trials.Execution;
 namespace Tuning.Trials.Tests;
 
 /// <summary>Cache keys, the cache folder and the one-run-per-key gate.</summary>
-public sealed class StepCacheTests : IDisposable
+public sealed class StepCacheTests() : InTemporaryFolder("tuning-cache-")
 {
-    private readonly string _root = Directory.CreateTempSubdirectory("tuning-cache-").FullName;
-
-    public void Dispose() => Directory.Delete(_root, recursive: true);
-
     private static readonly Dictionary<string, string> NoEnvironment = [];
 
     private string Key(string[] command, string? image = null, Dictionary<string, string>? environment = null, Dictionary<string, string>? upstream = null) =>
-        StepCacheKey.Compute(command, image, environment ?? NoEnvironment, _root, upstream ?? []);
+        StepCacheKey.Compute(command, image, environment ?? NoEnvironment, Root, upstream ?? []);
 
     [Fact]
     public void The_key_covers_command_image_environment_named_files_and_upstream_keys()
     {
-        var script = Path.Combine(_root, "prep.py");
+        var script = Path.Combine(Root, "prep.py");
         File.WriteAllText(script, "print(1)");
         string[] command = ["python3", script, "--rows", "10"];
         var key = Key(command);
@@ -38,14 +34,14 @@ public sealed class StepCacheTests : IDisposable
     [Fact]
     public void Files_named_relatively_after_an_equals_sign_and_inside_named_folders_count_too()
     {
-        Directory.CreateDirectory(Path.Combine(_root, "conf", "deep"));
-        File.WriteAllText(Path.Combine(_root, "conf", "deep", "a.yaml"), "a: 1");
-        File.WriteAllText(Path.Combine(_root, "b.yaml"), "b: 1");
-        string[] folder = ["train", Path.Combine(_root, "conf")];
+        Directory.CreateDirectory(Path.Combine(Root, "conf", "deep"));
+        File.WriteAllText(Path.Combine(Root, "conf", "deep", "a.yaml"), "a: 1");
+        File.WriteAllText(Path.Combine(Root, "b.yaml"), "b: 1");
+        string[] folder = ["train", Path.Combine(Root, "conf")];
         string[] equals = ["train", "--config=b.yaml"];
         var (folderKey, equalsKey) = (Key(folder), Key(equals));
-        File.WriteAllText(Path.Combine(_root, "conf", "deep", "a.yaml"), "a: 2");
-        File.WriteAllText(Path.Combine(_root, "b.yaml"), "b: 2");
+        File.WriteAllText(Path.Combine(Root, "conf", "deep", "a.yaml"), "a: 2");
+        File.WriteAllText(Path.Combine(Root, "b.yaml"), "b: 2");
         Assert.NotEqual(folderKey, Key(folder));
         Assert.NotEqual(equalsKey, Key(equals));
         // Files outside the study folder are not read: they are the machine's, not the study's.
@@ -67,21 +63,21 @@ public sealed class StepCacheTests : IDisposable
     [Fact]
     public void An_entry_is_visible_only_once_committed_and_prune_removes_by_age_then_by_size()
     {
-        var cache = new StepCache(Path.Combine(_root, "cache"));
+        var cache = new StepCache(Path.Combine(Root, "cache"));
         var build = cache.Begin("k1");
         File.WriteAllBytes(Path.Combine(build.OutputDirectory, "data"), new byte[5000]);
         Assert.Null(cache.Find("k1"));
         Assert.Empty(cache.List());
         var metrics = new MetricReport();
         metrics.ReadLine("rows=10 nan=nan");
-        var entry = cache.Commit(build, "prepare", "study-a", 1.5, metrics, _root);
+        var entry = cache.Commit(build, "prepare", "study-a", 1.5, metrics, Root);
         Assert.Equal(10, cache.Find("k1")!.Metrics.Final["rows"]);
         Assert.True(double.IsNaN(cache.Find("k1")!.Metrics.Final["nan"]));
         Assert.Equal(("prepare", "study-a", 1.5), (entry.Step, entry.Study, entry.Seconds));
         Assert.True(StepCache.Size(entry) >= 5000);
 
         var small = cache.Begin("k2");
-        cache.Commit(small, "train", "study-a", 1, new MetricReport(), _root);
+        cache.Commit(small, "train", "study-a", 1, new MetricReport(), Root);
         // k1 was last used a day ago; k2 just now.
         File.SetLastWriteTimeUtc(Path.Combine(entry.Folder, "entry.json"), DateTime.UtcNow.AddDays(-1));
         Assert.Equal(["k2", "k1"], cache.List().Select(e => e.Key));
@@ -95,12 +91,12 @@ public sealed class StepCacheTests : IDisposable
     [Fact]
     public void A_second_commit_of_the_same_key_keeps_the_first_entry()
     {
-        var cache = new StepCache(Path.Combine(_root, "cache"));
+        var cache = new StepCache(Path.Combine(Root, "cache"));
         var (first, second) = (cache.Begin("k"), cache.Begin("k"));
         File.WriteAllText(Path.Combine(first.OutputDirectory, "who"), "first");
         File.WriteAllText(Path.Combine(second.OutputDirectory, "who"), "second");
-        cache.Commit(first, "s", "a", 1, new MetricReport(), _root);
-        var kept = cache.Commit(second, "s", "a", 1, new MetricReport(), _root);
+        cache.Commit(first, "s", "a", 1, new MetricReport(), Root);
+        var kept = cache.Commit(second, "s", "a", 1, new MetricReport(), Root);
         Assert.Equal("first", File.ReadAllText(Path.Combine(kept.OutputDirectory, "who")));
         Assert.False(Directory.Exists(second.Folder));
     }

@@ -152,6 +152,28 @@ public class StudyFileTests
     public void Unknown_fields_are_refused(string from, string to, string path, string fragment, string at) =>
         Single(Replace(from, to), path, fragment, at);
 
+    [Theory]
+    [InlineData("gpu: 0.25", 0.25)]
+    [InlineData("gpu: 1", 1.0)]
+    [InlineData("gpu: 3", 3.0)]
+    public void A_step_may_ask_for_a_fraction_of_one_gpu_or_whole_gpus(string gpu, double expected) =>
+        Assert.Equal(expected, StudyFile.Parse(Replace("gpu: 1", gpu), "/studies").Trial.Steps[1].Resources.Gpu);
+
+    [Theory]
+    [InlineData("gpu: 1.5")]
+    [InlineData("gpu: -0.25")]
+    public void More_than_one_gpu_must_be_whole_and_none_is_negative(string gpu) =>
+        Single(Replace("gpu: 1", gpu), "trial.steps[1].resources.gpu", "a fraction up to 1", at: gpu[5..]);
+
+    [Fact]
+    public void Asha_is_an_early_stopping_rule_with_its_own_settings()
+    {
+        var spec = StudyFile.Parse(Replace("name: median\n  settings: {minTrials: 5, startStep: 3}", "name: asha\n  settings: {minStep: 2, reductionFactor: 4}"), "/studies");
+        Assert.Equal("asha", spec.EarlyStopping!.Name);
+        Single(Replace("name: median", "name: hyperband"), "earlyStopping.name", "allowed: median, asha", at: "hyperband");
+        Single(Replace("startStep: 3", "minStep: 3"), "earlyStopping.settings.minStep", "allowed: minTrials, startStep", at: "minStep: |3");
+    }
+
     [Fact]
     public void A_missing_objective_metric_is_refused() =>
         Single(Replace("  metric: objective\n", ""), "objective.metric", "missing", at: "goal: minimize");

@@ -1,0 +1,13 @@
+namespace Tuning.Trials.Tests;
+
+/// <summary>A test's own folder under the system's temporary folder (xunit makes one instance per test), removed after it.</summary>
+public abstract class InTemporaryFolder(string prefix) : IDisposable
+{
+    protected string Root { get; } = Directory.CreateTempSubdirectory(prefix).FullName;
+
+    public void Dispose()
+    {
+        Directory.Delete(Root, recursive: true);
+        GC.SuppressFinalize(this);
+    }
+}
