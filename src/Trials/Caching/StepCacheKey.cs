@@ -1,14 +1,15 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
+using Tuning.Trials.Execution;
 
 namespace Tuning.Trials.Caching;
 
 /// <summary>
-/// A step's cache key: a SHA-256 over what determines its result. The command after substitution (with
-/// <c>${outputs}</c> left as written, since the outputs folder is the key's own), the image, the environment, the
-/// contents of the files and folders under the study folder that the command names, and the keys of the steps it
-/// depends on. Parameters enter only through substitution, so a step that uses none has one key in every trial; an
+/// A step's cache key: a SHA-256 over what determines its result. The command after substitution, as a container
+/// would see it (folders at their <see cref="MountPoints"/>, whichever executor runs the step), the image, the
+/// environment, the contents of the files and folders under the study folder that the command names, and the keys
+/// of the steps it depends on. Parameters enter only through substitution, so a step that uses none has one key in every trial; an
 /// edited script changes its contents and so the key. The executor is not part of it: a key computed on a laptop and
 /// on a cluster is the same.
 /// </summary>
@@ -20,11 +21,13 @@ public static class StepCacheKey
     /// <summary>Contents hashes by file, valid while the file's size and write time stay the same.</summary>
     private static readonly ConcurrentDictionary<string, (long Length, DateTime Written, byte[] Hash)> FileHashes = new();
 
-    /// <param name="command">The argument vector after substitution, paths already made absolute.</param>
+    /// <param name="command">The argument vector after substitution, with the study folder at <see cref="MountPoints.Study"/>.</param>
+    /// <param name="studyDirectory">The study folder on this machine, where the files the command names are read.</param>
     /// <param name="upstream">The keys of the steps this step depends on, by step name.</param>
+    /// <param name="trialId">The trial, for a step that uses its trial's folder: such a step is its trial's alone.</param>
     public static string Compute(
         IReadOnlyList<string> command, string? image, IReadOnlyDictionary<string, string> environment,
-        string studyDirectory, IReadOnlyDictionary<string, string> upstream)
+        string studyDirectory, IReadOnlyDictionary<string, string> upstream, string? trialId = null)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         Add(hash, Version);
@@ -33,6 +36,7 @@ public static class StepCacheKey
         Add(hash, "image", image ?? "");
         foreach (var (name, value) in environment.OrderBy(e => e.Key, StringComparer.Ordinal)) Add(hash, "env", name, value);
         foreach (var (step, key) in upstream.OrderBy(u => u.Key, StringComparer.Ordinal)) Add(hash, "after", step, key);
+        if (trialId is not null) Add(hash, "trial", trialId);
         var study = Path.GetFullPath(studyDirectory).TrimEnd('/') + "/";
         foreach (var path in NamedPaths(command, study).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))
             AddContents(hash, path, study);
@@ -41,17 +45,19 @@ public static class StepCacheKey
 
     /// <summary>
     /// The files and folders under the study folder an argument names: the whole argument, or what follows the
-    /// first '=' (<c>--config=conf.yaml</c>), as an absolute path or relative to the study folder.
+    /// first '=' (<c>--config=conf.yaml</c>), at the study's mount point, on this machine, or relative to the study.
     /// </summary>
     private static IEnumerable<string> NamedPaths(IReadOnlyList<string> command, string study)
     {
+        const string mounted = MountPoints.Study + "/";
         foreach (var argument in command)
         {
             var cut = argument.IndexOf('=');
             foreach (var text in cut > 0 ? [argument, argument[(cut + 1)..]] : new[] { argument })
             {
                 if (text.Length == 0 || text.Contains('\0')) continue;
-                var full = Path.GetFullPath(Path.IsPathRooted(text) ? text : Path.Combine(study, text));
+                var relative = text.StartsWith(mounted, StringComparison.Ordinal) ? text[mounted.Length..] : text;
+                var full = Path.GetFullPath(Path.IsPathRooted(relative) ? relative : Path.Combine(study, relative));
                 if (full.StartsWith(study, StringComparison.Ordinal) && (File.Exists(full) || Directory.Exists(full)))
                     yield return full;
             }

@@ -1,16 +1,26 @@
 namespace Tuning.Trials.Execution;
 
 /// <summary>
-/// The executors a study file may name, and which of them this build can run. Decided here once, so the study
+/// The executors a study file may name, and which of them this machine can run. Decided here once, so the study
 /// file, <c>tuner run</c> and the silo cannot disagree.
 /// </summary>
 public static class ExecutorCatalog
 {
     public const string Local = "local";
 
-    public static IReadOnlyList<string> Names { get; } = [Local, "container", "kubernetes"];
+    public const string Container = "container";
 
-    /// <summary>Why this build cannot run steps on <paramref name="name"/>, or null where it can.</summary>
-    public static string? Unavailable(string name) =>
-        name == Local ? null : $"trial.executor '{name}' is not available in this build yet; use executor: local";
+    public const string Kubernetes = "kubernetes";
+
+    public static IReadOnlyList<string> Names { get; } = [Local, Container, Kubernetes];
+
+    /// <summary>Why this machine cannot run steps on <paramref name="name"/>, or null where it can.</summary>
+    public static string? Unavailable(string name) => name switch
+    {
+        Local => null,
+        Container => ContainerExecutor.FindEngine() is null
+            ? "trial.executor 'container' needs a container engine, and neither podman nor docker is installed (on Debian: apt install podman)"
+            : null,
+        _ => $"trial.executor '{name}' is not available in this build yet; use executor: local or container",
+    };
 }

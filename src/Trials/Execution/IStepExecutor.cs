@@ -6,6 +6,8 @@ namespace Tuning.Trials.Execution;
 /// <param name="StepDirectory">The step's own folder: its working folder, logs and metrics file.</param>
 /// <param name="OutputDirectory">What <c>${outputs}</c> named: the folder later steps read.</param>
 /// <param name="Reported">Told each metric line as the step reports it (values of that line only), while it runs.</param>
+/// <param name="TrialDirectory">The trial's folder on this machine.</param>
+/// <param name="Inputs">The output folders, on this machine, of the steps this step depends on, by step name.</param>
 public sealed record StepInvocation(
     string TrialId,
     string StepName,
@@ -16,7 +18,9 @@ public sealed record StepInvocation(
     IReadOnlyDictionary<string, string> Environment,
     string? Image,
     ResourceSpec Resources,
-    Action<MetricReport>? Reported = null);
+    Action<MetricReport>? Reported = null,
+    string? TrialDirectory = null,
+    IReadOnlyDictionary<string, string>? Inputs = null);
 
 /// <param name="Error">Why the step failed (exit code, cannot start, killed); null when it succeeded.</param>
 public sealed record StepResult(MetricReport Metrics, string? Error, TimeSpan Duration)
@@ -27,6 +31,12 @@ public sealed record StepResult(MetricReport Metrics, string? Error, TimeSpan Du
 /// <summary>Runs one step somewhere (a local process, a container, a Kubernetes Job) and collects its metrics.</summary>
 public interface IStepExecutor
 {
+    /// <summary>
+    /// Whether the step sees this machine's folders (a local process) or the <see cref="MountPoints"/> (a container,
+    /// a pod): placeholders and study-relative arguments are resolved to the paths it sees.
+    /// </summary>
+    bool SeesHostFolders { get; }
+
     /// <summary>
     /// Runs the step to its end. The deadline's token cancelled (stopped, or out of time) kills it, everything it
     /// started, and returns a failed result; time spent waiting for the machine (a GPU) is paused on the deadline.

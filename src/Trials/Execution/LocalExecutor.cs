@@ -12,7 +12,7 @@ namespace Tuning.Trials.Execution;
 /// GPUs, a step that asks for none sees none, so it cannot take a GPU another trial was lent. A step that says how
 /// many cores it uses waits for them in <paramref name="cpus"/>.
 /// </remarks>
-public sealed class LocalExecutor(GpuSlots gpus, CpuSlots cpus) : IStepExecutor
+public class LocalExecutor(GpuSlots gpus, CpuSlots cpus) : IStepExecutor
 {
     public const string MetricsFileVariable = "TUNER_METRICS_FILE";
 
@@ -23,6 +23,8 @@ public sealed class LocalExecutor(GpuSlots gpus, CpuSlots cpus) : IStepExecutor
     public LocalExecutor() : this(GpuSlots.None)
     {
     }
+
+    public virtual bool SeesHostFolders => true;
 
     public async Task<StepResult> RunAsync(StepInvocation step, TrialDeadline deadline)
     {
@@ -60,8 +62,37 @@ public sealed class LocalExecutor(GpuSlots gpus, CpuSlots cpus) : IStepExecutor
     /// Ends the processes earlier runs left under <paramref name="folder"/>: by marker, and for a trial folder also
     /// by the groups its steps recorded whose leaders still run.
     /// </summary>
-    public Task ReclaimAsync(string folder) =>
+    public virtual Task ReclaimAsync(string folder) =>
         StepProcesses.EndAsync(folder, StepProcesses.LiveRecordedGroups(folder), StepProcesses.TerminationGrace);
+
+    /// <summary>What this machine runs for a step: its program and arguments, and its environment.</summary>
+    public sealed record Launch(IReadOnlyList<string> Command, IReadOnlyDictionary<string, string> Environment);
+
+    /// <summary>
+    /// The process to start for a step: here the step's own command, with the tuner's variables (its metrics file,
+    /// trial, step and outputs) and only the GPUs it was lent visible. An executor that wraps the step (a container
+    /// engine's client) starts something else that runs it.
+    /// </summary>
+    protected virtual Launch Prepare(StepInvocation step, DeviceLease? gpuLease, string metricsFile)
+    {
+        // Unbuffered Python output lets metric lines arrive while the step runs, not only when it exits.
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal) { ["PYTHONUNBUFFERED"] = "1" };
+        foreach (var (name, value) in step.Environment) environment[name] = value;
+        environment[MetricsFileVariable] = metricsFile;
+        environment["TUNER_TRIAL_ID"] = step.TrialId;
+        environment["TUNER_STEP"] = step.StepName;
+        environment["TUNER_OUTPUTS"] = step.OutputDirectory;
+        if (gpuLease is not null || gpus.Count > 0)
+            environment["CUDA_VISIBLE_DEVICES"] = gpuLease is null ? "" : string.Join(",", gpuLease.Ids);
+        return new Launch(step.Command, environment);
+    }
+
+    /// <summary>Ends what the step's process leaves running outside its process tree once it was killed (a container).</summary>
+    protected virtual Task AfterKillAsync(StepInvocation step) => Task.CompletedTask;
+
+    /// <summary>Why a step that exited with <paramref name="exitCode"/> failed, given the last line of its error output.</summary>
+    protected virtual string Failure(StepInvocation step, int exitCode, string? lastErrorLine) =>
+        $"step '{step.StepName}' exited with code {exitCode}{(lastErrorLine is null ? "" : ": " + lastErrorLine)}";
 
     private async Task<StepResult> RunProcessAsync(StepInvocation step, DeviceLease? lease, CancellationToken cancellation)
     {
@@ -69,9 +100,10 @@ public sealed class LocalExecutor(GpuSlots gpus, CpuSlots cpus) : IStepExecutor
         var metrics = new MetricReport();
         var clock = Stopwatch.StartNew();
         var metricsFile = Path.Combine(step.StepDirectory, "metrics.jsonl");
-        var program = FindProgram(step.Command[0], step.Environment.GetValueOrDefault("PATH") ?? Environment.GetEnvironmentVariable("PATH"));
+        var launch = Prepare(step, lease, metricsFile);
+        var program = FindProgram(launch.Command[0], launch.Environment.GetValueOrDefault("PATH") ?? Environment.GetEnvironmentVariable("PATH"));
         if (program.Error is { } missing)
-            return new StepResult(metrics, $"step '{step.StepName}' could not start '{step.Command[0]}': {missing}", clock.Elapsed);
+            return new StepResult(metrics, $"step '{step.StepName}' could not start '{launch.Command[0]}': {missing}", clock.Elapsed);
 
         // Through setsid the step leads a process group of its own: everything it starts can be signalled at once.
         var start = new ProcessStartInfo(StepProcesses.SessionLauncher ?? program.Path)
@@ -83,17 +115,9 @@ public sealed class LocalExecutor(GpuSlots gpus, CpuSlots cpus) : IStepExecutor
             UseShellExecute = false,
         };
         if (StepProcesses.SessionLauncher is not null) start.ArgumentList.Add(program.Path);
-        foreach (var argument in step.Command.Skip(1)) start.ArgumentList.Add(argument);
-        // Unbuffered Python output lets metric lines arrive while the step runs, not only when it exits.
-        start.Environment["PYTHONUNBUFFERED"] = "1";
-        foreach (var (name, value) in step.Environment) start.Environment[name] = value;
-        start.Environment[MetricsFileVariable] = metricsFile;
-        start.Environment["TUNER_TRIAL_ID"] = step.TrialId;
-        start.Environment["TUNER_STEP"] = step.StepName;
-        start.Environment["TUNER_OUTPUTS"] = step.OutputDirectory;
+        foreach (var argument in launch.Command.Skip(1)) start.ArgumentList.Add(argument);
+        foreach (var (name, value) in launch.Environment) start.Environment[name] = value;
         start.Environment[StepProcesses.MarkerVariable] = step.StepDirectory;
-        if (lease is not null || gpus.Count > 0)
-            start.Environment["CUDA_VISIBLE_DEVICES"] = lease is null ? "" : string.Join(",", lease.Ids);
 
         using var process = new Process { StartInfo = start };
         try
@@ -102,7 +126,7 @@ public sealed class LocalExecutor(GpuSlots gpus, CpuSlots cpus) : IStepExecutor
         }
         catch (Win32Exception e)
         {
-            return new StepResult(metrics, $"step '{step.StepName}' could not start '{step.Command[0]}': {e.Message}", clock.Elapsed);
+            return new StepResult(metrics, $"step '{step.StepName}' could not start '{launch.Command[0]}': {e.Message}", clock.Elapsed);
         }
         var group = StepProcesses.SessionLauncher is null ? null : StepProcesses.GroupOf(process.Id);
         // Written before anything else can go wrong, so a later run finds this group even if the tuner is killed now.
@@ -144,6 +168,7 @@ public sealed class LocalExecutor(GpuSlots gpus, CpuSlots cpus) : IStepExecutor
         await StepProcesses.EndAsync(step.StepDirectory, groups, StepProcesses.TerminationGrace, group?.StartTicks ?? 0).ConfigureAwait(false);
         if (killed && group is null) process.Kill(entireProcessTree: true);
         await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+        if (killed) await AfterKillAsync(step).ConfigureAwait(false);
         // The pipes close once every process holding them is gone. One that escaped even the marker is given a
         // second, then reading stops: a study never waits on a process it has given up on. The read is abandoned,
         // not awaited (a pipe read may not heed cancellation), and nothing it reads counts any more.
@@ -152,7 +177,7 @@ public sealed class LocalExecutor(GpuSlots gpus, CpuSlots cpus) : IStepExecutor
         metricsLines.Finish();
 
         string? error = killed ? $"step '{step.StepName}' was killed"
-            : process.ExitCode != 0 ? $"step '{step.StepName}' exited with code {process.ExitCode}{LastLine(Path.Combine(step.StepDirectory, "stderr.log"))}"
+            : process.ExitCode != 0 ? Failure(step, process.ExitCode, LastLine(Path.Combine(step.StepDirectory, "stderr.log")))
             : null;
         return new StepResult(metrics, error, clock.Elapsed);
     }
@@ -202,8 +227,8 @@ public sealed class LocalExecutor(GpuSlots gpus, CpuSlots cpus) : IStepExecutor
     }
 
     /// <summary>The last line the step wrote to standard error, so a failed trial says why without opening its logs.</summary>
-    private static string LastLine(string path) =>
-        BoundedLines.LastOfFile(path) is { } last ? ": " + (last.Length > 300 ? last[..300] + "…" : last.Trim()) : "";
+    private static string? LastLine(string path) =>
+        BoundedLines.LastOfFile(path) is { } last ? (last.Length > 300 ? last[..300] + "…" : last.Trim()) : null;
 
     /// <summary>
     /// The program to run: a path as given (the pipeline runner has made study-relative paths absolute), or a bare

@@ -121,24 +121,32 @@ public sealed class PipelineRunner
         {
             var stepDirectory = Path.Combine(trial.TrialDirectory, step.Name);
             Directory.CreateDirectory(stepDirectory);
+            var inputs = step.DependsOn.ToDictionary(d => d, d => upstream[d].OutputDirectory);
+            // The step's command and environment as it sees its folders: this machine's, or the executor's mounts.
+            (IReadOnlyList<string> Command, Dictionary<string, string> Environment) Resolved(FolderView view)
+            {
+                string Resolve(string name) => runner.ResolvePlaceholder(name, trial, view);
+                return (step.Command.Select((argument, i) => runner.CommandArgument(argument, i == 0, Resolve, view)).ToArray(),
+                    step.Environment.ToDictionary(e => e.Key, e => Placeholders.Substitute(e.Value, Resolve)));
+            }
             StepInvocation Invocation(string outputs)
             {
-                string Resolve(string name) => runner.ResolvePlaceholder(name, trial, outputs, upstream);
-                return new StepInvocation(
-                    trial.TrialId, step.Name,
-                    step.Command.Select((argument, i) => runner.CommandArgument(argument, i == 0, Resolve)).ToArray(),
-                    stepDirectory, outputs, runner._spec.StudyDirectory,
-                    step.Environment.ToDictionary(e => e.Key, e => Placeholders.Substitute(e.Value, Resolve)),
-                    step.Image, step.Resources, reported);
+                var (command, environment) = Resolved(runner._executor.SeesHostFolders
+                    ? new FolderView(runner._spec.StudyDirectory, outputs, trial.TrialDirectory, d => inputs[d])
+                    : FolderView.Mounted);
+                return new StepInvocation(trial.TrialId, step.Name, command, stepDirectory, outputs, runner._spec.StudyDirectory,
+                    environment, step.Image, step.Resources, reported, trial.TrialDirectory, inputs);
             }
 
             var cached = runner._cache is not null && step.Cache && step.DependsOn.All(d => upstream[d].Key is not null);
             if (!cached) return await ExecuteAsync(step, Invocation(Path.Combine(stepDirectory, "outputs")), null).ConfigureAwait(false);
 
-            // The key sees ${outputs} as written: the folder is the key's own, chosen once the key is known.
-            var keyed = Invocation("${outputs}");
-            var key = StepCacheKey.Compute(keyed.Command, step.Image, keyed.Environment, runner._spec.StudyDirectory,
-                step.DependsOn.ToDictionary(d => d, d => upstream[d].Key!));
+            // The key sees the folders at the mount points whatever the executor: the outputs folder is the key's own,
+            // upstream outputs are named by their keys, so a key is the same on a laptop and on a cluster.
+            var (keyCommand, keyEnvironment) = Resolved(FolderView.Mounted);
+            var perTrial = step.Command.Concat(step.Environment.Values).Any(text => text.Contains("${trial.dir}", StringComparison.Ordinal));
+            var key = StepCacheKey.Compute(keyCommand, step.Image, keyEnvironment, runner._spec.StudyDirectory,
+                step.DependsOn.ToDictionary(d => d, d => upstream[d].Key!), perTrial ? trial.TrialId : null);
             return await FromCacheAsync(step, key, Invocation).ConfigureAwait(false);
         }
 
@@ -257,30 +265,31 @@ public sealed class PipelineRunner
 
     /// <summary>
     /// One argument of a step's command. Only text written literally in the study file may name a file relative
-    /// to the study folder (and is then passed as an absolute path); text substituted from a placeholder is passed
-    /// as it is, so a parameter value such as <c>adam</c> never turns into a path because a folder of that name exists.
+    /// to the study folder (and is then passed as that file's path as the step sees it); text substituted from a
+    /// placeholder is passed as it is, so a parameter value such as <c>adam</c> never turns into a path because a
+    /// folder of that name exists.
     /// </summary>
-    private string CommandArgument(string argument, bool isProgram, Func<string, string> resolve)
+    private string CommandArgument(string argument, bool isProgram, Func<string, string> resolve, FolderView view)
     {
         if (argument.Contains("${", StringComparison.Ordinal)) return Placeholders.Substitute(argument, resolve);
         if (argument.Length == 0 || Path.IsPathRooted(argument)) return argument;
         // The program: a relative path (./train.sh, bin/run) is the study folder's; a bare name is looked up on PATH.
-        if (isProgram) return argument.Contains('/') ? Path.GetFullPath(Path.Combine(_spec.StudyDirectory, argument)) : argument;
+        if (isProgram) return argument.Contains('/') ? view.InStudy(argument) : argument;
         if (argument.StartsWith('-') || argument.Contains('=')) return argument;
         var candidate = Path.Combine(_spec.StudyDirectory, argument);
-        return File.Exists(candidate) || Directory.Exists(candidate) ? Path.GetFullPath(candidate) : argument;
+        return File.Exists(candidate) || Directory.Exists(candidate) ? view.InStudy(argument) : argument;
     }
 
-    private string ResolvePlaceholder(string name, TrialRun trial, string outputs, IReadOnlyDictionary<string, StepDone> upstream)
+    private string ResolvePlaceholder(string name, TrialRun trial, FolderView view)
     {
         if (Placeholders.ParameterReference(name) is { } parameter) return trial.Parameters[parameter].ToString();
-        if (Placeholders.StepOutputsReference(name) is { } step) return upstream[step].OutputDirectory;
+        if (Placeholders.StepOutputsReference(name) is { } step) return view.Inputs(step);
         return name switch
         {
-            "outputs" => outputs,
+            "outputs" => view.Outputs,
             "trial.id" => trial.TrialId,
-            "trial.dir" => trial.TrialDirectory,
-            "study.dir" => _spec.StudyDirectory,
+            "trial.dir" => view.Trial,
+            "study.dir" => view.Study,
             _ => throw new InvalidOperationException($"placeholder '{name}' passed validation but has no value"),
         };
     }

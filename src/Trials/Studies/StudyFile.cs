@@ -466,6 +466,11 @@ public static partial class StudyFile
         var steps = stepNodes.Select(item => ReadStep(r, item.Node, item.Path)).ToArray();
         if (steps.Any(s => s is null)) return null;
         var pipeline = new PipelineSpec(executor, kubernetes, steps!);
+        // A container or a pod runs an image: each step must name one (a local process ignores it).
+        if (executor != ExecutorCatalog.Local)
+            for (var i = 0; i < steps.Length; i++)
+                if (steps[i]!.Image is null)
+                    r.Error($"trial.steps[{i}]", stepNodes[i].Node, $"missing field 'image': executor {executor} runs each step in a container image");
         CheckDependencies(r, pipeline, parameters);
         return pipeline;
     }

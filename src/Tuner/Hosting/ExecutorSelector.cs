@@ -4,19 +4,32 @@ using Tuning.Trials.Studies;
 namespace Tuning.Tuner.Hosting;
 
 /// <summary>Picks the executor a study's pipeline asks for, among those <see cref="ExecutorCatalog"/> says this build runs.</summary>
-public sealed class ExecutorSelector(GpuSlots gpus)
+public sealed class ExecutorSelector
 {
-    private readonly LocalExecutor _local = new(gpus);
+    private readonly LocalExecutor _local;
+    private readonly ContainerExecutor? _container;
+
+    public ExecutorSelector(GpuSlots gpus)
+    {
+        // The machine's GPUs and cores are lent from one account, whichever executor runs a step.
+        var cores = CpuSlots.Machine();
+        _local = new LocalExecutor(gpus, cores);
+        _container = ContainerExecutor.Detect(gpus, cores);
+    }
 
     public IStepExecutor For(PipelineSpec pipeline) =>
-        ExecutorCatalog.Unavailable(pipeline.Executor) is { } reason ? new UnavailableExecutor(reason) : _local;
+        ExecutorCatalog.Unavailable(pipeline.Executor) is { } reason ? new UnavailableExecutor(reason)
+        : pipeline.Executor == ExecutorCatalog.Container && _container is not null ? _container
+        : _local;
 
-    /// <summary>Ends whatever a killed run of this data folder left running, before any trial is lent a GPU again.</summary>
-    public Task ReclaimAsync(string runsDirectory) => _local.ReclaimAsync(runsDirectory);
+    /// <summary>Ends whatever a killed run of this data folder left running (processes, containers), before any trial is lent a GPU again.</summary>
+    public Task ReclaimAsync(string runsDirectory) => (_container ?? _local).ReclaimAsync(runsDirectory);
 
     /// <summary>Fails each step with the catalog's reason where an executor is not part of this build.</summary>
     private sealed class UnavailableExecutor(string reason) : IStepExecutor
     {
+        public bool SeesHostFolders => true;
+
         public Task<StepResult> RunAsync(StepInvocation step, TrialDeadline deadline) =>
             Task.FromResult(new StepResult(new MetricReport(), reason, TimeSpan.Zero));
 

@@ -1,0 +1,141 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace Tuning.Trials.Execution;
+
+/// <summary>
+/// Runs each step's <c>image</c> as a container, through the engine's own client (podman, or docker where podman is
+/// absent; the same flags). The study folder is mounted read-only at <c>/study</c>, the step's outputs read-write at
+/// <c>/outputs</c>, the outputs of the steps it depends on read-only at <c>/inputs/STEP</c>, its trial folder at
+/// <c>/trial</c> and its own folder (its working folder, with its metrics file) at <c>/step</c>. The lent GPUs are
+/// passed through (CDI for podman, <c>--gpus</c> for docker). The container is removed when it ends, and when the
+/// step is killed (timeout, stop, early stop); every container is labelled with its trial, step and step folder, so
+/// one a killed tuner left behind is found and removed before its trial runs again.
+/// </summary>
+/// <remarks>
+/// The client runs as a local step would (its own process group, its output read for metric lines), so timeouts,
+/// logs and metrics behave the same under both executors. <see cref="ArgumentsVariable"/> adds flags a machine needs
+/// (this one: <c>--runtime runc --ulimit nofile=1024:1024 --ulimit nproc=1024:1024</c>).
+/// </remarks>
+public sealed class ContainerExecutor(string engine, IReadOnlyList<string> extraArguments, GpuSlots gpus, CpuSlots cpus)
+    : LocalExecutor(gpus, cpus)
+{
+    /// <summary>Extra flags for every <c>run</c>, separated by spaces.</summary>
+    public const string ArgumentsVariable = "TUNER_CONTAINER_ARGS";
+
+    /// <summary>The label that holds the step folder a container belongs to.</summary>
+    public const string FolderLabel = "tuning.step-dir";
+
+    public string Engine { get; } = engine;
+
+    /// <summary>The engine on this machine (podman first, then docker) with the flags of <see cref="ArgumentsVariable"/>; null without one.</summary>
+    public static ContainerExecutor? Detect(GpuSlots gpus, CpuSlots cpus) =>
+        FindEngine() is { } engine
+            ? new ContainerExecutor(engine, (Environment.GetEnvironmentVariable(ArgumentsVariable) ?? "")
+                .Split(' ', StringSplitOptions.RemoveEmptyEntries), gpus, cpus)
+            : null;
+
+    /// <summary>The path of podman, else docker, on PATH; null where neither is installed.</summary>
+    public static string? FindEngine()
+    {
+        foreach (var name in new[] { "podman", "docker" })
+            foreach (var folder in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
+                if (File.Exists(Path.Combine(folder, name))) return Path.Combine(folder, name);
+        return null;
+    }
+
+    public override bool SeesHostFolders => false;
+
+    private bool IsDocker => Path.GetFileName(Engine) == "docker";
+
+    /// <summary>One name per trial and step: a second run of the same step first removes what the first left.</summary>
+    public static string ContainerName(StepInvocation step) => $"tuning-{step.TrialId}-{step.StepName}";
+
+    protected override Launch Prepare(StepInvocation step, DeviceLease? gpuLease, string metricsFile)
+    {
+        var run = new List<string>
+        {
+            Engine, "run", "--rm", "--name", ContainerName(step),
+            "--label", $"tuning.trial={step.TrialId}", "--label", $"tuning.step={step.StepName}", "--label", $"{FolderLabel}={step.StepDirectory}",
+            "-v", $"{step.StudyDirectory}:{MountPoints.Study}:ro",
+            "-v", $"{step.OutputDirectory}:{MountPoints.Outputs}:rw",
+            "-v", $"{step.StepDirectory}:{MountPoints.Step}:rw",
+            "-w", MountPoints.Step,
+        };
+        if (step.TrialDirectory is { } trial) run.AddRange(["-v", $"{trial}:{MountPoints.Trial}:rw"]);
+        foreach (var (name, folder) in step.Inputs ?? new Dictionary<string, string>())
+            run.AddRange(["-v", $"{folder}:{MountPoints.Input(name)}:ro"]);
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal) { ["PYTHONUNBUFFERED"] = "1" };
+        foreach (var (name, value) in step.Environment) environment[name] = value;
+        environment[MetricsFileVariable] = $"{MountPoints.Step}/{Path.GetFileName(metricsFile)}";
+        environment["TUNER_TRIAL_ID"] = step.TrialId;
+        environment["TUNER_STEP"] = step.StepName;
+        environment["TUNER_OUTPUTS"] = MountPoints.Outputs;
+        foreach (var (name, value) in environment) run.AddRange(["-e", $"{name}={value}"]);
+        if (gpuLease is not null)
+            run.AddRange(IsDocker
+                ? ["--gpus", $"\"device={string.Join(",", gpuLease.Ids)}\""]
+                : gpuLease.Ids.SelectMany(id => new[] { "--device", $"nvidia.com/gpu={id}" }));
+        if (step.Resources.Cpu is { } cpu) run.AddRange(["--cpus", cpu.ToString(CultureInfo.InvariantCulture)]);
+        if (step.Resources.Memory is { } memory) run.AddRange(["--memory", MemoryFlag(memory)]);
+        run.AddRange(extraArguments);
+        run.Add(step.Image!);
+        run.AddRange(step.Command);
+        return new Launch(run, new Dictionary<string, string>());
+    }
+
+    /// <summary>Kubernetes-style quantities (512Mi, 4Gi, 1G) as the engines' --memory takes them (512m, 4g).</summary>
+    public static string MemoryFlag(string quantity) =>
+        quantity.EndsWith("i", StringComparison.Ordinal) ? quantity[..^2] + char.ToLowerInvariant(quantity[^2]) : quantity.ToLowerInvariant();
+
+    /// <summary>A killed client may leave its container running (the engine's monitor keeps it): remove it.</summary>
+    protected override Task AfterKillAsync(StepInvocation step) => RemoveAsync([ContainerName(step)]);
+
+    /// <summary>
+    /// The engine answers 125 when it could not run the container at all (the image is missing, a pull was refused,
+    /// a mount is wrong): the trial error says so in the engine's own words rather than as the step's exit code.
+    /// </summary>
+    protected override string Failure(StepInvocation step, int exitCode, string? lastErrorLine)
+    {
+        var engine = Path.GetFileName(Engine);
+        var said = lastErrorLine is null ? "" : $": {lastErrorLine}";
+        if (exitCode != 125) return base.Failure(step, exitCode, lastErrorLine);
+        var text = lastErrorLine ?? "";
+        if (text.Contains("image not known", StringComparison.OrdinalIgnoreCase) || text.Contains("No such image", StringComparison.OrdinalIgnoreCase)
+            || text.Contains("manifest unknown", StringComparison.OrdinalIgnoreCase))
+            return $"step '{step.StepName}': image '{step.Image}' is missing: not on this machine and not found by {engine}{said}";
+        if (text.Contains("pull", StringComparison.OrdinalIgnoreCase) || text.Contains("registry", StringComparison.OrdinalIgnoreCase)
+            || text.Contains("initializing source", StringComparison.OrdinalIgnoreCase))
+            return $"step '{step.StepName}': pulling image '{step.Image}' was refused{said}";
+        return $"step '{step.StepName}': {engine} could not run image '{step.Image}'{said}";
+    }
+
+    /// <summary>Ends the processes of earlier runs as a local executor does, then removes their containers.</summary>
+    public override async Task ReclaimAsync(string folder)
+    {
+        await base.ReclaimAsync(folder).ConfigureAwait(false);
+        var full = Path.GetFullPath(folder).TrimEnd('/') + "/";
+        var (code, listed) = await EngineAsync(["ps", "-a", "--filter", $"label={FolderLabel}", "--format", $"{{{{.ID}}}} {{{{index .Labels \"{FolderLabel}\"}}}}"]).ConfigureAwait(false);
+        if (code != 0) return;
+        var leftovers = listed.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(line => line.Split(' ', 2))
+            .Where(parts => parts.Length == 2 && (parts[1] + "/").StartsWith(full, StringComparison.Ordinal))
+            .Select(parts => parts[0]).ToArray();
+        if (leftovers.Length > 0) await RemoveAsync(leftovers).ConfigureAwait(false);
+    }
+
+    private Task RemoveAsync(IReadOnlyList<string> containers) => EngineAsync(["rm", "-f", .. containers]);
+
+    /// <summary>Runs the engine's client to its end: its exit code and standard output.</summary>
+    private async Task<(int Code, string Output)> EngineAsync(IReadOnlyList<string> arguments)
+    {
+        var start = new ProcessStartInfo(Engine) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in arguments) start.ArgumentList.Add(argument);
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().ConfigureAwait(false);
+        await error.ConfigureAwait(false);
+        return (process.ExitCode, await output.ConfigureAwait(false));
+    }
+}

@@ -1,0 +1,209 @@
+using System.Diagnostics;
+using Tuning.Algorithms.Space;
+using Tuning.Trials.Caching;
+using Tuning.Trials.Execution;
+using Tuning.Trials.Studies;
+
+namespace Tuning.Trials.Tests;
+
+/// <summary>
+/// A busybox image made here from Debian's busybox-static (<c>podman import</c> of a root filesystem; nothing is
+/// pulled), built once for the test run.
+/// </summary>
+public static class BusyboxImage
+{
+    public const string Name = "localhost/tuning-busybox:test";
+
+    /// <summary>The flags this kind of machine needs (runc; limits it may not raise), unless the environment says otherwise.</summary>
+    public static IReadOnlyList<string> EngineArguments { get; } =
+        (Environment.GetEnvironmentVariable(ContainerExecutor.ArgumentsVariable) ?? "--runtime runc --ulimit nofile=1024:1024 --ulimit nproc=1024:1024")
+        .Split(' ', StringSplitOptions.RemoveEmptyEntries);
+
+    private static readonly Lazy<Task> Built = new(BuildAsync);
+
+    public static Task EnsureAsync() => Built.Value;
+
+    public static string Engine => ContainerExecutor.FindEngine() ?? throw new InvalidOperationException(
+        "these tests run real containers: install podman, runc and busybox-static (apt install podman runc busybox-static)");
+
+    private static async Task BuildAsync()
+    {
+        if (await RunAsync(Engine, "image", "exists", Name) == 0) return;
+        var root = Directory.CreateTempSubdirectory("tuning-busybox-").FullName;
+        try
+        {
+            foreach (var folder in new[] { "bin", "tmp", "proc", "dev", "sys", "etc" }) Directory.CreateDirectory(Path.Combine(root, "rootfs", folder));
+            File.Copy("/bin/busybox", Path.Combine(root, "rootfs", "bin", "busybox"));
+            // Every applet as a relative link, so the links resolve inside the container.
+            var list = Process.Start(new ProcessStartInfo("/bin/busybox", "--list") { RedirectStandardOutput = true })!;
+            foreach (var applet in (await list.StandardOutput.ReadToEndAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+                if (applet != "busybox") File.CreateSymbolicLink(Path.Combine(root, "rootfs", "bin", applet), "busybox");
+            Assert.Equal(0, await RunAsync("sh", "-c", $"tar -C {root}/rootfs -c . | {Engine} import - {Name}"));
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    public static async Task<int> RunAsync(string program, params string[] arguments)
+    {
+        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in arguments) start.ArgumentList.Add(argument);
+        using var process = Process.Start(start)!;
+        await Task.WhenAll(process.StandardOutput.ReadToEndAsync(), process.StandardError.ReadToEndAsync());
+        await process.WaitForExitAsync();
+        return process.ExitCode;
+    }
+
+    /// <summary>The containers of any state whose label <paramref name="label"/> has <paramref name="value"/>.</summary>
+    public static async Task<string[]> ContainersAsync(string label, string value)
+    {
+        var start = new ProcessStartInfo(Engine) { RedirectStandardOutput = true };
+        foreach (var argument in new[] { "ps", "-a", "-q", "--filter", $"label={label}={value}" }) start.ArgumentList.Add(argument);
+        using var process = Process.Start(start)!;
+        var output = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+    }
+}
+
+/// <summary>Steps as real containers (podman, runc, a local busybox image), through the pipeline runner.</summary>
+public sealed class ContainerExecutorTests() : InTemporaryFolder("tuning-containers-")
+{
+    private ContainerExecutor Executor { get; } = new(BusyboxImage.Engine, BusyboxImage.EngineArguments, GpuSlots.None, CpuSlots.Machine());
+
+    private StudySpec Spec(string steps, string executor = "container", string budget = "maxTrials: 10") => StudyFile.Parse($$"""
+        name: container-test
+        objective: {metric: objective, goal: minimize}
+        budget: {{{budget}}}
+        parameters:
+          - {name: x, type: int, min: 0, max: 100}
+        trial:
+          executor: {{executor}}
+          steps:
+        {{steps}}
+        """, Root);
+
+    private async Task<TrialResult> Run(StudySpec spec, int number, int x = 3, IStepExecutor? executor = null, StepCache? cache = null, CancellationToken cancellation = default)
+    {
+        await BusyboxImage.EnsureAsync();
+        return await new PipelineRunner(spec, executor ?? Executor, cache).RunAsync(
+            new TrialRun($"t{Guid.NewGuid():N}-{number}", number, new Dictionary<string, ParameterValue> { ["x"] = ParameterValue.Of(x) }, Path.Combine(Root, "runs", number.ToString())),
+            cancellation);
+    }
+
+    private const string Image = "image: " + BusyboxImage.Name;
+
+    /// <summary>prepare writes its outputs; train reads them and a study script, at the mount points.</summary>
+    private string Pipeline => $$"""
+            - name: prepare
+              {{Image}}
+              command: [sh, -c, "echo 40 > ${outputs}/base; echo rows=1"]
+            - name: train
+              {{Image}}
+              dependsOn: [prepare]
+              command: [sh, ./train.sh, "${steps.prepare.outputs}/base", "${params.x}"]
+        """;
+
+    private void WriteTrainScript() => File.WriteAllText(Path.Combine(Root, "train.sh"),
+        "base=$(cat $1)\necho epoch=1 objective=$(( base + $2 + 1 ))\necho \"{\\\"epoch\\\": 2, \\\"objective\\\": $(( base + $2 ))}\" >> $TUNER_METRICS_FILE\n" +
+        "touch /study/written 2>/dev/null && echo study_writable=1 || echo study_writable=0\n");
+
+    [Fact]
+    public async Task A_pipeline_runs_in_containers_with_its_folders_mounted_and_reports_its_metrics()
+    {
+        WriteTrainScript();
+        var result = await Run(Spec(Pipeline), 0, x: 2);
+        Assert.True(result.Outcome == TrialOutcome.Succeeded, result.Error);
+        Assert.Equal(42, result.Metrics.Final["objective"]);
+        Assert.Equal([new MetricPoint(1, 43), new MetricPoint(2, 42)], result.Metrics.Intermediate["objective"]);
+        Assert.Equal(0, result.Metrics.Final["study_writable"]);
+        Assert.Equal(1, result.Metrics.Final["rows"]);
+        Assert.Equal("40", File.ReadAllText(Path.Combine(Root, "runs", "0", "prepare", "outputs", "base")).Trim());
+    }
+
+    [Fact]
+    public async Task The_same_study_file_gives_the_same_results_locally_and_in_containers()
+    {
+        WriteTrainScript();
+        var local = await Run(Spec(Pipeline, executor: "local"), 0, x: 5, executor: new LocalExecutor());
+        var contained = await Run(Spec(Pipeline), 1, x: 5);
+        Assert.True(local.Outcome == TrialOutcome.Succeeded, local.Error);
+        Assert.True(contained.Outcome == TrialOutcome.Succeeded, contained.Error);
+        Assert.Equal(local.Metrics.Final["objective"], contained.Metrics.Final["objective"]);
+        Assert.Equal(local.Metrics.Intermediate["objective"], contained.Metrics.Intermediate["objective"]);
+    }
+
+    [Fact]
+    public async Task A_cached_step_is_shared_across_trials_and_executors_under_one_key()
+    {
+        WriteTrainScript();
+        var cache = new StepCache(Path.Combine(Root, "cache"));
+        var first = await Run(Spec(Pipeline), 0, x: 1, cache: cache);
+        var second = await Run(Spec(Pipeline), 1, x: 2, cache: cache);
+        var local = await Run(Spec(Pipeline, executor: "local"), 2, x: 3, executor: new LocalExecutor(), cache: cache);
+        Assert.All(new[] { first, second, local }, r => Assert.True(r.Outcome == TrialOutcome.Succeeded, r.Error));
+        Assert.Equal([false, true, true], new[] { first, second, local }.Select(r => r.Steps[0].Cached));
+        Assert.Equal([41.0, 42, 43], new[] { first, second, local }.Select(r => r.Metrics.Final["objective"]));
+    }
+
+    [Fact]
+    public async Task A_failing_step_fails_with_its_exit_code_and_a_missing_image_says_so()
+    {
+        var failed = await Run(Spec($$"""
+                - {name: s, {{Image}}, command: [sh, -c, "echo no data >&2; exit 3"]}
+            """), 0);
+        Assert.Contains("step 's' exited with code 3: no data", failed.Error);
+        var missing = await Run(Spec("""
+                - {name: s, image: localhost/tuning-no-such-image:1, command: [sh, -c, "echo objective=1"]}
+            """), 1);
+        Assert.Equal(TrialOutcome.Failed, missing.Outcome);
+        Assert.Contains("image 'localhost/tuning-no-such-image:1'", missing.Error);
+    }
+
+    [Fact]
+    public async Task A_timed_out_or_stopped_step_is_killed_and_its_container_removed()
+    {
+        var spec = Spec($$"""
+                - {name: s, {{Image}}, command: [sh, -c, "sleep 60"]}
+            """, budget: "maxTrials: 10, trialTimeout: 2s");
+        var clock = Stopwatch.StartNew();
+        var timedOut = await Run(spec, 0);
+        Assert.Contains("timed out", timedOut.Error);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"took {clock.Elapsed}");
+        Assert.Empty(await BusyboxImage.ContainersAsync(ContainerExecutor.FolderLabel, Path.Combine(Root, "runs", "0", "s")));
+
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+        var stopped = await Run(Spec($$"""
+                - {name: s, {{Image}}, command: [sh, -c, "sleep 60"]}
+            """), 1, cancellation: stop.Token);
+        Assert.Equal(TrialOutcome.Cancelled, stopped.Outcome);
+        Assert.Empty(await BusyboxImage.ContainersAsync(ContainerExecutor.FolderLabel, Path.Combine(Root, "runs", "1", "s")));
+    }
+
+    [Fact]
+    public async Task Reclaiming_a_folder_removes_the_containers_a_killed_tuner_left_in_it()
+    {
+        await BusyboxImage.EnsureAsync();
+        var folder = Path.Combine(Root, "runs", "7", "s");
+        var other = Path.Combine(Root + "-elsewhere", "s");
+        foreach (var (name, label) in new[] { ($"tuning-left-{Guid.NewGuid():N}", folder), ($"tuning-other-{Guid.NewGuid():N}", other) })
+            Assert.Equal(0, await BusyboxImage.RunAsync(BusyboxImage.Engine, ["run", "-d", "--name", name, "--label", $"{ContainerExecutor.FolderLabel}={label}", .. BusyboxImage.EngineArguments, BusyboxImage.Name, "sleep", "300"]));
+        try
+        {
+            await Executor.ReclaimAsync(Path.Combine(Root, "runs"));
+            Assert.Empty(await BusyboxImage.ContainersAsync(ContainerExecutor.FolderLabel, folder));
+            Assert.Single(await BusyboxImage.ContainersAsync(ContainerExecutor.FolderLabel, other));
+        }
+        finally
+        {
+            foreach (var id in await BusyboxImage.ContainersAsync(ContainerExecutor.FolderLabel, other))
+                await BusyboxImage.RunAsync(BusyboxImage.Engine, "rm", "-f", id);
+        }
+    }
+
+    [Fact]
+    public void Memory_quantities_become_engine_flags() =>
+        Assert.Equal(["512m", "4g", "1g"], new[] { "512Mi", "4Gi", "1G" }.Select(ContainerExecutor.MemoryFlag));
+}
