@@ -8,13 +8,13 @@ public sealed class EarlyStoppingTests
     private static LearningCurve Curve(int trial, params double[] losses) =>
         new(trial, losses.Select((loss, i) => new CurvePoint(i + 1, loss)).ToArray());
 
-    private static string? Judge(IEarlyStoppingRule rule, LearningCurve running, IReadOnlyList<LearningCurve> completed, long judgedUpTo = long.MinValue) =>
+    private static string? Judge(EarlyStoppingRule rule, LearningCurve running, IReadOnlyList<LearningCurve> completed, long judgedUpTo = long.MinValue) =>
         rule.Judge(new EarlyStoppingQuestion(running, judgedUpTo, completed, completed));
 
     [Fact]
     public void Median_is_a_true_median_not_a_mean()
     {
-        // Completed trials' best losses at step 2: 1, 2 and 30. Median 2, mean 11: a running trial at 5 is worse than
+        // Completed trials' values at step 2: 1, 2 and 30. Median 2, mean 11: a running trial at 5 is worse than
         // the median (stopped) though better than the mean (Katib's rule would keep it).
         var completed = new[] { Curve(0, 3, 1), Curve(1, 4, 2), Curve(2, 40, 30) };
         var rule = new MedianStopping(minTrials: 3, startStep: 0);
@@ -44,6 +44,17 @@ public sealed class EarlyStoppingTests
             var best = completed.Min(c => c.BestUpTo(5))!.Value;
             Assert.Null(Judge(new MedianStopping(1, 0), Curve(9, 1, 1, 1, 1, best), completed));
         }
+    }
+
+    [Fact]
+    public void A_diverged_trial_stops_under_every_rule_and_reasons_show_values_as_reported()
+    {
+        var completed = new[] { Curve(0, -0.9, -0.95), Curve(1, -0.8, -0.85) };
+        foreach (EarlyStoppingRule rule in new EarlyStoppingRule[] { new MedianStopping(5, 0), new SuccessiveHalving(100, 3) })
+            Assert.Contains("reported NaN at step 2", Judge(rule, Curve(2, -0.5, double.NaN), completed));
+        // A maximised accuracy is a negated loss inside; the reason speaks of accuracy as reported.
+        var reason = new MedianStopping(2, 0).Judge(new EarlyStoppingQuestion(Curve(3, -0.5, -0.6), long.MinValue, completed, completed, Maximize: true));
+        Assert.Contains("best value so far 0.6 is worse than the median 0.9", reason);
     }
 
     [Fact]

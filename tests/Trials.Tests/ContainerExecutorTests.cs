@@ -3,70 +3,9 @@ using Tuning.Algorithms.Space;
 using Tuning.Trials.Caching;
 using Tuning.Trials.Execution;
 using Tuning.Trials.Studies;
+using Tuning.Tests.Shared;
 
 namespace Tuning.Trials.Tests;
-
-/// <summary>
-/// A busybox image made here from Debian's busybox-static (<c>podman import</c> of a root filesystem; nothing is
-/// pulled), built once for the test run.
-/// </summary>
-public static class BusyboxImage
-{
-    public const string Name = "localhost/tuning-busybox:test";
-
-    /// <summary>The flags this kind of machine needs (runc; limits it may not raise), unless the environment says otherwise.</summary>
-    public static IReadOnlyList<string> EngineArguments { get; } =
-        (Environment.GetEnvironmentVariable(ContainerExecutor.ArgumentsVariable) ?? "--runtime runc --ulimit nofile=1024:1024 --ulimit nproc=1024:1024")
-        .Split(' ', StringSplitOptions.RemoveEmptyEntries);
-
-    private static readonly Lazy<Task> Built = new(BuildAsync);
-
-    public static Task EnsureAsync() => Built.Value;
-
-    public static string Engine => ContainerExecutor.FindEngine() ?? throw new InvalidOperationException(
-        "these tests run real containers: install podman, runc and busybox-static (apt install podman runc busybox-static)");
-
-    private static async Task BuildAsync()
-    {
-        if (await RunAsync(Engine, "image", "exists", Name) == 0) return;
-        var root = Directory.CreateTempSubdirectory("tuning-busybox-").FullName;
-        try
-        {
-            foreach (var folder in new[] { "bin", "tmp", "proc", "dev", "sys", "etc" }) Directory.CreateDirectory(Path.Combine(root, "rootfs", folder));
-            File.Copy("/bin/busybox", Path.Combine(root, "rootfs", "bin", "busybox"));
-            // Every applet as a relative link, so the links resolve inside the container.
-            var list = Process.Start(new ProcessStartInfo("/bin/busybox", "--list") { RedirectStandardOutput = true })!;
-            foreach (var applet in (await list.StandardOutput.ReadToEndAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries))
-                if (applet != "busybox") File.CreateSymbolicLink(Path.Combine(root, "rootfs", "bin", applet), "busybox");
-            Assert.Equal(0, await RunAsync("sh", "-c", $"tar -C {root}/rootfs -c . | {Engine} import - {Name}"));
-        }
-        finally
-        {
-            Directory.Delete(root, recursive: true);
-        }
-    }
-
-    public static async Task<int> RunAsync(string program, params string[] arguments)
-    {
-        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in arguments) start.ArgumentList.Add(argument);
-        using var process = Process.Start(start)!;
-        await Task.WhenAll(process.StandardOutput.ReadToEndAsync(), process.StandardError.ReadToEndAsync());
-        await process.WaitForExitAsync();
-        return process.ExitCode;
-    }
-
-    /// <summary>The containers of any state whose label <paramref name="label"/> has <paramref name="value"/>.</summary>
-    public static async Task<string[]> ContainersAsync(string label, string value)
-    {
-        var start = new ProcessStartInfo(Engine) { RedirectStandardOutput = true };
-        foreach (var argument in new[] { "ps", "-a", "-q", "--filter", $"label={label}={value}" }) start.ArgumentList.Add(argument);
-        using var process = Process.Start(start)!;
-        var output = await process.StandardOutput.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-    }
-}
 
 /// <summary>Steps as real containers (podman, runc, a local busybox image), through the pipeline runner.</summary>
 public sealed class ContainerExecutorTests() : InTemporaryFolder("tuning-containers-")
@@ -88,10 +27,12 @@ public sealed class ContainerExecutorTests() : InTemporaryFolder("tuning-contain
     private async Task<TrialResult> Run(StudySpec spec, int number, int x = 3, IStepExecutor? executor = null, StepCache? cache = null, CancellationToken cancellation = default)
     {
         await BusyboxImage.EnsureAsync();
-        return await new PipelineRunner(spec, executor ?? Executor, cache).RunAsync(
+        return await new PipelineRunner(spec, executor ?? Executor, cache, Gate).RunAsync(
             new TrialRun($"t{Guid.NewGuid():N}-{number}", number, new Dictionary<string, ParameterValue> { ["x"] = ParameterValue.Of(x) }, Path.Combine(Root, "runs", number.ToString())),
             cancellation);
     }
+
+    private LocalStepRunGate Gate { get; } = new();
 
     private const string Image = "image: " + BusyboxImage.Name;
 

@@ -57,4 +57,33 @@ public class MetricReportTests
         Assert.Equal(0.25, report.Final["loss"]);
         Assert.Equal([new MetricPoint(4, 0.25)], report.Intermediate["loss"]);
     }
+
+    [Fact]
+    public void Bare_nan_and_infinity_as_python_writes_them_are_read_from_json_lines()
+    {
+        var report = new MetricReport();
+        Assert.True(report.ReadJsonLine("{\"epoch\": 3, \"loss\": NaN, \"grad\": -Infinity, \"note\": \"NaN\"}"));
+        Assert.True(double.IsNaN(report.Final["loss"]));
+        Assert.Equal(double.NegativeInfinity, report.Final["grad"]);
+    }
+
+    [Fact]
+    public void A_metrics_file_rewritten_from_its_start_is_read_again()
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            var lines = new List<string>();
+            var appended = new AppendedLines(file, lines.Add);
+            File.WriteAllText(file, "{\"loss\": 1}\n{\"loss\": 0.9}\n");
+            appended.ReadNew();
+            File.WriteAllText(file, "{\"loss\": 2}\n");
+            appended.Finish();
+            Assert.Equal(["{\"loss\": 1}", "{\"loss\": 0.9}", "{\"loss\": 2}"], lines);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
 }

@@ -198,4 +198,37 @@ public sealed class PipelineTests : InTemporaryFolder
         Assert.InRange(result.Metrics.Intermediate["loss"].Count, 2, 6);
         Assert.False(result.Metrics.Final.ContainsKey("objective"));
     }
+
+    [Fact]
+    public async Task What_ended_a_trial_first_is_its_outcome_an_early_stop_after_a_failure_does_not_hide_it()
+    {
+        using var earlyStop = new CancellationTokenSource();
+        // 'broken' fails at once; 'stubborn' ignores TERM, so ending it takes the 2 s grace, and the early stop comes
+        // in the middle of that.
+        earlyStop.CancelAfter(TimeSpan.FromMilliseconds(700));
+        var result = await Run(Spec("""
+                - {name: stubborn, cache: false, command: [sh, -c, "trap '' TERM; sleep 10"]}
+                - {name: broken, cache: false, command: [sh, -c, "sleep 0.2; exit 1"]}
+            """), 0, watch: new TrialWatch(_ => { }, earlyStop.Token));
+        Assert.True(earlyStop.IsCancellationRequested);
+        Assert.Equal(TrialOutcome.Failed, result.Outcome);
+        Assert.Contains("step 'broken' exited with code 1", result.Error);
+    }
+
+    [Fact]
+    public void A_step_waiting_for_the_machine_beside_a_step_at_work_does_not_stop_the_clock()
+    {
+        using (var deadline = new TrialDeadline(TimeSpan.FromMilliseconds(300), CancellationToken.None))
+        using (deadline.Work())
+        using (deadline.Pause())
+            Assert.True(deadline.Token.WaitHandle.WaitOne(TimeSpan.FromSeconds(5)) && deadline.RanOut);
+        using (var waiting = new TrialDeadline(TimeSpan.FromMilliseconds(300), CancellationToken.None))
+        using (waiting.Pause())
+            Assert.False(waiting.Token.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(700)));
+        using var stopped = new CancellationTokenSource();
+        using var stop = new TrialDeadline(TimeSpan.FromSeconds(30), stopped.Token);
+        stopped.Cancel();
+        Assert.True(stop.Token.IsCancellationRequested);
+        Assert.False(stop.RanOut);
+    }
 }

@@ -137,4 +137,33 @@ public sealed class StepCacheTests() : InTemporaryFolder("tuning-cache-")
         turns.Exit(first.Turn, null, abandoned: false);
         Assert.False(turns.Idle);
     }
+
+    [Fact]
+    public void Links_are_hashed_as_links_never_followed_and_hidden_entries_are_not_part_of_the_key()
+    {
+        var data = Directory.CreateDirectory(Path.Combine(Root, "data")).FullName;
+        File.WriteAllText(Path.Combine(data, "a.csv"), "1");
+        // A loop (data/up -> the study folder) and a link to a device would hang a hash that followed links.
+        Directory.CreateSymbolicLink(Path.Combine(data, "up"), Root);
+        File.CreateSymbolicLink(Path.Combine(data, "zero"), "/dev/zero");
+        string[] command = ["train", data];
+        var key = Key(command);
+        Directory.CreateDirectory(Path.Combine(data, ".git"));
+        File.WriteAllText(Path.Combine(data, ".git", "HEAD"), "ref");
+        Assert.Equal(key, Key(command));
+        File.WriteAllText(Path.Combine(data, "a.csv"), "2");
+        Assert.NotEqual(key, Key(command));
+    }
+
+    [Fact]
+    public void A_damaged_entry_is_replaced_by_the_next_complete_build()
+    {
+        var cache = new StepCache(Path.Combine(Root, "cache"));
+        Directory.CreateDirectory(Path.Combine(cache.Directory, "k"));
+        File.WriteAllText(Path.Combine(cache.Directory, "k", "entry.json"), "{ torn");
+        Assert.Null(cache.Find("k"));
+        var entry = cache.Commit(cache.Begin("k"), "s", "a", 1, new MetricReport(), Root);
+        Assert.Equal("s", cache.Find("k")!.Step);
+        Assert.Equal(entry.Folder, cache.Find("k")!.Folder);
+    }
 }

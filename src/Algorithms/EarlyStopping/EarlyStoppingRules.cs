@@ -21,6 +21,18 @@ public sealed record LearningCurve(int Trial, IReadOnlyList<CurvePoint> Points)
         return best;
     }
 
+    /// <summary>The loss last reported at a step up to <paramref name="step"/>: the curve's value there; null before its first point.</summary>
+    public double? ValueAt(long step)
+    {
+        double? value = null;
+        foreach (var point in Points)
+            if (point.Step <= step) value = point.Loss;
+        return value is { } v && double.IsFinite(v) ? v : null;
+    }
+
+    /// <summary>Whether the latest value is not a finite number: the trial diverged.</summary>
+    public bool Diverged => Points.Count > 0 && !double.IsFinite(Points[^1].Loss);
+
     /// <summary>The loss at the first step reported at or after <paramref name="step"/>: where the curve reached it.</summary>
     public double? ReachedAt(long step)
     {
@@ -36,33 +48,47 @@ public sealed record LearningCurve(int Trial, IReadOnlyList<CurvePoint> Points)
 /// <param name="JudgedUpTo">The last step of the curve when it was last judged: only newer steps are judged now.</param>
 /// <param name="Completed">The curves of trials that completed (succeeded).</param>
 /// <param name="Others">The curves of every other trial, running, completed or stopped.</param>
+/// <param name="Maximize">Whether the objective is maximised: reasons show values as the trial reported them, not as losses.</param>
 public sealed record EarlyStoppingQuestion(
-    LearningCurve Running, long JudgedUpTo, IReadOnlyList<LearningCurve> Completed, IReadOnlyList<LearningCurve> Others);
+    LearningCurve Running, long JudgedUpTo, IReadOnlyList<LearningCurve> Completed, IReadOnlyList<LearningCurve> Others, bool Maximize = false)
+{
+    /// <summary>A loss as the trial reported it.</summary>
+    public string Shown(double loss) => (Maximize ? -loss : loss).ToString("G6", CultureInfo.InvariantCulture);
+}
 
-/// <summary>An early stopping rule: whether a running trial is clearly worse than the others and should stop now.</summary>
-public interface IEarlyStoppingRule
+/// <summary>
+/// An early stopping rule: whether a running trial is clearly worse than the others and should stop now. Under every
+/// rule a trial whose latest value is not a finite number (it diverged) stops at once, as Optuna prunes a NaN.
+/// </summary>
+public abstract class EarlyStoppingRule
 {
     /// <summary>Why the trial should stop, or null to let it go on.</summary>
-    string? Judge(EarlyStoppingQuestion question);
+    public string? Judge(EarlyStoppingQuestion question) =>
+        question.Running.Diverged
+            ? $"stopped early: it reported {question.Shown(question.Running.Points[^1].Loss)} at step {question.Running.LastStep}, which is not a finite number"
+            : JudgeCurve(question);
+
+    protected abstract string? JudgeCurve(EarlyStoppingQuestion question);
 }
 
 /// <summary>
 /// The median rule: once <c>minTrials</c> trials have completed, a running trial whose best loss up to its latest step
-/// s (s &gt;= <c>startStep</c>) is worse than the median of the completed trials' best losses up to s is stopped.
-/// A true median, as Optuna's MedianPruner takes; Katib's rule of the same name takes a mean.
+/// s (s &gt;= <c>startStep</c>) is worse than the median of the completed trials' values at s is stopped (a completed
+/// trial's value at s is the last it reported at a step up to s). As Optuna's MedianPruner: a true median, where
+/// Katib's rule of the same name takes a mean.
 /// </summary>
-public sealed class MedianStopping(int minTrials, long startStep) : IEarlyStoppingRule
+public sealed class MedianStopping(int minTrials, long startStep) : EarlyStoppingRule
 {
-    public string? Judge(EarlyStoppingQuestion question)
+    protected override string? JudgeCurve(EarlyStoppingQuestion question)
     {
         var step = question.Running.LastStep;
         if (step < startStep || step <= question.JudgedUpTo) return null;
         if (question.Running.BestUpTo(step) is not { } mine) return null;
-        var theirs = question.Completed.Select(c => c.BestUpTo(step)).OfType<double>().ToArray();
+        var theirs = question.Completed.Select(c => c.ValueAt(step)).OfType<double>().ToArray();
         if (theirs.Length < minTrials) return null;
         var median = Median(theirs);
         return mine > median
-            ? $"stopped early by the median rule at step {step}: best value so far {Format(mine)} is worse than the median {Format(median)} of {theirs.Length} completed trials at that step"
+            ? $"stopped early by the median rule at step {step}: best value so far {question.Shown(mine)} is worse than the median {question.Shown(median)} of {theirs.Length} completed trials at that step"
             : null;
     }
 
@@ -73,7 +99,6 @@ public sealed class MedianStopping(int minTrials, long startStep) : IEarlyStoppi
         return values.Length % 2 == 1 ? values[middle] : (values[middle - 1] + values[middle]) / 2;
     }
 
-    internal static string Format(double loss) => loss.ToString("G6", CultureInfo.InvariantCulture);
 }
 
 /// <summary>
@@ -83,14 +108,14 @@ public sealed class MedianStopping(int minTrials, long startStep) : IEarlyStoppi
 /// goes on, so the first trial to reach a rung always does). Judged once per rung, when the trial reaches it, and
 /// never again: a promotion is not taken back.
 /// </summary>
-public sealed class SuccessiveHalving(long minStep, int reductionFactor) : IEarlyStoppingRule
+public sealed class SuccessiveHalving(long minStep, int reductionFactor) : EarlyStoppingRule
 {
     public IEnumerable<long> Rungs()
     {
         for (var rung = minStep; rung > 0 && rung < long.MaxValue / reductionFactor; rung *= reductionFactor) yield return rung;
     }
 
-    public string? Judge(EarlyStoppingQuestion question)
+    protected override string? JudgeCurve(EarlyStoppingQuestion question)
     {
         var running = question.Running;
         foreach (var rung in Rungs())
@@ -104,7 +129,7 @@ public sealed class SuccessiveHalving(long minStep, int reductionFactor) : IEarl
             var promoted = Math.Max(1, values.Length / reductionFactor);
             var threshold = values[promoted - 1];
             if (mine > threshold)
-                return $"stopped early by asha at rung step {rung}: value {MedianStopping.Format(mine)} is not among the best {promoted} of {values.Length} trials that reached it";
+                return $"stopped early by asha at rung step {rung}: value {question.Shown(mine)} is not among the best {promoted} of {values.Length} trials that reached it";
         }
         return null;
     }
@@ -116,11 +141,11 @@ public static class EarlyStoppingCatalog
     public static IReadOnlyList<string> Names { get; } = ["median", "asha"];
 
     /// <summary>The rule, or the problems with its settings (every one, each with its field path).</summary>
-    public static (IEarlyStoppingRule? Rule, IReadOnlyList<AlgorithmError> Errors) Create(
+    public static (EarlyStoppingRule? Rule, IReadOnlyList<AlgorithmError> Errors) Create(
         string name, IReadOnlyDictionary<string, string> settings, string path = "earlyStopping.settings")
     {
         var reader = new SettingsReader(settings, path);
-        IEarlyStoppingRule? rule = name switch
+        EarlyStoppingRule? rule = name switch
         {
             "median" => new MedianStopping(reader.Int("minTrials", 5, 1), reader.Int("startStep", 0, 0)),
             "asha" => new SuccessiveHalving(reader.Int("minStep", 1, 1), reader.Int("reductionFactor", 3, 2, 100)),

@@ -130,7 +130,16 @@ public static class RunCommand
         try
         {
             while (await timer.WaitForNextTickAsync(stop))
-                StudyJson.WriteFile(path, await study.GetSnapshot(), await study.GetTrials());
+            {
+                try
+                {
+                    StudyJson.WriteFile(path, await study.GetSnapshot(), await study.GetTrials());
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException or TimeoutException)
+                {
+                    // A report missed while the study runs is written at the next tick, and at the end in any case.
+                }
+            }
         }
         catch (OperationCanceledException)
         {

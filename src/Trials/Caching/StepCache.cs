@@ -65,8 +65,8 @@ public sealed class StepCache(string directory)
 
     /// <summary>
     /// Makes a complete build the entry of its key: its logs copied beside its outputs, its record written, then the
-    /// folder renamed into place in one step. Where an entry appeared meanwhile (another machine of a cluster built
-    /// it too), that one is kept and this build is dropped.
+    /// folder renamed into place in one step. Where an entry appeared meanwhile (a run whose turn lapsed built it
+    /// too), that one is kept and this build is dropped.
     /// </summary>
     public CacheEntry Commit(CacheBuild build, string step, string study, double seconds, MetricReport metrics, string logsFrom)
     {
@@ -78,6 +78,8 @@ public sealed class StepCache(string directory)
             metrics.Intermediate.ToDictionary(m => m.Key, m => m.Value.ToArray()));
         File.WriteAllText(Path.Combine(build.Folder, EntryFile), JsonSerializer.Serialize(record, Json));
         var target = Path.Combine(Directory, build.Key);
+        // A folder at the key that is no entry (its record damaged or lost) would shadow every later build: replace it.
+        if (System.IO.Directory.Exists(target) && Read(target) is null) Remove(target);
         try
         {
             System.IO.Directory.Move(build.Folder, target);
@@ -87,6 +89,15 @@ public sealed class StepCache(string directory)
             Abandon(build);
         }
         return Read(target) ?? throw new IOException($"cache entry {build.Key} vanished as it was written");
+    }
+
+    /// <summary>Renames a folder out of sight, then deletes it: no reader ever sees half of it.</summary>
+    private void Remove(string folder)
+    {
+        var doomed = Path.Combine(Directory, BuildingFolder, $"{Path.GetFileName(folder)}.removed.{Guid.NewGuid():N}");
+        System.IO.Directory.CreateDirectory(Path.GetDirectoryName(doomed)!);
+        System.IO.Directory.Move(folder, doomed);
+        System.IO.Directory.Delete(doomed, recursive: true);
     }
 
     /// <summary>Drops a build that did not complete.</summary>
@@ -101,7 +112,10 @@ public sealed class StepCache(string directory)
         }
     }
 
-    /// <summary>Removes every unfinished build: at the start of the only process that uses this cache, all are leftovers.</summary>
+    /// <summary>
+    /// Removes every unfinished build: at the start of the only process that uses this data folder (one silo per data
+    /// folder: the lock of <c>tuner run</c> and <c>tuner serve</c>), all are leftovers of a killed run.
+    /// </summary>
     public void RemoveUnfinishedBuilds()
     {
         var building = Path.Combine(Directory, BuildingFolder);
@@ -117,9 +131,10 @@ public sealed class StepCache(string directory)
             .OrderByDescending(e => e.LastUsed).ToArray();
 
     /// <summary>The bytes an entry takes on disk (its files; links are not followed).</summary>
-    public static long Size(CacheEntry entry) =>
-        new DirectoryInfo(entry.Folder).EnumerateFiles("*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 })
-            .Sum(f => f.Length);
+    public static long Size(CacheEntry entry) => Size(new DirectoryInfo(entry.Folder));
+
+    private static long Size(DirectoryInfo folder) =>
+        folder.EnumerateFileSystemInfos().Sum(e => e.LinkTarget is not null ? 0 : e is DirectoryInfo inner ? Size(inner) : ((FileInfo)e).Length);
 
     /// <summary>
     /// Removes entries not used for <paramref name="olderThan"/>, then the least recently used ones until the cache
@@ -137,10 +152,7 @@ public sealed class StepCache(string directory)
             var stale = olderThan is { } age && now - entry.LastUsed > age;
             var over = maxBytes is { } max && total > max;
             if (!stale && !over) continue;
-            var doomed = Path.Combine(Directory, BuildingFolder, $"{entry.Key}.pruned.{Guid.NewGuid():N}");
-            System.IO.Directory.CreateDirectory(Path.GetDirectoryName(doomed)!);
-            System.IO.Directory.Move(entry.Folder, doomed);
-            System.IO.Directory.Delete(doomed, recursive: true);
+            Remove(entry.Folder);
             total -= bytes;
             removed.Add((entry, bytes));
         }

@@ -64,33 +64,44 @@ public static class StepCacheKey
         }
     }
 
-    /// <summary>A file's contents, or a folder's files (by path relative to the study folder, in order) and theirs.</summary>
+    /// <summary>
+    /// A file's contents, or a folder's files (by path relative to the study folder, in order) and theirs. Links are
+    /// hashed as the text they hold, never followed (a link to a dataset elsewhere, or a loop, costs nothing); hidden
+    /// files and folders inside a named folder (<c>.git</c>, a <c>.tuner</c> data folder) are not part of the key.
+    /// </summary>
     private static void AddContents(IncrementalHash hash, string path, string study)
     {
+        var info = new FileInfo(path);
+        if (info.LinkTarget is { } target)
+        {
+            Add(hash, "link", Path.GetRelativePath(study, path), target);
+            return;
+        }
         if (File.Exists(path))
         {
             Add(hash, "file", Path.GetRelativePath(study, path));
-            hash.AppendData(ContentsHash(path));
+            hash.AppendData(ContentsHash(info));
             return;
         }
-        var files = Directory.EnumerateFiles(path, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 })
-            .Order(StringComparer.Ordinal);
         Add(hash, "folder", Path.GetRelativePath(study, path));
-        foreach (var file in files)
-        {
-            Add(hash, "file", Path.GetRelativePath(study, file));
-            hash.AppendData(ContentsHash(file));
-        }
+        var entries = new DirectoryInfo(path).EnumerateFileSystemInfos()
+            .Where(e => !e.Name.StartsWith('.'))
+            .OrderBy(e => e.Name, StringComparer.Ordinal);
+        foreach (var entry in entries) AddContents(hash, entry.FullName, study);
     }
 
-    private static byte[] ContentsHash(string file)
+    /// <summary>Files larger than this are known by their size and write time, not read whole for every new key.</summary>
+    private const long LargestHashed = 64L << 20;
+
+    private static byte[] ContentsHash(FileInfo info)
     {
-        var info = new FileInfo(file);
-        if (FileHashes.TryGetValue(file, out var known) && known.Length == info.Length && known.Written == info.LastWriteTimeUtc)
+        if (info.Length > LargestHashed)
+            return Encoding.UTF8.GetBytes($"{info.Length}:{info.LastWriteTimeUtc.Ticks}");
+        if (FileHashes.TryGetValue(info.FullName, out var known) && known.Length == info.Length && known.Written == info.LastWriteTimeUtc)
             return known.Hash;
         byte[] contents;
-        using (var stream = File.OpenRead(file)) contents = SHA256.HashData(stream);
-        FileHashes[file] = (info.Length, info.LastWriteTimeUtc, contents);
+        using (var stream = File.OpenRead(info.FullName)) contents = SHA256.HashData(stream);
+        FileHashes[info.FullName] = (info.Length, info.LastWriteTimeUtc, contents);
         return contents;
     }
 

@@ -21,7 +21,13 @@ public sealed class AppendedLines(string path, Action<string> onLine)
         try
         {
             using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            if (file.Length < _offset) return; // truncated by the step: nothing sensible to resume from
+            // Shorter than what was read: the step rewrote the file (open with "w" each epoch). Read it again from
+            // its start: final values come out right, though a curve may repeat points it had already reported.
+            if (file.Length < _offset)
+            {
+                _offset = 0;
+                _decoder.Reset();
+            }
             file.Seek(_offset, SeekOrigin.Begin);
             int read;
             while ((read = file.Read(_bytes)) > 0)

@@ -88,8 +88,6 @@ public sealed class CpuSlots(int cores)
 
     public static CpuSlots Machine() => new(Environment.ProcessorCount);
 
-    public int Cores { get; } = Math.Max(1, cores);
-
     public Task<DeviceLease> AcquireAsync(double cpu, CancellationToken cancellation) =>
         _cores.AcquireAsync((int)Math.Min(Math.Ceiling(cpu * SharedDevices.Whole - 1e-9), _cores.SharesEach), 0, cancellation);
 }

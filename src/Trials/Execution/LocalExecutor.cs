@@ -55,6 +55,7 @@ public class LocalExecutor(GpuSlots gpus, CpuSlots cpus) : IStepExecutor
         }
         using (cpuLease)
         using (gpuLease)
+        using (deadline.Work())
             return await RunProcessAsync(step, gpuLease, deadline.Token).ConfigureAwait(false);
     }
 

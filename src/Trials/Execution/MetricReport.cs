@@ -10,8 +10,11 @@ public readonly record struct MetricPoint(long Step, double Value);
 /// The metrics a step reported. A metric's final value is its last reported value; values reported
 /// together with <c>step=N</c> or <c>epoch=N</c> are also kept as intermediate values at that step.
 /// </summary>
-public sealed class MetricReport
+public sealed partial class MetricReport
 {
+    [System.Text.RegularExpressions.GeneratedRegex(@"(?<=[:\[,]\s*)(-?Infinity|NaN)(?=\s*[,}\]])")]
+    private static partial System.Text.RegularExpressions.Regex BareNonFinite();
+
     private static readonly string[] StepNames = ["step", "epoch"];
 
     public Dictionary<string, double> Final { get; } = new(StringComparer.Ordinal);
@@ -43,7 +46,9 @@ public sealed class MetricReport
         if (string.IsNullOrWhiteSpace(line)) return false;
         try
         {
-            using var document = JsonDocument.Parse(line);
+            // Python's json.dumps writes NaN and Infinity bare, which JSON does not allow: read them as the strings
+            // they would be quoted as, so a diverged trial says it diverged rather than that it reported nothing.
+            using var document = JsonDocument.Parse(BareNonFinite().Replace(line, "\"$1\""));
             if (document.RootElement.ValueKind != JsonValueKind.Object) return false;
             var pairs = new List<(string, double)>();
             foreach (var property in document.RootElement.EnumerateObject())

@@ -43,7 +43,8 @@ public sealed class PipelineRunner
         _spec = spec;
         _executor = executor;
         _cache = cache;
-        _gate = gate ?? new LocalStepRunGate();
+        // A cache shared by several runners needs their shared gate, or each would compute a missing key itself.
+        _gate = gate ?? (cache is null ? new LocalStepRunGate() : throw new ArgumentNullException(nameof(gate), "a runner with a cache needs the gate its cache's users share"));
         _order = TopologicalOrder(spec.Trial.Steps);
     }
 
@@ -59,6 +60,14 @@ public sealed class PipelineRunner
         using var abort = CancellationTokenSource.CreateLinkedTokenSource(cancellation, earlyStop);
         using var deadline = new TrialDeadline(_spec.Budget.TrialTimeout, abort.Token);
         var run = new Run(this, trial, deadline, abort, watch?.Reported);
+        // What ended the trial is what happened first: a stop, an early stop, the timeout or a step's failure; what
+        // comes after it (the early stop of a trial whose step has already failed, say) changes nothing.
+        using var onCancel = cancellation.Register(() => run.Ends(TrialOutcome.Cancelled, "cancelled"));
+        using var onEarlyStop = earlyStop.Register(() => run.Ends(TrialOutcome.EarlyStopped, "stopped early: its intermediate values were worse than the others' at the same step"));
+        using var onTimeout = deadline.Token.Register(() =>
+        {
+            if (deadline.RanOut) run.Ends(TrialOutcome.Failed, $"timed out after {_spec.Budget.TrialTimeout} (budget.trialTimeout)", timedOut: true);
+        });
 
         var steps = new Dictionary<string, Task<StepDone>>(StringComparer.Ordinal);
         foreach (var step in _order) steps[step.Name] = run.WhenReadyAsync(step, steps);
@@ -69,12 +78,8 @@ public sealed class PipelineRunner
         var summaries = done.Select(d => d.Summary).OfType<StepSummary>().ToArray();
         TrialResult Ended(TrialOutcome outcome, string? error) => new(outcome, metrics, summaries, error);
 
-        if (cancellation.IsCancellationRequested) return Ended(TrialOutcome.Cancelled, "cancelled");
-        if (earlyStop.IsCancellationRequested) return Ended(TrialOutcome.EarlyStopped, "stopped early: its intermediate values were worse than the others' at the same step");
-        if (deadline.RanOut)
-            return Ended(TrialOutcome.Failed, $"timed out after {_spec.Budget.TrialTimeout} (budget.trialTimeout); " +
-                (run.FirstFailure is { } killed ? $"step '{killed.Step}' and its processes were killed" : "no further step was started"));
-        if (run.FirstFailure is { } failure) return Ended(TrialOutcome.Failed, failure.Error);
+        // A trial whose every step succeeded is judged by what it reported, however late a stop came.
+        if (!done.All(d => d.Succeeded)) return Ended(run.End.Outcome, run.End.Error);
 
         var objective = _spec.Objective.Metric;
         if (!metrics.Final.TryGetValue(objective, out var value))
@@ -94,12 +99,33 @@ public sealed class PipelineRunner
         public static readonly StepDone NotStarted = new(false, "", null, new MetricReport(), null);
     }
 
-    /// <summary>One trial's pipeline while it runs: the steps' shared deadline, and the first failure among them.</summary>
+    /// <summary>One trial's pipeline while it runs: the steps' shared deadline, and what ended it first.</summary>
     private sealed class Run(PipelineRunner runner, TrialRun trial, TrialDeadline deadline, CancellationTokenSource abort, Action<MetricReport>? reported)
     {
-        private (string Step, string Error)? _firstFailure;
+        private (TrialOutcome Outcome, string Error, bool TimedOut)? _end;
+        private string? _killed;
 
-        public (string Step, string Error)? FirstFailure => _firstFailure;
+        /// <summary>How the trial ended, for a trial with a step that did not succeed.</summary>
+        public (TrialOutcome Outcome, string Error) End
+        {
+            get
+            {
+                lock (this)
+                    return _end switch
+                    {
+                        { TimedOut: true } e => (e.Outcome, e.Error + (_killed is { } step ? $"; step '{step}' and its processes were killed" : "; no further step was started")),
+                        { } e => (e.Outcome, e.Error),
+                        null => (TrialOutcome.Failed, "a step did not succeed"),
+                    };
+            }
+        }
+
+        /// <summary>Records what ended the trial, if nothing did before, and ends its running steps.</summary>
+        public void Ends(TrialOutcome outcome, string error, bool timedOut = false)
+        {
+            lock (this) _end ??= (outcome, error, timedOut);
+            abort.Cancel();
+        }
 
         public async Task<StepDone> WhenReadyAsync(StepSpec step, IReadOnlyDictionary<string, Task<StepDone>> steps)
         {
@@ -108,11 +134,20 @@ public sealed class PipelineRunner
             // A trial stopped, out of time or failed elsewhere starts no further step.
             if (upstream.Values.Any(u => !u.Succeeded) || deadline.Token.IsCancellationRequested) return StepDone.NotStarted;
             await Task.Yield(); // independent steps start together, not one inside another's call
-            var done = await RunStepAsync(step, upstream).ConfigureAwait(false);
+            StepDone done;
+            try
+            {
+                done = await RunStepAsync(step, upstream).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // The tuner's own trouble with a step (a full disk, an unreachable cache grain) fails it like any other.
+                done = Failed(step, $"step '{step.Name}' could not be run: {e.Message}");
+            }
             if (!done.Succeeded)
             {
-                lock (this) _firstFailure ??= (step.Name, done.Summary?.Error ?? $"step '{step.Name}' failed");
-                abort.Cancel();
+                lock (this) _killed ??= step.Name;
+                Ends(TrialOutcome.Failed, done.Summary?.Error ?? $"step '{step.Name}' failed");
             }
             return done;
         }
@@ -197,7 +232,16 @@ public sealed class PipelineRunner
                     (error, abandoned) = (done.Summary?.Error, abort.IsCancellationRequested && !deadline.RanOut);
                     return done;
                 }
-                var entry = cache.Commit(build, step.Name, runner._spec.Name, done.Summary!.Seconds, done.Metrics, Path.Combine(trial.TrialDirectory, step.Name));
+                CacheEntry entry;
+                try
+                {
+                    entry = cache.Commit(build, step.Name, runner._spec.Name, done.Summary!.Seconds, done.Metrics, Path.Combine(trial.TrialDirectory, step.Name));
+                }
+                catch
+                {
+                    StepCache.Abandon(build);
+                    throw;
+                }
                 (error, abandoned) = (null, false);
                 return done with { OutputDirectory = entry.OutputDirectory };
             }
@@ -205,7 +249,14 @@ public sealed class PipelineRunner
             {
                 renewing.Cancel();
                 await renewal.ConfigureAwait(false);
-                await runner._gate.ExitAsync(key, turn, error, abandoned).ConfigureAwait(false);
+                try
+                {
+                    await runner._gate.ExitAsync(key, turn, error, abandoned).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // Unheard, the turn lapses when its lease runs out and those waiting ask again: slower, never stuck.
+                }
             }
         }
 
@@ -215,7 +266,16 @@ public sealed class PipelineRunner
             try
             {
                 while (await timer.WaitForNextTickAsync(stop).ConfigureAwait(false))
-                    await runner._gate.RenewAsync(key, turn).ConfigureAwait(false);
+                {
+                    try
+                    {
+                        await runner._gate.RenewAsync(key, turn).ConfigureAwait(false);
+                    }
+                    catch (Exception e) when (e is not OperationCanceledException)
+                    {
+                        // One renewal lost is no harm: the lease outlasts several; the next one tries again.
+                    }
+                }
             }
             catch (OperationCanceledException)
             {
@@ -228,7 +288,7 @@ public sealed class PipelineRunner
             return new StepDone(true, entry.OutputDirectory, key, entry.Metrics, new StepSummary(step.Name, true, 0, null));
         }
 
-        private static StepDone Failed(StepSpec step, string error) =>
+        public static StepDone Failed(StepSpec step, string error) =>
             new(false, "", null, new MetricReport(), new StepSummary(step.Name, false, 0, error));
 
         private async Task<StepDone> ExecuteAsync(StepSpec step, StepInvocation invocation, string? key)

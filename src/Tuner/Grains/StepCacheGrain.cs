@@ -60,8 +60,22 @@ public sealed class StepCacheGrain : Grain, IStepCacheGrain
 /// <summary>The pipeline's gate, through the key's grain: one run per key in the whole cluster.</summary>
 public sealed class GrainStepRunGate(IGrainFactory grains) : IStepRunGate
 {
-    public async Task<TurnAnswer> EnterAsync(string key, CancellationToken cancellation) =>
-        await grains.GetGrain<IStepCacheGrain>(key).Enter().WaitAsync(cancellation).ConfigureAwait(false);
+    public async Task<TurnAnswer> EnterAsync(string key, CancellationToken cancellation)
+    {
+        var grain = grains.GetGrain<IStepCacheGrain>(key);
+        var asked = grain.Enter();
+        try
+        {
+            return await asked.WaitAsync(cancellation).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // A turn granted as this trial was stopped is given back, so those waiting need not wait out its lease.
+            _ = asked.ContinueWith(t => t.Result.Outcome == TurnOutcome.YourTurn ? grain.Exit(t.Result.Turn, null, abandoned: true) : Task.CompletedTask,
+                CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+            throw;
+        }
+    }
 
     public Task RenewAsync(string key, Guid turn) => grains.GetGrain<IStepCacheGrain>(key).Renew(turn);
 

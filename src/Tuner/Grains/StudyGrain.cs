@@ -36,7 +36,7 @@ public sealed class StudyGrain(
     private readonly List<int> _observedNumbers = [];
     private StudySpec? _spec;
     private ISuggester? _suggester;
-    private IEarlyStoppingRule? _earlyStopping;
+    private EarlyStoppingRule? _earlyStopping;
     /// <summary>The learning curves of ended trials, made once: every progress report of a running trial is judged against them.</summary>
     private readonly Dictionary<int, LearningCurve> _endedCurves = [];
     private bool _exhausted;
@@ -167,7 +167,7 @@ public sealed class StudyGrain(
         var question = new EarlyStoppingQuestion(
             Curve(record), previous is null ? long.MinValue : Curve(previous).LastStep,
             _endedCurves.Where(c => _trials[c.Key]?.Status == TrialStatus.Succeeded).Select(c => c.Value).ToArray(),
-            _endedCurves.Values.Concat(running).ToArray());
+            _endedCurves.Values.Concat(running).ToArray(), Spec.Objective.Goal == Goal.Maximize);
         return Task.FromResult(_earlyStopping.Judge(question));
     }
 
@@ -237,8 +237,9 @@ public sealed class StudyGrain(
     {
         var assignment = new TrialAssignment(Id, number, parameters, state.State.Source!);
         var record = await grains.GetGrain<ITrialGrain>(TrialGrain.Key(Id, number)).Start(assignment);
-        // The run may already have finished and reported; keep whichever record is further along.
-        if (_trials[number] is not { } known || !known.Status.IsTerminal()) _trials[number] = record;
+        // The run may already have finished or reported progress; keep whichever record is further along (a learning
+        // curve already judged is not forgotten, or its rungs would be judged again).
+        if (_trials[number] is not { } known || (!known.Status.IsTerminal() && known.Intermediate.Count == 0)) _trials[number] = record;
     }
 
     private async Task End(StudyEnd end)

@@ -49,8 +49,9 @@ public sealed class TrialGrain(
         var run = new TrialRun(state.State.Id, assignment.Number, assignment.Parameters, directory);
         _run = new CancellationTokenSource();
         _stored = new TaskCompletionSource<TrialRecord>(TaskCreationOptions.RunContinuationsAsynchronously);
-        // A trial outlives Orleans' idle collection while its process runs: the cancel token must stay reachable.
-        DelayDeactivation(spec.Budget.TrialTimeout * 2 ?? TimeSpan.FromDays(7));
+        // A trial outlives Orleans' idle collection while its run lasts, however long it waits for GPUs or another
+        // trial's cached step: the cancel token must stay reachable. Save deactivates it once the run has ended.
+        DelayDeactivation(TimeSpan.MaxValue);
         var self = this.AsReference<ITrialGrain>();
         var started = state.State;
         var token = _run.Token;
