@@ -2,6 +2,7 @@ using Tuning.Trials.Execution;
 using System.Text.Json;
 using Tuning.Algorithms.Suggesters;
 using Tuning.Trials.Studies;
+using Tuning.Tests.Shared;
 
 namespace Tuning.Api.Tests;
 
@@ -137,5 +138,56 @@ public sealed class ResumeTests : IDisposable
         Assert.True(exit == 0, $"exit {exit}\n{resumed}\n{error}");
         Assert.Contains("Resuming study slow", resumed);
         Assert.Contains("3/3 done, 0 running, 0 failed", resumed);
+    }
+
+    [Fact]
+    public async Task A_container_study_killed_and_resumed_leaves_no_container_of_the_killed_run_and_completes()
+    {
+        await BusyboxImage.EnsureAsync();
+        // The first attempt of each trial waits for a file that is written only once the tuner has been killed; the
+        // rerun finds it and finishes. A container left by the killed run would keep its name and stop the rerun.
+        File.WriteAllText(Path.Combine(_work, "study.yaml"), $$"""
+            name: contained
+            objective: {metric: objective, goal: minimize}
+            algorithm: {name: sobol, seed: 3}
+            budget: {maxTrials: 3, parallelTrials: 2}
+            parameters: [{name: x, type: int, min: 0, max: 100}]
+            trial:
+              executor: container
+              steps:
+                - name: s
+                  image: {{BusyboxImage.Name}}
+                  command: [sh, -c, "while [ ! -e /study/go ]; do sleep 0.1; done; echo objective=${params.x}"]
+            """);
+        (string, string)[] engine = [(Trials.Execution.ContainerExecutor.ArgumentsVariable, string.Join(' ', BusyboxImage.EngineArguments))];
+        var data = Path.Combine(_work, "data");
+        using (var first = Tuner.Start(_work, engine, "run", "study.yaml", "--data", "data", "--out", "out"))
+        {
+            var output = Tuner.Collect(first);
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while ((await Running()).Length < 2 && DateTime.UtcNow < deadline && !first.HasExited) await Task.Delay(100);
+            Assert.False(first.HasExited, "the first run ended before it could be killed:\n" + output);
+            first.Kill(entireProcessTree: false);
+            await first.WaitForExitAsync();
+        }
+        var orphans = await Running();
+        Assert.Equal(2, orphans.Length);
+
+        File.WriteAllText(Path.Combine(_work, "go"), "");
+        var (exit, resumed, error) = await Tuner.RunAsync(_work, engine, "run", "study.yaml", "--data", "data", "--out", "out");
+        Assert.True(exit == 0, $"exit {exit}\n{resumed}\n{error}");
+        Assert.Contains("Resuming study contained", resumed);
+        Assert.Empty(await Running());
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(_work, "out", "study.json")));
+        Assert.All(json.RootElement.GetProperty("trials").EnumerateArray(), t => Assert.Equal("Succeeded", t.GetProperty("status").GetString()));
+
+        // The containers of this data folder, of any state: labelled with a step folder under its runs.
+        async Task<string[]> Running()
+        {
+            var found = new List<string>();
+            foreach (var trial in Directory.Exists(Path.Combine(data, "runs")) ? Directory.GetDirectories(Path.Combine(data, "runs"), "*", SearchOption.AllDirectories) : [])
+                found.AddRange(await BusyboxImage.ContainersAsync(Trials.Execution.ContainerExecutor.FolderLabel, trial));
+            return [.. found];
+        }
     }
 }

@@ -175,6 +175,10 @@ public class StudyFileTests
     }
 
     [Fact]
+    public void A_container_executor_needs_an_image_on_every_step() =>
+        Single(Replace("executor: local", "executor: container"), "trial.steps[1]", "missing field 'image': executor container", at: "name: train");
+
+    [Fact]
     public void A_missing_objective_metric_is_refused() =>
         Single(Replace("  metric: objective\n", ""), "objective.metric", "missing", at: "goal: minimize");
 

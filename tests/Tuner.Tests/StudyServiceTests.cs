@@ -57,7 +57,8 @@ public sealed class StudyServiceTests : IDisposable
     {
         await using var cluster = await TuningCluster.StartAsync(_data);
         var error = await Assert.ThrowsAsync<StudyFileException>(() => cluster.Studies.SubmitAsync(new StudySource(
-            TuningCluster.Study("[\"true\"]", "{maxTrials: 1}").Replace("  steps:", "  executor: kubernetes\n  steps:"), _data)));
+            TuningCluster.Study("[\"true\"]", "{maxTrials: 1}").Replace("  steps:", "  executor: kubernetes\n  steps:")
+                .Replace("- name: s", "- name: s\n      image: busybox"), _data)));
         Assert.Equal("trial.executor", Assert.Single(error.Errors).Path);
         Assert.Empty(await cluster.Studies.ListAsync(StudySource.DefaultNamespace));
     }
