@@ -60,6 +60,10 @@ public sealed class ServiceTests : IAsyncLifetime
         var end = await WaitForEndAsync(id);
         Assert.Equal("Succeeded", end.GetProperty("status").GetString());
         Assert.Equal(7, end.GetProperty("succeeded").GetInt32());
+        // Trials that ran to an end, stopped early among them, and the steps taken from the cache.
+        Assert.Equal(7, end.GetProperty("done").GetInt32());
+        Assert.Equal(0, end.GetProperty("earlyStopped").GetInt32());
+        Assert.True(end.GetProperty("cachedSteps").GetInt32() >= 0);
 
         var list = await Json(await _client.GetAsync("api/studies"), HttpStatusCode.OK);
         Assert.Contains(list.EnumerateArray(), s => s.GetProperty("id").GetString() == id);

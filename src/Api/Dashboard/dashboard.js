@@ -78,8 +78,8 @@ const el = (tag, attributes = {}, ...children) => {
 };
 const fmt = (v) => v === null || v === undefined ? "–" : typeof v === "number" ? (Number.isInteger(v) ? String(v) : v.toPrecision(5)) : String(v);
 const seconds = (t) => t.startedAt && t.completedAt ? ((new Date(t.completedAt) - new Date(t.startedAt)) / 1000).toFixed(1) + " s" : "–";
-const progress = (s) => el("span", { class: "progress", title: `${s.succeeded + s.failed}/${s.maxTrials}` },
-  el("span", { style: `width:${Math.min(100, 100 * (s.succeeded + s.failed) / s.maxTrials)}%` }));
+const progress = (s) => el("span", { class: "progress", title: `${s.done}/${s.maxTrials}` },
+  el("span", { style: `width:${Math.min(100, 100 * (s.done) / s.maxTrials)}%` }));
 const statusCell = (status) => el("span", { class: `status status-${status}` }, status);
 
 function schedule(refresh) {
@@ -102,7 +102,7 @@ async function showStudies() {
         el("td", {}, el("a", { href: `#/studies/${s.id}` }, s.name)),
         el("td", {}, statusCell(s.status)),
         el("td", {}, progress(s)),
-        el("td", { class: "num" }, `${s.succeeded + s.failed}/${s.maxTrials}`),
+        el("td", { class: "num" }, `${s.done}/${s.maxTrials}`),
         el("td", { class: "num" }, s.running),
         el("td", { class: "num" }, s.failed),
         el("td", { class: "num" }, s.bestTrial ? `${fmt(s.bestTrial.metrics[s.objective.metric])} (#${s.bestTrial.number})` : "–"),
@@ -152,9 +152,11 @@ async function showStudy(id) {
     app.querySelector("[data-testid=study-name]").textContent = `${study.name}`;
     summary.replaceChildren(
       el("div", {}, el("span", {}, "status"), statusCell(study.status)),
-      el("div", {}, el("span", {}, "progress"), progress(study), ` ${study.succeeded + study.failed}/${study.maxTrials}`),
+      el("div", {}, el("span", {}, "progress"), progress(study), ` ${study.done}/${study.maxTrials}`),
       el("div", {}, el("span", {}, "running"), String(study.running)),
       el("div", {}, el("span", {}, "failed"), String(study.failed)),
+      el("div", {}, el("span", {}, "stopped early"), String(study.earlyStopped)),
+      el("div", {}, el("span", {}, "steps from cache"), String(study.cachedSteps)),
       el("div", {}, el("span", {}, `best ${study.objective.metric} (${study.objective.goal})`),
         study.bestTrial ? `${fmt(study.bestTrial.metrics[study.objective.metric])} (trial ${study.bestTrial.number})` : "–"),
       study.reason ? el("div", {}, el("span", {}, "reason"), study.reason) : "");
