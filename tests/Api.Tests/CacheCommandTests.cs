@@ -55,6 +55,7 @@ public sealed class CacheCommandTests : IDisposable
 
         Assert.Equal(2, (await Tuner.RunAsync(_work, "cache", "prune", "--data", "data")).Exit);
         Assert.Equal(2, (await Tuner.RunAsync(_work, "cache", "prune", "--data", "data", "--older-than", "soon")).Exit);
+        Assert.Equal(2, (await Tuner.RunAsync(_work, "cache", "prune", "--data", "data", "--older-than", "7")).Exit);
         var (kept, keptOut, _) = await Tuner.RunAsync(_work, "cache", "prune", "--data", "data", "--older-than", "7d");
         Assert.Equal((0, "Removed 0 entries"), (kept, keptOut.Trim().Split('\n')[^1][..17]));
         var (pruned, prunedOut, _) = await Tuner.RunAsync(_work, "cache", "prune", "--data", "data", "--max-size", "0");

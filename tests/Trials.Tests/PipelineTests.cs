@@ -8,7 +8,14 @@ namespace Tuning.Trials.Tests;
 /// <summary>Pipelines as graphs of steps, and the step cache, against real child processes and a real cache folder.</summary>
 public sealed class PipelineTests : InTemporaryFolder
 {
-    public PipelineTests() : base("tuning-pipeline-") => Cache = new StepCache(Path.Combine(Root, "cache"));
+    public PipelineTests() : base("tuning-pipeline-")
+    {
+        Cache = new StepCache(Path.Combine(Root, "cache"));
+        Study = Directory.CreateDirectory(Path.Combine(Root, "study")).FullName;
+    }
+
+    /// <summary>The study folder: beside the counters, not holding them, since a file a command names is part of its key.</summary>
+    private string Study { get; }
 
     private StepCache Cache { get; }
 
@@ -28,7 +35,7 @@ public sealed class PipelineTests : InTemporaryFolder
         trial:
           steps:
         {steps}
-        """, Root);
+        """, Study);
 
     private Task<TrialResult> Run(StudySpec spec, int number, double x = 3, CancellationToken cancellation = default, TrialWatch? watch = null) =>
         new PipelineRunner(spec, new LocalExecutor(), Cache, Gate).RunAsync(
@@ -127,7 +134,7 @@ public sealed class PipelineTests : InTemporaryFolder
     [Fact]
     public async Task Editing_a_script_the_step_names_invalidates_its_entry()
     {
-        var script = Path.Combine(Root, "prepare.sh");
+        var script = Path.Combine(Study, "prepare.sh");
         await File.WriteAllTextAsync(script, $"echo ran >> {Counter("prepare")}\necho version=1\n");
         var spec = Spec("""
                 - {name: prepare, command: [sh, prepare.sh]}
@@ -230,5 +237,16 @@ public sealed class PipelineTests : InTemporaryFolder
         stopped.Cancel();
         Assert.True(stop.Token.IsCancellationRequested);
         Assert.False(stop.RanOut);
+    }
+
+    [Fact]
+    public async Task The_value_of_an_option_like_in_equals_file_names_the_study_file()
+    {
+        File.WriteAllText(Path.Combine(Study, "input.txt"), "7");
+        var result = await Run(Spec("""
+                - {name: s, cache: false, command: [sh, -c, "echo objective=$(cat $(echo $1 | cut -d= -f2))", sh, --in=input.txt]}
+            """), 0);
+        Assert.True(result.Outcome == TrialOutcome.Succeeded, result.Error);
+        Assert.Equal(7, result.Metrics.Final["objective"]);
     }
 }

@@ -166,4 +166,22 @@ public sealed class StepCacheTests() : InTemporaryFolder("tuning-cache-")
         Assert.Equal("s", cache.Find("k")!.Step);
         Assert.Equal(entry.Folder, cache.Find("k")!.Folder);
     }
+
+    [Fact]
+    public void A_script_named_inside_a_shell_command_line_is_part_of_the_key()
+    {
+        File.WriteAllText(Path.Combine(Root, "score.sh"), "echo loss=1");
+        File.WriteAllText(Path.Combine(Root, "train.py"), "print(1)");
+        File.WriteAllText(Path.Combine(Root, "log.txt"), "");
+        // log.txt is written (a redirection target), not read: it changes with every run and is no input.
+        string[] mounted = ["sh", "-c", "sh /study/score.sh && cd /study; python3 train.py --fast >> log.txt 2>&1"];
+        var key = Key(mounted);
+        File.WriteAllText(Path.Combine(Root, "log.txt"), "ran");
+        Assert.Equal(key, Key(mounted));
+        File.WriteAllText(Path.Combine(Root, "score.sh"), "echo loss=2");
+        var edited = Key(mounted);
+        Assert.NotEqual(key, edited);
+        File.WriteAllText(Path.Combine(Root, "train.py"), "print(2)");
+        Assert.NotEqual(edited, Key(mounted));
+    }
 }

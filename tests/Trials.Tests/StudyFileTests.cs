@@ -163,7 +163,7 @@ public class StudyFileTests
     [InlineData("gpu: 1.5")]
     [InlineData("gpu: -0.25")]
     public void More_than_one_gpu_must_be_whole_and_none_is_negative(string gpu) =>
-        Single(Replace("gpu: 1", gpu), "trial.steps[1].resources.gpu", "a fraction up to 1", at: gpu[5..]);
+        Single(Replace("gpu: 1", gpu), "trial.steps[1].resources.gpu", "a fraction from 0.001 to 1", at: gpu[5..]);
 
     [Fact]
     public void Asha_is_an_early_stopping_rule_with_its_own_settings()

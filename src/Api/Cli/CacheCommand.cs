@@ -62,7 +62,8 @@ public static partial class CacheCommand
             TimeSpan? age = null;
             if (ageText is not null)
             {
-                if (StudyFile.DurationSeconds(ageText) is not { } seconds || seconds > TimeSpan.MaxValue.TotalSeconds)
+                // A unit is required: a bare 7 would mean seconds, and prune everything used before a moment ago.
+                if (!char.IsLetter(ageText.Trim().LastOrDefault()) || StudyFile.DurationSeconds(ageText) is not { } seconds || seconds > TimeSpan.MaxValue.TotalSeconds)
                     return Refuse($"--older-than '{ageText}' is not a duration; write it like 7d, 12h or 90m");
                 age = TimeSpan.FromSeconds(seconds);
             }

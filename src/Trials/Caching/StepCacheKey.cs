@@ -44,16 +44,18 @@ public static class StepCacheKey
     }
 
     /// <summary>
-    /// The files and folders under the study folder an argument names: the whole argument, or what follows the
-    /// first '=' (<c>--config=conf.yaml</c>), at the study's mount point, on this machine, or relative to the study.
+    /// The files and folders under the study folder an argument names: the whole argument, each word of it (a
+    /// script named inside <c>sh -c "python train.py"</c>; not the target of a redirection, <c>&gt;&gt; log.txt</c>, which
+    /// is written, not read), or what follows a word's first '=' (<c>--config=conf.yaml</c>), at the study's mount
+    /// point, on this machine, or relative to the study.
     /// </summary>
     private static IEnumerable<string> NamedPaths(IReadOnlyList<string> command, string study)
     {
         const string mounted = MountPoints.Study + "/";
         foreach (var argument in command)
         {
-            var cut = argument.IndexOf('=');
-            foreach (var text in cut > 0 ? [argument, argument[(cut + 1)..]] : new[] { argument })
+            var words = ReadWords(argument).Prepend(argument).Distinct();
+            foreach (var text in words.SelectMany(w => w.IndexOf('=') is > 0 and var cut ? [w, w[(cut + 1)..]] : new[] { w }))
             {
                 if (text.Length == 0 || text.Contains('\0')) continue;
                 var relative = text.StartsWith(mounted, StringComparison.Ordinal) ? text[mounted.Length..] : text;
@@ -62,6 +64,32 @@ public static class StepCacheKey
                     yield return full;
             }
         }
+    }
+
+    /// <summary>The words of a shell command line, split at blanks, quotes and operators, without redirection targets.</summary>
+    private static List<string> ReadWords(string text)
+    {
+        var words = new List<string>();
+        var word = new StringBuilder();
+        var written = false;
+        void End()
+        {
+            if (word.Length > 0 && !written) words.Add(word.ToString());
+            if (word.Length > 0) written = false;
+            word.Clear();
+        }
+        foreach (var c in text)
+        {
+            if (c == '>')
+            {
+                End();
+                written = true;
+            }
+            else if (char.IsWhiteSpace(c) || c is ';' or '|' or '&' or '(' or ')' or '<' or '\'' or '"' or '`') End();
+            else word.Append(c);
+        }
+        End();
+        return words;
     }
 
     /// <summary>

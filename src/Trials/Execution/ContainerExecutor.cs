@@ -124,7 +124,13 @@ public sealed class ContainerExecutor(string engine, IReadOnlyList<string> extra
         if (leftovers.Length > 0) await RemoveAsync(leftovers).ConfigureAwait(false);
     }
 
-    private Task RemoveAsync(IReadOnlyList<string> containers) => EngineAsync(["rm", "-f", .. containers]);
+    /// <summary>
+    /// Removes containers at once. The step had its SIGTERM already (the client passes it on during the grace a
+    /// local step gets), so podman's own stop grace (10 s) would only stretch timeouts and shutdowns; docker's
+    /// <c>rm -f</c> kills at once anyway.
+    /// </summary>
+    private Task RemoveAsync(IReadOnlyList<string> containers) =>
+        EngineAsync(IsDocker ? ["rm", "-f", .. containers] : ["rm", "-f", "--time", "0", .. containers]);
 
     /// <summary>Runs the engine's client to its end: its exit code and standard output.</summary>
     private async Task<(int Code, string Output)> EngineAsync(IReadOnlyList<string> arguments)

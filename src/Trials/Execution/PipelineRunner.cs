@@ -335,9 +335,12 @@ public sealed class PipelineRunner
         if (argument.Length == 0 || Path.IsPathRooted(argument)) return argument;
         // The program: a relative path (./train.sh, bin/run) is the study folder's; a bare name is looked up on PATH.
         if (isProgram) return argument.Contains('/') ? view.InStudy(argument) : argument;
-        if (argument.StartsWith('-') || argument.Contains('=')) return argument;
-        var candidate = Path.Combine(_spec.StudyDirectory, argument);
-        return File.Exists(candidate) || Directory.Exists(candidate) ? view.InStudy(argument) : argument;
+        // --config=conf.yaml: the value after '=' names a study file as a whole argument would.
+        var cut = argument.IndexOf('=');
+        var (prefix, value) = cut > 0 ? (argument[..(cut + 1)], argument[(cut + 1)..]) : ("", argument);
+        if (value.Length == 0 || (cut < 0 && argument.StartsWith('-')) || Path.IsPathRooted(value)) return argument;
+        var candidate = Path.Combine(_spec.StudyDirectory, value);
+        return File.Exists(candidate) || Directory.Exists(candidate) ? prefix + view.InStudy(value) : argument;
     }
 
     private string ResolvePlaceholder(string name, TrialRun trial, FolderView view)

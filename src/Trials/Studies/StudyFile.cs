@@ -467,9 +467,9 @@ public static partial class StudyFile
         if (steps.Any(s => s is null)) return null;
         var pipeline = new PipelineSpec(executor, kubernetes, steps!);
         // A container or a pod runs an image: each step must name one (a local process ignores it).
-        if (executor != ExecutorCatalog.Local)
+        if (executor is ExecutorCatalog.Container or ExecutorCatalog.Kubernetes)
             for (var i = 0; i < steps.Length; i++)
-                if (steps[i]!.Image is null)
+                if (string.IsNullOrWhiteSpace(steps[i]!.Image))
                     r.Error($"trial.steps[{i}]", stepNodes[i].Node, $"missing field 'image': executor {executor} runs each step in a container image");
         CheckDependencies(r, pipeline, parameters);
         return pipeline;
@@ -502,10 +502,10 @@ public static partial class StudyFile
         var map = r.Mapping(node, path, ["gpu", "cpu", "memory"]);
         if (map is null) return ResourceSpec.None;
         var gpu = r.Number(YamlReader.Field(map, "gpu"), path + ".gpu");
-        if (gpu is < 0 || (gpu > 1 && gpu != Math.Floor(gpu.Value)) || gpu > 1024)
+        if (gpu is < 0 or (> 0 and < 0.001) || (gpu > 1 && gpu != Math.Floor(gpu.Value)) || gpu > 1024)
         {
             r.Error(path + ".gpu", YamlReader.Field(map, "gpu"),
-                $"{gpu} is not a GPU count: a fraction up to 1 (0.25 shares one GPU with three other steps) or a whole number of GPUs");
+                $"{gpu} is not a GPU count: a fraction from 0.001 to 1 (0.25 shares one GPU with three other steps) or a whole number of GPUs");
             return null;
         }
         var cpu = r.Number(YamlReader.Field(map, "cpu"), path + ".cpu");

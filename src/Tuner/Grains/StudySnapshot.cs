@@ -29,7 +29,8 @@ public sealed record StudySnapshot(
     public string Extras => ProgressExtras(EarlyStopped, CachedSteps);
 
     public static string ProgressExtras(int earlyStopped, int cachedSteps) =>
-        (earlyStopped > 0 ? $", {earlyStopped} stopped early" : "") + (cachedSteps > 0 ? $", {cachedSteps} steps from cache" : "");
+        (earlyStopped > 0 ? $", {earlyStopped} stopped early" : "") +
+        (cachedSteps > 0 ? $", {cachedSteps} step{(cachedSteps == 1 ? "" : "s")} from cache" : "");
 }
 
 /// <summary>An entry of the study registry: enough to find a study again by name and spec, and to list a namespace's.</summary>

@@ -64,7 +64,7 @@ public sealed class TrialGrain(
         TrialRecord finished;
         try
         {
-            var progress = new ProgressPump(started, self, grains.GetGrain<IStudyGrain>(studyId), logger);
+            var progress = new ProgressPump(started, self, grains.GetGrain<IStudyGrain>(studyId), logger, lifetime.ApplicationStopping);
             TrialResult result;
             try
             {
@@ -181,15 +181,16 @@ public sealed class TrialGrain(
         private readonly ITrialGrain _trial;
         private readonly IStudyGrain _study;
         private readonly ILogger _logger;
+        private readonly CancellationToken _stopping;
         private readonly MetricReport _live = new();
         private readonly CancellationTokenSource _earlyStop = new();
         private readonly CancellationTokenSource _stop = new();
         private readonly Task _pumping;
         private int _changed;
 
-        public ProgressPump(TrialRecord started, ITrialGrain trial, IStudyGrain study, ILogger logger)
+        public ProgressPump(TrialRecord started, ITrialGrain trial, IStudyGrain study, ILogger logger, CancellationToken stopping)
         {
-            (_started, _trial, _study, _logger) = (started, trial, study, logger);
+            (_started, _trial, _study, _logger, _stopping) = (started, trial, study, logger, stopping);
             Watch = new TrialWatch(Reported, _earlyStop.Token);
             _pumping = Task.Run(PumpAsync);
         }
@@ -231,6 +232,8 @@ public sealed class TrialGrain(
                     }
                     catch (Exception e) when (e is not OperationCanceledException)
                     {
+                        // A silo shutting down cannot be told anything: the trial runs again on resume.
+                        if (_stopping.IsCancellationRequested) return;
                         _logger.LogWarning(e, "trial {Trial}: could not report its progress", _started.Id);
                         Volatile.Write(ref _changed, 1);
                     }

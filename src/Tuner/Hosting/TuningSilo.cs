@@ -53,6 +53,8 @@ public static class TuningSilo
         builder.Logging.ClearProviders().AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(logLevel);
         // Orleans' start-up notes (GC mode, watchdog on a busy start) are noise on a command line; its errors are not.
         builder.Logging.AddFilter("Orleans", LogLevel.Error);
+        // Orleans' call retries warn of every call that meets a silo shutting down (Ctrl-C mid-study): noise too.
+        builder.Logging.AddFilter("Polly", LogLevel.Error);
         builder.UseOrleans(silo => silo.UseEmbedded(dataDirectory, gpus));
         return builder.Build();
     }

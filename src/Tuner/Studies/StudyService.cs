@@ -24,10 +24,10 @@ public sealed class StudyService(IGrainFactory grains, GpuSlots gpus)
     public static string? CannotRun(StudySpec spec, GpuSlots gpus)
     {
         if (ExecutorCatalog.Unavailable(spec.Trial.Executor) is { } reason) return reason;
-        var wanted = spec.Trial.Steps.Max(step => GpuSlots.DevicesNeeded(step.Resources.Gpu));
-        return wanted <= gpus.Count
+        var wanted = spec.Trial.Steps.Max(step => step.Resources.Gpu);
+        return GpuSlots.DevicesNeeded(wanted) <= gpus.Count
             ? null
-            : $"a step needs {wanted} GPU{(wanted == 1 ? "" : "s")} and this machine lends {gpus.Count} " +
+            : $"a step needs {(wanted < 1 ? $"{wanted.ToString(System.Globalization.CultureInfo.InvariantCulture)} of a GPU" : $"{wanted} GPU{(wanted == 1 ? "" : "s")}")} and this machine lends {gpus.Count} " +
               $"(found through {GpuSlots.Variable}, CUDA_VISIBLE_DEVICES or nvidia-smi)";
     }
 
