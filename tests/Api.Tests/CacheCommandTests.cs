@@ -1,20 +1,17 @@
 using System.Text.Json;
+using Tuning.Tests.Shared;
 
 namespace Tuning.Api.Tests;
 
 /// <summary>The step cache through the real executable: <c>tuner run</c> twice, an edited script, <c>tuner cache list/prune</c>.</summary>
-public sealed class CacheCommandTests : IDisposable
+public sealed class CacheCommandTests() : InTemporaryFolder("tuning-cache-cli-")
 {
-    private readonly string _work = Directory.CreateTempSubdirectory("tuning-cache-cli-").FullName;
-
-    public void Dispose() => Directory.Delete(_work, recursive: true);
-
     private async Task<JsonElement[]> RunStudy(string output)
     {
-        var (exit, stdout, stderr) = await Tuner.RunAsync(_work, "run", "study/study.yaml", "--out", output, "--data", "data");
+        var (exit, stdout, stderr) = await Tuner.RunAsync(Root, "run", "study/study.yaml", "--out", output, "--data", "data");
         Assert.True(exit == 0, $"exit {exit}\n{stdout}\n{stderr}");
         Assert.Contains("steps from cache", stdout);
-        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(_work, output, "study.json")));
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(Root, output, "study.json")));
         return json.RootElement.GetProperty("trials").EnumerateArray().Select(t => t.Clone()).ToArray();
     }
 
@@ -25,8 +22,8 @@ public sealed class CacheCommandTests : IDisposable
     public async Task Prepare_runs_once_per_study_again_only_after_its_script_is_edited_and_the_cache_can_be_listed_and_pruned()
     {
         var source = Path.Combine(Tuner.RepositoryRoot, "experiments", "cached-prepare");
-        Directory.CreateDirectory(Path.Combine(_work, "study"));
-        foreach (var file in Directory.GetFiles(source)) File.Copy(file, Path.Combine(_work, "study", Path.GetFileName(file)));
+        Directory.CreateDirectory(Path.Combine(Root, "study"));
+        foreach (var file in Directory.GetFiles(source)) File.Copy(file, Path.Combine(Root, "study", Path.GetFileName(file)));
 
         var first = await RunStudy("first");
         Assert.Equal(8, first.Length);
@@ -37,10 +34,10 @@ public sealed class CacheCommandTests : IDisposable
         Assert.All(first, t => Assert.Equal(3, t.GetProperty("intermediate").GetProperty("loss").GetArrayLength()));
 
         Assert.Equal(0, PrepareRuns(await RunStudy("second")));
-        await File.AppendAllTextAsync(Path.Combine(_work, "study", "prepare.sh"), "# edited\n");
+        await File.AppendAllTextAsync(Path.Combine(Root, "study", "prepare.sh"), "# edited\n");
         Assert.Equal(1, PrepareRuns(await RunStudy("edited")));
 
-        var (exit, listed, _) = await Tuner.RunAsync(_work, "cache", "list", "--data", "data", "--json");
+        var (exit, listed, _) = await Tuner.RunAsync(Root, "cache", "list", "--data", "data", "--json");
         Assert.Equal(0, exit);
         using (var entries = JsonDocument.Parse(listed))
         {
@@ -50,17 +47,17 @@ public sealed class CacheCommandTests : IDisposable
             Assert.All(all, e => Assert.Equal("cached-prepare", e.GetProperty("study").GetString()));
             Assert.All(all, e => Assert.True(e.GetProperty("bytes").GetInt64() > 0));
         }
-        var (_, table, _) = await Tuner.RunAsync(_work, "cache", "list", "--data", "data");
+        var (_, table, _) = await Tuner.RunAsync(Root, "cache", "list", "--data", "data");
         Assert.Contains("prepare", table);
 
-        Assert.Equal(2, (await Tuner.RunAsync(_work, "cache", "prune", "--data", "data")).Exit);
-        Assert.Equal(2, (await Tuner.RunAsync(_work, "cache", "prune", "--data", "data", "--older-than", "soon")).Exit);
-        Assert.Equal(2, (await Tuner.RunAsync(_work, "cache", "prune", "--data", "data", "--older-than", "7")).Exit);
-        var (kept, keptOut, _) = await Tuner.RunAsync(_work, "cache", "prune", "--data", "data", "--older-than", "7d");
+        Assert.Equal(2, (await Tuner.RunAsync(Root, "cache", "prune", "--data", "data")).Exit);
+        Assert.Equal(2, (await Tuner.RunAsync(Root, "cache", "prune", "--data", "data", "--older-than", "soon")).Exit);
+        Assert.Equal(2, (await Tuner.RunAsync(Root, "cache", "prune", "--data", "data", "--older-than", "7")).Exit);
+        var (kept, keptOut, _) = await Tuner.RunAsync(Root, "cache", "prune", "--data", "data", "--older-than", "7d");
         Assert.Equal((0, "Removed 0 entries"), (kept, keptOut.Trim().Split('\n')[^1][..17]));
-        var (pruned, prunedOut, _) = await Tuner.RunAsync(_work, "cache", "prune", "--data", "data", "--max-size", "0");
+        var (pruned, prunedOut, _) = await Tuner.RunAsync(Root, "cache", "prune", "--data", "data", "--max-size", "0");
         Assert.Equal(0, pruned);
         Assert.Contains("removed", prunedOut);
-        Assert.Contains("is empty", (await Tuner.RunAsync(_work, "cache", "list", "--data", "data")).Out);
+        Assert.Contains("is empty", (await Tuner.RunAsync(Root, "cache", "list", "--data", "data")).Out);
     }
 }

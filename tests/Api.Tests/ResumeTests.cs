@@ -10,13 +10,8 @@ namespace Tuning.Api.Tests;
 /// <c>kill -9</c> of the tuner process alone (its step processes live on as orphans), then the same command
 /// again: the real executable, real trial processes, a real SQLite store.
 /// </summary>
-public sealed class ResumeTests : IDisposable
+public sealed class ResumeTests() : InTemporaryFolder("tuning-resume-")
 {
-    private readonly string _work = Directory.CreateTempSubdirectory("tuning-resume-").FullName;
-
-    public void Dispose() => Directory.Delete(_work, recursive: true);
-
-
     [Theory]
     [InlineData("random", "")]
     [InlineData("grid", "")]
@@ -42,11 +37,11 @@ public sealed class ResumeTests : IDisposable
                 - name: s
                   command: [sh, -c, "sleep 30 & echo $! >> ${study.dir}/pids; sleep 0.5; echo ${trial.id} >> ${study.dir}/done.log; echo objective=${params.x}"]
             """;
-        File.WriteAllText(Path.Combine(_work, "study.yaml"), yaml);
-        var done = Path.Combine(_work, "done.log");
-        var pids = Path.Combine(_work, "pids");
+        File.WriteAllText(Path.Combine(Root, "study.yaml"), yaml);
+        var done = Path.Combine(Root, "done.log");
+        var pids = Path.Combine(Root, "pids");
 
-        using (var first = Tuner.Start(_work, "run", "study.yaml", "--data", "data", "--out", "out"))
+        using (var first = Tuner.Start(Root, "run", "study.yaml", "--data", "data", "--out", "out"))
         {
             var output = Tuner.Collect(first);
             var deadline = DateTime.UtcNow.AddSeconds(60);
@@ -62,16 +57,16 @@ public sealed class ResumeTests : IDisposable
         var orphans = File.ReadAllLines(pids).Select(int.Parse).Where(StepProcesses.IsAlive).ToArray();
         Assert.NotEmpty(orphans);
 
-        var (exit, resumed, error) = await Tuner.RunAsync(_work, "run", "study.yaml", "--data", "data", "--out", "out");
+        var (exit, resumed, error) = await Tuner.RunAsync(Root, "run", "study.yaml", "--data", "data", "--out", "out");
         Assert.True(exit == 0, $"exit {exit}\n{resumed}\n{error}");
         Assert.Contains("Resuming study resumed", resumed);
         Assert.All(orphans, pid => Assert.False(StepProcesses.IsAlive(pid), $"process {pid} of the killed run survived the resume"));
 
         // What an uninterrupted study gives: trial n is the suggestion for n after trials 0..n-1.
-        var spec = StudyFile.Parse(yaml, _work);
+        var spec = StudyFile.Parse(yaml, Root);
         var suggester = AlgorithmCatalog.Find(algorithm)!.Create(spec.Algorithm.Settings, spec.Space, 11);
         var observations = new List<Observation>();
-        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(_work, "out", "study.json")));
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(Root, "out", "study.json")));
         var records = json.RootElement.GetProperty("trials").EnumerateArray().ToArray();
         Assert.Equal(trials, records.Length);
         foreach (var record in records)
@@ -90,7 +85,7 @@ public sealed class ResumeTests : IDisposable
     [Fact]
     public async Task Grid_with_more_parallel_trials_than_points_runs_each_point_once_and_succeeds()
     {
-        File.WriteAllText(Path.Combine(_work, "grid.yaml"), """
+        File.WriteAllText(Path.Combine(Root, "grid.yaml"), """
             name: small-grid
             objective: {metric: objective, goal: minimize}
             algorithm: {name: grid}
@@ -99,10 +94,10 @@ public sealed class ResumeTests : IDisposable
             trial:
               steps: [{name: s, command: [sh, -c, "echo objective=1"]}]
             """);
-        var (exit, output, error) = await Tuner.RunAsync(_work, "run", "grid.yaml", "--data", "data", "--out", "out");
+        var (exit, output, error) = await Tuner.RunAsync(Root, "run", "grid.yaml", "--data", "data", "--out", "out");
         Assert.True(exit == 0, $"exit {exit}\n{output}\n{error}");
         Assert.Contains("exhausted", output);
-        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(_work, "out", "study.json")));
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(Root, "out", "study.json")));
         var points = json.RootElement.GetProperty("trials").EnumerateArray().Select(t => t.GetProperty("parameters").GetProperty("k").GetString()!).ToArray();
         Assert.Equal(["a", "b", "c"], points);
     }
@@ -110,7 +105,7 @@ public sealed class ResumeTests : IDisposable
     [Fact]
     public async Task Sigterm_ends_the_running_steps_and_leaves_the_study_to_resume()
     {
-        File.WriteAllText(Path.Combine(_work, "slow.yaml"), """
+        File.WriteAllText(Path.Combine(Root, "slow.yaml"), """
             name: slow
             objective: {metric: objective, goal: minimize}
             budget: {maxTrials: 3, parallelTrials: 3}
@@ -118,8 +113,8 @@ public sealed class ResumeTests : IDisposable
             trial:
               steps: [{name: s, command: [sh, -c, "echo $$ >> ${study.dir}/pids; [ -e ${study.dir}/fast ] || sleep 30; echo objective=${params.x}"]}]
             """);
-        var pids = Path.Combine(_work, "pids");
-        using (var tuner = Tuner.Start(_work, "run", "slow.yaml", "--data", "data", "--out", "out"))
+        var pids = Path.Combine(Root, "pids");
+        using (var tuner = Tuner.Start(Root, "run", "slow.yaml", "--data", "data", "--out", "out"))
         {
             var output = Tuner.Collect(tuner);
             var deadline = DateTime.UtcNow.AddSeconds(30);
@@ -130,11 +125,11 @@ public sealed class ResumeTests : IDisposable
             Assert.Contains("run the same command to resume it", output.ToString());
         }
         Assert.All(File.ReadAllLines(pids).Select(int.Parse), pid => Assert.False(StepProcesses.IsAlive(pid), $"step {pid} outlived the tuner"));
-        Assert.False(File.Exists(Path.Combine(_work, "out", "study.json")));
+        Assert.False(File.Exists(Path.Combine(Root, "out", "study.json")));
 
         // Resumed, with quick steps now: the interrupted trials run again, none was stored as failed.
-        File.WriteAllText(Path.Combine(_work, "fast"), "");
-        var (exit, resumed, error) = await Tuner.RunAsync(_work, "run", "slow.yaml", "--data", "data", "--out", "out");
+        File.WriteAllText(Path.Combine(Root, "fast"), "");
+        var (exit, resumed, error) = await Tuner.RunAsync(Root, "run", "slow.yaml", "--data", "data", "--out", "out");
         Assert.True(exit == 0, $"exit {exit}\n{resumed}\n{error}");
         Assert.Contains("Resuming study slow", resumed);
         Assert.Contains("3/3 done, 0 running, 0 failed", resumed);
@@ -146,7 +141,7 @@ public sealed class ResumeTests : IDisposable
         await BusyboxImage.EnsureAsync();
         // The first attempt of each trial waits for a file that is written only once the tuner has been killed; the
         // rerun finds it and finishes. A container left by the killed run would keep its name and stop the rerun.
-        File.WriteAllText(Path.Combine(_work, "study.yaml"), $$"""
+        File.WriteAllText(Path.Combine(Root, "study.yaml"), $$"""
             name: contained
             objective: {metric: objective, goal: minimize}
             algorithm: {name: sobol, seed: 3}
@@ -160,8 +155,8 @@ public sealed class ResumeTests : IDisposable
                   command: [sh, -c, "while [ ! -e /study/go ]; do sleep 0.1; done; echo objective=${params.x}"]
             """);
         (string, string)[] engine = [(Trials.Execution.ContainerExecutor.ArgumentsVariable, string.Join(' ', BusyboxImage.EngineArguments))];
-        var data = Path.Combine(_work, "data");
-        using (var first = Tuner.Start(_work, engine, "run", "study.yaml", "--data", "data", "--out", "out"))
+        var data = Path.Combine(Root, "data");
+        using (var first = Tuner.Start(Root, engine, "run", "study.yaml", "--data", "data", "--out", "out"))
         {
             var output = Tuner.Collect(first);
             var deadline = DateTime.UtcNow.AddSeconds(60);
@@ -173,12 +168,12 @@ public sealed class ResumeTests : IDisposable
         var orphans = await Running();
         Assert.Equal(2, orphans.Length);
 
-        File.WriteAllText(Path.Combine(_work, "go"), "");
-        var (exit, resumed, error) = await Tuner.RunAsync(_work, engine, "run", "study.yaml", "--data", "data", "--out", "out");
+        File.WriteAllText(Path.Combine(Root, "go"), "");
+        var (exit, resumed, error) = await Tuner.RunAsync(Root, engine, "run", "study.yaml", "--data", "data", "--out", "out");
         Assert.True(exit == 0, $"exit {exit}\n{resumed}\n{error}");
         Assert.Contains("Resuming study contained", resumed);
         Assert.Empty(await Running());
-        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(_work, "out", "study.json")));
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(Root, "out", "study.json")));
         Assert.All(json.RootElement.GetProperty("trials").EnumerateArray(), t => Assert.Equal("Succeeded", t.GetProperty("status").GetString()));
 
         // The containers of this data folder, of any state: labelled with a step folder under its runs.

@@ -1,25 +1,22 @@
 using System.Text.Json;
+using Tuning.Tests.Shared;
 
 namespace Tuning.Api.Tests;
 
 /// <summary><c>tuner run</c> end to end: the real executable, real trial processes, a real SQLite store.</summary>
-public sealed class RunCommandTests : IDisposable
+public sealed class RunCommandTests() : InTemporaryFolder("tuning-run-")
 {
-    private readonly string _work = Directory.CreateTempSubdirectory("tuning-run-").FullName;
-
-    public void Dispose() => Directory.Delete(_work, recursive: true);
-
     [Fact]
     public async Task The_quickstart_succeeds_with_30_trials_and_names_the_real_best()
     {
         var study = Path.Combine(Tuner.RepositoryRoot, "experiments", "quickstart", "study.yaml");
-        var (exit, output, error) = await Tuner.RunAsync(_work, "run", study, "--out", "out", "--data", "data");
+        var (exit, output, error) = await Tuner.RunAsync(Root, "run", study, "--out", "out", "--data", "data");
         Assert.True(exit == 0, $"exit {exit}\n{output}\n{error}");
         Assert.Contains("Best trial", output);
         // The plots go into the --out folder beside study.json, as SVG documents.
-        Assert.All(Reports.Plots.Kinds, kind => Assert.StartsWith("<?xml", File.ReadAllText(Path.Combine(_work, "out", kind + ".svg"))));
+        Assert.All(Reports.Plots.Kinds, kind => Assert.StartsWith("<?xml", File.ReadAllText(Path.Combine(Root, "out", kind + ".svg"))));
 
-        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(_work, "out", "study.json")));
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(Root, "out", "study.json")));
         var root = json.RootElement;
         Assert.Equal("quickstart", root.GetProperty("name").GetString());
         Assert.Equal("Succeeded", root.GetProperty("status").GetString());
@@ -44,9 +41,9 @@ public sealed class RunCommandTests : IDisposable
     public async Task A_bayesian_study_runs_through_tuner_run_and_closes_in_on_the_optimum()
     {
         var study = Path.Combine(Tuner.RepositoryRoot, "experiments", "branin-gp", "study.yaml");
-        var (exit, output, error) = await Tuner.RunAsync(_work, "run", study, "--out", "out", "--data", "data");
+        var (exit, output, error) = await Tuner.RunAsync(Root, "run", study, "--out", "out", "--data", "data");
         Assert.True(exit == 0, $"exit {exit}\n{output}\n{error}");
-        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(_work, "out", "study.json")));
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(Root, "out", "study.json")));
         var trials = json.RootElement.GetProperty("trials").EnumerateArray().ToArray();
         Assert.Equal("Succeeded", json.RootElement.GetProperty("status").GetString());
         // Reaching the target cancels the trial still running beside the one that reached it.
@@ -59,7 +56,7 @@ public sealed class RunCommandTests : IDisposable
     [Fact]
     public async Task An_invalid_study_file_exits_2_names_each_field_and_runs_nothing()
     {
-        File.WriteAllText(Path.Combine(_work, "bad.yaml"), """
+        File.WriteAllText(Path.Combine(Root, "bad.yaml"), """
             name: bad
             objective: {metric: objective, goal: sideways}
             budget: {maxTrials: 0}
@@ -68,22 +65,22 @@ public sealed class RunCommandTests : IDisposable
             trial:
               steps: []
             """);
-        var (exit, _, error) = await Tuner.RunAsync(_work, "run", "bad.yaml", "--data", "data");
+        var (exit, _, error) = await Tuner.RunAsync(Root, "run", "bad.yaml", "--data", "data");
         Assert.Equal(2, exit);
         Assert.Contains("objective.goal (line 2", error);
         Assert.Contains("budget.maxTrials", error);
         Assert.Contains("parameters[0] (x).min", error);
         Assert.Contains("trial.steps", error);
-        Assert.False(Directory.Exists(Path.Combine(_work, "data")));
+        Assert.False(Directory.Exists(Path.Combine(Root, "data")));
     }
 
     [Fact]
     public async Task A_data_folder_in_use_by_another_run_is_refused()
     {
-        Directory.CreateDirectory(Path.Combine(_work, "data"));
-        using var held = new FileStream(Path.Combine(_work, "data", "tuner.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        Directory.CreateDirectory(Path.Combine(Root, "data"));
+        using var held = new FileStream(Path.Combine(Root, "data", "tuner.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
         var study = Path.Combine(Tuner.RepositoryRoot, "experiments", "quickstart", "study.yaml");
-        var (exit, _, error) = await Tuner.RunAsync(_work, "run", study, "--data", "data");
+        var (exit, _, error) = await Tuner.RunAsync(Root, "run", study, "--data", "data");
         Assert.Equal(1, exit);
         Assert.Contains("in use by another tuner", error);
     }
@@ -92,16 +89,16 @@ public sealed class RunCommandTests : IDisposable
     public async Task A_study_needing_more_gpus_than_the_machine_lends_is_refused_before_it_runs()
     {
         var study = Path.Combine(Tuner.RepositoryRoot, "experiments", "gpu-mlp", "study.yaml");
-        var (exit, _, error) = await Tuner.RunAsync(_work, [("TUNER_GPUS", "none")], "run", study, "--data", "data", "--out", "out");
+        var (exit, _, error) = await Tuner.RunAsync(Root, [("TUNER_GPUS", "none")], "run", study, "--data", "data", "--out", "out");
         Assert.Equal(1, exit);
         Assert.Contains("needs 1 GPU and this machine lends 0", error);
-        Assert.False(File.Exists(Path.Combine(_work, "out", "study.json")));
+        Assert.False(File.Exists(Path.Combine(Root, "out", "study.json")));
     }
 
     [Fact]
     public async Task A_failed_study_exits_1_with_the_reason()
     {
-        File.WriteAllText(Path.Combine(_work, "failing.yaml"), """
+        File.WriteAllText(Path.Combine(Root, "failing.yaml"), """
             name: failing
             objective: {metric: objective, goal: minimize}
             budget: {maxTrials: 5, maxFailedTrials: 1}
@@ -109,18 +106,18 @@ public sealed class RunCommandTests : IDisposable
             trial:
               steps: [{name: s, command: [sh, -c, "echo nothing useful"]}]
             """);
-        var (exit, output, _) = await Tuner.RunAsync(_work, "run", "failing.yaml", "--data", "data", "--out", "out");
+        var (exit, output, _) = await Tuner.RunAsync(Root, "run", "failing.yaml", "--data", "data", "--out", "out");
         Assert.Equal(1, exit);
         Assert.Contains("Failed", output);
         Assert.Contains("maxFailedTrials", output);
-        Assert.True(File.Exists(Path.Combine(_work, "out", "study.json")));
+        Assert.True(File.Exists(Path.Combine(Root, "out", "study.json")));
     }
 
     [Fact]
     public async Task A_killed_run_resumes_without_losing_or_repeating_completed_trials()
     {
         const int trials = 12;
-        File.WriteAllText(Path.Combine(_work, "slow.yaml"), $$"""
+        File.WriteAllText(Path.Combine(Root, "slow.yaml"), $$"""
             name: slow
             objective: {metric: objective, goal: minimize}
             algorithm: {name: random, seed: 3}
@@ -131,9 +128,9 @@ public sealed class RunCommandTests : IDisposable
                 - name: s
                   command: [sh, -c, "sleep 0.4; echo ${trial.id} >> ${study.dir}/done.log; echo objective=${params.x}"]
             """);
-        var done = Path.Combine(_work, "done.log");
+        var done = Path.Combine(Root, "done.log");
 
-        using (var first = Tuner.Start(_work, "run", "slow.yaml", "--data", "data", "--out", "out"))
+        using (var first = Tuner.Start(Root, "run", "slow.yaml", "--data", "data", "--out", "out"))
         {
             var output = Tuner.Collect(first);
             var deadline = DateTime.UtcNow.AddSeconds(60);
@@ -144,13 +141,13 @@ public sealed class RunCommandTests : IDisposable
             await first.WaitForExitAsync();
         }
         var finishedBeforeKill = File.ReadAllLines(done).Length;
-        Assert.False(File.Exists(Path.Combine(_work, "out", "study.json")));
+        Assert.False(File.Exists(Path.Combine(Root, "out", "study.json")));
 
-        var (exit, resumed, error) = await Tuner.RunAsync(_work, "run", "slow.yaml", "--data", "data", "--out", "out");
+        var (exit, resumed, error) = await Tuner.RunAsync(Root, "run", "slow.yaml", "--data", "data", "--out", "out");
         Assert.True(exit == 0, $"exit {exit}\n{resumed}\n{error}");
         Assert.Contains("Resuming study slow", resumed);
 
-        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(_work, "out", "study.json")));
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(Root, "out", "study.json")));
         var records = json.RootElement.GetProperty("trials").EnumerateArray().ToArray();
         Assert.Equal(Enumerable.Range(0, trials), records.Select(t => t.GetProperty("number").GetInt32()));
         Assert.All(records, t => Assert.Equal("Succeeded", t.GetProperty("status").GetString()));
@@ -164,7 +161,7 @@ public sealed class RunCommandTests : IDisposable
     [Fact]
     public async Task A_study_whose_every_trial_failed_fails_even_within_maxFailedTrials()
     {
-        File.WriteAllText(Path.Combine(_work, "hopeless.yaml"), """
+        File.WriteAllText(Path.Combine(Root, "hopeless.yaml"), """
             name: hopeless
             objective: {metric: objective, goal: minimize}
             budget: {maxTrials: 2, maxFailedTrials: 5}
@@ -172,7 +169,7 @@ public sealed class RunCommandTests : IDisposable
             trial:
               steps: [{name: s, command: [sh, -c, "exit 3"]}]
             """);
-        var (exit, output, _) = await Tuner.RunAsync(_work, "run", "hopeless.yaml", "--data", "data", "--out", "out");
+        var (exit, output, _) = await Tuner.RunAsync(Root, "run", "hopeless.yaml", "--data", "data", "--out", "out");
         Assert.Equal(1, exit);
         Assert.Contains("Study hopeless Failed: no trial succeeded: 2 of 2 failed.", output);
     }
@@ -182,7 +179,7 @@ public sealed class RunCommandTests : IDisposable
     [InlineData("missing.yaml", "cannot read")]
     public async Task A_study_file_that_cannot_be_read_is_one_line_and_exit_2(string file, string reason)
     {
-        var (exit, output, error) = await Tuner.RunAsync(_work, "run", file, "--data", "data");
+        var (exit, output, error) = await Tuner.RunAsync(Root, "run", file, "--data", "data");
         Assert.Equal(2, exit);
         var line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.Contains(reason, line);
@@ -195,9 +192,9 @@ public sealed class RunCommandTests : IDisposable
     {
         var study = Path.Combine(Tuner.RepositoryRoot, "experiments", "digits", "study.yaml");
         // A machine without GPUs, whatever this one has: the study's train step then uses scikit-learn.
-        var (exit, output, error) = await Tuner.RunAsync(_work, [("TUNER_GPUS", "none")], "run", study, "--out", "out", "--data", "data");
+        var (exit, output, error) = await Tuner.RunAsync(Root, [("TUNER_GPUS", "none")], "run", study, "--out", "out", "--data", "data");
         Assert.True(exit == 0, $"exit {exit}\n{output}\n{error}");
-        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(_work, "out", "study.json")));
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(Root, "out", "study.json")));
         var trials = json.RootElement.GetProperty("trials").EnumerateArray().ToArray();
         Assert.Equal(30, trials.Length);
         var steps = trials.SelectMany(t => t.GetProperty("steps").EnumerateArray()).ToArray();

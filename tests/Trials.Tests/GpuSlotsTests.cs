@@ -1,5 +1,6 @@
 using Tuning.Trials.Execution;
 using Tuning.Trials.Studies;
+using Tuning.Tests.Shared;
 
 namespace Tuning.Trials.Tests;
 

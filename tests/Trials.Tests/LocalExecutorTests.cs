@@ -1,6 +1,7 @@
 using Tuning.Algorithms.Space;
 using Tuning.Trials.Execution;
 using Tuning.Trials.Studies;
+using Tuning.Tests.Shared;
 
 namespace Tuning.Trials.Tests;
 
@@ -141,7 +142,6 @@ public sealed class LocalExecutorTests() : InTemporaryFolder("tuning-executor-")
         Assert.Equal(7, result.Metrics.Final["objective"]);
         Assert.Equal(["prepare", "train"], result.Steps.Select(s => s.Name));
     }
-
 
     [Fact]
     public async Task A_descendant_that_leaves_the_group_and_holds_the_output_does_not_stretch_the_timeout()

@@ -2,6 +2,7 @@ using Tuning.Algorithms.Space;
 using Tuning.Trials.Caching;
 using Tuning.Trials.Execution;
 using Tuning.Trials.Studies;
+using Tuning.Tests.Shared;
 
 namespace Tuning.Trials.Tests;
 

@@ -1,5 +1,6 @@
 using Tuning.Trials.Caching;
 using Tuning.Trials.Execution;
+using Tuning.Tests.Shared;
 
 namespace Tuning.Trials.Tests;
 

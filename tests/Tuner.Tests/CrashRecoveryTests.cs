@@ -4,16 +4,13 @@ using Orleans.Serialization;
 using Orleans.Storage;
 using Tuning.Tuner.Grains;
 using Tuning.Tuner.Storage;
+using Tuning.Tests.Shared;
 
 namespace Tuning.Tuner.Tests;
 
 /// <summary>A study's store as a crash leaves it, read back by a new silo.</summary>
-public sealed class CrashRecoveryTests : IDisposable
+public sealed class CrashRecoveryTests() : InTemporaryFolder("tuning-crash-")
 {
-    private readonly string _data = Directory.CreateTempSubdirectory("tuning-crash-").FullName;
-
-    public void Dispose() => Directory.Delete(_data, recursive: true);
-
     [Fact]
     public async Task Trial_numbers_handed_out_before_a_crash_but_never_started_run_after_the_resume()
     {
@@ -21,14 +18,14 @@ public sealed class CrashRecoveryTests : IDisposable
         // a crash right there leaves numbers without records. Each must still run, once.
         var yaml = TuningCluster.Study("[sh, -c, \"echo objective=${params.x}\"]", "{maxTrials: 5, parallelTrials: 3}");
         Guid id;
-        await using (var cluster = await TuningCluster.StartAsync(_data))
+        await using (var cluster = await TuningCluster.StartAsync(Root))
         {
             var study = cluster.Grains.GetGrain<IStudyGrain>(Guid.NewGuid());
-            id = (await study.Create(new StudySource(yaml, _data), 4)).Id;
+            id = (await study.Create(new StudySource(yaml, Root), 4)).Id;
         }
         await RewriteStudyState(state => state with { Status = StudyStatus.Running, TrialCount = 3 });
 
-        await using (var restarted = await TuningCluster.StartAsync(_data))
+        await using (var restarted = await TuningCluster.StartAsync(Root))
         {
             var study = restarted.Grains.GetGrain<IStudyGrain>(id);
             Assert.Equal(3, (await study.GetSnapshot()).Created);
@@ -43,7 +40,7 @@ public sealed class CrashRecoveryTests : IDisposable
 
     private async Task RewriteStudyState(Func<StudyGrain.StudyState, StudyGrain.StudyState> change)
     {
-        var database = Path.Combine(_data, "tuner.db");
+        var database = Path.Combine(Root, "tuner.db");
         string grainId;
         await using (var connection = new SqliteConnection($"Data Source={database};Pooling=False"))
         {

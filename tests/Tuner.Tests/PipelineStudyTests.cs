@@ -1,15 +1,12 @@
 using Tuning.Tuner.Grains;
+using Tuning.Tests.Shared;
 
 namespace Tuning.Tuner.Tests;
 
 /// <summary>The step cache, learning curves and early stopping through real grains, a real store and real processes.</summary>
-public sealed class PipelineStudyTests : IDisposable
+public sealed class PipelineStudyTests() : InTemporaryFolder("tuning-pipelines-")
 {
-    private readonly string _data = Directory.CreateTempSubdirectory("tuning-pipelines-").FullName;
-
-    public void Dispose() => Directory.Delete(_data, recursive: true);
-
-    private string Counter => Path.Combine(_data, "prepare.count");
+    private string Counter => Path.Combine(Root, "prepare.count");
 
     private string Yaml(string budget, string earlyStopping = "", string train = "echo objective=$(( $(cat ${steps.prepare.outputs}/data) + ${params.x} ))") => $$"""
         name: cached-study
@@ -31,7 +28,7 @@ public sealed class PipelineStudyTests : IDisposable
     public async Task A_step_that_uses_no_parameter_runs_once_per_study_across_parallel_trials_and_restarts()
     {
         Guid first;
-        await using (var cluster = await TuningCluster.StartAsync(_data))
+        await using (var cluster = await TuningCluster.StartAsync(Root))
         {
             var study = await cluster.StartStudyAsync(Yaml("{maxTrials: 8, parallelTrials: 4}"));
             var end = await TuningCluster.WaitForEndAsync(study);
@@ -45,7 +42,7 @@ public sealed class PipelineStudyTests : IDisposable
         }
 
         // The cache lives in the data folder: a new study of the same file after a restart takes prepare from it.
-        await using (var restarted = await TuningCluster.StartAsync(_data))
+        await using (var restarted = await TuningCluster.StartAsync(Root))
         {
             var study = await restarted.StartStudyAsync(Yaml("{maxTrials: 2, parallelTrials: 2}"));
             Assert.NotEqual(first, study.GetPrimaryKey());
@@ -58,7 +55,7 @@ public sealed class PipelineStudyTests : IDisposable
     [Fact]
     public async Task Learning_curves_reach_the_trial_record_while_the_trial_runs()
     {
-        await using var cluster = await TuningCluster.StartAsync(_data);
+        await using var cluster = await TuningCluster.StartAsync(Root);
         var study = await cluster.StartStudyAsync(Yaml("{maxTrials: 1}",
             train: "for e in 1 2 3 4 5 6 7 8 9 10; do echo epoch=$e objective=$e; sleep 0.3; done"));
         var deadline = DateTime.UtcNow.AddSeconds(20);
@@ -84,7 +81,7 @@ public sealed class PipelineStudyTests : IDisposable
     public async Task Early_stopping_stops_clearly_worse_trials_keeps_their_curves_and_never_stops_the_best(string rule)
     {
         // A flat curve at x over eight epochs: a trial's worth is known from its first epoch.
-        await using var cluster = await TuningCluster.StartAsync(_data);
+        await using var cluster = await TuningCluster.StartAsync(Root);
         var study = await cluster.StartStudyAsync(Yaml("{maxTrials: 12, parallelTrials: 2}", earlyStopping: "earlyStopping: " + rule,
             train: "for e in 1 2 3 4 5 6 7 8; do echo epoch=$e objective=${params.x}; sleep 0.25; done"));
         var end = await TuningCluster.WaitForEndAsync(study, seconds: 120);

@@ -1,20 +1,17 @@
 using Tuning.Tuner.Grains;
+using Tuning.Tests.Shared;
 
 namespace Tuning.Tuner.Tests;
 
-public sealed class StudyGrainTests : IDisposable
+public sealed class StudyGrainTests() : InTemporaryFolder("tuning-grains-")
 {
-    private readonly string _data = Directory.CreateTempSubdirectory("tuning-grains-").FullName;
-
-    public void Dispose() => Directory.Delete(_data, recursive: true);
-
     [Fact]
     public async Task A_study_runs_to_its_budget_and_its_state_survives_a_silo_restart()
     {
         var yaml = TuningCluster.Study("[sh, -c, \"echo objective=${params.x}\"]", "{maxTrials: 6, parallelTrials: 2}");
         Guid id;
         StudySnapshot before;
-        await using (var cluster = await TuningCluster.StartAsync(_data))
+        await using (var cluster = await TuningCluster.StartAsync(Root))
         {
             var study = await cluster.StartStudyAsync(yaml);
             before = await TuningCluster.WaitForEndAsync(study);
@@ -24,7 +21,7 @@ public sealed class StudyGrainTests : IDisposable
             Assert.Equal((await study.GetTrials()).Min(t => t.Metrics["objective"]), before.Best!.Metrics["objective"]);
         }
 
-        await using (var restarted = await TuningCluster.StartAsync(_data))
+        await using (var restarted = await TuningCluster.StartAsync(Root))
         {
             var study = restarted.Grains.GetGrain<IStudyGrain>(id);
             var after = await study.GetSnapshot();
@@ -40,7 +37,7 @@ public sealed class StudyGrainTests : IDisposable
     [Fact]
     public async Task Grid_exhausts_and_study_succeeds_without_a_duplicate_point()
     {
-        await using var cluster = await TuningCluster.StartAsync(_data);
+        await using var cluster = await TuningCluster.StartAsync(Root);
         var study = await cluster.StartStudyAsync(TuningCluster.Study(
             "[sh, -c, \"echo objective=${params.x}\"]", "{maxTrials: 50, parallelTrials: 4}",
             parameters: "- {name: x, type: double, min: 0, max: 1, step: 0.5}\n  - {name: c, type: categorical, values: [a, b]}",
@@ -57,7 +54,7 @@ public sealed class StudyGrainTests : IDisposable
     public async Task Parallel_bayesian_trials_never_repeat_a_point_of_a_small_discrete_space()
     {
         // 18 points, 14 trials, 3 at a time: without spreading pending trials apart, repeats would be near certain.
-        await using var cluster = await TuningCluster.StartAsync(_data);
+        await using var cluster = await TuningCluster.StartAsync(Root);
         var study = await cluster.StartStudyAsync(TuningCluster.Study(
             "[sh, -c, \"echo objective=${params.x}\"]", "{maxTrials: 14, parallelTrials: 3}",
             parameters: "- {name: x, type: int, min: 0, max: 5}\n  - {name: k, type: categorical, values: [a, b, c]}",
@@ -77,7 +74,7 @@ public sealed class StudyGrainTests : IDisposable
         // Sobol: trial n gets point n, whatever the parallelism. TPE with parallelTrials 1: trial n is what the
         // suggester gives for n after trials 0..n-1, so the grain hands the suggester the right observations.
         var parallel = algorithm == "sobol" ? 3 : 1;
-        await using var cluster = await TuningCluster.StartAsync(_data);
+        await using var cluster = await TuningCluster.StartAsync(Root);
         var yaml = TuningCluster.Study("[sh, -c, \"echo objective=${params.x}\"]", $"{{maxTrials: 14, parallelTrials: {parallel}}}", algorithm: algorithm);
         var study = await cluster.StartStudyAsync(yaml, seed: 5);
         Assert.Equal(StudyStatus.Succeeded, (await TuningCluster.WaitForEndAsync(study)).Status);
@@ -96,7 +93,7 @@ public sealed class StudyGrainTests : IDisposable
     [Fact]
     public async Task More_failures_than_allowed_fail_the_study()
     {
-        await using var cluster = await TuningCluster.StartAsync(_data);
+        await using var cluster = await TuningCluster.StartAsync(Root);
         var study = await cluster.StartStudyAsync(TuningCluster.Study("[sh, -c, \"exit 1\"]", "{maxTrials: 20, maxFailedTrials: 2}"));
         var end = await TuningCluster.WaitForEndAsync(study);
         Assert.Equal(StudyStatus.Failed, end.Status);
@@ -108,7 +105,7 @@ public sealed class StudyGrainTests : IDisposable
     [Fact]
     public async Task Reaching_the_target_ends_the_study_early()
     {
-        await using var cluster = await TuningCluster.StartAsync(_data);
+        await using var cluster = await TuningCluster.StartAsync(Root);
         var study = await cluster.StartStudyAsync(TuningCluster.Study(
             "[sh, -c, \"echo objective=0.1\"]", "{maxTrials: 20}", objective: "{metric: objective, goal: minimize, target: 0.5}"));
         var end = await TuningCluster.WaitForEndAsync(study);
@@ -120,7 +117,7 @@ public sealed class StudyGrainTests : IDisposable
     [Fact]
     public async Task Stopping_a_study_cancels_its_running_trials()
     {
-        await using var cluster = await TuningCluster.StartAsync(_data);
+        await using var cluster = await TuningCluster.StartAsync(Root);
         var study = await cluster.StartStudyAsync(TuningCluster.Study("[sleep, \"30\"]", "{maxTrials: 4, parallelTrials: 2}"));
         await Task.Delay(500);
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -137,7 +134,7 @@ public sealed class StudyGrainTests : IDisposable
     [Fact]
     public async Task Maximize_goals_pick_the_largest_value_as_best()
     {
-        await using var cluster = await TuningCluster.StartAsync(_data);
+        await using var cluster = await TuningCluster.StartAsync(Root);
         var study = await cluster.StartStudyAsync(TuningCluster.Study(
             "[sh, -c, \"echo accuracy=${params.x}\"]", "{maxTrials: 8, parallelTrials: 3}", objective: "{metric: accuracy, goal: maximize}"));
         var end = await TuningCluster.WaitForEndAsync(study);

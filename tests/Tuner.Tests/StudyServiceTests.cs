@@ -1,23 +1,20 @@
 using Tuning.Trials.Studies;
 using Tuning.Tuner.Grains;
 using Tuning.Tuner.Studies;
+using Tuning.Tests.Shared;
 
 namespace Tuning.Tuner.Tests;
 
 /// <summary>The facade every front end uses, over a real cluster and SQLite store.</summary>
-public sealed class StudyServiceTests : IDisposable
+public sealed class StudyServiceTests() : InTemporaryFolder("tuning-service-")
 {
-    private readonly string _data = Directory.CreateTempSubdirectory("tuning-service-").FullName;
-
-    public void Dispose() => Directory.Delete(_data, recursive: true);
-
     private StudySource Source(string steps, string budget, string ns = StudySource.DefaultNamespace) =>
-        new(TuningCluster.Study(steps, budget), _data, ns);
+        new(TuningCluster.Study(steps, budget), Root, ns);
 
     [Fact]
     public async Task A_namespace_sees_and_touches_only_its_own_studies()
     {
-        await using var cluster = await TuningCluster.StartAsync(_data);
+        await using var cluster = await TuningCluster.StartAsync(Root);
         var studies = cluster.Studies;
         var mine = await studies.SubmitAsync(Source("[sleep, \"30\"]", "{maxTrials: 2}", "team-a"));
         var theirs = await studies.SubmitAsync(Source("[sleep, \"30\"]", "{maxTrials: 2}", "team-b"));
@@ -38,8 +35,8 @@ public sealed class StudyServiceTests : IDisposable
     [Fact]
     public async Task Deleting_a_running_study_kills_its_processes_and_forgets_it()
     {
-        await using var cluster = await TuningCluster.StartAsync(_data);
-        var pids = Path.Combine(_data, "pids");
+        await using var cluster = await TuningCluster.StartAsync(Root);
+        var pids = Path.Combine(Root, "pids");
         var study = await cluster.Studies.SubmitAsync(Source($"[sh, -c, \"echo $$ >> {pids}; exec sleep 30\"]", "{maxTrials: 4, parallelTrials: 2}"));
         var deadline = DateTime.UtcNow.AddSeconds(20);
         while ((!File.Exists(pids) || File.ReadAllLines(pids).Length < 2) && DateTime.UtcNow < deadline) await Task.Delay(20);
@@ -47,7 +44,7 @@ public sealed class StudyServiceTests : IDisposable
         Assert.True(await cluster.Studies.DeleteAsync(study.Id, StudySource.DefaultNamespace));
         Assert.Null(await cluster.Studies.GetAsync(study.Id, StudySource.DefaultNamespace));
         Assert.Empty(await cluster.Studies.ListAsync(StudySource.DefaultNamespace));
-        Assert.False(Directory.Exists(Path.Combine(_data, "runs", study.Id.ToString("N"))));
+        Assert.False(Directory.Exists(Path.Combine(Root, "runs", study.Id.ToString("N"))));
         foreach (var pid in File.ReadAllLines(pids).Select(int.Parse))
             Assert.False(Trials.Execution.StepProcesses.IsAlive(pid), $"step {pid} still runs");
     }
@@ -55,10 +52,10 @@ public sealed class StudyServiceTests : IDisposable
     [Fact]
     public async Task A_file_this_machine_cannot_run_is_refused_with_the_reason()
     {
-        await using var cluster = await TuningCluster.StartAsync(_data);
+        await using var cluster = await TuningCluster.StartAsync(Root);
         var error = await Assert.ThrowsAsync<StudyFileException>(() => cluster.Studies.SubmitAsync(new StudySource(
             TuningCluster.Study("[\"true\"]", "{maxTrials: 1}").Replace("  steps:", "  executor: kubernetes\n  steps:")
-                .Replace("- name: s", "- name: s\n      image: busybox"), _data)));
+                .Replace("- name: s", "- name: s\n      image: busybox"), Root)));
         Assert.Equal("trial.executor", Assert.Single(error.Errors).Path);
         Assert.Empty(await cluster.Studies.ListAsync(StudySource.DefaultNamespace));
     }
@@ -67,15 +64,15 @@ public sealed class StudyServiceTests : IDisposable
     public async Task A_server_resumes_its_running_studies_when_it_starts_again()
     {
         StudySnapshot started;
-        await using (var cluster = await TuningCluster.StartAsync(_data))
+        await using (var cluster = await TuningCluster.StartAsync(Root))
         {
             // Every trial waits for a file that appears only after the restart.
-            var gate = Path.Combine(_data, "open");
+            var gate = Path.Combine(Root, "open");
             started = await cluster.Studies.SubmitAsync(Source($"[sh, -c, \"while [ ! -e {gate} ]; do sleep 0.05; done; echo objective=${{params.x}}\"]", "{maxTrials: 5, parallelTrials: 2}"));
             Assert.Equal(StudyStatus.Running, started.Status);
         }
-        File.WriteAllText(Path.Combine(_data, "open"), "");
-        await using var restarted = await TuningCluster.StartAsync(_data, resumeStudies: true);
+        File.WriteAllText(Path.Combine(Root, "open"), "");
+        await using var restarted = await TuningCluster.StartAsync(Root, resumeStudies: true);
         var study = restarted.Grains.GetGrain<IStudyGrain>(started.Id);
         var end = await TuningCluster.WaitForEndAsync(study);
         Assert.Equal(StudyStatus.Succeeded, end.Status);
@@ -85,7 +82,7 @@ public sealed class StudyServiceTests : IDisposable
     [Fact]
     public async Task Trials_page_by_cursor_filtered_and_sorted_without_skipping_or_repeating()
     {
-        await using var cluster = await TuningCluster.StartAsync(_data);
+        await using var cluster = await TuningCluster.StartAsync(Root);
         var study = await cluster.Studies.SubmitAsync(Source("[sh, -c, \"echo objective=${params.x}\"]", "{maxTrials: 23, parallelTrials: 4}"));
         await TuningCluster.WaitForEndAsync(cluster.Grains.GetGrain<IStudyGrain>(study.Id));
 

@@ -36,13 +36,9 @@ public sealed class ContainerExecutor(string engine, IReadOnlyList<string> extra
             : null;
 
     /// <summary>The path of podman, else docker, on PATH; null where neither is installed.</summary>
-    public static string? FindEngine()
-    {
-        foreach (var name in new[] { "podman", "docker" })
-            foreach (var folder in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
-                if (File.Exists(Path.Combine(folder, name))) return Path.Combine(folder, name);
-        return null;
-    }
+    public static string? FindEngine() =>
+        new[] { "podman", "docker" }.Select(name => FindProgram(name, Environment.GetEnvironmentVariable("PATH")))
+            .FirstOrDefault(found => found.Error is null).Path;
 
     public override bool SeesHostFolders => false;
 
@@ -65,13 +61,8 @@ public sealed class ContainerExecutor(string engine, IReadOnlyList<string> extra
         if (step.TrialDirectory is { } trial) run.AddRange(["-v", $"{trial}:{MountPoints.Trial}:rw"]);
         foreach (var (name, folder) in step.Inputs ?? new Dictionary<string, string>())
             run.AddRange(["-v", $"{folder}:{MountPoints.Input(name)}:ro"]);
-        var environment = new Dictionary<string, string>(StringComparer.Ordinal) { ["PYTHONUNBUFFERED"] = "1" };
-        foreach (var (name, value) in step.Environment) environment[name] = value;
-        environment[MetricsFileVariable] = $"{MountPoints.Step}/{Path.GetFileName(metricsFile)}";
-        environment["TUNER_TRIAL_ID"] = step.TrialId;
-        environment["TUNER_STEP"] = step.StepName;
-        environment["TUNER_OUTPUTS"] = MountPoints.Outputs;
-        foreach (var (name, value) in environment) run.AddRange(["-e", $"{name}={value}"]);
+        foreach (var (name, value) in StepEnvironment(step, $"{MountPoints.Step}/{Path.GetFileName(metricsFile)}", MountPoints.Outputs))
+            run.AddRange(["-e", $"{name}={value}"]);
         if (gpuLease is not null)
             run.AddRange(IsDocker
                 ? ["--gpus", $"\"device={string.Join(",", gpuLease.Ids)}\""]

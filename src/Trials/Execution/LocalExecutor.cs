@@ -76,16 +76,26 @@ public class LocalExecutor(GpuSlots gpus, CpuSlots cpus) : IStepExecutor
     /// </summary>
     protected virtual Launch Prepare(StepInvocation step, DeviceLease? gpuLease, string metricsFile)
     {
-        // Unbuffered Python output lets metric lines arrive while the step runs, not only when it exits.
+        var environment = StepEnvironment(step, metricsFile, step.OutputDirectory);
+        if (gpuLease is not null || gpus.Count > 0)
+            environment["CUDA_VISIBLE_DEVICES"] = gpuLease is null ? "" : string.Join(",", gpuLease.Ids);
+        return new Launch(step.Command, environment);
+    }
+
+    /// <summary>
+    /// What every step finds in its environment, with its metrics file and outputs as it sees them: the study file's
+    /// variables, the tuner's (<c>TUNER_METRICS_FILE</c>, <c>TUNER_TRIAL_ID</c>, <c>TUNER_STEP</c>, <c>TUNER_OUTPUTS</c>),
+    /// and unbuffered Python output, so metric lines arrive while the step runs, not only when it exits.
+    /// </summary>
+    protected static Dictionary<string, string> StepEnvironment(StepInvocation step, string metricsFile, string outputs)
+    {
         var environment = new Dictionary<string, string>(StringComparer.Ordinal) { ["PYTHONUNBUFFERED"] = "1" };
         foreach (var (name, value) in step.Environment) environment[name] = value;
         environment[MetricsFileVariable] = metricsFile;
         environment["TUNER_TRIAL_ID"] = step.TrialId;
         environment["TUNER_STEP"] = step.StepName;
-        environment["TUNER_OUTPUTS"] = step.OutputDirectory;
-        if (gpuLease is not null || gpus.Count > 0)
-            environment["CUDA_VISIBLE_DEVICES"] = gpuLease is null ? "" : string.Join(",", gpuLease.Ids);
-        return new Launch(step.Command, environment);
+        environment["TUNER_OUTPUTS"] = outputs;
+        return environment;
     }
 
     /// <summary>Ends what the step's process leaves running outside its process tree once it was killed (a container).</summary>
@@ -235,7 +245,7 @@ public class LocalExecutor(GpuSlots gpus, CpuSlots cpus) : IStepExecutor
     /// The program to run: a path as given (the pipeline runner has made study-relative paths absolute), or a bare
     /// name looked up on PATH, as a shell would. Looked up here so that a missing program is named plainly.
     /// </summary>
-    private static (string Path, string? Error) FindProgram(string program, string? searchPath)
+    protected static (string Path, string? Error) FindProgram(string program, string? searchPath)
     {
         if (program.Contains('/'))
             return File.Exists(program) ? (program, IsExecutable(program) ? null : "it is not executable (chmod +x)") : (program, "no such file");

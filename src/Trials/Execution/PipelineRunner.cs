@@ -288,7 +288,7 @@ public sealed class PipelineRunner
             return new StepDone(true, entry.OutputDirectory, key, entry.Metrics, new StepSummary(step.Name, true, 0, null));
         }
 
-        public static StepDone Failed(StepSpec step, string error) =>
+        private static StepDone Failed(StepSpec step, string error) =>
             new(false, "", null, new MetricReport(), new StepSummary(step.Name, false, 0, error));
 
         private async Task<StepDone> ExecuteAsync(StepSpec step, StepInvocation invocation, string? key)

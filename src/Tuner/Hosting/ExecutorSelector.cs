@@ -17,10 +17,13 @@ public sealed class ExecutorSelector
         _container = ContainerExecutor.Detect(gpus, cores);
     }
 
-    public IStepExecutor For(PipelineSpec pipeline) =>
-        ExecutorCatalog.Unavailable(pipeline.Executor) is { } reason ? new UnavailableExecutor(reason)
-        : pipeline.Executor == ExecutorCatalog.Container && _container is not null ? _container
-        : _local;
+    /// <summary>The executor for a study's steps: the ones found at start-up, not looked for again for every trial.</summary>
+    public IStepExecutor For(PipelineSpec pipeline) => pipeline.Executor switch
+    {
+        ExecutorCatalog.Local => _local,
+        ExecutorCatalog.Container when _container is not null => _container,
+        _ => new UnavailableExecutor(ExecutorCatalog.Unavailable(pipeline.Executor) ?? $"trial.executor '{pipeline.Executor}' is not available here"),
+    };
 
     /// <summary>Ends whatever a killed run of this data folder left running (processes, containers), before any trial is lent a GPU again.</summary>
     public Task ReclaimAsync(string runsDirectory) => (_container ?? _local).ReclaimAsync(runsDirectory);

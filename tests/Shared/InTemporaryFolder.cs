@@ -1,4 +1,4 @@
-namespace Tuning.Trials.Tests;
+namespace Tuning.Tests.Shared;
 
 /// <summary>A test's own folder under the system's temporary folder (xunit makes one instance per test), removed after it.</summary>
 public abstract class InTemporaryFolder(string prefix) : IDisposable
