@@ -60,4 +60,48 @@ public sealed class CacheCommandTests() : InTemporaryFolder("tuning-cache-cli-")
         Assert.Contains("removed", prunedOut);
         Assert.Contains("is empty", (await Tuner.RunAsync(Root, "cache", "list", "--data", "data")).Out);
     }
+
+    [Fact]
+    public async Task A_tuner_killed_while_it_builds_an_entry_leaves_nothing_half_built_and_the_resume_builds_it_once()
+    {
+        // prepare writes part of its output, then waits for a file that appears only after the kill.
+        File.WriteAllText(Path.Combine(Root, "study.yaml"), """
+            name: killed-build
+            objective: {metric: objective, goal: minimize}
+            budget: {maxTrials: 2, parallelTrials: 2}
+            parameters: [{name: x, type: int, min: 0, max: 9}]
+            trial:
+              steps:
+                - name: prepare
+                  command: [sh, -c, "echo ran >> ${study.dir}/prepare.count; echo half > ${outputs}/data; while [ ! -e ${study.dir}/go ]; do sleep 0.1; done; echo whole > ${outputs}/data"]
+                - name: train
+                  dependsOn: [prepare]
+                  command: [sh, -c, "test $(cat ${steps.prepare.outputs}/data) = whole && echo objective=${params.x}"]
+            """);
+        var building = Path.Combine(Root, "data", "cache", ".building");
+        using (var first = Tuner.Start(Root, "run", "study.yaml", "--data", "data", "--out", "out"))
+        {
+            var output = Tuner.Collect(first);
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (!(Directory.Exists(building) && Directory.EnumerateDirectories(building).Any()) && DateTime.UtcNow < deadline && !first.HasExited)
+                await Task.Delay(50);
+            await Task.Delay(300);
+            Assert.False(first.HasExited, "the first run ended before it could be killed:\n" + output);
+            Assert.NotEmpty(Directory.EnumerateDirectories(building));
+            first.Kill(entireProcessTree: false);
+            await first.WaitForExitAsync();
+        }
+        // Killed mid-build: the entry is not visible, only its build folder is left.
+        Assert.Contains("is empty", (await Tuner.RunAsync(Root, "cache", "list", "--data", "data")).Out);
+
+        File.WriteAllText(Path.Combine(Root, "go"), "");
+        var (exit, resumed, error) = await Tuner.RunAsync(Root, "run", "study.yaml", "--data", "data", "--out", "out");
+        Assert.True(exit == 0, $"exit {exit}\n{resumed}\n{error}");
+        Assert.Empty(Directory.EnumerateFileSystemEntries(building));
+        var (_, listed, _) = await Tuner.RunAsync(Root, "cache", "list", "--data", "data", "--json");
+        using var entries = JsonDocument.Parse(listed);
+        Assert.Single(entries.RootElement.EnumerateArray(), e => e.GetProperty("step").GetString() == "prepare");
+        // Once by the killed run (which two trials waited for), once by the resume: never twice at once.
+        Assert.Equal(2, File.ReadAllLines(Path.Combine(Root, "prepare.count")).Length);
+    }
 }

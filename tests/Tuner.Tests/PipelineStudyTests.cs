@@ -101,4 +101,17 @@ public sealed class PipelineStudyTests() : InTemporaryFolder("tuning-pipelines-"
         Assert.Equal(best.Number, end.Best!.Number);
         Assert.Equal(12, trials.Length);
     }
+
+    [Fact]
+    public async Task Two_studies_that_miss_the_same_key_at_once_share_one_run_of_it()
+    {
+        await using var cluster = await TuningCluster.StartAsync(Root);
+        var studies = await Task.WhenAll(cluster.StartStudyAsync(Yaml("{maxTrials: 3, parallelTrials: 3}")),
+            cluster.StartStudyAsync(Yaml("{maxTrials: 3, parallelTrials: 3}"), seed: 2));
+        foreach (var study in studies) Assert.Equal(StudyStatus.Succeeded, (await TuningCluster.WaitForEndAsync(study)).Status);
+        Assert.Single(File.ReadAllLines(Counter));
+        var prepares = (await Task.WhenAll(studies.Select(s => s.GetTrials()))).SelectMany(t => t).Select(t => t.Steps[0]).ToArray();
+        Assert.Equal(6, prepares.Length);
+        Assert.Equal(1, prepares.Count(p => !p.Cached));
+    }
 }
