@@ -26,6 +26,9 @@ public static class BusyboxImage
 
     private static async Task BuildAsync()
     {
+        // The test assemblies run at once, each with its own Lazy: a lock file makes the first build and the others
+        // find its image, rather than import it again and move the tag under a running container's feet.
+        await using var building = await LockAsync(Path.Combine(Path.GetTempPath(), "tuning-busybox.lock"));
         if (await RunAsync(Engine, "image", "exists", Name) == 0) return;
         var root = Directory.CreateTempSubdirectory("tuning-busybox-").FullName;
         try
@@ -41,6 +44,21 @@ public static class BusyboxImage
         finally
         {
             Directory.Delete(root, recursive: true);
+        }
+    }
+
+    private static async Task<FileStream> LockAsync(string path)
+    {
+        while (true)
+        {
+            try
+            {
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException)
+            {
+                await Task.Delay(100);
+            }
         }
     }
 

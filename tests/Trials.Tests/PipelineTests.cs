@@ -212,12 +212,19 @@ public sealed class PipelineTests : InTemporaryFolder
     {
         using var earlyStop = new CancellationTokenSource();
         // 'broken' fails at once; 'stubborn' ignores TERM, so ending it takes the 2 s grace, and the early stop comes
-        // in the middle of that.
-        earlyStop.CancelAfter(TimeSpan.FromMilliseconds(700));
-        var result = await Run(Spec("""
+        // in the middle of that: half a second after 'broken' said it is about to fail, however slow the machine.
+        var failing = Path.Combine(Root, "failing");
+        var stopLater = Task.Run(async () =>
+        {
+            while (!File.Exists(failing)) await Task.Delay(20);
+            await Task.Delay(500);
+            await earlyStop.CancelAsync();
+        });
+        var result = await Run(Spec($$"""
                 - {name: stubborn, cache: false, command: [sh, -c, "trap '' TERM; sleep 10"]}
-                - {name: broken, cache: false, command: [sh, -c, "sleep 0.2; exit 1"]}
+                - {name: broken, cache: false, command: [sh, -c, "touch {{failing}}; exit 1"]}
             """), 0, watch: new TrialWatch(_ => { }, earlyStop.Token));
+        await stopLater;
         Assert.True(earlyStop.IsCancellationRequested);
         Assert.Equal(TrialOutcome.Failed, result.Outcome);
         Assert.Contains("step 'broken' exited with code 1", result.Error);

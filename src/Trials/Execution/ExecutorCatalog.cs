@@ -1,3 +1,5 @@
+using Tuning.Trials.Execution.Kubernetes;
+
 namespace Tuning.Trials.Execution;
 
 /// <summary>
@@ -21,6 +23,7 @@ public static class ExecutorCatalog
         Container => ContainerExecutor.FindEngine() is null
             ? "trial.executor 'container' needs a container engine, and neither podman nor docker is installed (on Debian: apt install podman)"
             : null,
-        _ => $"trial.executor '{name}' is not available in this build yet; use executor: local or container",
+        Kubernetes => KubernetesSettings.Read(Environment.GetEnvironmentVariable).Problem ?? KubernetesSettings.Connect().Problem,
+        _ => $"trial.executor '{name}' is not one of {string.Join(", ", Names)}",
     };
 }

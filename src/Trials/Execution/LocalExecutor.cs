@@ -87,7 +87,7 @@ public class LocalExecutor(GpuSlots gpus, CpuSlots cpus) : IStepExecutor
     /// variables, the tuner's (<c>TUNER_METRICS_FILE</c>, <c>TUNER_TRIAL_ID</c>, <c>TUNER_STEP</c>, <c>TUNER_OUTPUTS</c>),
     /// and unbuffered Python output, so metric lines arrive while the step runs, not only when it exits.
     /// </summary>
-    protected static Dictionary<string, string> StepEnvironment(StepInvocation step, string metricsFile, string outputs)
+    protected internal static Dictionary<string, string> StepEnvironment(StepInvocation step, string metricsFile, string outputs)
     {
         var environment = new Dictionary<string, string>(StringComparer.Ordinal) { ["PYTHONUNBUFFERED"] = "1" };
         foreach (var (name, value) in step.Environment) environment[name] = value;
@@ -194,13 +194,13 @@ public class LocalExecutor(GpuSlots gpus, CpuSlots cpus) : IStepExecutor
     }
 
     /// <summary>How often the metrics file is read while the step runs.</summary>
-    private static readonly TimeSpan MetricsFilePoll = TimeSpan.FromMilliseconds(500);
+    protected internal static readonly TimeSpan MetricsFilePoll = TimeSpan.FromMilliseconds(500);
 
     /// <summary>How long the output pipes may stay open after the step's process group has ended.</summary>
     private static readonly TimeSpan OutputGrace = TimeSpan.FromSeconds(1);
 
     /// <summary>Whether the task ends within the time; its timer is released as soon as it does (the common case).</summary>
-    private static async Task<bool> Finishes(Task task, TimeSpan within)
+    protected internal static async Task<bool> Finishes(Task task, TimeSpan within)
     {
         try
         {
@@ -217,7 +217,7 @@ public class LocalExecutor(GpuSlots gpus, CpuSlots cpus) : IStepExecutor
     /// Copies the output to the log as it comes and hands its lines (at most <see cref="BoundedLines.MaxLength"/>
     /// characters each) to <paramref name="onLine"/>, until the stream ends or reading is stopped.
     /// </summary>
-    private static async Task CopyLinesAsync(StreamReader source, string logPath, Action<string>? onLine, CancellationToken stop)
+    protected internal static async Task CopyLinesAsync(StreamReader source, string logPath, Action<string>? onLine, CancellationToken stop)
     {
         await using var log = new StreamWriter(logPath, append: false);
         var lines = onLine is null ? null : new BoundedLines(onLine);
@@ -238,7 +238,7 @@ public class LocalExecutor(GpuSlots gpus, CpuSlots cpus) : IStepExecutor
     }
 
     /// <summary>The last line the step wrote to standard error, so a failed trial says why without opening its logs.</summary>
-    private static string? LastLine(string path) =>
+    protected internal static string? LastLine(string path) =>
         BoundedLines.LastOfFile(path) is { } last ? (last.Length > 300 ? last[..300] + "…" : last.Trim()) : null;
 
     /// <summary>

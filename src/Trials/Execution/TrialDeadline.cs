@@ -37,6 +37,17 @@ public sealed class TrialDeadline : IDisposable
     /// <summary>Whether the trial ran out of time (rather than being stopped); set before <see cref="Token"/> is cancelled.</summary>
     public bool RanOut { get; private set; }
 
+    /// <summary>The time the trial has left now, or null where it has no limit: what a cluster is told as its own deadline.</summary>
+    public TimeSpan? Left
+    {
+        get
+        {
+            if (_timer is null) return null;
+            lock (_gate)
+                return _ticking ? _left - System.Diagnostics.Stopwatch.GetElapsedTime(_since) : _left;
+        }
+    }
+
     /// <summary>Marks a step waiting for the machine until the handle is disposed: the clock stops if no step works.</summary>
     public IDisposable Pause() => Mark(waiting: true);
 

@@ -451,7 +451,7 @@ public static partial class StudyFile
             if (executor != "kubernetes")
                 r.Error("trial.kubernetes", kubernetesMap, "only used with executor: kubernetes");
             kubernetes = new KubernetesSpec(
-                r.String(YamlReader.Field(kubernetesMap, "namespace"), "trial.kubernetes.namespace") ?? "default",
+                r.String(YamlReader.Field(kubernetesMap, "namespace"), "trial.kubernetes.namespace"),
                 r.String(YamlReader.Field(kubernetesMap, "volumeClaim"), "trial.kubernetes.volumeClaim"));
         }
 

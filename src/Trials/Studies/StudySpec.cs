@@ -37,7 +37,7 @@ public sealed record BudgetSpec(int MaxTrials, int ParallelTrials, int MaxFailed
 
 public sealed record PipelineSpec(string Executor, KubernetesSpec? Kubernetes, IReadOnlyList<StepSpec> Steps);
 
-public sealed record KubernetesSpec(string Namespace, string? VolumeClaim);
+public sealed record KubernetesSpec(string? Namespace, string? VolumeClaim);
 
 /// <param name="Command">The argument vector; placeholders are substituted per trial, no shell is involved.</param>
 public sealed record StepSpec(
