@@ -16,6 +16,29 @@ public class MetricReportTests
     }
 
     [Fact]
+    public void Lines_arriving_out_of_order_keep_the_curve_in_step_order_and_the_latest_step_final()
+    {
+        static MetricReport Line(string text)
+        {
+            var line = new MetricReport();
+            Assert.True(line.ReadLine(text));
+            return line;
+        }
+        var report = new MetricReport();
+        // The metrics file's epoch 2 is read before standard output's epoch 1.
+        report.MergeLine(Line("epoch=2 loss=0.5"));
+        report.MergeLine(Line("epoch=1 loss=0.9"));
+        Assert.Equal(0.5, report.Final["loss"]);
+        Assert.Equal([new MetricPoint(1, 0.9), new MetricPoint(2, 0.5)], report.Intermediate["loss"]);
+        // A value without a step is the step's last word, whatever stepped line comes after it.
+        report.MergeLine(Line("loss=0.4"));
+        report.MergeLine(Line("epoch=3 loss=0.45"));
+        Assert.Equal(0.4, report.Final["loss"]);
+        report.MergeLine(Line("loss=0.3"));
+        Assert.Equal(0.3, report.Final["loss"]);
+    }
+
+    [Fact]
     public void Step_or_epoch_makes_intermediate_values()
     {
         var report = new MetricReport();

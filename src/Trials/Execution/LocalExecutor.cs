@@ -154,7 +154,7 @@ public class LocalExecutor(GpuSlots gpus, CpuSlots cpus) : IStepExecutor
             {
                 // Output read after reading stopped belongs to a process the step left behind; its metrics file is the step's.
                 if (!json && stopReading.IsCancellationRequested) return;
-                metrics.Merge(reported);
+                metrics.MergeLine(reported);
             }
             step.Reported?.Invoke(reported);
         }

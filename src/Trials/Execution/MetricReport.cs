@@ -7,8 +7,9 @@ namespace Tuning.Trials.Execution;
 public readonly record struct MetricPoint(long Step, double Value);
 
 /// <summary>
-/// The metrics a step reported. A metric's final value is its last reported value; values reported
-/// together with <c>step=N</c> or <c>epoch=N</c> are also kept as intermediate values at that step.
+/// The metrics a step reported. A metric's final value is its last reported value (of the latest step, where lines
+/// arrive out of order); values reported together with <c>step=N</c> or <c>epoch=N</c> are also kept as
+/// intermediate values at that step.
 /// </summary>
 public sealed partial class MetricReport
 {
@@ -20,6 +21,9 @@ public sealed partial class MetricReport
     public Dictionary<string, double> Final { get; } = new(StringComparer.Ordinal);
 
     public Dictionary<string, List<MetricPoint>> Intermediate { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>The step each final value was reported at; <see cref="long.MaxValue"/> for a value reported without one.</summary>
+    private readonly Dictionary<string, long> _finalSteps = new(StringComparer.Ordinal);
 
     /// <summary>
     /// Reads one line of standard output. It counts as a metric line only when every whitespace-separated
@@ -76,6 +80,7 @@ public sealed partial class MetricReport
         foreach (var (name, value) in pairs)
         {
             Final[name] = value;
+            _finalSteps[name] = step ?? long.MaxValue;
             if (step is { } s && !StepNames.Contains(name))
             {
                 if (!Intermediate.TryGetValue(name, out var points)) Intermediate[name] = points = [];
@@ -84,10 +89,40 @@ public sealed partial class MetricReport
         }
     }
 
+    /// <summary>
+    /// Adds a line of the same step's output. Its standard output and its metrics file are read apart, so their
+    /// lines may arrive out of order: curves are kept in step order, and a value reported at a step becomes final
+    /// only if no value of a later step (or one reported without a step, which is the step's last word) is there.
+    /// </summary>
+    public void MergeLine(MetricReport line)
+    {
+        foreach (var (name, value) in line.Final)
+        {
+            var at = line._finalSteps[name];
+            if (_finalSteps.TryGetValue(name, out var mine) && mine > at) continue;
+            Final[name] = value;
+            _finalSteps[name] = at;
+        }
+        foreach (var (name, points) in line.Intermediate)
+        {
+            if (!Intermediate.TryGetValue(name, out var mine)) Intermediate[name] = mine = [];
+            foreach (var point in points)
+            {
+                var at = mine.Count;
+                while (at > 0 && mine[at - 1].Step > point.Step) at--;
+                mine.Insert(at, point);
+            }
+        }
+    }
+
     /// <summary>Adds what a later step reported: its values win, its curves are appended.</summary>
     public void Merge(MetricReport later)
     {
-        foreach (var (name, value) in later.Final) Final[name] = value;
+        foreach (var (name, value) in later.Final)
+        {
+            Final[name] = value;
+            _finalSteps[name] = later._finalSteps.GetValueOrDefault(name, long.MaxValue);
+        }
         foreach (var (name, points) in later.Intermediate)
         {
             if (!Intermediate.TryGetValue(name, out var mine)) Intermediate[name] = mine = [];

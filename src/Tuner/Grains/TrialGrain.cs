@@ -202,7 +202,7 @@ public sealed class TrialGrain(
 
         private void Reported(MetricReport line)
         {
-            lock (_live) _live.Merge(line);
+            lock (_live) _live.MergeLine(line);
             Volatile.Write(ref _changed, 1);
         }
 

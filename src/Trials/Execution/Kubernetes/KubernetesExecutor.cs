@@ -134,7 +134,7 @@ public sealed class KubernetesExecutor(IKubernetes client, KubernetesSettings se
         {
             var reported = new MetricReport();
             if (!(json ? reported.ReadJsonLine(line) : reported.ReadLine(line))) return;
-            lock (metrics) metrics.Merge(reported);
+            lock (metrics) metrics.MergeLine(reported);
             step.Reported?.Invoke(reported);
         }
         var logPath = Path.Combine(step.StepDirectory, "stdout.log");
