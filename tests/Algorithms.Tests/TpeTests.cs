@@ -171,6 +171,38 @@ public class TpeTests
         Assert.True(found >= 8, $"c took most later trials in {found} of 10 seeds");
     }
 
+    [Fact]
+    public void With_constant_liar_running_trials_push_the_next_suggestion_away()
+    {
+        var space = new SearchSpace([new DoubleParameter("x", 0, 1)]);
+        Observation At(double x) => new(new Dictionary<string, ParameterValue> { ["x"] = ParameterValue.Of(x) }, Math.Pow(x - 0.3, 2));
+        var observed = Enumerable.Range(0, 30).Select(i => At((i * 0.618034) % 1)).ToArray();
+        var running = Enumerable.Range(0, 8).Select(i => (IReadOnlyDictionary<string, ParameterValue>)new Dictionary<string, ParameterValue> { ["x"] = ParameterValue.Of(0.3 + 0.002 * i) }).ToArray();
+        TpeSuggester Create(bool liar) => new(space, 1, TpeSettings.Read(new SettingsReader(new Dictionary<string, string> { ["constantLiar"] = liar ? "true" : "false" })));
+        double Distance(bool liar) => Enumerable.Range(30, 20).Average(n => Math.Abs(Create(liar).Suggest(new SuggestionContext(n, observed, running))["x"].Number - 0.307));
+        var (honest, lying) = (Distance(false), Distance(true));
+        Assert.True(lying > 2 * honest, $"mean distance from the running trials: {lying} with the liar, {honest} without");
+        // Without the setting, running trials change nothing.
+        Assert.Equal(Create(false).Suggest(new SuggestionContext(30, observed, running)), Create(false).Suggest(new SuggestionContext(30, observed, [])));
+    }
+
+    [Fact]
+    public void Without_start_up_trials_the_first_suggestion_comes_from_the_priors()
+    {
+        var suggester = new TpeSuggester(SuggesterTests.Mixed, 1, TpeSettings.Read(new SettingsReader(new Dictionary<string, string> { ["startupTrials"] = "0" })));
+        var first = suggester.Suggest(new SuggestionContext(0, [], []));
+        Assert.InRange(first["x"].Number, -5, 10);
+        Assert.Contains(first["optimizer"].Category, new[] { "sgd", "adam" });
+    }
+
+    [Fact]
+    public void Constant_liar_is_a_setting()
+    {
+        var tpe = AlgorithmCatalog.Find("tpe")!;
+        Assert.Empty(tpe.Validate(new Dictionary<string, string> { ["constantLiar"] = "true" }, SuggesterTests.Mixed));
+        Assert.Equal("algorithm.settings.constantLiar", Assert.Single(tpe.Validate(new Dictionary<string, string> { ["constantLiar"] = "often" }, SuggesterTests.Mixed)).Path);
+    }
+
     private sealed class RoundedComparer : IEqualityComparer<double>
     {
         public bool Equals(double x, double y) => Math.Abs(x - y) < 1e-9;

@@ -8,13 +8,16 @@ namespace Tuning.Algorithms.Suggesters;
 /// <param name="Candidates">Samples from l(x) scored by l(x)/g(x) per suggestion (Optuna: 24).</param>
 /// <param name="Multivariate">One joint estimator over all parameters instead of one per parameter (Falkner et al., BOHB).</param>
 /// <param name="PriorWeight">Weight of the prior component in each mixture (Optuna: 1).</param>
-public sealed record TpeSettings(int StartupTrials, int Candidates, bool Multivariate, double PriorWeight)
+/// <param name="ConstantLiar">Running trials enter g(x) as if they had finished with the worst loss, so parallel
+/// suggestions avoid each other (Optuna's <c>constant_liar</c>; default false).</param>
+public sealed record TpeSettings(int StartupTrials, int Candidates, bool Multivariate, double PriorWeight, bool ConstantLiar = false)
 {
     public static TpeSettings Read(SettingsReader reader) => new(
         reader.Int("startupTrials", 10, 0),
         reader.Int("candidates", 24, 1, 100_000),
         reader.Bool("multivariate", false),
-        reader.Double("priorWeight", 1.0, 1e-6, 1e6));
+        reader.Double("priorWeight", 1.0, 1e-6, 1e6),
+        reader.Bool("constantLiar", false));
 }
 
 /// <summary>
@@ -26,6 +29,8 @@ public sealed record TpeSettings(int StartupTrials, int Candidates, bool Multiva
 /// <item>after that, the γ(n) = min(⌈0.1·n⌉, 25) best finished trials form l(x) and the rest g(x), each kept in
 /// trial order so that <see cref="ParzenEstimator.DefaultWeights"/> can weigh old ones less; failed trials are
 /// left out, and n counts finished trials only, never running ones;</item>
+/// <item>with <c>constantLiar</c>, running trials join g(x) as the worst trials of all (Optuna ranks them after
+/// every finished trial), after the finished ones;</item>
 /// <item>each parameter has its own pair of estimators (univariate) unless <c>multivariate</c>: see
 /// <see cref="ParzenEstimator"/> for kernels, bandwidths, the prior and the categorical rows;</item>
 /// <item><c>candidates</c> points are drawn from l(x), snapped to values a trial can run (rounded ints and
@@ -61,7 +66,11 @@ public sealed class TpeSuggester(SearchSpace space, int seed, TpeSettings settin
         var ranked = Enumerable.Range(0, observed.Length).OrderBy(i => observed[i].Loss!.Value).ToArray();
         var belowCount = Gamma(observed.Length);
         var below = ranked.Take(belowCount).Order().Select(i => points[i]).ToArray();
-        var above = ranked.Skip(belowCount).Order().Select(i => points[i]).ToArray();
+        var above = ranked.Skip(belowCount).Order().Select(i => points[i]).ToList();
+        // Optuna's constant_liar: running trials get the worst score of all, so they always fall in g(x); n and
+        // γ(n) still count finished trials only. They go last (Optuna orders g by trial number; running trials
+        // are the newest, so with more than 25 in g they keep full weight).
+        if (settings.ConstantLiar) above.AddRange(context.Pending.Select(ToInternal));
 
         var groups = settings.Multivariate
             ? [Enumerable.Range(0, space.Dimensions).ToArray()]
