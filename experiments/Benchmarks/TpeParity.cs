@@ -16,7 +16,8 @@ public static class TpeParity
 {
     private const int StartupTrials = 10;
 
-    public static int Run(int seeds, IReadOnlyCollection<string> functions, string? python, IReadOnlyDictionary<string, string> settings)
+    /// <param name="optunaJson">Optuna's results saved from an earlier run of the script (same seeds and budgets), to skip the slow side.</param>
+    public static int Run(int seeds, IReadOnlyCollection<string> functions, string? python, IReadOnlyDictionary<string, string> settings, string? optunaJson)
     {
         var suite = TestFunction.Suite.Where(f => functions.Count == 0 || functions.Contains(f.Name)).ToArray();
         var script = FindScript();
@@ -37,22 +38,16 @@ public static class TpeParity
         }
         Console.Error.WriteLine($"ours: {clock.Elapsed.TotalSeconds:F1} s");
 
-        clock.Restart();
-        python ??= File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
-        var start = new ProcessStartInfo(python) { RedirectStandardOutput = true };
-        foreach (var argument in new[] { script, "--seeds", seeds.ToString(CultureInfo.InvariantCulture) }
-                     .Concat(suite.Select(f => $"{f.Name}={f.Budget}")))
-            start.ArgumentList.Add(argument);
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        if (process.ExitCode != 0)
-        {
-            Console.Error.WriteLine($"{python} {script} failed with exit code {process.ExitCode}");
-            return 1;
-        }
-        Console.Error.WriteLine($"optuna: {clock.Elapsed.TotalSeconds:F1} s");
+        var output = optunaJson is null ? RunOptuna(python, script, seeds, suite) : File.ReadAllText(optunaJson);
+        if (output is null) return 1;
         using var json = JsonDocument.Parse(output);
+        foreach (var function in suite)
+            if (!json.RootElement.GetProperty("functions").TryGetProperty(function.Name, out var saved)
+                || saved.GetProperty("seeds").GetInt32() != seeds || saved.GetProperty("budget").GetInt32() != function.Budget)
+            {
+                Console.Error.WriteLine($"Optuna's results have no {function.Name} with {seeds} seeds and {function.Budget} trials");
+                return 1;
+            }
         var version = json.RootElement.GetProperty("optuna").GetString();
 
         Console.WriteLine($"Simple regret, {seeds} seeds each, ours (tpe{(settings.Count > 0 ? " " + string.Join(", ", settings.Select(s => $"{s.Key}={s.Value}")) : "")}) vs Optuna {version} TPESampler (defaults)");
@@ -87,6 +82,26 @@ public static class TpeParity
         }
         Console.WriteLine(JsonSerializer.Serialize(rows));
         return 0;
+    }
+
+    private static string? RunOptuna(string? python, string script, int seeds, TestFunction[] suite)
+    {
+        var clock = Stopwatch.StartNew();
+        python ??= File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+        var start = new ProcessStartInfo(python) { RedirectStandardOutput = true };
+        foreach (var argument in new[] { script, "--seeds", seeds.ToString(CultureInfo.InvariantCulture) }
+                     .Concat(suite.Select(f => $"{f.Name}={f.Budget}")))
+            start.ArgumentList.Add(argument);
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        if (process.ExitCode != 0)
+        {
+            Console.Error.WriteLine($"{python} {script} failed with exit code {process.ExitCode}");
+            return null;
+        }
+        Console.Error.WriteLine($"optuna: {clock.Elapsed.TotalSeconds:F1} s");
+        return output;
     }
 
     /// <summary>One run of our tpe: simple regret, and per category how many trials after start-up took it (null without a categorical parameter).</summary>
