@@ -102,6 +102,8 @@ public sealed class ParzenEstimator
 
     private readonly IReadOnlyList<ParzenDomain> _domains;
     private readonly double[] _cumulative;
+    private readonly double[] _logWeights;
+    private readonly double[]?[] _logAccept; // [dimension][component]: log mass of the kernel on the range
 
     /// <param name="domains">The parameters modelled jointly (one for univariate TPE).</param>
     /// <param name="observations">Internal values, [observation][dimension], oldest first.</param>
@@ -119,11 +121,18 @@ public sealed class ParzenEstimator
         Mus = new double[domains.Count][];
         Sigmas = new double[domains.Count][];
         Probabilities = new double[domains.Count][][];
+        _logWeights = Weights.Select(w => Math.Log(w)).ToArray();
+        _logAccept = new double[domains.Count][];
         for (var k = 0; k < domains.Count; k++)
         {
             var values = observations.Select(o => o[k]).ToArray();
             if (domains[k].IsCategorical) Probabilities[k] = CategoricalRows(values, domains[k].Choices, priorWeight);
-            else (Mus[k], Sigmas[k]) = NumericKernels(values, domains[k], multivariate ? domains.Count : 0);
+            else
+            {
+                var (mus, sigmas) = NumericKernels(values, domains[k], multivariate ? domains.Count : 0);
+                (Mus[k], Sigmas[k]) = (mus, sigmas);
+                _logAccept[k] = mus.Select((mu, c) => LogGaussMass((domains[k].Low - mu) / sigmas[c], (domains[k].High - mu) / sigmas[c])).ToArray();
+            }
         }
     }
 
@@ -259,7 +268,7 @@ public sealed class ParzenEstimator
         var terms = new double[Weights.Length];
         for (var c = 0; c < terms.Length; c++)
         {
-            var sum = Math.Log(Weights[c]);
+            var sum = _logWeights[c];
             for (var k = 0; k < point.Length && !double.IsNegativeInfinity(sum); k++)
             {
                 var domain = _domains[k];
@@ -269,7 +278,7 @@ public sealed class ParzenEstimator
                     continue;
                 }
                 var (mu, sigma) = (Mus[k]![c], Sigmas[k]![c]);
-                var logAccept = LogGaussMass((domain.Low - mu) / sigma, (domain.High - mu) / sigma);
+                var logAccept = _logAccept[k]![c];
                 if (domain.Q is { } q)
                 {
                     var lower = Math.Max(point[k] - q / 2, domain.Low);
