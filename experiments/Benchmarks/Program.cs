@@ -5,7 +5,12 @@ const string usage = """
     Usage: dotnet run -c Release --project experiments/Benchmarks -- <benchmark> [options]
 
       regret [--seeds N] [--functions a,b] [--algorithms a,b]
-                                       simple regret on Branin, Hartmann6 and Rosenbrock4 (DESIGN.md's suite)
+                                       simple regret on Branin, Hartmann6, Rosenbrock4 (DESIGN.md's suite) and
+                                       mixed4 (a double, an int, a categorical and a log-scale double)
+      tpe-parity [--seeds N] [--functions a,b] [--python PATH] [--settings k=v,k=v] [--optuna-json FILE]
+                                       our tpe beside Optuna's TPESampler (experiments/optuna-parity, Debian's
+                                       python3-optuna) on the same functions, budgets and seeds (default 20);
+                                       --optuna-json reuses the script's saved output instead of running it
       latency                          JSON: median milliseconds of one suggestion given N observations
       throughput [TRIALS] [PARALLEL] [--end-to-end] [--no-cache]
                                        trivial trials on the embedded store (default 2000, 8): trials per second;
@@ -23,6 +28,8 @@ int Arg(int index, int fallback) => positional.Length > index ? int.Parse(positi
 return args.FirstOrDefault() switch
 {
     "regret" => Regret.Run(int.Parse(Option("--seeds") ?? "10", CultureInfo.InvariantCulture), List("--functions"), List("--algorithms")),
+    "tpe-parity" => TpeParity.Run(int.Parse(Option("--seeds") ?? "20", CultureInfo.InvariantCulture), List("--functions"), Option("--python"),
+        List("--settings").Select(s => s.Split('=', 2)).ToDictionary(p => p[0], p => p.Length > 1 ? p[1] : ""), Option("--optuna-json")),
     "latency" => Latency.Run(),
     "throughput" => await Throughput.RunAsync(Arg(1, 2000), Arg(2, 8), args.Contains("--end-to-end"), !args.Contains("--no-cache")),
     "service" => await Service.RunAsync(Arg(1, 10000)),

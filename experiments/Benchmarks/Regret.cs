@@ -53,7 +53,7 @@ public static class Regret
         return best;
     }
 
-    private static double Quantile(double[] sorted, double q)
+    internal static double Quantile(double[] sorted, double q)
     {
         var position = q * (sorted.Length - 1);
         var low = (int)Math.Floor(position);
@@ -61,5 +61,5 @@ public static class Regret
         return sorted[low] + (position - low) * (sorted[high] - sorted[low]);
     }
 
-    private static string Format(double value) => value.ToString("G4", CultureInfo.InvariantCulture);
+    internal static string Format(double value) => value.ToString("G4", CultureInfo.InvariantCulture);
 }
