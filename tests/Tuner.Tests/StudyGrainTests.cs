@@ -60,7 +60,7 @@ public sealed class StudyGrainTests() : InTemporaryFolder("tuning-grains-")
             parameters: "- {name: x, type: int, min: 0, max: 5}\n  - {name: k, type: categorical, values: [a, b, c]}",
             algorithm: "bayesian"));
         var end = await TuningCluster.WaitForEndAsync(study);
-        Assert.Equal(StudyStatus.Succeeded, end.Status);
+        Assert.True(end.Status == StudyStatus.Succeeded, end.ToString());
         var trials = await study.GetTrials();
         Assert.Equal(14, trials.Length);
         Assert.Equal(14, trials.Select(t => $"{t.Parameters["x"]}/{t.Parameters["k"]}").Distinct().Count());

@@ -23,21 +23,31 @@ public static class ServeCommand
             DefaultValueFactory = _ => ".",
         };
         var allowRemote = new Option<bool>("--allow-remote") { Description = "Listen beyond loopback without API keys (anyone who reaches it can run commands)" };
+        var cluster = new Option<string?>("--cluster")
+        {
+            Description = "Join the cluster whose membership, grain state and reminders live in this Redis (redis://HOST:PORT); " +
+                "its silos share --data (trial folders, step cache). Without it: one silo, the embedded SQLite store",
+        };
+        var advertise = new Option<string>("--advertise") { Description = "With --cluster: the IP address other silos reach this one at", DefaultValueFactory = _ => "127.0.0.1" };
+        var siloPort = new Option<int>("--silo-port") { Description = "With --cluster: the port silos talk on (default: a free one)" };
+        var gatewayPort = new Option<int>("--gateway-port") { Description = "With --cluster: the port clients reach the silo on (default: a free one)" };
         var command = new Command("serve", "Serve the HTTP API, the dashboard and the OpenAPI document; running studies resume on start")
         {
-            urls, data, keys, workdir, allowRemote,
+            urls, data, keys, workdir, allowRemote, cluster, advertise, siloPort, gatewayPort,
         };
         command.SetAction((parse, cancellation) => ServeAsync(
             new ServerOptions(parse.GetValue(urls)!, Path.GetFullPath(parse.GetValue(data)!), parse.GetValue(keys),
-                Path.GetFullPath(parse.GetValue(workdir)!), parse.GetValue(allowRemote)),
+                Path.GetFullPath(parse.GetValue(workdir)!), parse.GetValue(allowRemote),
+                parse.GetValue(cluster) is { } redis ? new ClusterMembership(redis, parse.GetValue(advertise)!, parse.GetValue(siloPort), parse.GetValue(gatewayPort)) : null),
             cancellation));
         return command;
     }
 
     private static async Task<int> ServeAsync(ServerOptions options, CancellationToken cancellation)
     {
-        using var dataLock = CommonOptions.LockDataDirectory(options.DataDirectory);
-        if (dataLock is null)
+        // A cluster's silos share the data folder (trial folders, the step cache); the embedded store is one silo's alone.
+        using var dataLock = options.Cluster is null ? CommonOptions.LockDataDirectory(options.DataDirectory) : null;
+        if (options.Cluster is null && dataLock is null)
         {
             Console.Error.WriteLine(CommonOptions.InUse(options.DataDirectory));
             return 1;

@@ -31,7 +31,7 @@ public static class Views
         t.Id, t.Number, t.Status.ToString(), Parameters(t.Parameters), Metrics(t.Metrics),
         t.Intermediate.ToDictionary(m => m.Key, m => m.Value.Select(p => new double?[] { p.Step, Finite(p.Value) }).ToArray()),
         t.Steps.Select(step => new StepView(step.Name, step.Cached, Math.Round(step.Seconds, 3))).ToArray(),
-        t.StartedAt, t.CompletedAt, t.Error);
+        t.StartedAt, t.CompletedAt, t.Error, t.Retries, t.Silo);
 
     public static StudyReport Report(StudySnapshot study, IEnumerable<TrialRecord> trials) => new(
         study.Id.ToString("N"), study.Name, study.Status.ToString(), study.Reason,
@@ -58,9 +58,12 @@ public sealed record BestTrialView(string Id, int Number, Dictionary<string, obj
 public sealed record StepView(string Name, bool Cached, double Seconds);
 
 /// <param name="Intermediate">Per metric, [step, value] pairs.</param>
+/// <param name="Retries">Why earlier attempts were given up (a lost silo, an evicted pod); null when there were none.</param>
+/// <param name="Silo">The silo that ran the trial's last attempt.</param>
 public sealed record TrialView(
     string Id, int Number, string Status, Dictionary<string, object> Parameters, Dictionary<string, double?> Metrics,
-    Dictionary<string, double?[][]> Intermediate, StepView[] Steps, DateTimeOffset? StartedAt, DateTimeOffset? CompletedAt, string? Error);
+    Dictionary<string, double?[][]> Intermediate, StepView[] Steps, DateTimeOffset? StartedAt, DateTimeOffset? CompletedAt, string? Error,
+    string[]? Retries, string? Silo);
 
 /// <summary>A study at a glance, as the API lists and returns it.</summary>
 public sealed record StudyView(

@@ -40,6 +40,7 @@ public static class StudyFileSchema
                 ["maxTrials"] = Integer("Trials to run", minimum: 1),
                 ["parallelTrials"] = Integer("Trials at once (default 1)", minimum: 1),
                 ["maxFailedTrials"] = Integer("The study fails when more trials fail (default: a tenth, at least 3)", minimum: 0),
+                ["maxRetries"] = Integer("How often a trial that failed for want of the machinery (a lost silo, an evicted pod) runs again (default 2)", minimum: 0),
                 ["trialTimeout"] = Text("Like 90s, 10m, 1h30m or 500ms; at most 30d"),
             }, "maxTrials"),
             ["parameters"] = List(Object("One parameter", new()

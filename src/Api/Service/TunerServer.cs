@@ -10,7 +10,11 @@ namespace Tuning.Api.Service;
 
 /// <param name="Urls">Where to listen, <c>;</c>-separated (Kestrel's form).</param>
 /// <param name="AllowRemote">Listen beyond loopback without API keys (warned about).</param>
-public sealed record ServerOptions(string Urls, string DataDirectory, string? KeysFile, string Workdir, bool AllowRemote);
+/// <param name="Cluster">The Redis cluster this server's silo joins; null for one silo on the embedded store.</param>
+public sealed record ServerOptions(string Urls, string DataDirectory, string? KeysFile, string Workdir, bool AllowRemote, ClusterMembership? Cluster = null);
+
+/// <summary>How a server's silo joins a cluster: its Redis, the address it is reached at, its ports (0: a free one).</summary>
+public sealed record ClusterMembership(string Redis, string Advertise, int SiloPort, int GatewayPort);
 
 /// <summary>
 /// <c>tuner serve</c>: ASP.NET Core minimal APIs co-hosting the silo (one process, the embedded store), the
@@ -48,8 +52,11 @@ public static class TunerServer
             return Task.CompletedTask;
         }));
         builder.Services.AddSingleton(namespaces);
-        // The Orleans Dashboard for operators; this server's cluster is its one silo, so the dashboard is on every silo.
-        builder.UseOrleans(silo => silo.UseEmbedded(options.DataDirectory, gpus, resumeStudies: true).AddDashboard());
+        // The Orleans Dashboard for operators, on every silo (each server process is one).
+        builder.UseOrleans(silo => (options.Cluster is { } cluster
+            ? silo.UseCluster(cluster.Redis, options.DataDirectory, cluster.Advertise,
+                cluster.SiloPort > 0 ? cluster.SiloPort : TuningSilo.FreePort(), cluster.GatewayPort > 0 ? cluster.GatewayPort : TuningSilo.FreePort(), gpus)
+            : silo.UseEmbedded(options.DataDirectory, gpus, resumeStudies: true)).AddDashboard());
 
         var app = builder.Build();
         app.UseExceptionHandler();

@@ -23,7 +23,11 @@ public sealed record StepInvocation(
     IReadOnlyDictionary<string, string>? Inputs = null);
 
 /// <param name="Error">Why the step failed (exit code, cannot start, killed); null when it succeeded.</param>
-public sealed record StepResult(MetricReport Metrics, string? Error, TimeSpan Duration)
+/// <param name="Infrastructure">
+/// The failure was the machinery's (a node lost, a pod evicted, the cluster unreachable), not the step's own: the
+/// trial may be run again, up to <c>budget.maxRetries</c>.
+/// </param>
+public sealed record StepResult(MetricReport Metrics, string? Error, TimeSpan Duration, bool Infrastructure = false)
 {
     public bool Succeeded => Error is null;
 }

@@ -129,6 +129,7 @@ public class LocalExecutor(GpuSlots gpus, CpuSlots cpus) : IStepExecutor
         foreach (var argument in launch.Command.Skip(1)) start.ArgumentList.Add(argument);
         foreach (var (name, value) in launch.Environment) start.Environment[name] = value;
         start.Environment[StepProcesses.MarkerVariable] = step.StepDirectory;
+        start.Environment[StepProcesses.OwnerVariable] = StepProcesses.Self;
 
         using var process = new Process { StartInfo = start };
         try

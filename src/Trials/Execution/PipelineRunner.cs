@@ -11,7 +11,8 @@ public enum TrialOutcome { Succeeded, Failed, Cancelled, EarlyStopped }
 public sealed record StepSummary(string Name, bool Cached, double Seconds, string? Error);
 
 /// <summary>The end of one trial's pipeline: how it ended, every metric it reported, and each step's share.</summary>
-public sealed record TrialResult(TrialOutcome Outcome, MetricReport Metrics, IReadOnlyList<StepSummary> Steps, string? Error);
+/// <param name="Retryable">The trial failed for want of the machinery (a node lost, a pod evicted), not through its own doing: worth running again.</param>
+public sealed record TrialResult(TrialOutcome Outcome, MetricReport Metrics, IReadOnlyList<StepSummary> Steps, string? Error, bool Retryable = false);
 
 /// <summary>The trial a pipeline runs for: its identity, parameters and folder.</summary>
 public sealed record TrialRun(string TrialId, int Number, IReadOnlyDictionary<string, ParameterValue> Parameters, string TrialDirectory);
@@ -76,10 +77,10 @@ public sealed class PipelineRunner
         var metrics = new MetricReport();
         foreach (var step in done) metrics.Merge(step.Metrics);
         var summaries = done.Select(d => d.Summary).OfType<StepSummary>().ToArray();
-        TrialResult Ended(TrialOutcome outcome, string? error) => new(outcome, metrics, summaries, error);
+        TrialResult Ended(TrialOutcome outcome, string? error, bool retryable = false) => new(outcome, metrics, summaries, error, retryable);
 
         // A trial whose every step succeeded is judged by what it reported, however late a stop came.
-        if (!done.All(d => d.Succeeded)) return Ended(run.End.Outcome, run.End.Error);
+        if (!done.All(d => d.Succeeded)) return Ended(run.End.Outcome, run.End.Error, run.End.Infrastructure);
 
         var objective = _spec.Objective.Metric;
         if (!metrics.Final.TryGetValue(objective, out var value))
@@ -94,7 +95,7 @@ public sealed class PipelineRunner
     /// cached, which keeps every step after it from being cached too), what it reported, and its line in study.json
     /// (null for a step never started).
     /// </summary>
-    private sealed record StepDone(bool Succeeded, string OutputDirectory, string? Key, MetricReport Metrics, StepSummary? Summary)
+    private sealed record StepDone(bool Succeeded, string OutputDirectory, string? Key, MetricReport Metrics, StepSummary? Summary, bool Infrastructure = false)
     {
         public static readonly StepDone NotStarted = new(false, "", null, new MetricReport(), null);
     }
@@ -102,28 +103,28 @@ public sealed class PipelineRunner
     /// <summary>One trial's pipeline while it runs: the steps' shared deadline, and what ended it first.</summary>
     private sealed class Run(PipelineRunner runner, TrialRun trial, TrialDeadline deadline, CancellationTokenSource abort, Action<MetricReport>? reported)
     {
-        private (TrialOutcome Outcome, string Error, bool TimedOut)? _end;
+        private (TrialOutcome Outcome, string Error, bool TimedOut, bool Infrastructure)? _end;
         private string? _killed;
 
         /// <summary>How the trial ended, for a trial with a step that did not succeed.</summary>
-        public (TrialOutcome Outcome, string Error) End
+        public (TrialOutcome Outcome, string Error, bool Infrastructure) End
         {
             get
             {
                 lock (this)
                     return _end switch
                     {
-                        { TimedOut: true } e => (e.Outcome, e.Error + (_killed is { } step ? $"; step '{step}' and its processes were killed" : "; no further step was started")),
-                        { } e => (e.Outcome, e.Error),
-                        null => (TrialOutcome.Failed, "a step did not succeed"),
+                        { TimedOut: true } e => (e.Outcome, e.Error + (_killed is { } step ? $"; step '{step}' and its processes were killed" : "; no further step was started"), false),
+                        { } e => (e.Outcome, e.Error, e.Infrastructure),
+                        null => (TrialOutcome.Failed, "a step did not succeed", false),
                     };
             }
         }
 
         /// <summary>Records what ended the trial, if nothing did before, and ends its running steps.</summary>
-        public void Ends(TrialOutcome outcome, string error, bool timedOut = false)
+        public void Ends(TrialOutcome outcome, string error, bool timedOut = false, bool infrastructure = false)
         {
-            lock (this) _end ??= (outcome, error, timedOut);
+            lock (this) _end ??= (outcome, error, timedOut, infrastructure);
             abort.Cancel();
         }
 
@@ -141,13 +142,14 @@ public sealed class PipelineRunner
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                // The tuner's own trouble with a step (a full disk, an unreachable cache grain) fails it like any other.
-                done = Failed(step, $"step '{step.Name}' could not be run: {e.Message}");
+                // The tuner's own trouble with a step (a full disk, an unreachable cache grain) fails it, as the
+                // machinery's failure rather than the step's: the trial may run again.
+                done = Failed(step, $"step '{step.Name}' could not be run: {e.Message}") with { Infrastructure = true };
             }
             if (!done.Succeeded)
             {
                 lock (this) _killed ??= step.Name;
-                Ends(TrialOutcome.Failed, done.Summary?.Error ?? $"step '{step.Name}' failed");
+                Ends(TrialOutcome.Failed, done.Summary?.Error ?? $"step '{step.Name}' failed", infrastructure: done.Infrastructure);
             }
             return done;
         }
@@ -295,7 +297,7 @@ public sealed class PipelineRunner
         {
             var result = await runner._executor.RunAsync(invocation, deadline).ConfigureAwait(false);
             return new StepDone(result.Succeeded, invocation.OutputDirectory, key, result.Metrics,
-                new StepSummary(step.Name, false, result.Duration.TotalSeconds, result.Error));
+                new StepSummary(step.Name, false, result.Duration.TotalSeconds, result.Error), result.Infrastructure);
         }
     }
 

@@ -17,6 +17,18 @@ public static partial class StepProcesses
     public const string MarkerVariable = "TUNER_STEP_DIR";
 
     /// <summary>
+    /// Set to the tuner process that started the step ("PID START-TICKS"): where several tuners share a data folder
+    /// (a cluster's silos on one machine), each ends only its own steps, and at start only those whose tuner is dead.
+    /// </summary>
+    public const string OwnerVariable = "TUNER_OWNER";
+
+    /// <summary>This process, as <see cref="OwnerVariable"/> names it.</summary>
+    public static string Self { get; } = GroupOf(System.Environment.ProcessId)?.ToString() ?? $"{System.Environment.ProcessId} 0";
+
+    /// <summary>Which marked processes to end, by the tuner that started them (null: none recorded).</summary>
+    public enum Owners { Any, Dead, Self }
+
+    /// <summary>
     /// The folder of a trial folder where each step's process group is recorded ("PID START-TICKS" in a file named
     /// after the step): beside the step folders, not in them, so no step writing its own files can overwrite one.
     /// </summary>
@@ -85,12 +97,12 @@ public static partial class StepProcesses
     /// alive, and again for processes started meanwhile, until none is left. Only processes started at or after
     /// <paramref name="startedAfter"/> (clock ticks since boot) are looked at. Returns how many it ended.
     /// </summary>
-    public static async Task<int> EndAsync(string folder, IReadOnlyCollection<Group> groups, TimeSpan grace, ulong startedAfter = 0)
+    public static async Task<int> EndAsync(string folder, IReadOnlyCollection<Group> groups, TimeSpan grace, ulong startedAfter = 0, Owners owners = Owners.Any)
     {
         var ended = 0;
         for (var round = 0; round < EndRounds; round++)
         {
-            var found = Find(folder, groups, startedAfter);
+            var found = Find(folder, groups, startedAfter, owners);
             if (found.Count == 0) break;
             ended += found.Count;
             foreach (var pid in found) Kill(pid, SigTerm);
@@ -104,22 +116,38 @@ public static partial class StepProcesses
     }
 
     /// <summary>Live processes (not zombies) of this user that are marked under <paramref name="folder"/> or belong to one of the groups.</summary>
-    public static List<int> Find(string folder, IReadOnlyCollection<Group> groups, ulong startedAfter = 0)
+    public static List<int> Find(string folder, IReadOnlyCollection<Group> groups, ulong startedAfter = 0, Owners owners = Owners.Any)
     {
         var found = new List<int>();
         if (!OperatingSystem.IsLinux()) return found;
         var marker = Encoding.UTF8.GetBytes(MarkerVariable + "=" + Path.TrimEndingDirectorySeparator(folder));
         foreach (var entry in Directory.EnumerateDirectories("/proc"))
         {
-            if (!int.TryParse(Path.GetFileName(entry), CultureInfo.InvariantCulture, out var pid) || pid <= 1 || pid == Environment.ProcessId) continue;
+            if (!int.TryParse(Path.GetFileName(entry), CultureInfo.InvariantCulture, out var pid) || pid <= 1 || pid == System.Environment.ProcessId) continue;
             if (Stat(pid) is not { Zombie: false } stat || stat.StartTicks < startedAfter) continue;
-            if (groups.Any(g => g.Leader == stat.Group && stat.StartTicks >= g.StartTicks) || IsMarked(pid, marker))
+            if (groups.Any(g => g.Leader == stat.Group && stat.StartTicks >= g.StartTicks) || (IsMarked(pid, marker) && OwnedAs(pid, owners)))
                 found.Add(pid);
         }
         return found;
     }
 
-    private static bool IsMarked(int pid, byte[] marker)
+    private static bool IsMarked(int pid, byte[] marker) =>
+        Environment(pid).Any(entry => entry.StartsWith(marker) && (entry.Length == marker.Length || entry[marker.Length] == (byte)'/'));
+
+    /// <summary>Whether the tuner that started the process is among <paramref name="owners"/>; a process that names none is anyone's.</summary>
+    private static bool OwnedAs(int pid, Owners owners)
+    {
+        if (owners == Owners.Any) return true;
+        var prefix = Encoding.UTF8.GetBytes(OwnerVariable + "=");
+        var entry = Environment(pid).FirstOrDefault(e => e.StartsWith(prefix));
+        var owner = entry is null ? null : Encoding.UTF8.GetString(entry.AsSpan(prefix.Length));
+        if (owners == Owners.Self) return owner == Self;
+        // Dead: no recorded owner, or its process is gone (same id and start time, or the id is another's by now).
+        return owner is null || Group.Parse(owner) is not { } recorded || Stat(recorded.Leader) is not { Zombie: false } stat || stat.StartTicks != recorded.StartTicks;
+    }
+
+    /// <summary>The NUL-separated entries of a process's environment; none where it is gone or another user's.</summary>
+    private static IEnumerable<byte[]> Environment(int pid)
     {
         byte[] environment;
         try
@@ -128,18 +156,15 @@ public static partial class StepProcesses
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return false; // gone, or another user's
+            yield break;
         }
-        // Entries are NUL-separated; the marker matches its folder exactly or any folder below it.
         for (var start = 0; start < environment.Length;)
         {
             var end = Array.IndexOf(environment, (byte)0, start);
             if (end < 0) end = environment.Length;
-            var entry = environment.AsSpan(start, end - start);
-            if (entry.StartsWith(marker) && (entry.Length == marker.Length || entry[marker.Length] == (byte)'/')) return true;
+            yield return environment[start..end];
             start = end + 1;
         }
-        return false;
     }
 
     /// <summary>Whether the process runs (a zombie, dead but not yet reaped, does not).</summary>

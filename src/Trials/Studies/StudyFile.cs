@@ -216,11 +216,12 @@ public static partial class StudyFile
     private static BudgetSpec? ReadBudget(YamlReader r, YamlNode? node)
     {
         const string path = "budget";
-        var map = r.Mapping(node, path, ["maxTrials", "parallelTrials", "maxFailedTrials", "trialTimeout"]);
+        var map = r.Mapping(node, path, ["maxTrials", "parallelTrials", "maxFailedTrials", "trialTimeout", "maxRetries"]);
         if (map is null) return null;
         var maxTrials = r.Int(r.Required(map, path, "maxTrials", "how many trials to run (at least 1)"), "budget.maxTrials", 1);
         var parallel = r.Int(YamlReader.Field(map, "parallelTrials"), "budget.parallelTrials", 1) ?? 1;
         var maxFailed = r.Int(YamlReader.Field(map, "maxFailedTrials"), "budget.maxFailedTrials", 0);
+        var maxRetries = r.Int(YamlReader.Field(map, "maxRetries"), "budget.maxRetries", 0) ?? BudgetSpec.DefaultMaxRetries;
         TimeSpan? timeout = null;
         if (r.String(YamlReader.Field(map, "trialTimeout"), "budget.trialTimeout") is { } timeoutText)
         {
@@ -236,7 +237,7 @@ public static partial class StudyFile
             else timeout = TimeSpan.FromSeconds(seconds.Value);
         }
         // By default a study tolerates a tenth of its trials failing (at least 3) before it gives up.
-        return maxTrials is null ? null : new BudgetSpec(maxTrials.Value, parallel, maxFailed ?? Math.Max(3, maxTrials.Value / 10), timeout);
+        return maxTrials is null ? null : new BudgetSpec(maxTrials.Value, parallel, maxFailed ?? Math.Max(3, maxTrials.Value / 10), timeout, maxRetries);
     }
 
     /// <summary>

@@ -33,7 +33,11 @@ public sealed record AlgorithmSpec(string Name, int? Seed, IReadOnlyDictionary<s
 
 public sealed record EarlyStoppingSpec(string Name, IReadOnlyDictionary<string, string> Settings);
 
-public sealed record BudgetSpec(int MaxTrials, int ParallelTrials, int MaxFailedTrials, TimeSpan? TrialTimeout);
+/// <param name="MaxRetries">How often a trial that failed for want of the machinery (a lost silo, an evicted pod) runs again.</param>
+public sealed record BudgetSpec(int MaxTrials, int ParallelTrials, int MaxFailedTrials, TimeSpan? TrialTimeout, int MaxRetries = BudgetSpec.DefaultMaxRetries)
+{
+    public const int DefaultMaxRetries = 2;
+}
 
 public sealed record PipelineSpec(string Executor, KubernetesSpec? Kubernetes, IReadOnlyList<StepSpec> Steps);
 

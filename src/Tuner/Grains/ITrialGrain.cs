@@ -10,6 +10,13 @@ public interface ITrialGrain : IGrainWithStringKey
 
     Task<TrialRecord?> GetRecord();
 
+    /// <summary>
+    /// Called for a trial its study believes running: if its record says Running yet no run is in flight here (the
+    /// silo that ran it is gone), the attempt is recorded as lost and the trial runs again, or fails once more than
+    /// <paramref name="maxRetries"/> attempts were lost. Returns the record as it now stands.
+    /// </summary>
+    Task<TrialRecord?> EnsureRunning(TrialAssignment assignment, int maxRetries);
+
     /// <summary>Stores a running trial's metrics so far (its learning curves); ignored once the trial has ended.</summary>
     Task RecordProgress(TrialRecord record);
 

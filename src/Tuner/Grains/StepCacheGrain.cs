@@ -58,9 +58,17 @@ public sealed class StepCacheGrain : Grain, IStepCacheGrain
 }
 
 /// <summary>The pipeline's gate, through the key's grain: one run per key in the whole cluster.</summary>
+/// <remarks>
+/// In a cluster a key's grain may be on a silo that dies: a call that the runtime could not deliver or answer (the
+/// silo unreachable, declared dead) is made again, backing off, until the grain is back on another silo. Its turns
+/// are forgotten with it, which is right: their owners on the lost silo are gone too.
+/// </remarks>
 public sealed class GrainStepRunGate(IGrainFactory grains) : IStepRunGate
 {
-    public async Task<TurnAnswer> EnterAsync(string key, CancellationToken cancellation)
+    /// <summary>How long calls are tried again while a lost silo is being declared dead.</summary>
+    private static readonly TimeSpan LostSiloWait = TimeSpan.FromSeconds(60);
+
+    public Task<TurnAnswer> EnterAsync(string key, CancellationToken cancellation) => Retried(async () =>
     {
         var grain = grains.GetGrain<IStepCacheGrain>(key);
         var asked = grain.Enter();
@@ -75,9 +83,35 @@ public sealed class GrainStepRunGate(IGrainFactory grains) : IStepRunGate
                 CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
             throw;
         }
+    }, cancellation);
+
+    public Task RenewAsync(string key, Guid turn) => Retried(async () =>
+    {
+        await grains.GetGrain<IStepCacheGrain>(key).Renew(turn).ConfigureAwait(false);
+        return true;
+    }, CancellationToken.None);
+
+    public Task ExitAsync(string key, Guid turn, string? error, bool abandoned) => Retried(async () =>
+    {
+        await grains.GetGrain<IStepCacheGrain>(key).Exit(turn, error, abandoned).ConfigureAwait(false);
+        return true;
+    }, CancellationToken.None);
+
+    private static async Task<T> Retried<T>(Func<Task<T>> call, CancellationToken cancellation)
+    {
+        var giveUp = DateTime.UtcNow + LostSiloWait;
+        var backoff = TimeSpan.FromMilliseconds(250);
+        while (true)
+        {
+            try
+            {
+                return await call().ConfigureAwait(false);
+            }
+            catch (OrleansException) when (DateTime.UtcNow < giveUp)
+            {
+                await Task.Delay(backoff, cancellation).ConfigureAwait(false);
+                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(4).Ticks));
+            }
+        }
     }
-
-    public Task RenewAsync(string key, Guid turn) => grains.GetGrain<IStepCacheGrain>(key).Renew(turn);
-
-    public Task ExitAsync(string key, Guid turn, string? error, bool abandoned) => grains.GetGrain<IStepCacheGrain>(key).Exit(turn, error, abandoned);
 }

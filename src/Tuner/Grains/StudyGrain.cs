@@ -16,8 +16,14 @@ public sealed class StudyGrain(
     [PersistentState("study", TuningStorage.Name)] IPersistentState<StudyGrain.StudyState> state,
     StudySpecCache specs,
     IOptions<TunerOptions> options,
-    IGrainFactory grains) : Grain, IStudyGrain
+    IGrainFactory grains) : Grain, IStudyGrain, IRemindable
 {
+    /// <summary>
+    /// The reminder of a running study: it brings the study back on another silo if its own is lost, and on each
+    /// tick finds the trials whose silo was lost and runs them again.
+    /// </summary>
+    private const string WatchReminder = "watch";
+
     [GenerateSerializer]
     public sealed record StudyState
     {
@@ -90,24 +96,61 @@ public sealed class StudyGrain(
             state.State = state.State with { Status = StudyStatus.Running };
             await state.WriteStateAsync();
         }
-        // Resume: trials that were running when the last process died run again with their own parameters.
-        // Trial grains keep a run that is really in flight, so calling this on a live study starts nothing twice.
-        // Numbers handed out but never started (a crash between the header and the trial) are suggested again,
-        // each seeing the ones suggested before it as pending, as when they were first handed out together.
+        await this.RegisterOrUpdateReminder(WatchReminder, options.Value.WatchPeriod, options.Value.WatchPeriod);
+        await ResumeTrials(lostAttempts: false);
+        await Advance();
+        return Snapshot();
+    }
+
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (reminderName != WatchReminder) return;
+        if (_spec is null || state.State.Status != StudyStatus.Running)
+        {
+            await StopWatching();
+            return;
+        }
+        await ResumeTrials(lostAttempts: true);
+        await Advance();
+    }
+
+    /// <summary>
+    /// Runs again the trials that are not running although they should: on a resume (<paramref name="lostAttempts"/>
+    /// false: the whole tuner stopped, which is no trial's fault) with their own parameters; on a watch tick those
+    /// whose silo was lost, each such attempt counted against <c>budget.maxRetries</c>. Trial grains keep a run that
+    /// is really in flight, so this starts nothing twice. Numbers handed out but never started (a crash between the
+    /// header and the trial) are suggested again, each seeing the ones suggested before it as pending, as when they
+    /// were first handed out together.
+    /// </summary>
+    private async Task ResumeTrials(bool lostAttempts)
+    {
         var restarts = new List<Task>();
+        var checks = new List<Task<TrialRecord?>>();
         var suggested = new List<IReadOnlyDictionary<string, ParameterValue>>();
         for (var number = 0; number < _trials.Count; number++)
         {
             var record = _trials[number];
+            if (record is { } known && known.Status.IsTerminal()) continue;
+            if (record is not null && lostAttempts)
+            {
+                checks.Add(grains.GetGrain<ITrialGrain>(TrialGrain.Key(Id, number))
+                    .EnsureRunning(new TrialAssignment(Id, number, record.Parameters, state.State.Source!), Spec.Budget.MaxRetries));
+                continue;
+            }
             var parameters = record?.Parameters ?? ToDictionary(await Suggest(number, suggested));
             if (parameters is null) continue;
             if (record is null) suggested.Add(parameters);
-            if (record is null || !record.Status.IsTerminal())
-                restarts.Add(StartTrial(number, parameters));
+            restarts.Add(StartTrial(number, parameters));
         }
         await Task.WhenAll(restarts);
-        await Advance();
-        return Snapshot();
+        // A trial given up (too many lost attempts), or one that ended before its report arrived, is taken as finished.
+        foreach (var checkedRecord in await Task.WhenAll(checks))
+            if (checkedRecord is { } ended && ended.Status.IsTerminal()) Finished(ended);
+    }
+
+    private async Task StopWatching()
+    {
+        if (await this.GetReminder(WatchReminder) is { } reminder) await this.UnregisterReminder(reminder);
     }
 
     public async Task<StudySnapshot> Stop()
@@ -147,11 +190,16 @@ public sealed class StudyGrain(
 
     public async Task TrialFinished(TrialRecord record)
     {
+        Finished(record);
+        if (!state.State.Status.IsTerminal()) await Advance();
+    }
+
+    private void Finished(TrialRecord record)
+    {
         if (record.Number >= _trials.Count) return;
         var previous = _trials[record.Number];
         _trials[record.Number] = record;
         if (previous is null || !previous.Status.IsTerminal()) Observe(record);
-        if (!state.State.Status.IsTerminal()) await Advance();
     }
 
     public Task<string?> TrialProgress(TrialRecord record)
@@ -253,6 +301,7 @@ public sealed class StudyGrain(
         CloseUnfinishedTrials();
         state.State = state.State with { Status = end.Status, Reason = end.Reason, CompletedAt = DateTimeOffset.UtcNow };
         await state.WriteStateAsync();
+        await StopWatching();
     }
 
     /// <summary>

@@ -38,9 +38,11 @@ public sealed class TrialGrain(
     {
         if (_run is not null) return state.State;
 
+        // An attempt that starts again keeps the reasons its earlier attempts were given up.
+        var retries = state.RecordExists && !state.State.Status.IsTerminal() ? state.State.Retries : null;
         state.State = new TrialRecord(
             TrialId(assignment.StudyId, assignment.Number), assignment.Number, TrialStatus.Running,
-            assignment.Parameters, [], [], [], DateTimeOffset.UtcNow, null, null);
+            assignment.Parameters, [], [], [], DateTimeOffset.UtcNow, null, null, retries, RuntimeIdentity);
         await state.WriteStateAsync();
 
         var spec = specs.Get(assignment.Source);
@@ -55,20 +57,50 @@ public sealed class TrialGrain(
         var self = this.AsReference<ITrialGrain>();
         var started = state.State;
         var token = _run.Token;
-        _ = Task.Run(() => RunAsync(runner, run, started, self, assignment.StudyId, token));
+        _ = Task.Run(() => RunAsync(runner, run, started, self, assignment.StudyId, spec.Budget.MaxRetries, token));
         return state.State;
     }
 
-    private async Task RunAsync(PipelineRunner runner, TrialRun run, TrialRecord started, ITrialGrain self, Guid studyId, CancellationToken token)
+    public async Task<TrialRecord?> EnsureRunning(TrialAssignment assignment, int maxRetries)
+    {
+        if (_run is not null || !state.RecordExists || state.State.Status.IsTerminal()) return state.RecordExists ? state.State : null;
+        // Stored as running, yet no run is in flight in this activation: the silo that ran it is gone.
+        string[] retries = [.. state.State.Retries ?? [], $"attempt {(state.State.Retries?.Length ?? 0) + 1}: its silo {state.State.Silo ?? "(unknown)"} was lost"];
+        logger.LogWarning("trial {Trial}: {Lost}", state.State.Id, retries[^1]);
+        if (retries.Length > maxRetries)
+        {
+            state.State = state.State with
+            {
+                Status = TrialStatus.Failed,
+                CompletedAt = DateTimeOffset.UtcNow,
+                Error = $"given up after {retries.Length} attempts lost to the machinery (budget.maxRetries {maxRetries}); last: {retries[^1]}",
+                Retries = retries,
+            };
+            await state.WriteStateAsync();
+            return state.State;
+        }
+        state.State = state.State with { Retries = retries };
+        return await Start(assignment);
+    }
+
+    private async Task RunAsync(PipelineRunner runner, TrialRun run, TrialRecord started, ITrialGrain self, Guid studyId, int maxRetries, CancellationToken token)
     {
         TrialRecord finished;
         try
         {
             var progress = new ProgressPump(started, self, grains.GetGrain<IStudyGrain>(studyId), logger, lifetime.ApplicationStopping);
             TrialResult result;
+            var retries = started.Retries ?? [];
             try
             {
-                result = await runner.RunAsync(run, token, progress.Watch);
+                // A failure that was the machinery's (an evicted pod, a lost node) runs the trial again, up to the budget.
+                while (true)
+                {
+                    result = await runner.RunAsync(run, token, progress.Watch);
+                    if (!result.Retryable || retries.Length >= maxRetries || token.IsCancellationRequested) break;
+                    retries = [.. retries, $"attempt {retries.Length + 1}: {result.Error}"];
+                    logger.LogWarning("trial {Trial}: {Retry}; running it again", run.TrialId, retries[^1]);
+                }
             }
             finally
             {
@@ -88,6 +120,7 @@ public sealed class TrialGrain(
                 Steps = result.Steps.Select(s => new StepRecord(s.Name, s.Cached, s.Seconds, s.Error)).ToArray(),
                 CompletedAt = DateTimeOffset.UtcNow,
                 Error = result.Outcome == TrialOutcome.EarlyStopped ? progress.StopReason ?? result.Error : result.Error,
+                Retries = retries.Length == 0 ? null : retries,
             };
         }
         catch (Exception e)

@@ -11,6 +11,8 @@ public sealed record StepRecord(string Name, bool Cached, double Seconds, string
 /// Everything known about one trial. Each trial is kept as its own record (its own row), so recording a
 /// trial never rewrites the others.
 /// </summary>
+/// <param name="Retries">Why each earlier attempt was given up (its silo lost, its pod evicted): reruns up to <c>budget.maxRetries</c>.</param>
+/// <param name="Silo">The silo that runs (or ran) the trial's current attempt.</param>
 [GenerateSerializer, Immutable]
 public sealed record TrialRecord(
     string Id,
@@ -22,4 +24,6 @@ public sealed record TrialRecord(
     StepRecord[] Steps,
     DateTimeOffset? StartedAt,
     DateTimeOffset? CompletedAt,
-    string? Error);
+    string? Error,
+    string[]? Retries = null,
+    string? Silo = null);

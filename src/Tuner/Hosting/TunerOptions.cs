@@ -22,6 +22,17 @@ public sealed class TunerOptions
     /// what a server does. <c>tuner run</c> resumes only the study it was asked to run.
     /// </summary>
     public bool ResumeStudiesOnStart { get; set; }
+
+    /// <summary>
+    /// How often a running study looks for trials whose silo was lost (and comes back itself if its own silo was):
+    /// a reminder's period. <see cref="WatchPeriodVariable"/> sets it in seconds.
+    /// </summary>
+    public TimeSpan WatchPeriod { get; set; } = TimeSpan.FromSeconds(30);
+
+    public const string WatchPeriodVariable = "TUNER_WATCH_SECONDS";
+
+    /// <summary>Whether this silo is one of a cluster sharing its data folder: it then leaves other silos' leftovers alone.</summary>
+    public bool Clustered { get; set; }
 }
 
 /// <summary>

@@ -3,7 +3,10 @@ using System.Net.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Orleans.Configuration;
+using Orleans.Hosting;
 using Orleans.Runtime.Hosting;
+using Orleans.Storage;
 using Orleans.Serialization;
 using Tuning.Trials.Execution;
 using Tuning.Tuner.Storage;
@@ -18,17 +21,29 @@ public static class TuningStorage
 
 public static class TuningSilo
 {
-    /// <summary>Adds the tuning grains' services and the embedded SQLite store under <paramref name="dataDirectory"/>.</summary>
+    /// <summary>
+    /// Adds the tuning grains' services, with their state and reminders in the embedded SQLite store under
+    /// <paramref name="dataDirectory"/>, or in the Redis server <paramref name="redis"/> names (a cluster's store:
+    /// its silos share the data folder for trial folders and the step cache).
+    /// </summary>
     /// <param name="gpus">The GPUs to lend to steps; detected on this machine where not given.</param>
     /// <param name="resumeStudies">Start again, once up, every study that was running when the last process ended (a server).</param>
-    public static ISiloBuilder AddTuning(this ISiloBuilder silo, string dataDirectory, GpuSlots? gpus = null, bool resumeStudies = false)
+    /// <param name="redis">A Redis server (<c>HOST:PORT</c>) for grain state and reminders; null for the embedded store.</param>
+    public static ISiloBuilder AddTuning(this ISiloBuilder silo, string dataDirectory, GpuSlots? gpus = null, bool resumeStudies = false, string? redis = null)
     {
+        var watchPeriod = Environment.GetEnvironmentVariable(Hosting.TunerOptions.WatchPeriodVariable) is { } seconds
+            && double.TryParse(seconds, System.Globalization.CultureInfo.InvariantCulture, out var parsed) && parsed > 0
+            ? TimeSpan.FromSeconds(parsed)
+            : new Hosting.TunerOptions().WatchPeriod;
         silo.Services.AddSingleton(_ => gpus ?? GpuSlots.Detect());
         silo.Services.Configure<Hosting.TunerOptions>(o =>
         {
             o.DataDirectory = dataDirectory;
             o.ResumeStudiesOnStart = resumeStudies;
+            o.WatchPeriod = watchPeriod;
+            o.Clustered = redis is not null;
         });
+        silo.Services.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = watchPeriod < o.MinimumReminderPeriod ? watchPeriod : o.MinimumReminderPeriod);
         silo.Services.AddSingleton<Hosting.StudySpecCache>();
         silo.Services.AddSingleton<Hosting.ExecutorSelector>();
         silo.Services.AddSingleton(services => new Tuning.Trials.Caching.StepCache(
@@ -37,10 +52,64 @@ public static class TuningSilo
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, Hosting.LeftoverSweep>();
         silo.Services.AddSingleton<Studies.StudyService>();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, Hosting.StudyResumer>();
+        if (redis is not null)
+        {
+            // Orleans' own binary serializer, as the SQLite store uses: the records' serializers are generated for it.
+            silo.AddRedisGrainStorage(TuningStorage.Name, options => options.Configure<Serializer>((o, serializer) =>
+            {
+                o.ConfigurationOptions = RedisOptions(redis);
+                o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer);
+            }));
+            silo.UseRedisReminderService(o => o.ConfigurationOptions = RedisOptions(redis));
+            return silo;
+        }
         var database = new Hosting.TunerOptions { DataDirectory = dataDirectory }.DatabasePath;
         silo.Services.AddGrainStorage(TuningStorage.Name,
             (services, _) => new SqliteGrainStorage(database, services.GetRequiredService<Serializer>()));
+        silo.UseInMemoryReminderService();
         return silo;
+    }
+
+    /// <summary>
+    /// One silo of a cluster whose membership, grain state and reminders live in Redis: silos started on several
+    /// machines (or ports) with the same <paramref name="redis"/> and a shared <paramref name="dataDirectory"/> form one
+    /// tuner. A Redis that goes away for a while is waited for (the connection retries), not a reason to stop.
+    /// </summary>
+    /// <param name="advertise">The address other silos reach this one at.</param>
+    public static ISiloBuilder UseCluster(this ISiloBuilder silo, string redis, string dataDirectory, string advertise, int siloPort, int gatewayPort, GpuSlots? gpus = null)
+    {
+        silo.UseRedisClustering(o => o.ConfigurationOptions = RedisOptions(redis));
+        silo.Configure<ClusterOptions>(o =>
+        {
+            o.ClusterId = "tuning";
+            o.ServiceId = "tuning";
+        });
+        silo.ConfigureEndpoints(IPAddress.Parse(advertise), siloPort, gatewayPort, listenOnAnyHostAddress: advertise != "127.0.0.1");
+        // How fast a silo killed outright is declared dead (default: Orleans' own, tens of seconds).
+        if (Environment.GetEnvironmentVariable(ProbeTimeoutVariable) is { } probe && double.TryParse(probe, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds > 0)
+            silo.Configure<ClusterMembershipOptions>(o =>
+            {
+                o.ProbeTimeout = TimeSpan.FromSeconds(seconds);
+                o.NumMissedProbesLimit = 2;
+                o.NumVotesForDeathDeclaration = 1;
+                o.TableRefreshTimeout = TimeSpan.FromSeconds(seconds);
+                o.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(seconds);
+            });
+        return silo.AddTuning(dataDirectory, gpus, resumeStudies: true, redis);
+    }
+
+    /// <summary>Seconds a probe of another silo may take before it counts as missed: short in tests that kill silos.</summary>
+    public const string ProbeTimeoutVariable = "TUNER_PROBE_TIMEOUT_SECONDS";
+
+    /// <summary>
+    /// <c>redis://HOST:PORT</c> or <c>HOST:PORT</c> as a connection: retried for ever rather than failing when Redis
+    /// is away, so silos wait through its restart.
+    /// </summary>
+    public static StackExchange.Redis.ConfigurationOptions RedisOptions(string redis)
+    {
+        var options = StackExchange.Redis.ConfigurationOptions.Parse(redis.StartsWith("redis://", StringComparison.Ordinal) ? redis["redis://".Length..].TrimEnd('/') : redis);
+        options.AbortOnConnectFail = false;
+        return options;
     }
 
     /// <summary>

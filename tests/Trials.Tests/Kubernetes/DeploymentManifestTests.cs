@@ -47,7 +47,7 @@ public sealed class DeploymentManifestTests
     {
         var objects = Objects();
         Assert.Equal(
-            ["ConfigMap/tuner", "Namespace/tuning", "PersistentVolumeClaim/tuning-data", "Role/tuner", "RoleBinding/tuner", "Service/tuner", "ServiceAccount/tuner", "StatefulSet/tuner"],
+            ["ConfigMap/tuner", "Namespace/tuning", "PersistentVolumeClaim/tuning-data", "Role/tuner", "RoleBinding/tuner", "Service/tuner", "Service/tuner-pods", "ServiceAccount/tuner", "StatefulSet/tuner"],
             objects.Keys.Order(StringComparer.Ordinal));
         Assert.All(objects.Where(o => !o.Key.StartsWith("Namespace/", StringComparison.Ordinal)), o => Assert.Equal("tuning", Scalar(o.Value, "metadata", "namespace")));
 
@@ -73,6 +73,7 @@ public sealed class DeploymentManifestTests
         Assert.Equal(read.VolumeRoot, Scalar(mount, "mountPath"));
         var args = ((YamlSequenceNode)Node(container, "args")!).Children.Select(arg => arg.ToString()).ToList();
         Assert.StartsWith(read.VolumeRoot + "/", args[args.IndexOf("--data") + 1]);
+        Assert.Equal("None", Scalar(objects["Service/" + Scalar(objects["StatefulSet/tuner"], "spec", "serviceName")], "spec", "clusterIP"));
         Assert.Equal("ReadWriteMany", ((YamlSequenceNode)Node(objects["PersistentVolumeClaim/tuning-data"], "spec", "accessModes")!).Children.Single().ToString());
     }
 

@@ -22,10 +22,16 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
     private readonly Dictionary<string, V1Job> _jobs = [];
     private readonly Dictionary<string, FakePod> _pods = [];
     private readonly List<Watch> _watches = [];
+
+    /// <summary>Every change, by version, for watches that start from a version a list gave them.</summary>
+    private readonly List<(long Version, string Resource, V1ObjectMeta Meta, string Line)> _history = [];
     private long _version = 1;
 
-    /// <summary>What each Job's pod does once created; by default it runs, says <c>objective=1</c> and succeeds.</summary>
-    public Func<FakePod, Task> Kubelet { get; set; } = async pod =>
+    /// <summary>
+    /// What each Job's pod does once created; by default it runs, says <c>objective=1</c> and succeeds. Null: no pod
+    /// is made at all (a quota or an admission policy refused it).
+    /// </summary>
+    public Func<FakePod, Task>? Kubelet { get; set; } = async pod =>
     {
         pod.Run();
         pod.Log("objective=1");
@@ -44,6 +50,15 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
 
     /// <summary>Whether a Job's deletion leaves it listed until <see cref="FinishDeletion"/> (a finalizer still running).</summary>
     public bool SlowDeletion { get; set; }
+
+    /// <summary>Whether the next watch started from a version is told, once, that the version is too old (410 Gone).</summary>
+    public bool ExpireWatches { get; set; }
+
+    /// <summary>After how many lines a log stream is cut while its container still runs (an idle timeout); null: never.</summary>
+    public int? DropLogAfter { get; set; }
+
+    /// <summary>How many log streams were opened.</summary>
+    public int LogRequests;
 
     public string Url { get; }
 
@@ -81,6 +96,7 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
         app.MapDelete("/apis/batch/v1/namespaces/{ns}/jobs/{name}", (string ns, string name, HttpContext context) => api!.DeleteJobAsync(ns, name, context));
         app.MapGet("/api/v1/namespaces/{ns}/pods", (string ns, HttpContext context) => api!.ListAsync("pods", ns, context));
         app.MapGet("/api/v1/namespaces/{ns}/pods/{name}/log", (string ns, string name, HttpContext context) => api!.FollowLogAsync(name, context));
+        app.MapGet("/api/v1/namespaces/{ns}/pods/{name}", (string ns, string name, HttpContext context) => api!.ReadPodAsync(name, context));
         MapDiscovery(app);
         await app.StartAsync();
         api = new FakeKubernetesApi(app, app.Urls.First());
@@ -151,6 +167,23 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
         }
     }
 
+    /// <summary>Ends every watch now, as an API server does when its watches time out or it restarts.</summary>
+    public void CloseWatches()
+    {
+        lock (_gate)
+            foreach (var watch in _watches) watch.Events.Writer.TryComplete();
+    }
+
+    /// <summary>Removes a Job and its pods without telling any watch: what a watcher that was reconnecting misses.</summary>
+    public void RemoveSilently(string name)
+    {
+        lock (_gate)
+        {
+            _jobs.Remove(name);
+            foreach (var pod in _pods.Values.Where(p => p.JobName == name).ToList()) _pods.Remove(pod.Name);
+        }
+    }
+
     /// <summary>Ends a deletion held back by <see cref="SlowDeletion"/>.</summary>
     public void FinishDeletion(string name)
     {
@@ -166,25 +199,24 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
             return;
         }
         FakePod? pod = null;
+        var exists = false;
         lock (_gate)
         {
-            if (!_jobs.ContainsKey(job.Metadata.Name))
-            {
-                pod = Add(ns, job);
-            }
+            exists = _jobs.ContainsKey(job.Metadata.Name);
+            if (!exists) pod = Add(ns, job);
         }
-        if (pod is null)
+        if (exists)
         {
             await WriteStatus(context, 409, "AlreadyExists", $"jobs.batch \"{job.Metadata.Name}\" already exists");
             return;
         }
         context.Response.StatusCode = 201;
         await WriteJson(context, job);
-        _ = Task.Run(() => Kubelet(pod));
+        if (pod is not null && Kubelet is { } kubelet) _ = Task.Run(() => kubelet(pod));
     }
 
-    /// <summary>Stores a new Job and its pod, and tells the watches. Called under the lock.</summary>
-    private FakePod Add(string ns, V1Job job)
+    /// <summary>Stores a new Job and its pod (none without a <see cref="Kubelet"/>), and tells the watches. Called under the lock.</summary>
+    private FakePod? Add(string ns, V1Job job)
     {
         {
             Created.Add(KubernetesJson.Deserialize<V1Job>(KubernetesJson.Serialize(job)));
@@ -193,6 +225,7 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
             job.Status = new V1JobStatus { Active = 1 };
             _jobs[job.Metadata.Name] = job;
             Publish("jobs", "ADDED", job, job.Metadata);
+            if (Kubelet is null) return null;
             var pod = NewPod(job);
             _pods[pod.Name] = pod;
             Publish("pods", "ADDED", pod.Pod, pod.Pod.Metadata);
@@ -270,15 +303,26 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
         if (query["watch"].FirstOrDefault() is "true" or "1")
         {
             var watch = new Watch(resource, Matches);
-            var since = query["resourceVersion"].FirstOrDefault();
+            var since = query["resourceVersion"].FirstOrDefault() is { Length: > 0 } given ? long.Parse(given) : (long?)null;
             lock (_gate)
             {
                 WatchRequests[resource]++;
                 _watches.Add(watch);
-                // Without a version a watch starts with the present state, as ADDED events.
-                if (since is null)
+                if (since is not null && ExpireWatches)
+                {
+                    // As a real server says it: an ERROR event carrying a Status, then the end of the stream.
+                    ExpireWatches = false;
+                    watch.Events.Writer.TryWrite($"{{\"type\":\"ERROR\",\"object\":{{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\",\"message\":\"too old resource version: {since}\",\"reason\":\"Expired\",\"code\":410}}}}");
+                    watch.Events.Writer.TryComplete();
+                }
+                // Without a version a watch starts with the present state, as ADDED events; from a version, with
+                // every change after it.
+                else if (since is null)
                     foreach (var (item, meta) in Present(resource).Where(entry => Matches(entry.Meta)))
                         watch.Events.Writer.TryWrite(Event("ADDED", item));
+                else
+                    foreach (var change in _history.Where(h => h.Version > since && h.Resource == resource && Matches(h.Meta)))
+                        watch.Events.Writer.TryWrite(change.Line);
             }
             context.Response.ContentType = "application/json";
             try
@@ -318,8 +362,17 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
         ? _jobs.Values.Select(job => ((object)job, job.Metadata))
         : _pods.Values.Where(pod => !pod.Deleted).Select(pod => ((object)pod.Pod, pod.Pod.Metadata));
 
+    private async Task ReadPodAsync(string name, HttpContext context)
+    {
+        FakePod? pod;
+        lock (_gate) pod = _pods.GetValueOrDefault(name);
+        if (pod is null) await WriteStatus(context, 404, "NotFound", $"pods \"{name}\" not found");
+        else await WriteJson(context, pod.Pod);
+    }
+
     private async Task FollowLogAsync(string name, HttpContext context)
     {
+        Interlocked.Increment(ref LogRequests);
         FakePod? pod;
         lock (_gate) pod = _pods.GetValueOrDefault(name);
         if (pod is null)
@@ -336,10 +389,12 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
         await context.Response.StartAsync(context.RequestAborted);
         try
         {
+            var sent = 0;
             await foreach (var line in pod.Lines(context.RequestAborted))
             {
                 await context.Response.WriteAsync(line + "\n", context.RequestAborted);
                 await context.Response.Body.FlushAsync(context.RequestAborted);
+                if (++sent == DropLogAfter && pod.Pod.Status.Phase == "Running") return;
             }
         }
         catch (OperationCanceledException)
@@ -351,8 +406,10 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
     internal void Publish(string resource, string type, object item, V1ObjectMeta meta)
     {
         meta.ResourceVersion = (++_version).ToString();
+        var line = Event(type, item);
+        _history.Add((_version, resource, meta, line));
         foreach (var watch in _watches.Where(w => w.Resource == resource && w.Matches(meta)))
-            watch.Events.Writer.TryWrite(Event(type, item));
+            watch.Events.Writer.TryWrite(line);
     }
 
     internal void Changed(FakePod pod, V1JobStatus? jobStatus = null)

@@ -97,7 +97,8 @@ public sealed class KubernetesExecutorTests() : InTemporaryFolder("tuning-kubern
 
         var container = Assert.Single(pod.Containers);
         Assert.Equal("registry.example/train:1", container.Image);
-        Assert.Equal(["python3", "/study/train.py", "/inputs/prepare/rows", "0.25", "/trial"], container.Command);
+        Assert.Equal(["python3", "/study/train.py", "/inputs/prepare/rows", "0.25", "/trial"], container.Args);
+        Assert.Null(container.Command);
         Assert.Equal("/step", container.WorkingDir);
         var env = container.Env.ToDictionary(variable => variable.Name, variable => variable.Value);
         Assert.Equal("3", env["EPOCHS"]);
@@ -232,9 +233,64 @@ public sealed class KubernetesExecutorTests() : InTemporaryFolder("tuning-kubern
         Assert.False(result.Succeeded);
         Assert.Contains($"step 'train'", result.Error);
         Assert.Contains(said, result.Error);
-        // A pod that would wait for ever (an image never pulled, no node) is not left behind.
+        // Only an eviction is the cluster's doing rather than the step's: worth running the trial again.
+        Assert.Equal(failure == "Evicted", result.Infrastructure);
+        // A pod that would wait for ever (an image never pulled, no node) is not left behind; a Job that ended by
+        // itself stays for its time to live, for kubectl to inspect.
         if (failure is "ImagePullBackOff" or "ErrImagePull" or "Unschedulable")
-            Assert.Contains((StepJob.Name(step.TrialId, "train"), "Foreground"), _api.Deletions);
+            await WaitFor(() => _api.Deletions.Contains((StepJob.Name(step.TrialId, "train"), "Foreground")));
+        else
+            Assert.Empty(_api.Deletions);
+    }
+
+    [Fact]
+    public async Task Watches_the_server_ends_or_expires_and_a_log_stream_cut_short_lose_nothing()
+    {
+        var heard = new List<MetricReport>();
+        _api.DropLogAfter = 2;
+        _api.Kubelet = async pod =>
+        {
+            pod.Run();
+            for (var epoch = 1; epoch <= 3; epoch++) pod.Log($"epoch={epoch} loss=0.{epoch}");
+            await Task.Delay(700);
+            // The API server ends every watch; the next ones started from a version are told it is too old (410).
+            _api.ExpireWatches = true;
+            _api.CloseWatches();
+            await Task.Delay(700);
+            for (var epoch = 4; epoch <= 6; epoch++) pod.Log($"epoch={epoch} loss=0.{epoch}");
+            await Task.Delay(700);
+            pod.Exit(0);
+        };
+        var result = await Run(Executor(), Step(reported: report => { lock (heard) heard.Add(report); }));
+
+        Assert.True(result.Succeeded, result.Error);
+        Assert.Equal(Enumerable.Range(1, 6).Select(e => new MetricPoint(e, e / 10.0)), result.Metrics.Intermediate["loss"]);
+        Assert.Equal(6, heard.Count);
+        Assert.True(_api.LogRequests >= 2, "the cut log was opened again");
+        Assert.True(_api.WatchRequests["jobs"] >= 2, "the ended watch was started again");
+    }
+
+    [Fact]
+    public async Task A_Job_that_went_while_no_watch_saw_it_or_was_never_given_a_pod_fails_the_step()
+    {
+        _api.Kubelet = async pod =>
+        {
+            pod.Run();
+            await Task.Delay(300);
+            // Removed by its time to live, say, while the tuner's watches were reconnecting: no DELETED is ever seen.
+            _api.RemoveSilently(pod.JobName);
+            _api.CloseWatches();
+        };
+        var gone = await Run(Executor(), Step());
+        Assert.Contains("was deleted outside the tuner", gone.Error);
+        Assert.True(gone.Infrastructure);
+
+        // A quota or an admission policy refuses the pod: the Job shows nothing at all.
+        _api.Kubelet = null;
+        var step = Step(trialId: "0123456789abcdef0123456789abcdef-9");
+        var refused = await Run(Executor(unschedulableGrace: TimeSpan.FromSeconds(1)), step);
+        Assert.Contains($"no pod was made for Job {StepJob.Name(step.TrialId, "train")} within 1 s", refused.Error);
+        await WaitFor(() => _api.Deletions.Count == 1);
     }
 
     [Fact]
@@ -272,15 +328,15 @@ public sealed class KubernetesExecutorTests() : InTemporaryFolder("tuning-kubern
         var result = await stopped;
 
         Assert.Equal("step 'train' was killed", result.Error);
+        await WaitFor(() => pod.Deleted);
         Assert.Equal((StepJob.Name(Step().TrialId, "train"), (string?)"Foreground"), Assert.Single(_api.Deletions));
-        Assert.True(pod.Deleted);
         Assert.Empty(_api.JobNames());
 
         using var deadline = new TrialDeadline(TimeSpan.FromSeconds(1), CancellationToken.None);
         var timedOut = await Executor().RunAsync(Step(trialId: "0123456789abcdef0123456789abcdef-8"), deadline).WaitAsync(TimeSpan.FromSeconds(30));
         Assert.True(deadline.RanOut);
         Assert.Equal("step 'train' was killed", timedOut.Error);
-        Assert.Equal(2, _api.Deletions.Count);
+        await WaitFor(() => _api.Deletions.Count == 2);
         Assert.Empty(_api.JobNames());
     }
 
@@ -326,13 +382,13 @@ public sealed class KubernetesExecutorTests() : InTemporaryFolder("tuning-kubern
     }
 
     [Fact]
-    public void A_study_may_name_its_namespace_but_not_another_claim_than_the_tuners()
+    public void A_study_may_name_neither_another_namespace_nor_another_claim_than_the_tuners()
     {
         var executor = Executor();
         Assert.Same(executor, executor.For(null).Executor);
-        Assert.Same(executor, executor.For(new KubernetesSpec(FakeKubernetesApi.Namespace, null)).Executor);
-        Assert.Equal("ml", Executor().For(new KubernetesSpec("ml", "tuning-data")).Executor!.Settings.Namespace);
-        var (none, problem) = Executor().For(new KubernetesSpec(null, "scratch"));
+        Assert.Same(executor, executor.For(new KubernetesSpec(FakeKubernetesApi.Namespace, "tuning-data")).Executor);
+        Assert.StartsWith("trial.kubernetes.namespace 'ml' is not the tuner's namespace ('tuning'", executor.For(new KubernetesSpec("ml", null)).Problem);
+        var (none, problem) = executor.For(new KubernetesSpec(null, "scratch"));
         Assert.Null(none);
         Assert.StartsWith("trial.kubernetes.volumeClaim 'scratch' is not the claim this tuner has mounted ('tuning-data'", problem);
     }

@@ -19,8 +19,11 @@ public static class PodmanKubelet
         foreach (var mount in container.VolumeMounts)
             arguments.AddRange(["-v", $"{Path.Combine(volumeRoot, mount.SubPath)}:{mount.MountPath}:{(mount.ReadOnlyProperty == true ? "ro" : "rw")}"]);
         foreach (var variable in container.Env ?? []) arguments.AddRange(["-e", $"{variable.Name}={variable.Value}"]);
+        // Kubernetes' command replaces the image's entrypoint, its args only the image's command, as in podman.
+        if (container.Command is { Count: > 0 } entrypoint) arguments.AddRange(["--entrypoint", entrypoint[0]]);
         arguments.AddRange(["-w", container.WorkingDir, container.Image]);
-        arguments.AddRange(container.Command);
+        if (container.Command is { Count: > 1 } rest) arguments.AddRange(rest.Skip(1));
+        arguments.AddRange(container.Args ?? []);
 
         var start = new ProcessStartInfo(BusyboxImage.Engine, arguments) { RedirectStandardOutput = true, RedirectStandardError = true };
         using var engine = Process.Start(start)!;

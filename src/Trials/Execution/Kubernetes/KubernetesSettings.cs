@@ -70,7 +70,8 @@ public sealed record KubernetesSettings(
         }
         if (!Seconds(Get(TimeToLiveVariable), 3600, out var ttl))
             return (null, $"{TimeToLiveVariable} must be a whole number of seconds, not '{Get(TimeToLiveVariable)}'");
-        if (!Seconds(Get(UnschedulableGraceVariable), 300, out var grace))
+        // Ten minutes: a GPU node an autoscaler adds takes five to ten to boot and install its driver.
+        if (!Seconds(Get(UnschedulableGraceVariable), 600, out var grace))
             return (null, $"{UnschedulableGraceVariable} must be a whole number of seconds, not '{Get(UnschedulableGraceVariable)}'");
 
         var space = Get(NamespaceVariable)

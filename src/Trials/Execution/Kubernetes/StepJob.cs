@@ -77,7 +77,8 @@ public static partial class StepJob
         {
             Name = ContainerName,
             Image = step.Image,
-            Command = step.Command.ToList(),
+            // As args, not command: the image's entrypoint stays, as `podman run IMAGE ARGS` keeps it for a container step.
+            Args = step.Command.ToList(),
             WorkingDir = MountPoints.Step,
             Env = LocalExecutor.StepEnvironment(step, metricsFile, MountPoints.Outputs)
                 .Select(variable => new V1EnvVar { Name = variable.Key, Value = variable.Value }).ToList(),
@@ -122,7 +123,8 @@ public static partial class StepJob
     {
         var amounts = new Dictionary<string, ResourceQuantity>();
         if (resources.Cpu is { } cpu) amounts["cpu"] = new ResourceQuantity(cpu.ToString(CultureInfo.InvariantCulture));
-        if (resources.Memory is { } memory) amounts["memory"] = new ResourceQuantity(memory);
+        // A study file may write 512K as engines do; Kubernetes spells decimal kilo 'k'.
+        if (resources.Memory is { } memory) amounts["memory"] = new ResourceQuantity(memory.EndsWith('K') ? memory[..^1] + "k" : memory);
         if (resources.Gpu > 0) amounts["nvidia.com/gpu"] = new ResourceQuantity(GpuSlots.DevicesNeeded(resources.Gpu).ToString(CultureInfo.InvariantCulture));
         return amounts.Count == 0 ? null : new V1ResourceRequirements { Requests = amounts, Limits = new Dictionary<string, ResourceQuantity>(amounts) };
     }
