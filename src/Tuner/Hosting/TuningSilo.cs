@@ -23,6 +23,8 @@ public static class TuningSilo
     /// <param name="resumeStudies">Start again, once up, every study that was running when the last process ended (a server).</param>
     public static ISiloBuilder AddTuning(this ISiloBuilder silo, string dataDirectory, GpuSlots? gpus = null, bool resumeStudies = false)
     {
+        // The data folder holds every study file, log and result: made private to this user before anything writes there.
+        Trials.PrivateFiles.Folder(dataDirectory);
         silo.Services.AddSingleton(_ => gpus ?? GpuSlots.Detect());
         silo.Services.Configure<Hosting.TunerOptions>(o =>
         {
