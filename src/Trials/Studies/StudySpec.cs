@@ -33,7 +33,12 @@ public sealed record AlgorithmSpec(string Name, int? Seed, IReadOnlyDictionary<s
 
 public sealed record EarlyStoppingSpec(string Name, IReadOnlyDictionary<string, string> Settings);
 
-public sealed record BudgetSpec(int MaxTrials, int ParallelTrials, int MaxFailedTrials, TimeSpan? TrialTimeout);
+/// <param name="TrialDiskQuota">The most a trial's folders may hold on disk (its logs and outputs), in bytes; a trial past it is killed.</param>
+public sealed record BudgetSpec(int MaxTrials, int ParallelTrials, int MaxFailedTrials, TimeSpan? TrialTimeout, long TrialDiskQuota = BudgetSpec.DefaultTrialDiskQuota)
+{
+    /// <summary>10 GiB: far beyond a typical trial, small enough that one runaway step cannot fill the disk by itself.</summary>
+    public const long DefaultTrialDiskQuota = 10L << 30;
+}
 
 public sealed record PipelineSpec(string Executor, KubernetesSpec? Kubernetes, IReadOnlyList<StepSpec> Steps);
 
