@@ -96,25 +96,6 @@ public sealed class ClusterTests() : InTemporaryFolder("tuning-cluster-")
     private static async Task<JsonElement[]> TrialsAsync(HttpClient client, string id) =>
         JsonDocument.Parse(await client.GetStringAsync($"api/studies/{id}/trials?limit=1000")).RootElement.GetProperty("trials").EnumerateArray().ToArray();
 
-    private static async Task<JsonElement> WaitForEndAsync(HttpClient client, string id, TimeSpan within)
-    {
-        var deadline = DateTime.UtcNow + within;
-        while (true)
-        {
-            try
-            {
-                var study = JsonDocument.Parse(await client.GetStringAsync($"api/studies/{id}")).RootElement;
-                if (study.GetProperty("status").GetString() != "Running") return study;
-            }
-            catch (HttpRequestException)
-            {
-                // A silo answers through the cluster: while Redis is away a request may fail; it is asked again.
-            }
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"study {id} still running after {within}");
-            await Task.Delay(250);
-        }
-    }
-
     [Fact]
     public async Task A_silo_killed_mid_study_loses_no_trial_and_counts_none_twice_and_Redis_going_away_loses_nothing()
     {
@@ -141,7 +122,7 @@ public sealed class ClusterTests() : InTemporaryFolder("tuning-cluster-")
             b.Process.Kill(entireProcessTree: false);
             await b.Process.WaitForExitAsync();
 
-            var study = await WaitForEndAsync(client, id, TimeSpan.FromMinutes(4));
+            var study = await Server.WaitForEndAsync(client, id, TimeSpan.FromMinutes(4));
             Assert.Equal("Succeeded", study.GetProperty("status").GetString());
             var trials = await TrialsAsync(client, id);
             Assert.Equal(200, trials.Length);
@@ -174,7 +155,7 @@ public sealed class ClusterTests() : InTemporaryFolder("tuning-cluster-")
             using var restarted = StartRedis(redisPort);
             try
             {
-                var after = await WaitForEndAsync(client, second, TimeSpan.FromMinutes(3));
+                var after = await Server.WaitForEndAsync(client, second, TimeSpan.FromMinutes(3));
                 Assert.Equal("Succeeded", after.GetProperty("status").GetString());
                 Assert.Equal(40, (await TrialsAsync(client, second)).Count(t => t.GetProperty("status").GetString() == "Succeeded"));
                 using var other = c.Client();

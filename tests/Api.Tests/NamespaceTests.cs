@@ -15,16 +15,7 @@ public sealed class NamespaceTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Directory.CreateDirectory(Path.Combine(_folder, "a"));
-        Directory.CreateDirectory(Path.Combine(_folder, "b"));
-        var keys = Path.Combine(_folder, "keys.json");
-        File.WriteAllText(keys, $$$"""
-            {"namespaces": {
-              "team-a": {"keys": ["{{{Namespaces.Hash(KeyA)}}}"], "workdir": "a"},
-              "team-b": {"keys": ["{{{Namespaces.Hash(KeyB)}}}"], "workdir": "b"},
-              "ops": {"keys": ["{{{Namespaces.Hash(KeyOps)}}}"], "operator": true}
-            }}
-            """);
+        var keys = Server.KeysFile(_folder, KeyA, KeyB, KeyOps);
         Assert.DoesNotContain(KeyA, File.ReadAllText(keys));
         _server = await Server.StartAsync(_folder, keys);
     }

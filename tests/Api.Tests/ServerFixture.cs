@@ -45,6 +45,47 @@ public sealed class Server : IAsyncDisposable
 
     public static StringContent Yaml(string text) => new(text, Encoding.UTF8, "application/yaml");
 
+    /// <summary>
+    /// The study as the API shows it once it is no longer running. A request that fails on the way (a cluster's
+    /// silo or Redis away for a moment) is asked again.
+    /// </summary>
+    public static async Task<System.Text.Json.JsonElement> WaitForEndAsync(HttpClient client, string id, TimeSpan? within = null)
+    {
+        var deadline = DateTime.UtcNow + (within ?? TimeSpan.FromSeconds(90));
+        while (true)
+        {
+            try
+            {
+                var study = System.Text.Json.JsonDocument.Parse(await client.GetStringAsync($"api/studies/{id}")).RootElement.Clone();
+                if (study.GetProperty("status").GetString() is not ("Running" or "Created")) return study;
+            }
+            catch (HttpRequestException)
+            {
+            }
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"study {id} did not end within {within ?? TimeSpan.FromSeconds(90)}");
+            await Task.Delay(200);
+        }
+    }
+
+    /// <summary>
+    /// A keys file of two teams' namespaces, workdirs <c>a</c> and <c>b</c> under <paramref name="folder"/>, and,
+    /// with <paramref name="operatorsKey"/>, an operators' namespace: only the keys' hashes are written.
+    /// </summary>
+    public static string KeysFile(string folder, string teamAKey, string teamBKey, string? operatorsKey = null)
+    {
+        Directory.CreateDirectory(Path.Combine(folder, "a"));
+        Directory.CreateDirectory(Path.Combine(folder, "b"));
+        var keys = Path.Combine(folder, "keys.json");
+        var operators = operatorsKey is null ? "" : $",\n  \"ops\": {{\"keys\": [\"{Service.Namespaces.Hash(operatorsKey)}\"], \"operator\": true}}";
+        File.WriteAllText(keys, $$$"""
+            {"namespaces": {
+              "team-a": {"keys": ["{{{Service.Namespaces.Hash(teamAKey)}}}"], "workdir": "a"},
+              "team-b": {"keys": ["{{{Service.Namespaces.Hash(teamBKey)}}}"], "workdir": "b"}{{{operators}}}
+            }}
+            """);
+        return keys;
+    }
+
     /// <summary>A study whose trials report the objective x (and a learning curve) after <paramref name="sleep"/> seconds.</summary>
     public static string Study(string name = "served", int trials = 6, int parallel = 2, double sleep = 0) => $$"""
         name: {{name}}

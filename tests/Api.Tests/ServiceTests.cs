@@ -41,23 +41,11 @@ public sealed class ServiceTests : IAsyncLifetime
         return study.GetProperty("id").GetString()!;
     }
 
-    private async Task<JsonElement> WaitForEndAsync(string id)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (true)
-        {
-            var study = await Json(await _client.GetAsync($"api/studies/{id}"), HttpStatusCode.OK);
-            if (study.GetProperty("status").GetString() is not ("Running" or "Created")) return study;
-            Assert.True(DateTime.UtcNow < deadline, "the study did not end in time");
-            await Task.Delay(100);
-        }
-    }
-
     [Fact]
     public async Task A_study_is_submitted_listed_read_paged_and_its_spec_returned()
     {
         var id = await SubmitAsync(Server.Study(trials: 7));
-        var end = await WaitForEndAsync(id);
+        var end = await Server.WaitForEndAsync(_client, id);
         Assert.Equal("Succeeded", end.GetProperty("status").GetString());
         Assert.Equal(7, end.GetProperty("succeeded").GetInt32());
         // Trials that ran to an end, stopped early among them, and the steps taken from the cache.
@@ -187,7 +175,7 @@ public sealed class ServiceTests : IAsyncLifetime
     public async Task Plots_are_svg_documents_with_their_series_and_pngs_that_decode()
     {
         var id = await SubmitAsync(Server.Study(trials: 8));
-        await WaitForEndAsync(id);
+        await Server.WaitForEndAsync(_client, id);
         foreach (var kind in Reports.Plots.Kinds)
         {
             var svg = await _client.GetAsync($"api/studies/{id}/plots/{kind}.svg");

@@ -342,4 +342,51 @@ public sealed class LocalExecutorTests() : InTemporaryFolder("tuning-executor-")
         File.WriteAllText(Path.Combine(trial, StepProcesses.RecordFolder, "d"), $"{Environment.ProcessId} 0");
         Assert.Empty(StepProcesses.LiveRecordedGroups(trial));
     }
+
+    [Fact]
+    public async Task A_log_is_cut_at_its_limit_with_a_note_and_the_output_is_still_read_to_its_end()
+    {
+        var log = Path.Combine(Root, "flood.log");
+        var lines = new List<string>();
+        // A megabyte without a newline, then metric lines: the log keeps 1000 bytes, the lines are all read.
+        var text = new string('é', 500_000) + "\nobjective=1\n" + string.Concat(Enumerable.Repeat("noise\n", 10_000)) + "objective=2\n";
+        using var source = new StreamReader(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(text)));
+        await LocalExecutor.CopyLinesAsync(source, log, lines.Add, CancellationToken.None, limit: 1000);
+        var kept = File.ReadAllText(log);
+        Assert.Equal(new string('é', 500) + "\n" + LocalExecutor.TruncationNote(1000) + "\n", kept);
+        Assert.Equal(["objective=1", "objective=2"], lines.Where(l => l.StartsWith("objective", StringComparison.Ordinal)));
+        Assert.Equal(10_002, lines.Count);
+    }
+
+    [Fact]
+    public async Task A_trial_that_writes_past_its_disk_quota_fails_saying_so()
+    {
+        var result = await Run("""
+                - name: hog
+                  command: [sh, -c, "head -c 3000000 /dev/zero > ${outputs}/big; sleep 30; echo objective=1"]
+            """, budget: "maxTrials: 1, trialDiskQuota: 1M");
+        Assert.Equal(TrialOutcome.Failed, result.Outcome);
+        Assert.StartsWith("the trial wrote 2.9 MiB, over its quota of 1 MiB (budget.trialDiskQuota)", result.Error);
+        var quick = await Run("""
+                - name: hog
+                  command: [sh, -c, "head -c 3000000 /dev/zero > ${outputs}/big; echo objective=1"]
+            """, budget: "maxTrials: 1, trialDiskQuota: 1M");
+        Assert.Equal(TrialOutcome.Failed, quick.Outcome);
+        Assert.Contains("over its quota of 1 MiB", quick.Error);
+    }
+
+    [Fact]
+    public void Disk_usage_counts_files_hidden_ones_too_and_follows_no_link()
+    {
+        var folder = Directory.CreateDirectory(Path.Combine(Root, "usage")).FullName;
+        File.WriteAllBytes(Path.Combine(folder, "a"), new byte[1000]);
+        Directory.CreateDirectory(Path.Combine(folder, ".hidden"));
+        File.WriteAllBytes(Path.Combine(folder, ".hidden", "b"), new byte[500]);
+        var elsewhere = Directory.CreateDirectory(Path.Combine(Root, "elsewhere")).FullName;
+        File.WriteAllBytes(Path.Combine(elsewhere, "big"), new byte[100_000]);
+        Directory.CreateSymbolicLink(Path.Combine(folder, "link"), elsewhere);
+        File.CreateSymbolicLink(Path.Combine(folder, "file-link"), Path.Combine(elsewhere, "big"));
+        Assert.Equal(1500, PipelineRunner.DiskUsage(folder));
+        Assert.Equal(0, PipelineRunner.DiskUsage(Path.Combine(Root, "missing")));
+    }
 }

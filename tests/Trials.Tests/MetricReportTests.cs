@@ -109,4 +109,16 @@ public class MetricReportTests
             File.Delete(file);
         }
     }
+
+    [Fact]
+    public void Values_set_as_final_without_a_step_merge_as_the_step_s_last_word()
+    {
+        // A cache hit's metrics come back as a report whose final values were set directly, not read from lines.
+        var cached = new MetricReport();
+        cached.Final["rows"] = 100;
+        var trial = new MetricReport();
+        Assert.True(trial.ReadLine("step=3 rows=7"));
+        trial.MergeLine(cached);
+        Assert.Equal(100, trial.Final["rows"]);
+    }
 }

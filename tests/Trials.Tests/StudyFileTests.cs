@@ -371,4 +371,39 @@ public class StudyFileTests
         Assert.Contains(errors, e => e.Path == "trial.steps[1].command[7]" && e.Message.Contains("${params.depth}"));
         Assert.Equal(errors.OrderBy(e => e.Line).ThenBy(e => e.Column), errors);
     }
+
+    [Theory]
+    [InlineData("500M", 500L << 20)]
+    [InlineData("10G", 10L << 30)]
+    [InlineData("1.5GiB", 3L << 29)]
+    public void A_trial_disk_quota_is_a_size_in_binary_units(string quota, long bytes)
+    {
+        Assert.Equal(BudgetSpec.DefaultTrialDiskQuota, StudyFile.Parse(Valid, "/studies").Budget.TrialDiskQuota);
+        Assert.Equal(bytes, StudyFile.Parse(Replace("trialTimeout: 10m", $"trialTimeout: 10m\n  trialDiskQuota: {quota}"), "/studies").Budget.TrialDiskQuota);
+    }
+
+    [Fact]
+    public void Limits_against_hostile_files_are_errors_naming_them()
+    {
+        Single(Replace("trialTimeout: 10m", "trialDiskQuota: lots"), "budget.trialDiskQuota", "not a size", at: "lots");
+        Single(Replace("trialTimeout: 10m", "trialDiskQuota: 1K"), "budget.trialDiskQuota", "less than the smallest quota", at: "1K");
+        Single(Replace("parallelTrials: 2", "parallelTrials: 5000"), "budget.parallelTrials", "more than the 1000", at: "5000");
+        var wide = Replace("  - {name: x1, type: double, min: -5, max: 10}",
+            string.Join("\n", Enumerable.Range(0, 1001).Select(i => $"  - {{name: p{i}, type: double, min: 0, max: 1}}")));
+        Assert.Contains(Errors(wide), e => e.Path == "parameters" && e.Message.Contains("more than the 1000"));
+        var nul = Errors(Replace("command: [python3, prepare.py,", "env: {\"A=B\": x, C: \"v\\0w\"}\n      command: [python3, \"pre\\0pare.py\","));
+        Assert.Contains(nul, e => e.Path == "trial.steps[0].command[1]" && e.Message.Contains("NUL"));
+        Assert.Contains(nul, e => e.Path == "trial.steps[0].env" && e.Message.Contains("'A=B' is not an environment variable name"));
+        Assert.Contains(nul, e => e.Path == "trial.steps[0].env.C" && e.Message.Contains("NUL"));
+    }
+
+    [Fact]
+    public void A_file_with_thousands_of_problems_reports_the_first_hundred_and_how_many_more()
+    {
+        var keys = string.Join("\n", Enumerable.Range(0, 500).Select(i => $"unknown{i}{new string('x', 500)}: 1"));
+        var errors = Errors(Valid + "\n" + keys + "\n");
+        Assert.Equal(StudyFile.MaxErrors + 1, errors.Count);
+        Assert.Equal("and 400 more problems not listed (the first 100 are)", errors[^1].Message);
+        Assert.All(errors.SkipLast(1), e => Assert.True(e.Path.Length <= 81, e.Path));
+    }
 }

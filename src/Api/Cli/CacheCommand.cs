@@ -98,19 +98,8 @@ public static partial class CacheCommand
 
     private static StepCache Cache(string data) => new(new TunerOptions { DataDirectory = data }.CacheDirectory);
 
-    [GeneratedRegex(@"^(\d+(?:\.\d+)?)\s*([KMGT]?)(i?B?)$", RegexOptions.IgnoreCase)]
-    private static partial Regex SizeShape();
-
     /// <summary>A size like 10G, 500M, 1.5T or 4096 (bytes); units are binary (1K = 1024 bytes).</summary>
-    public static long? Bytes(string text)
-    {
-        var match = SizeShape().Match(text.Trim());
-        if (!match.Success) return null;
-        var number = double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
-        var unit = match.Groups[2].Value.ToUpperInvariant() switch { "K" => 1L << 10, "M" => 1L << 20, "G" => 1L << 30, "T" => 1L << 40, _ => 1L };
-        var bytes = number * unit;
-        return bytes < long.MaxValue ? (long)bytes : null;
-    }
+    public static long? Bytes(string text) => Trials.Studies.StudyFile.SizeBytes(text);
 
     private static string Size(long bytes) =>
         bytes >= 1L << 30 ? $"{bytes / (double)(1L << 30):F1} GiB"

@@ -17,10 +17,11 @@ public static class CommonOptions
     /// </summary>
     public static FileStream? LockDataDirectory(string data)
     {
-        Directory.CreateDirectory(data);
+        // Private: the data folder holds study files, logs and results (0700; the tuner's files in it 0600).
+        Trials.PrivateFiles.Folder(data);
         try
         {
-            return new FileStream(Path.Combine(data, "tuner.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            return new FileStream(Path.Combine(data, "tuner.lock"), Trials.PrivateFiles.Options(FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None));
         }
         catch (IOException)
         {

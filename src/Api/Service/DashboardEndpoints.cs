@@ -24,7 +24,7 @@ public static class DashboardEndpoints
     private static IResult File(Dictionary<string, byte[]> files, string name) =>
         files.TryGetValue(name, out var bytes)
             ? TypedResults.Bytes(bytes, ContentTypes.GetValueOrDefault(Path.GetExtension(name), "application/octet-stream"))
-            : StudyEndpoints.Problem(StatusCodes.Status404NotFound, "No such file", $"the dashboard has no file '{name}'");
+            : StudyEndpoints.Problem(StatusCodes.Status404NotFound, "No such file", $"the dashboard has no file '{TunerServer.Printable(name)}'");
 
     private static byte[] Read(string resource)
     {

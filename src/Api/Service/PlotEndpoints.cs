@@ -31,12 +31,12 @@ public static class PlotEndpoints
         var kind = Path.GetFileNameWithoutExtension(file);
         if (extension is not (".svg" or ".png") || !Plots.Kinds.Contains(kind))
             return StudyEndpoints.Problem(StatusCodes.Status404NotFound, "No such plot",
-                $"plots are {string.Join(", ", Plots.Kinds)}, each as .svg or .png; got '{file}'");
+                $"plots are {string.Join(", ", Plots.Kinds)}, each as .svg or .png; got '{TunerServer.Printable(file)}'");
         var numbers = new List<int>();
         foreach (var part in (trials ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             if (!int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out var number))
-                return StudyEndpoints.Problem(StatusCodes.Status400BadRequest, "Invalid query", $"trials must list trial numbers like 3,7,9; got '{trials}'");
+                return StudyEndpoints.Problem(StatusCodes.Status400BadRequest, "Invalid query", $"trials must list trial numbers like 3,7,9; got '{TunerServer.Printable(trials)}'");
             numbers.Add(number);
         }
         var caller = StudyEndpoints.Visible(context);

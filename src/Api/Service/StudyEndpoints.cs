@@ -103,17 +103,21 @@ public static class StudyEndpoints
     }
 
     private static async Task<IResult> Trials(string id, HttpContext context, StudyService service,
-        string? status, string? sort, int? limit, string? after)
+        string? status, string? sort, string? limit, string? after)
     {
+        // limit is read here, not bound as a number, so that '?limit=abc' or an overflowing number is a 400 naming it.
+        var count = 100;
+        if (limit is not null && !int.TryParse(limit, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out count))
+            return Problem(StatusCodes.Status400BadRequest, "Invalid query", $"limit must be a whole number from 1 to {TrialQuery.MaxLimit}, got '{TunerServer.Printable(limit)}'");
         TrialStatus? wanted = null;
         if (status is not null)
         {
             if (!Enum.TryParse<TrialStatus>(status, ignoreCase: true, out var parsed))
                 return Problem(StatusCodes.Status400BadRequest, "Invalid query",
-                    $"status must be one of {string.Join(", ", Enum.GetNames<TrialStatus>())}, got '{status}'");
+                    $"status must be one of {string.Join(", ", Enum.GetNames<TrialStatus>())}, got '{TunerServer.Printable(status)}'");
             wanted = parsed;
         }
-        var query = new TrialQuery(wanted, sort ?? "number", limit ?? 100, after);
+        var query = new TrialQuery(wanted, sort ?? "number", count, after);
         if (TrialPaging.Problem(query) is { } problem) return Problem(StatusCodes.Status400BadRequest, "Invalid query", problem);
         return ParseId(id) is { } guid && await service.TrialsAsync(guid, Visible(context), query) is { } page
             ? TypedResults.Ok(new TrialPageView(page.Trials.Select(Views.Trial).ToArray(), page.Total, page.Next))
@@ -167,7 +171,7 @@ public static class StudyEndpoints
 
     private static Guid? ParseId(string id) => Guid.TryParse(id, out var guid) ? guid : null;
 
-    public static IResult NotFound(string id) => Problem(StatusCodes.Status404NotFound, "No such study", $"no study '{id}' in this namespace");
+    public static IResult NotFound(string id) => Problem(StatusCodes.Status404NotFound, "No such study", $"no study '{TunerServer.Printable(id)}' in this namespace");
 
     public static IResult Problem(int status, string title, string detail) =>
         TypedResults.Problem(detail: detail, statusCode: status, title: title);

@@ -38,12 +38,13 @@ public static class StudyFileSchema
             ["budget"] = Object("How many trials, how many at once, how many may fail", new()
             {
                 ["maxTrials"] = Integer("Trials to run", minimum: 1),
-                ["parallelTrials"] = Integer("Trials at once (default 1)", minimum: 1),
+                ["parallelTrials"] = Integer("Trials at once (default 1, at most 1000)", minimum: 1),
                 ["maxFailedTrials"] = Integer("The study fails when more trials fail (default: a tenth, at least 3)", minimum: 0),
                 ["maxRetries"] = Integer("How often a trial that failed for want of the machinery (a lost silo, an evicted pod) runs again (default 2)", minimum: 0),
                 ["trialTimeout"] = Text("Like 90s, 10m, 1h30m or 500ms; at most 30d"),
+                ["trialDiskQuota"] = Text("The most a trial's logs and outputs may hold on disk, like 500M or 10G (binary units; default 10G, at least 1M)", pattern: @"^\d+(\.\d+)?\s*[KMGTkmgt]?(i?[Bb]?)$"),
             }, "maxTrials"),
-            ["parameters"] = List(Object("One parameter", new()
+            ["parameters"] = List(Object("One parameter (at most 1000)", new()
             {
                 ["name"] = Text("The parameter's name"),
                 ["type"] = Choice("Its kind", "double", "int", "discrete", "categorical"),

@@ -34,11 +34,29 @@ public static class TunerServer
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.WebHost.UseUrls(options.Urls);
-        // A study file is at most StudyFile.MaxBytes; nothing else this server takes is larger.
-        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = StudyFile.MaxBytes + 65536);
+        // A study file is at most StudyFile.MaxBytes, which the endpoint enforces itself (413 with a problem body). Kestrel's
+        // own limit is higher: it is how much of a refused body is read and thrown away so that the client, still
+        // sending, hears the 413 rather than a reset connection. Past it the connection is closed.
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = DrainedBytes);
         builder.Logging.ClearProviders().AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
         builder.Logging.AddFilter("Orleans", LogLevel.Error);
-        builder.Services.AddProblemDetails();
+        // Errors the framework answers by itself (no such route, a method or media type a route does not take) say
+        // what was wrong too, as every error of the endpoints does.
+        builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = problem =>
+        {
+            if (!string.IsNullOrEmpty(problem.ProblemDetails.Detail)) return;
+            var request = problem.HttpContext.Request;
+            var what = $"{request.Method} {Printable(request.Path.Value)}";
+            problem.ProblemDetails.Detail = problem.ProblemDetails.Status switch
+            {
+                StatusCodes.Status404NotFound => $"nothing at {what}; the API is under /api/studies (see /openapi/v1.json)",
+                StatusCodes.Status405MethodNotAllowed => $"{what}: this method is not allowed here (see /openapi/v1.json)",
+                StatusCodes.Status415UnsupportedMediaType => $"{what}: a study file comes as application/yaml, text/yaml or application/json, not '{Printable(request.ContentType)}'",
+                StatusCodes.Status413PayloadTooLarge => $"{what}: the body is larger than this server takes",
+                StatusCodes.Status400BadRequest => $"{what}: the request is malformed",
+                _ => $"{what} failed",
+            };
+        });
         builder.Services.ConfigureHttpJsonOptions(o =>
         {
             o.SerializerOptions.PropertyNamingPolicy = Reports.Views.Json.PropertyNamingPolicy;
@@ -118,8 +136,20 @@ public static class TunerServer
         return app;
     }
 
+    /// <summary>The most of a request body Kestrel reads (and discards once the endpoint has refused it): 64 MiB.</summary>
+    public const long DrainedBytes = 64L << 20;
+
     /// <summary>Where the Orleans Dashboard (silos, grains, calls) is served, for operators.</summary>
     public const string OrleansDashboardPath = "/orleans";
+
+    /// <summary>Text from a request as an answer may quote it: at most 200 characters, control characters escaped.</summary>
+    public static string Printable(string? text)
+    {
+        text ??= "";
+        if (text.Length > 200) text = text[..200] + "…";
+        return string.Concat(text.Select(c => char.IsControl(c) || c is '\u2028' or '\u2029' or (>= '\u202a' and <= '\u202e') or (>= '\u2066' and <= '\u2069')
+            ? $"\\u{(int)c:x4}" : c.ToString()));
+    }
 
     private static bool IsLoopbackHost(string host) =>
         host is "localhost" || (System.Net.IPAddress.TryParse(host.Trim('[', ']'), out var address) && System.Net.IPAddress.IsLoopback(address));

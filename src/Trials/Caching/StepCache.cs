@@ -76,7 +76,8 @@ public sealed class StepCache(string directory)
                 File.Copy(Path.Combine(logsFrom, log), Path.Combine(logs.FullName, log), overwrite: true);
         var record = new EntryRecord(step, study, DateTimeOffset.UtcNow, seconds, metrics.Final,
             metrics.Intermediate.ToDictionary(m => m.Key, m => m.Value.ToArray()));
-        File.WriteAllText(Path.Combine(build.Folder, EntryFile), JsonSerializer.Serialize(record, Json));
+        using (var file = new FileStream(Path.Combine(build.Folder, EntryFile), PrivateFiles.Options(FileMode.Create, FileAccess.Write, FileShare.None)))
+            JsonSerializer.Serialize(file, record, Json);
         var target = Path.Combine(Directory, build.Key);
         // A folder at the key that is no entry (its record damaged or lost) would shadow every later build: replace it.
         if (System.IO.Directory.Exists(target) && Read(target) is null) Remove(target);

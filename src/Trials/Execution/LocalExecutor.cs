@@ -127,6 +127,8 @@ public class LocalExecutor(GpuSlots gpus, CpuSlots cpus) : IStepExecutor
         };
         if (StepProcesses.SessionLauncher is not null) start.ArgumentList.Add(program.Path);
         foreach (var argument in launch.Command.Skip(1)) start.ArgumentList.Add(argument);
+        // A client key in the tuner's own environment (tuner serve started from a shell that set it) is no step's business.
+        start.Environment.Remove("TUNER_KEY");
         foreach (var (name, value) in launch.Environment) start.Environment[name] = value;
         start.Environment[StepProcesses.MarkerVariable] = step.StepDirectory;
         start.Environment[StepProcesses.OwnerVariable] = StepProcesses.Self;
@@ -215,20 +217,45 @@ public class LocalExecutor(GpuSlots gpus, CpuSlots cpus) : IStepExecutor
     }
 
     /// <summary>
-    /// Copies the output to the log as it comes and hands its lines (at most <see cref="BoundedLines.MaxLength"/>
-    /// characters each) to <paramref name="onLine"/>, until the stream ends or reading is stopped.
+    /// The most a step's <c>stdout.log</c> or <c>stderr.log</c> holds: 64 MiB. Past it the output is still read (for
+    /// metric lines, and so the step never blocks on a full pipe) but no longer kept; a last line says so.
     /// </summary>
-    protected internal static async Task CopyLinesAsync(StreamReader source, string logPath, Action<string>? onLine, CancellationToken stop)
+    public const long LogLimit = 64L << 20;
+
+    /// <summary>The line that ends a log cut at <paramref name="limit"/> bytes.</summary>
+    public static string TruncationNote(long limit) => $"[tuner: log truncated after {limit} bytes]";
+
+    /// <summary>
+    /// Copies the output to the log as it comes, up to <paramref name="limit"/> bytes (<see cref="LogLimit"/> by
+    /// default) and a note saying the rest was dropped, and hands its lines (at most <see cref="BoundedLines.MaxLength"/>
+    /// characters each) to <paramref name="onLine"/>, until the stream ends or reading is stopped. Memory stays bounded
+    /// however much the step prints, with newlines or without.
+    /// </summary>
+    public static async Task CopyLinesAsync(StreamReader source, string logPath, Action<string>? onLine, CancellationToken stop, long limit = LogLimit)
     {
-        await using var log = new StreamWriter(logPath, append: false);
+        // Private to the tuner's user, as everything in the data folder is.
+        await using var log = new StreamWriter(new FileStream(logPath, PrivateFiles.Options(FileMode.Create, FileAccess.Write, FileShare.Read)));
         var lines = onLine is null ? null : new BoundedLines(onLine);
         var buffer = new char[8192];
+        var written = 0L;
+        var truncated = false;
         try
         {
             int read;
             while ((read = await source.ReadAsync(buffer.AsMemory(), stop).ConfigureAwait(false)) > 0)
             {
-                await log.WriteAsync(buffer.AsMemory(0, read), stop).ConfigureAwait(false);
+                if (!truncated)
+                {
+                    var kept = Kept(buffer.AsSpan(0, read), limit - written);
+                    if (kept > 0) await log.WriteAsync(buffer.AsMemory(0, kept), stop).ConfigureAwait(false);
+                    written += System.Text.Encoding.UTF8.GetByteCount(buffer.AsSpan(0, kept));
+                    if (kept < read)
+                    {
+                        truncated = true;
+                        await log.WriteAsync($"\n{TruncationNote(limit)}\n".AsMemory(), stop).ConfigureAwait(false);
+                        await log.FlushAsync(stop).ConfigureAwait(false);
+                    }
+                }
                 lines?.Feed(buffer.AsSpan(0, read));
             }
             lines?.Finish();
@@ -236,6 +263,19 @@ public class LocalExecutor(GpuSlots gpus, CpuSlots cpus) : IStepExecutor
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
         }
+    }
+
+    /// <summary>How many of the characters fit in <paramref name="room"/> bytes of UTF-8, never splitting a surrogate pair.</summary>
+    private static int Kept(ReadOnlySpan<char> text, long room)
+    {
+        if (room <= 0) return 0;
+        var n = (int)Math.Min(text.Length, room);
+        int over;
+        while (n > 0 && (over = System.Text.Encoding.UTF8.GetByteCount(text[..n]) - (int)Math.Min(room, int.MaxValue)) > 0)
+            n -= Math.Max(1, over / 3);
+        n = Math.Max(n, 0);
+        if (n > 0 && n < text.Length && char.IsHighSurrogate(text[n - 1])) n--;
+        return n;
     }
 
     /// <summary>The last line the step wrote to standard error, so a failed trial says why without opening its logs.</summary>

@@ -98,6 +98,7 @@ public sealed partial class MetricReport
     {
         foreach (var (name, value) in line.Final)
         {
+            // A value with no step recorded (a cache entry's metrics, set as final) is the step's last word.
             var at = line._finalSteps.GetValueOrDefault(name, long.MaxValue);
             if (_finalSteps.TryGetValue(name, out var mine) && mine > at) continue;
             Final[name] = value;

@@ -71,8 +71,12 @@ public sealed class PipelineRunner
         });
 
         var steps = new Dictionary<string, Task<StepDone>>(StringComparer.Ordinal);
+        using var quotaWatch = new CancellationTokenSource();
+        var quota = run.WatchDiskAsync(quotaWatch.Token);
         foreach (var step in _order) steps[step.Name] = run.WhenReadyAsync(step, steps);
         var done = await Task.WhenAll(_order.Select(step => steps[step.Name])).ConfigureAwait(false);
+        quotaWatch.Cancel();
+        await quota.ConfigureAwait(false);
 
         var metrics = new MetricReport();
         foreach (var step in done) metrics.Merge(step.Metrics);
@@ -81,6 +85,8 @@ public sealed class PipelineRunner
 
         // A trial whose every step succeeded is judged by what it reported, however late a stop came.
         if (!done.All(d => d.Succeeded)) return Ended(run.End.Outcome, run.End.Error, run.End.Infrastructure);
+        // What its steps left counts too, though none ran long enough to be caught writing it.
+        if (run.OverQuota() is { } overQuota) return Ended(TrialOutcome.Failed, overQuota);
 
         var objective = _spec.Objective.Metric;
         if (!metrics.Final.TryGetValue(objective, out var value))
@@ -100,11 +106,73 @@ public sealed class PipelineRunner
         public static readonly StepDone NotStarted = new(false, "", null, new MetricReport(), null);
     }
 
+    /// <summary>How often a running trial's folders are measured against <c>budget.trialDiskQuota</c>.</summary>
+    public static readonly TimeSpan DiskQuotaPoll = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// The bytes of the files under <paramref name="folder"/>, by their length, links not followed (a link to a large
+    /// file elsewhere is not this folder's). Files that vanish while it counts are not counted.
+    /// </summary>
+    public static long DiskUsage(string folder)
+    {
+        if (!Directory.Exists(folder)) return 0;
+        var files = new System.IO.Enumeration.FileSystemEnumerable<long>(folder, (ref System.IO.Enumeration.FileSystemEntry e) => e.Length,
+            new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true, AttributesToSkip = FileAttributes.ReparsePoint })
+        {
+            ShouldIncludePredicate = (ref System.IO.Enumeration.FileSystemEntry e) => !e.IsDirectory,
+        };
+        var total = 0L;
+        try
+        {
+            foreach (var length in files) total += length;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+        return total;
+    }
+
     /// <summary>One trial's pipeline while it runs: the steps' shared deadline, and what ended it first.</summary>
     private sealed class Run(PipelineRunner runner, TrialRun trial, TrialDeadline deadline, CancellationTokenSource abort, Action<MetricReport>? reported)
     {
         private (TrialOutcome Outcome, string Error, bool TimedOut, bool Infrastructure)? _end;
         private string? _killed;
+
+        /// <summary>Where the trial writes besides its own folder: the cache entries its steps are building.</summary>
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _building = new(StringComparer.Ordinal);
+
+        /// <summary>What the trial's steps wrote into the cache entries they built and stored.</summary>
+        private long _cachedBytes;
+
+        /// <summary>Why the trial is over its disk quota (what it wrote, and the quota), or null while it is within it.</summary>
+        public string? OverQuota()
+        {
+            var quota = runner._spec.Budget.TrialDiskQuota;
+            var used = DiskUsage(trial.TrialDirectory) + _building.Keys.Sum(DiskUsage) + Interlocked.Read(ref _cachedBytes);
+            return used <= quota ? null
+                : $"the trial wrote {StudyFile.FormatSize(used)}, over its quota of {StudyFile.FormatSize(quota)} (budget.trialDiskQuota)";
+        }
+
+        /// <summary>Measures the trial's folders every <see cref="DiskQuotaPoll"/> and ends the trial once they hold more than its quota.</summary>
+        public async Task WatchDiskAsync(CancellationToken stop)
+        {
+            using var timer = new PeriodicTimer(DiskQuotaPoll);
+            try
+            {
+                while (await timer.WaitForNextTickAsync(stop).ConfigureAwait(false))
+                {
+                    // Measuring walks the folders: off the timer's thread, and never two at once.
+                    if (await Task.Run(OverQuota, stop).ConfigureAwait(false) is { } over)
+                    {
+                        Ends(TrialOutcome.Failed, over);
+                        return;
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
 
         /// <summary>How the trial ended, for a trial with a step that did not succeed.</summary>
         public (TrialOutcome Outcome, string Error, bool Infrastructure) End
@@ -225,7 +293,22 @@ public sealed class PipelineRunner
                     return Hit(step, key, late);
                 }
                 var build = cache.Begin(key);
-                var done = await ExecuteAsync(step, invocation(build.OutputDirectory), key).ConfigureAwait(false);
+                _building[build.OutputDirectory] = 0;
+                StepDone done;
+                try
+                {
+                    done = await ExecuteAsync(step, invocation(build.OutputDirectory), key).ConfigureAwait(false);
+                }
+                finally
+                {
+                    _building.TryRemove(build.OutputDirectory, out _);
+                }
+                if (done.Succeeded)
+                {
+                    // What the step wrote into its entry is the trial's writing, though it is kept in the cache.
+                    Interlocked.Add(ref _cachedBytes, DiskUsage(build.OutputDirectory));
+                    if (OverQuota() is { } over) done = Failed(step, over) with { Metrics = done.Metrics };
+                }
                 if (!done.Succeeded)
                 {
                     StepCache.Abandon(build);

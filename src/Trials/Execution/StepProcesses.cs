@@ -73,7 +73,8 @@ public static partial class StepProcesses
     {
         var folder = Path.Combine(Path.GetDirectoryName(stepDirectory)!, RecordFolder);
         Directory.CreateDirectory(folder);
-        File.WriteAllText(Path.Combine(folder, Path.GetFileName(stepDirectory)), group.ToString());
+        using var record = new StreamWriter(new FileStream(Path.Combine(folder, Path.GetFileName(stepDirectory)), PrivateFiles.Options(FileMode.Create, FileAccess.Write, FileShare.None)));
+        record.Write(group.ToString());
     }
 
     /// <summary>

@@ -26,6 +26,18 @@ public static partial class StudyFile
     /// <summary>The largest study file read: far beyond any real study, small enough that reading one is harmless.</summary>
     public const int MaxBytes = 4 << 20;
 
+    /// <summary>The most trials a study runs at once: each runs processes, and a study file is no place for a fork bomb.</summary>
+    public const int MaxParallelTrials = 1000;
+
+    /// <summary>The most parameters a study may search: far beyond what any suggester can use (Sobol stops at 32).</summary>
+    public const int MaxParameters = 1000;
+
+    /// <summary>The most problems reported for one file: enough to fix a file by, small enough to send back whole.</summary>
+    public const int MaxErrors = 100;
+
+    /// <summary>The smallest trial disk quota: a trial's logs alone need some room.</summary>
+    public const long MinTrialDiskQuota = 1L << 20;
+
     /// <summary>The longest trial timeout: a .NET timer holds about 49 days, and no trial should be left that long unwatched.</summary>
     public static readonly TimeSpan MaxTrialTimeout = TimeSpan.FromDays(30);
 
@@ -93,7 +105,17 @@ public static partial class StudyFile
         var spec = Read(reader, stream.Documents[0].RootNode, studyDirectory);
         // In the order of the file (errors that have no position last), as a user fixes them.
         if (reader.Errors.Count > 0 || spec is null)
-            throw new StudyFileException(reader.Errors.OrderBy(e => e.Line == 0).ThenBy(e => e.Line).ThenBy(e => e.Column).ToArray());
+        {
+            var errors = reader.Errors.OrderBy(e => e.Line == 0).ThenBy(e => e.Line).ThenBy(e => e.Column).ToList();
+            // A hostile file can hold a million mistakes; the first ones are what a user fixes first.
+            if (errors.Count > MaxErrors)
+            {
+                var more = errors.Count - MaxErrors;
+                errors.RemoveRange(MaxErrors, more);
+                errors.Add(new StudyFileError("", 0, 0, $"and {more} more problems not listed (the first {MaxErrors} are)"));
+            }
+            throw new StudyFileException(errors);
+        }
         return spec;
     }
 
@@ -216,10 +238,24 @@ public static partial class StudyFile
     private static BudgetSpec? ReadBudget(YamlReader r, YamlNode? node)
     {
         const string path = "budget";
-        var map = r.Mapping(node, path, ["maxTrials", "parallelTrials", "maxFailedTrials", "trialTimeout", "maxRetries"]);
+        var map = r.Mapping(node, path, ["maxTrials", "parallelTrials", "maxFailedTrials", "trialTimeout", "maxRetries", "trialDiskQuota"]);
         if (map is null) return null;
         var maxTrials = r.Int(r.Required(map, path, "maxTrials", "how many trials to run (at least 1)"), "budget.maxTrials", 1);
         var parallel = r.Int(YamlReader.Field(map, "parallelTrials"), "budget.parallelTrials", 1) ?? 1;
+        if (parallel > MaxParallelTrials)
+        {
+            r.Error("budget.parallelTrials", YamlReader.Field(map, "parallelTrials"), $"{parallel} trials at once is more than the {MaxParallelTrials} a study may run at once");
+            parallel = 1;
+        }
+        var quota = BudgetSpec.DefaultTrialDiskQuota;
+        if (r.String(YamlReader.Field(map, "trialDiskQuota"), "budget.trialDiskQuota") is { } quotaText)
+        {
+            if (SizeBytes(quotaText) is not { } bytes)
+                r.Error("budget.trialDiskQuota", YamlReader.Field(map, "trialDiskQuota"), $"'{quotaText}' is not a size; write it like 500M or 10G (binary units)");
+            else if (bytes < MinTrialDiskQuota)
+                r.Error("budget.trialDiskQuota", YamlReader.Field(map, "trialDiskQuota"), $"'{quotaText}' is less than the smallest quota, 1M");
+            else quota = bytes;
+        }
         var maxFailed = r.Int(YamlReader.Field(map, "maxFailedTrials"), "budget.maxFailedTrials", 0);
         var maxRetries = r.Int(YamlReader.Field(map, "maxRetries"), "budget.maxRetries", 0) ?? BudgetSpec.DefaultMaxRetries;
         TimeSpan? timeout = null;
@@ -237,7 +273,32 @@ public static partial class StudyFile
             else timeout = TimeSpan.FromSeconds(seconds.Value);
         }
         // By default a study tolerates a tenth of its trials failing (at least 3) before it gives up.
-        return maxTrials is null ? null : new BudgetSpec(maxTrials.Value, parallel, maxFailed ?? Math.Max(3, maxTrials.Value / 10), timeout, maxRetries);
+        return maxTrials is null ? null : new BudgetSpec(maxTrials.Value, parallel, maxFailed ?? Math.Max(3, maxTrials.Value / 10), timeout, quota, maxRetries);
+    }
+
+    [GeneratedRegex(@"^(\d+(?:\.\d+)?)\s*([KMGT]?)(i?B?)$", RegexOptions.IgnoreCase)]
+    private static partial Regex SizeShape();
+
+    /// <summary>A size like 10G, 500M, 1.5T or 4096 (bytes); units are binary (1K = 1024 bytes); null where the text is none.</summary>
+    public static long? SizeBytes(string text)
+    {
+        var match = SizeShape().Match(text.Trim());
+        if (!match.Success) return null;
+        var number = double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
+        var unit = match.Groups[2].Value.ToUpperInvariant() switch { "K" => 1L << 10, "M" => 1L << 20, "G" => 1L << 30, "T" => 1L << 40, _ => 1L };
+        var bytes = number * unit;
+        return bytes < long.MaxValue ? (long)bytes : null;
+    }
+
+    /// <summary>A size as a person reads it: <c>10 MiB</c>, <c>47.7 MiB</c>, <c>1.5 GiB</c>.</summary>
+    public static string FormatSize(long bytes)
+    {
+        static string Number(double value) => value.ToString(value == Math.Floor(value) ? "0" : "0.0", CultureInfo.InvariantCulture);
+        return bytes >= 1L << 40 ? $"{Number(bytes / (double)(1L << 40))} TiB"
+            : bytes >= 1L << 30 ? $"{Number(bytes / (double)(1L << 30))} GiB"
+            : bytes >= 1L << 20 ? $"{Number(bytes / (double)(1L << 20))} MiB"
+            : bytes >= 1L << 10 ? $"{Number(bytes / 1024.0)} KiB"
+            : $"{bytes} B";
     }
 
     /// <summary>
@@ -270,6 +331,11 @@ public static partial class StudyFile
         if (items.Count == 0)
         {
             r.Error("parameters", node, "must list at least one parameter");
+            return null;
+        }
+        if (items.Count > MaxParameters)
+        {
+            r.Error("parameters", node, $"{items.Count} parameters are more than the {MaxParameters} a study may search");
             return null;
         }
         var parameters = new List<Parameter>();
@@ -488,9 +554,21 @@ public static partial class StudyFile
             r.Error(path + ".command", commandNode, "must hold at least the program to run");
         else if (command is [{ Length: 0 }, ..])
             r.Error(path + ".command[0]", "the program to run must not be empty");
+        // An argument or variable holding NUL would be cut short on its way to the operating system: run as something else.
+        if (command is not null)
+            for (var a = 0; a < command.Count; a++)
+                if (command[a].Contains('\0'))
+                    r.Error($"{path}.command[{a}]", "holds a NUL character, which no argument of a process can");
         var dependsOn = r.StringList(YamlReader.Field(map, "dependsOn"), path + ".dependsOn") ?? [];
         var image = r.String(YamlReader.Field(map, "image"), path + ".image");
         var environment = r.ScalarMap(YamlReader.Field(map, "env"), path + ".env");
+        foreach (var (variable, value) in environment)
+        {
+            if (variable.Length == 0 || variable.Contains('=') || variable.Contains('\0'))
+                r.Error($"{path}.env", YamlReader.Field(map, "env"), $"'{variable.Replace("\0", "\\0", StringComparison.Ordinal)}' is not an environment variable name (no '=', no NUL, not empty)");
+            if (value.Contains('\0'))
+                r.Error($"{path}.env.{variable}", "holds a NUL character, which no environment variable can");
+        }
         var resources = ReadResources(r, YamlReader.Field(map, "resources"), path + ".resources");
         var cache = r.Bool(YamlReader.Field(map, "cache"), path + ".cache") ?? true;
         return name is null || command is null or { Count: 0 } || resources is null

@@ -33,9 +33,14 @@ public sealed record AlgorithmSpec(string Name, int? Seed, IReadOnlyDictionary<s
 
 public sealed record EarlyStoppingSpec(string Name, IReadOnlyDictionary<string, string> Settings);
 
+/// <param name="TrialDiskQuota">The most a trial's folders may hold on disk (its logs and outputs), in bytes; a trial past it is killed.</param>
 /// <param name="MaxRetries">How often a trial that failed for want of the machinery (a lost silo, an evicted pod) runs again.</param>
-public sealed record BudgetSpec(int MaxTrials, int ParallelTrials, int MaxFailedTrials, TimeSpan? TrialTimeout, int MaxRetries = BudgetSpec.DefaultMaxRetries)
+public sealed record BudgetSpec(int MaxTrials, int ParallelTrials, int MaxFailedTrials, TimeSpan? TrialTimeout,
+    long TrialDiskQuota = BudgetSpec.DefaultTrialDiskQuota, int MaxRetries = BudgetSpec.DefaultMaxRetries)
 {
+    /// <summary>10 GiB: far beyond a typical trial, small enough that one runaway step cannot fill the disk by itself.</summary>
+    public const long DefaultTrialDiskQuota = 10L << 30;
+
     public const int DefaultMaxRetries = 2;
 }
 

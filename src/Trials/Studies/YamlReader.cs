@@ -76,9 +76,11 @@ internal sealed class YamlReader
         foreach (var key in map.Children.Keys)
         {
             var name = (key as YamlScalarNode)?.Value ?? "";
-            if (!allowed.Contains(name))
-                Error(Join(path, name), key,
-                    $"unknown field '{name}'{(what is null ? "" : " for " + what)}; allowed: {string.Join(", ", allowed)}");
+            if (allowed.Contains(name)) continue;
+            // Quoted as far as a person reads it: a key may be a kilobyte long, and a file may hold thousands.
+            if (name.Length > 80) name = name[..80] + "…";
+            Error(Join(path, name), key,
+                $"unknown field '{name}'{(what is null ? "" : " for " + what)}; allowed: {string.Join(", ", allowed)}");
         }
         return map;
     }

@@ -23,6 +23,9 @@ public sealed class LeftoverSweep(ExecutorSelector executors, StepCache cache, I
 
     private async Task SweepAtStart(CancellationToken cancellation)
     {
+        // Trial folders and cache entries hold logs and outputs: only the tuner's user reads them.
+        Trials.PrivateFiles.Folder(options.Value.RunsDirectory, tighten: true);
+        Trials.PrivateFiles.Folder(cache.Directory, tighten: true);
         if (options.Value.Clustered)
         {
             await StepProcesses.EndAsync(options.Value.RunsDirectory, [], StepProcesses.TerminationGrace, owners: StepProcesses.Owners.Dead);

@@ -31,6 +31,8 @@ public static class TuningSilo
     /// <param name="redis">A Redis server (<c>HOST:PORT</c>) for grain state and reminders; null for the embedded store.</param>
     public static ISiloBuilder AddTuning(this ISiloBuilder silo, string dataDirectory, GpuSlots? gpus = null, bool resumeStudies = false, string? redis = null)
     {
+        // The data folder holds every study file, log and result: made private to this user before anything writes there.
+        Trials.PrivateFiles.Folder(dataDirectory);
         var watchPeriod = Environment.GetEnvironmentVariable(Hosting.TunerOptions.WatchPeriodVariable) is { } seconds
             && double.TryParse(seconds, System.Globalization.CultureInfo.InvariantCulture, out var parsed) && parsed > 0
             ? TimeSpan.FromSeconds(parsed)

@@ -19,7 +19,11 @@ public sealed class SqliteGrainStorage : IGrainStorage, IDisposable
     public SqliteGrainStorage(string databasePath, Serializer serializer)
     {
         _serializer = serializer;
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(databasePath))!);
+        // The store holds every study file and result: its folder 0700, the database 0600 before SQLite opens it (its
+        // -wal and -shm files take the database's mode).
+        Tuning.Trials.PrivateFiles.Folder(Path.GetDirectoryName(Path.GetFullPath(databasePath))!);
+        foreach (var file in new[] { databasePath, databasePath + "-wal", databasePath + "-shm" })
+            if (file == databasePath || File.Exists(file)) Tuning.Trials.PrivateFiles.File600(file);
         _connection = new SqliteConnection(new SqliteConnectionStringBuilder
         {
             DataSource = databasePath,

@@ -355,13 +355,15 @@ public sealed class KubernetesExecutor(IKubernetes client, KubernetesSettings se
 
     /// <summary>
     /// Follows the step container's log to its end into <paramref name="logPath"/>, line by line (each at most
-    /// <see cref="BoundedLines.MaxLength"/>). A stream cut while the container runs (an idle timeout, an API server
-    /// restart) is opened again, and the lines already read are skipped.
+    /// <see cref="BoundedLines.MaxLength"/>, the file at most <see cref="LocalExecutor.LogLimit"/>, as for local
+    /// steps). A stream cut while the container runs (an idle timeout, an API server restart) is opened again, and
+    /// the lines already read are skipped.
     /// </summary>
     private async Task StreamLogAsync(string podName, string logPath, Action<string> onLine, CancellationToken cancel)
     {
-        await using var log = new StreamWriter(logPath, append: false);
+        await using var log = new StreamWriter(new FileStream(logPath, PrivateFiles.Options(FileMode.Create, FileAccess.Write, FileShare.Read)));
         var delivered = 0;
+        var written = 0L;
         var buffer = new char[8192];
         while (!cancel.IsCancellationRequested)
         {
@@ -370,7 +372,11 @@ public sealed class KubernetesExecutor(IKubernetes client, KubernetesSettings se
             {
                 if (index++ < delivered) return;
                 delivered++;
-                log.WriteLine(line);
+                if (written <= LocalExecutor.LogLimit)
+                {
+                    written += System.Text.Encoding.UTF8.GetByteCount(line) + 1;
+                    log.WriteLine(written <= LocalExecutor.LogLimit ? line : LocalExecutor.TruncationNote(LocalExecutor.LogLimit));
+                }
                 onLine(line);
             });
             try
