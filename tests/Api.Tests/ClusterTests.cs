@@ -73,18 +73,7 @@ public sealed class ClusterTests() : InTemporaryFolder("tuning-cluster-")
         }
     }
 
-    private string StudyYaml(string name, int trials, int parallel) => $$"""
-        name: {{name}}
-        objective: {metric: objective, goal: minimize}
-        algorithm: {name: random, seed: 3}
-        budget: {maxTrials: {{trials}}, parallelTrials: {{parallel}}}
-        parameters:
-          - {name: x, type: double, min: 0, max: 1}
-        trial:
-          steps:
-            - name: run
-              command: [sh, -c, "echo ${trial.id} >> {{Root}}/runs.log; sleep 0.5; echo objective=${params.x}"]
-        """;
+    private string StudyYaml(string name, int trials, int parallel) => Server.LoggedStudy(name, trials, parallel, Path.Combine(Root, "runs.log"));
 
     private static async Task<string> SubmitAsync(HttpClient client, string yaml)
     {

@@ -19,18 +19,7 @@ public sealed class CrashHarnessTests(ITestOutputHelper output) : InTemporaryFol
     [Fact]
     public async Task A_study_killed_at_20_random_moments_ends_with_every_trial_once_and_nothing_left_running()
     {
-        File.WriteAllText(Path.Combine(Root, "study.yaml"), $$"""
-            name: crash-harness
-            objective: {metric: objective, goal: minimize}
-            algorithm: {name: tpe, seed: 5}
-            budget: {maxTrials: {{Trials}}, parallelTrials: 4}
-            parameters:
-              - {name: x, type: double, min: 0, max: 1}
-            trial:
-              steps:
-                - name: run
-                  command: [sh, -c, "echo ${trial.id} >> {{Root}}/runs.log; sleep 0.5; echo objective=${params.x}"]
-            """);
+        File.WriteAllText(Path.Combine(Root, "study.yaml"), Server.LoggedStudy("crash-harness", Trials, parallel: 4, Path.Combine(Root, "runs.log"), algorithm: "tpe"));
         var data = Path.Combine(Root, "data");
         var random = new Random(2026);
         var clock = Stopwatch.StartNew();

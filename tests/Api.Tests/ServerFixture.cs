@@ -102,6 +102,23 @@ public sealed class Server : IAsyncDisposable
               command: [sh, -c, "sleep {{sleep}}; echo step=1 objective=2; echo step=2 objective=${params.x}"]
         """;
 
+    /// <summary>
+    /// A study each of whose trials appends its id to <paramref name="runsLog"/> as it starts, then reports x after
+    /// half a second: the log tells how often each trial ran.
+    /// </summary>
+    public static string LoggedStudy(string name, int trials, int parallel, string runsLog, string algorithm = "random") => $$"""
+        name: {{name}}
+        objective: {metric: objective, goal: minimize}
+        algorithm: {name: {{algorithm}}, seed: 3}
+        budget: {maxTrials: {{trials}}, parallelTrials: {{parallel}}}
+        parameters:
+          - {name: x, type: double, min: 0, max: 1}
+        trial:
+          steps:
+            - name: run
+              command: [sh, -c, "echo ${trial.id} >> {{runsLog}}; sleep 0.5; echo objective=${params.x}"]
+        """;
+
     public async ValueTask DisposeAsync()
     {
         await App.StopAsync();
