@@ -47,7 +47,7 @@ public static class Regret
     {
         var algorithm = AlgorithmCatalog.Find(algorithmName)!;
         // As a study creates it: with the study's budget.
-        var suggester = algorithm.Create(new Dictionary<string, string>(), function.Space, seed);
+        var suggester = algorithm.Create(new Dictionary<string, string>(), function.Space, seed, function.Budget);
         var observations = new List<Observation>();
         var best = double.PositiveInfinity;
         for (var trial = 0; trial < function.Budget; trial++)

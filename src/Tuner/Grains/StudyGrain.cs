@@ -73,7 +73,7 @@ public sealed class StudyGrain(
     {
         _spec = specs.Get(source);
         var algorithm = AlgorithmCatalog.Find(_spec.Algorithm.Name)!;
-        _suggester = algorithm.Create(_spec.Algorithm.Settings, _spec.Space, _spec.Algorithm.Seed ?? seed);
+        _suggester = algorithm.Create(_spec.Algorithm.Settings, _spec.Space, _spec.Algorithm.Seed ?? seed, _spec.Budget.MaxTrials);
         _earlyStopping = _spec.EarlyStopping is { } rule ? EarlyStoppingCatalog.Create(rule.Name, rule.Settings).Rule : null;
     }
 
