@@ -27,7 +27,8 @@ public sealed record BayesianSettings(int InitialTrials, string Acquisition, dou
     /// the budget and never fewer than 5: min(2(d+1), max(5, ⌊maxTrials/4⌋)). Without the cap a 9-parameter study of 20
     /// trials would be all Sobol points and its model would never run; with it, 5 Sobol points and 15 model-guided
     /// trials. Small designs do well in BO (Bossek et al., GECCO 2020, found 10-25% of the budget a good share), a quarter
-    /// measured as well as or better than a third on `regret --suite small` (50 seeds), and 5 points is about the least a
+    /// and a third were within noise of each other on `regret --suite small` (50 seeds; a quarter better on Hartmann6
+    /// with 20 trials, 1.79 against 1.97), and 5 points is about the least a
     /// GP with a lengthscale per parameter and its priors fits sensibly. For DESIGN.md's budgets (50 and 100 trials) the
     /// cap never bites: the design stays 2(d+1).
     /// </summary>

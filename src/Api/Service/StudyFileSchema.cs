@@ -43,6 +43,16 @@ public static class StudyFileSchema
                 ["maxRetries"] = Integer("How often a trial that failed for want of the machinery (a lost silo, an evicted pod) runs again (default 2)", minimum: 0),
                 ["trialTimeout"] = Text("Like 90s, 10m, 1h30m or 500ms; at most 30d"),
             }, "maxTrials"),
+            ["enqueue"] = List(new OpenApiSchema
+            {
+                Type = JsonSchemaType.Object,
+                Description = "A parameter set to run first (trials 0, 1, … in list order): every parameter of the study, each a value it takes",
+                AdditionalProperties = new OpenApiSchema { Description = "The parameter's value: a number, or a category's name" },
+            }),
+            ["warmStart"] = Object("An earlier study's finished trials, seen by the suggester as observations (not run, not counted against the budget)", new()
+            {
+                ["from"] = Text("Its study.json (what tuner run --out writes), relative to the study file's folder; its space must be this study's"),
+            }, "from"),
             ["parameters"] = List(Object("One parameter", new()
             {
                 ["name"] = Text("The parameter's name"),
