@@ -14,11 +14,17 @@ public static class Regret
 {
     public static readonly string[] Algorithms = ["random", "sobol", "tpe", "bayesian"];
 
-    public static int Run(int seeds, IReadOnlyCollection<string> functions, IReadOnlyCollection<string> algorithms)
+    public static int Run(int seeds, IReadOnlyCollection<string> functions, IReadOnlyCollection<string> algorithms, string suite = "default", int? budget = null)
     {
-        var rows = new List<object>();
-        foreach (var function in TestFunction.Suite.Where(f => functions.Count == 0 || functions.Contains(f.Name)))
+        if (TestFunction.Named(suite) is not { } chosen)
         {
+            Console.Error.WriteLine($"unknown suite '{suite}'; allowed: default, small");
+            return 2;
+        }
+        var rows = new List<object>();
+        foreach (var listed in chosen.Where(f => functions.Count == 0 || functions.Contains(f.Name)))
+        {
+            var function = budget is { } trials ? listed with { Budget = trials } : listed;
             Console.WriteLine($"{function.Name} ({function.Space.Dimensions}-D, {function.Budget} trials, {seeds} seeds, f* = {function.Optimum})");
             Console.WriteLine($"  {"algorithm",-10} {"median",12} {"q1",12} {"q3",12} {"s/run",8}");
             foreach (var algorithm in Algorithms.Where(a => algorithms.Count == 0 || algorithms.Contains(a)))
@@ -40,7 +46,8 @@ public static class Regret
     public static double RunOnce(TestFunction function, string algorithmName, int seed)
     {
         var algorithm = AlgorithmCatalog.Find(algorithmName)!;
-        var suggester = algorithm.Create(new Dictionary<string, string>(), function.Space, seed);
+        // As a study creates it: with the study's budget.
+        var suggester = algorithm.Create(new Dictionary<string, string>(), function.Space, seed, function.Budget);
         var observations = new List<Observation>();
         var best = double.PositiveInfinity;
         for (var trial = 0; trial < function.Budget; trial++)

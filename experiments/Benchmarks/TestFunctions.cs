@@ -12,6 +12,21 @@ public sealed record TestFunction(string Name, SearchSpace Space, double Optimum
     /// <summary>DESIGN.md's public suite, with its budgets, and a mixed space of our own.</summary>
     public static readonly TestFunction[] Suite = [Branin(), Hartmann6(), Rosenbrock(4), Mixed4()];
 
+    /// <summary>
+    /// Small budgets, where the initial design is most of the study: Branin with 15 trials, Hartmann6 with 20 and 30,
+    /// and Hartmann6 among three parameters that do nothing (9-D, as many hyperparameter searches look) with 20.
+    /// </summary>
+    public static readonly TestFunction[] SmallBudgets =
+        [Branin() with { Budget = 15 }, Hartmann6() with { Budget = 20 }, Hartmann6() with { Budget = 30 }, Hartmann6In9() with { Budget = 20 }];
+
+    /// <summary>The named suite: <c>default</c> (DESIGN.md's budgets) or <c>small</c>.</summary>
+    public static TestFunction[]? Named(string name) => name switch
+    {
+        "default" => Suite,
+        "small" => SmallBudgets,
+        _ => null,
+    };
+
     public static TestFunction Branin() => new("branin",
         new SearchSpace([new DoubleParameter("x1", -5, 10), new DoubleParameter("x2", 0, 15)]), 0.397887, 50, x =>
         {
@@ -43,6 +58,14 @@ public sealed record TestFunction(string Name, SearchSpace Space, double Optimum
             }
             return -sum;
         });
+
+    /// <summary>Hartmann6 on the first six of nine parameters; the last three do not change the value.</summary>
+    public static TestFunction Hartmann6In9()
+    {
+        var hartmann = Hartmann6();
+        return new("hartmann6in9", new SearchSpace(Enumerable.Range(1, 9).Select(i => new DoubleParameter($"x{i}", 0, 1))),
+            hartmann.Optimum, 100, x => hartmann.Function(x[..6]));
+    }
 
     public static TestFunction Rosenbrock(int d) => new($"rosenbrock{d}",
         new SearchSpace(Enumerable.Range(1, d).Select(i => new DoubleParameter($"x{i}", -2.048, 2.048))), 0, 100, x =>

@@ -64,7 +64,7 @@ public sealed class ResumeTests() : InTemporaryFolder("tuning-resume-")
 
         // What an uninterrupted study gives: trial n is the suggestion for n after trials 0..n-1.
         var spec = StudyFile.Parse(yaml, Root);
-        var suggester = AlgorithmCatalog.Find(algorithm)!.Create(spec.Algorithm.Settings, spec.Space, 11);
+        var suggester = AlgorithmCatalog.Find(algorithm)!.Create(spec.Algorithm.Settings, spec.Space, 11, spec.Budget.MaxTrials);
         var observations = new List<Observation>();
         using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(Root, "out", "study.json")));
         var records = json.RootElement.GetProperty("trials").EnumerateArray().ToArray();

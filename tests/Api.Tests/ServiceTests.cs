@@ -211,6 +211,9 @@ public sealed class ServiceTests : IAsyncLifetime
             Assert.True(paths.TryGetProperty(path, out _), $"no {path} in the OpenAPI document");
         var study = document.GetProperty("components").GetProperty("schemas").GetProperty("StudyFile");
         Assert.Equal(["name", "objective", "budget", "parameters", "trial"], study.GetProperty("required").EnumerateArray().Select(r => r.GetString()));
+        var properties = study.GetProperty("properties");
+        Assert.Contains("parameter set to run first", properties.GetProperty("enqueue").GetProperty("items").GetProperty("description").GetString());
+        Assert.Equal(["from"], properties.GetProperty("warmStart").GetProperty("required").EnumerateArray().Select(r => r.GetString()));
     }
 
     [Fact]

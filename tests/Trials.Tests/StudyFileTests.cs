@@ -406,4 +406,126 @@ public class StudyFileTests
         Assert.Equal("and 400 more problems not listed (the first 100 are)", errors[^1].Message);
         Assert.All(errors.SkipLast(1), e => Assert.True(e.Path.Length <= 81, e.Path));
     }
+
+    // enqueue: parameter sets run first, checked against the space.
+
+    private static string Enqueue(string sets) => Replace("parameters:\n", $"enqueue:\n{sets}\nparameters:\n");
+
+    private const string GoodSet = "  - {x1: 1.5, lr: 0.001, layers: 3, batch: 32, optimizer: adam, x2: 7.5}";
+
+    [Fact]
+    public void Enqueued_parameter_sets_are_read_with_their_types()
+    {
+        var spec = StudyFile.Parse(Enqueue(GoodSet + "\n  - {x1: -5, lr: 1e-5, layers: 8, batch: 128, optimizer: sgd, x2: 15}"), "/studies");
+        Assert.Equal(2, spec.Enqueued.Count);
+        Assert.Equal(ParameterValue.Of(1.5), spec.Enqueued[0]["x1"]);
+        Assert.Equal(ParameterValue.Of(3), spec.Enqueued[0]["layers"]);
+        Assert.Equal(ParameterValue.Of("adam"), spec.Enqueued[0]["optimizer"]);
+        Assert.Equal(ParameterValue.Of(128), spec.Enqueued[1]["batch"]);
+        Assert.Empty(StudyFile.Parse(Valid, "/studies").Enqueued);
+    }
+
+    [Theory]
+    [InlineData("  - {x1: 1.5, lr: 0.001, layers: 3, batch: 32, optimizer: adam}", "enqueue[0]", "missing parameter 'x2'", "{x1: 1.5")]
+    [InlineData("  - {x1: 1.5, lr: 0.001, layers: 3, batch: 32, optimizer: adam, x2: 7.5, depth: 2}", "enqueue[0].depth", "no parameter named 'depth'", "depth: 2")]
+    [InlineData("  - {x1: 11, lr: 0.001, layers: 3, batch: 32, optimizer: adam, x2: 7.5}", "enqueue[0].x1", "11 is out of range [-5, 10]", "11, lr")]
+    [InlineData("  - {x1: 1.5, lr: 0.5, layers: 3, batch: 32, optimizer: adam, x2: 7.5}", "enqueue[0].lr", "0.5 is out of range [1E-05, 0.1]", "0.5, layers")]
+    [InlineData("  - {x1: 1.5, lr: 0.001, layers: 2.5, batch: 32, optimizer: adam, x2: 7.5}", "enqueue[0].layers", "not a whole number", "2.5, batch")]
+    [InlineData("  - {x1: 1.5, lr: 0.001, layers: 3, batch: 48, optimizer: adam, x2: 7.5}", "enqueue[0].batch", "48 is not among the values [16, 32, 64, 128]", "48, opt")]
+    [InlineData("  - {x1: 1.5, lr: 0.001, layers: 3, batch: 32, optimizer: rmsprop, x2: 7.5}", "enqueue[0].optimizer", "'rmsprop' is not among the categories [sgd, adam]", "rmsprop")]
+    [InlineData("  - {x1: 1.5, lr: 0.001, layers: 3, batch: 32, optimizer: adam, x2: 7.25}", "enqueue[0].x2", "not on the step", "7.25}")]
+    [InlineData("  - {x1: fast, lr: 0.001, layers: 3, batch: 32, optimizer: adam, x2: 7.5}", "enqueue[0].x1", "'fast' is not a number", "fast")]
+    [InlineData("  - [1.5, 0.001]", "enqueue[0]", "must be a parameter set", "[1.5")]
+    public void An_enqueued_set_outside_the_space_is_refused_naming_the_parameter(string set, string path, string fragment, string at)
+    {
+        var text = Enqueue(set + "\n" + GoodSet);
+        Single(text, path, fragment, at);
+        Assert.DoesNotContain(Errors(text), e => e.Path.StartsWith("enqueue[1]", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void More_enqueued_sets_than_the_budget_or_an_enqueue_under_grid_search_is_refused()
+    {
+        var text = Enqueue(GoodSet + "\n" + GoodSet).Replace("maxTrials: 50", "maxTrials: 1");
+        Single(text, "enqueue", "more than budget.maxTrials (1)", at: "- {x1: 1.5");
+        var grid = Enqueue(GoodSet).Replace("name: random", "name: grid").Replace("{name: x1, type: double, min: -5, max: 10}", "{name: x1, type: double, min: -5, max: 10, step: 0.5}")
+            .Replace("{name: lr, type: double, min: 1e-5, max: 1e-1, scale: log}", "{name: lr, type: discrete, values: [1e-5, 1e-3, 1e-1]}");
+        Single(grid, "enqueue", "grid search runs every grid point", at: "- {x1: 1.5");
+    }
+
+    // warmStart: an earlier study's trials as observations, checked against the space.
+
+    private static readonly string EarlierTrial = """{"number": 0, "status": "Succeeded", "parameters": {"x1": 1.5, "lr": 0.001, "layers": 3, "batch": 32, "optimizer": "adam", "x2": 7.5}, "metrics": {"objective": 2.5, "runtime": 3}}""";
+
+    /// <summary>A study file warm-started from a study.json holding <paramref name="trials"/>, in a fresh folder.</summary>
+    private static (string Text, string Folder) WarmStarted(params string[] trials)
+    {
+        var folder = Directory.CreateTempSubdirectory("tuning-warm-").FullName;
+        Directory.CreateDirectory(Path.Combine(folder, "earlier"));
+        File.WriteAllText(Path.Combine(folder, "earlier", "study.json"),
+            $$"""{"id": "e", "name": "earlier", "status": "Succeeded", "objective": {"metric": "objective", "goal": "minimize"}, "trials": [{{string.Join(",\n", trials)}}]}""");
+        return (Replace("parameters:\n", "warmStart: {from: earlier/study.json}\nparameters:\n"), folder);
+    }
+
+    private static StudyFileError WarmError(string fragment, params string[] trials)
+    {
+        var (text, folder) = WarmStarted(trials);
+        var e = Assert.Throws<StudyFileException>(() => StudyFile.Parse(text, folder));
+        var error = e.Errors.FirstOrDefault(x => x.Message.Contains(fragment, StringComparison.Ordinal));
+        Assert.True(error is not null, $"expected an error saying '{fragment}', got:\n{string.Join("\n", e.Errors)}");
+        Assert.Equal("warmStart.from", error!.Path);
+        // At the path in the file: line of warmStart, column of its value.
+        var line = text.Split('\n').ToList().FindIndex(l => l.StartsWith("warmStart:", StringComparison.Ordinal)) + 1;
+        Assert.Equal((line, "warmStart: {from: ".Length + 1), (error.Line, error.Column));
+        Directory.Delete(folder, recursive: true);
+        return error;
+    }
+
+    [Fact]
+    public void A_warm_start_reads_the_earlier_studys_finished_trials_in_file_order()
+    {
+        var (text, folder) = WarmStarted(
+            EarlierTrial,
+            EarlierTrial.Replace("\"number\": 0", "\"number\": 1").Replace("\"Succeeded\"", "\"Failed\"").Replace("\"x1\": 1.5", "\"x1\": -2"),
+            EarlierTrial.Replace("\"number\": 0", "\"number\": 2").Replace("\"Succeeded\"", "\"Running\""),
+            EarlierTrial.Replace("\"number\": 0", "\"number\": 3").Replace("\"objective\": 2.5", "\"objective\": 0.5").Replace("\"adam\"", "\"sgd\""));
+        var spec = StudyFile.Parse(text, folder);
+        Assert.Equal(Path.Combine(folder, "earlier", "study.json"), spec.WarmStart!.From);
+        var trials = spec.WarmStart.Trials!;
+        Assert.Equal([0, 1, 3], trials.Select(t => t.Number));
+        Assert.Equal([2.5, null, 0.5], trials.Select(t => t.Value));
+        Assert.Equal(ParameterValue.Of(-2), trials[1].Parameters["x1"]);
+        Assert.Equal(ParameterValue.Of("sgd"), trials[2].Parameters["optimizer"]);
+        Assert.Equal(ParameterValue.Of(3), trials[0].Parameters["layers"]);
+
+        // A running study's grains parse without reading it: the study keeps what it read when it was created.
+        File.Delete(Path.Combine(folder, "earlier", "study.json"));
+        Assert.Null(StudyFile.Parse(text, folder, readWarmStart: false).WarmStart!.Trials);
+        Assert.Contains(Assert.Throws<StudyFileException>(() => StudyFile.Parse(text, folder)).Errors, e => e.Path == "warmStart.from" && e.Message.Contains("no such file"));
+        Directory.Delete(folder, recursive: true);
+    }
+
+    [Fact]
+    public void A_warm_start_from_another_space_is_refused_saying_how_it_differs()
+    {
+        WarmError("parameter 'x2' is missing from its trials (first: trial 0)", EarlierTrial.Replace(", \"x2\": 7.5", ""));
+        WarmError("its trials have parameter 'depth', which this study does not", EarlierTrial.Replace("\"x2\": 7.5", "\"x2\": 7.5, \"depth\": 4"));
+        WarmError("trial 0, parameter 'x1': 12 is out of range [-5, 10]", EarlierTrial.Replace("\"x1\": 1.5", "\"x1\": 12"));
+        WarmError("trial 0, parameter 'optimizer': 'rmsprop' is not among the categories [sgd, adam]", EarlierTrial.Replace("\"adam\"", "\"rmsprop\""));
+        WarmError("trial 0, parameter 'batch': 48 is not among the values", EarlierTrial.Replace("\"batch\": 32", "\"batch\": 48"));
+        WarmError("trial 0, parameter 'layers': 'three' is not a number", EarlierTrial.Replace("\"layers\": 3", "\"layers\": \"three\""));
+    }
+
+    [Fact]
+    public void A_warm_start_that_is_no_study_json_or_has_nothing_to_learn_is_refused()
+    {
+        WarmError("no finished trial with a value of the objective metric 'objective'", EarlierTrial.Replace("\"objective\": 2.5", "\"loss\": 2.5"));
+        var (text, folder) = WarmStarted(EarlierTrial);
+        File.WriteAllText(Path.Combine(folder, "earlier", "study.json"), """{"studies": []}""");
+        Assert.Contains(Assert.Throws<StudyFileException>(() => StudyFile.Parse(text, folder)).Errors, e => e.Path == "warmStart.from" && e.Message.Contains("not a study.json"));
+        File.WriteAllText(Path.Combine(folder, "earlier", "study.json"), "{\"trials\": [");
+        Assert.Contains(Assert.Throws<StudyFileException>(() => StudyFile.Parse(text, folder)).Errors, e => e.Path == "warmStart.from" && e.Message.Contains("not JSON"));
+        Directory.Delete(folder, recursive: true);
+        Single(Replace("parameters:\n", "warmStart: {path: x.json}\nparameters:\n"), "warmStart.path", "unknown field 'path'", at: "path: x");
+    }
 }

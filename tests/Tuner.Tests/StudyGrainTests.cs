@@ -80,7 +80,7 @@ public sealed class StudyGrainTests() : InTemporaryFolder("tuning-grains-")
         Assert.Equal(StudyStatus.Succeeded, (await TuningCluster.WaitForEndAsync(study)).Status);
         var trials = (await study.GetTrials()).OrderBy(t => t.Number).ToArray();
         var spec = Tuning.Trials.Studies.StudyFile.Parse(yaml, cluster.DataDirectory);
-        var suggester = Tuning.Algorithms.Suggesters.AlgorithmCatalog.Find(algorithm)!.Create(spec.Algorithm.Settings, spec.Space, 5);
+        var suggester = Tuning.Algorithms.Suggesters.AlgorithmCatalog.Find(algorithm)!.Create(spec.Algorithm.Settings, spec.Space, 5, spec.Budget.MaxTrials);
         var observations = new List<Tuning.Algorithms.Suggesters.Observation>();
         foreach (var trial in trials)
         {

@@ -26,6 +26,29 @@ public abstract record Parameter(string Name)
     /// <summary>True where the values have no order, so distances between them mean nothing.</summary>
     public virtual bool IsCategorical => false;
 
+    /// <summary>
+    /// Why <paramref name="value"/> is not a value this parameter takes (out of range, off its step, not among its
+    /// values or categories, a name where a number belongs), or null where it is one: what an enqueued parameter set or
+    /// an earlier study's trial must pass to be run or observed in this space.
+    /// </summary>
+    public abstract string? Problem(ParameterValue value);
+
+    /// <summary>The common checks of the numeric kinds: a finite number within [min, max].</summary>
+    protected static string? NumberProblem(ParameterValue value, double min, double max) =>
+        value.IsCategory ? $"'{value.Category}' is not a number"
+        : !double.IsFinite(value.Number) ? "must be a finite number"
+        : value.Number < min || value.Number > max ? $"{value} is out of range [{Text(min)}, {Text(max)}]"
+        : null;
+
+    /// <summary>True where <paramref name="x"/> lies on the grid min + k·step, allowing for decimal rounding.</summary>
+    protected static bool OnStep(double x, double min, double step)
+    {
+        var k = (x - min) / step;
+        return Math.Abs(k - Math.Round(k)) <= 1e-9 * Math.Max(1, Math.Abs(k));
+    }
+
+    protected static string Text(double x) => ParameterValue.Of(x).ToString();
+
     protected static double Clamp01(double unit) => double.IsNaN(unit) ? 0.5 : Math.Clamp(unit, 0.0, 1.0);
 }
 
@@ -56,6 +79,11 @@ public sealed record DoubleParameter(string Name, double Min, double Max, bool L
 
     public override ParameterValue GridValue(long index) =>
         ParameterValue.Of(Math.Round(Min + index * (Step ?? throw new InvalidOperationException($"'{Name}' has no step")), 12));
+
+    public override string? Problem(ParameterValue value) =>
+        NumberProblem(value, Min, Max) ?? (Step is { } step && !OnStep(value.Number, Min, step)
+            ? $"{value} is not on the step: {Text(Min)} + k·{Text(step)}"
+            : null);
 }
 
 /// <summary>
@@ -84,6 +112,11 @@ public sealed record IntParameter(string Name, long Min, long Max, bool Log = fa
     public override long? GridSize => (Max - Min) / Step + 1;
 
     public override ParameterValue GridValue(long index) => ParameterValue.Of(Min + index * Step);
+
+    public override string? Problem(ParameterValue value) =>
+        NumberProblem(value, Min, Max) ?? (Math.Floor(value.Number) != value.Number ? $"{value} is not a whole number"
+            : Step != 1 && !OnStep(value.Number, Min, Step) ? $"{value} is not on the step: {Min} + k·{Step}"
+            : null);
 }
 
 /// <summary>A numeric parameter restricted to listed values, kept in ascending order so that their order means something.</summary>
@@ -106,6 +139,11 @@ public sealed record DiscreteParameter : Parameter
     public override long? GridSize => Values.Length;
 
     public override ParameterValue GridValue(long index) => ParameterValue.Of(Values[(int)index]);
+
+    public override string? Problem(ParameterValue value) =>
+        value.IsCategory ? $"'{value.Category}' is not a number"
+        : Values.Contains(value.Number) ? null
+        : $"{value} is not among the values [{string.Join(", ", Values.Select(Text))}]";
 }
 
 /// <summary>An unordered choice among names. Its unit position only indexes the choice; models must not read it as a distance.</summary>
@@ -128,4 +166,7 @@ public sealed record CategoricalParameter : Parameter
     public override long? GridSize => Values.Length;
 
     public override ParameterValue GridValue(long index) => ParameterValue.Of(Values[(int)index]);
+
+    public override string? Problem(ParameterValue value) =>
+        Values.Contains(value.ToString()) ? null : $"'{value}' is not among the categories [{string.Join(", ", Values)}]";
 }

@@ -13,7 +13,10 @@ public abstract class Algorithm
     public abstract IReadOnlyList<AlgorithmError> Validate(IReadOnlyDictionary<string, string> settings, SearchSpace space);
 
     /// <summary>Builds the suggester; call only with settings that <see cref="Validate"/> accepted.</summary>
-    public abstract ISuggester Create(IReadOnlyDictionary<string, string> settings, SearchSpace space, int seed);
+    /// <param name="maxTrials">The study's budget (<c>budget.maxTrials</c>), where known: algorithms that spend a
+    /// start-up phase before modelling size it from the budget as well as the space, so a small budget is not all
+    /// start-up. Explicit settings win over it.</param>
+    public abstract ISuggester Create(IReadOnlyDictionary<string, string> settings, SearchSpace space, int seed, int? maxTrials = null);
 }
 
 /// <summary>Every algorithm a study file may name.</summary>
@@ -32,7 +35,7 @@ public static class AlgorithmCatalog
         public override IReadOnlyList<AlgorithmError> Validate(IReadOnlyDictionary<string, string> settings, SearchSpace space) =>
             new SettingsReader(settings).Finish();
 
-        public override ISuggester Create(IReadOnlyDictionary<string, string> settings, SearchSpace space, int seed) =>
+        public override ISuggester Create(IReadOnlyDictionary<string, string> settings, SearchSpace space, int seed, int? maxTrials = null) =>
             new RandomSuggester(space, seed);
     }
 
@@ -50,7 +53,7 @@ public static class AlgorithmCatalog
             return errors;
         }
 
-        public override ISuggester Create(IReadOnlyDictionary<string, string> settings, SearchSpace space, int seed) =>
+        public override ISuggester Create(IReadOnlyDictionary<string, string> settings, SearchSpace space, int seed, int? maxTrials = null) =>
             new GridSuggester(space);
     }
 
@@ -68,7 +71,7 @@ public static class AlgorithmCatalog
             return errors;
         }
 
-        public override ISuggester Create(IReadOnlyDictionary<string, string> settings, SearchSpace space, int seed) =>
+        public override ISuggester Create(IReadOnlyDictionary<string, string> settings, SearchSpace space, int seed, int? maxTrials = null) =>
             new SobolSuggester(space, seed, new SettingsReader(settings).Bool("scramble", true));
     }
 
@@ -83,8 +86,8 @@ public static class AlgorithmCatalog
             return reader.Finish();
         }
 
-        public override ISuggester Create(IReadOnlyDictionary<string, string> settings, SearchSpace space, int seed) =>
-            new BayesianSuggester(space, seed, BayesianSettings.Read(new SettingsReader(settings), space));
+        public override ISuggester Create(IReadOnlyDictionary<string, string> settings, SearchSpace space, int seed, int? maxTrials = null) =>
+            new BayesianSuggester(space, seed, BayesianSettings.Read(new SettingsReader(settings), space, maxTrials));
     }
 
     private sealed class TpeAlgorithm : Algorithm
@@ -98,7 +101,7 @@ public static class AlgorithmCatalog
             return reader.Finish();
         }
 
-        public override ISuggester Create(IReadOnlyDictionary<string, string> settings, SearchSpace space, int seed) =>
+        public override ISuggester Create(IReadOnlyDictionary<string, string> settings, SearchSpace space, int seed, int? maxTrials = null) =>
             new TpeSuggester(space, seed, TpeSettings.Read(new SettingsReader(settings)));
     }
 }

@@ -7,11 +7,16 @@ namespace Tuning.Algorithms.Suggesters;
 public sealed record Observation(IReadOnlyDictionary<string, ParameterValue> Parameters, double? Loss);
 
 /// <summary>What a suggester knows when it is asked for the parameters of trial <c>TrialNumber</c>.</summary>
+/// <param name="Completed">Finished trials: first the warm start's (an earlier study's, in its file's order), then this
+/// study's in trial-number order.</param>
 /// <param name="Pending">Parameters of trials that run now and have no result yet.</param>
+/// <param name="WarmStarted">How many of <paramref name="Completed"/>, from the first, are a warm start's observations
+/// rather than trials of this study: they count towards a start-up phase as this study's own finished trials do.</param>
 public sealed record SuggestionContext(
     int TrialNumber,
     IReadOnlyList<Observation> Completed,
-    IReadOnlyList<IReadOnlyDictionary<string, ParameterValue>> Pending);
+    IReadOnlyList<IReadOnlyDictionary<string, ParameterValue>> Pending,
+    int WarmStarted = 0);
 
 /// <summary>
 /// Proposes the parameters of the next trial. Implementations are deterministic: the same seed and the same

@@ -46,7 +46,7 @@ public static class PlotEndpoints
         var version = $"{guid:N}/{file}?trials={string.Join(',', numbers)}&params={string.Join(',', names)}/" +
                       $"{report.Study.Status}/{report.Study.Succeeded}/{report.Study.Failed}/{report.Trials.Length}";
         if (Drawn.TryGetValue(version, out var cached)) return Image(cached, extension);
-        var spec = StudyFile.Parse(report.Source.Text, report.Source.Directory);
+        var spec = StudyFile.Parse(report.Source.Text, report.Source.Directory, readWarmStart: false);
         OxyPlot.PlotModel model;
         try
         {

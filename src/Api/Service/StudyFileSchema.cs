@@ -44,6 +44,16 @@ public static class StudyFileSchema
                 ["trialTimeout"] = Text("Like 90s, 10m, 1h30m or 500ms; at most 30d"),
                 ["trialDiskQuota"] = Text("The most a trial's logs and outputs may hold on disk, like 500M or 10G (binary units; default 10G, at least 1M)", pattern: @"^\d+(\.\d+)?\s*[KMGTkmgt]?(i?[Bb]?)$"),
             }, "maxTrials"),
+            ["enqueue"] = List(new OpenApiSchema
+            {
+                Type = JsonSchemaType.Object,
+                Description = "A parameter set to run first (trials 0, 1, … in list order): every parameter of the study, each a value it takes",
+                AdditionalProperties = new OpenApiSchema { Description = "The parameter's value: a number, or a category's name" },
+            }),
+            ["warmStart"] = Object("An earlier study's finished trials, seen by the suggester as observations (not run, not counted against the budget)", new()
+            {
+                ["from"] = Text("Its study.json (what tuner run --out writes), relative to the study file's folder; its space must be this study's"),
+            }, "from"),
             ["parameters"] = List(Object("One parameter (at most 1000)", new()
             {
                 ["name"] = Text("The parameter's name"),

@@ -15,7 +15,7 @@ namespace Tuning.Trials.Studies;
 /// </summary>
 public static partial class StudyFile
 {
-    private static readonly string[] TopFields = ["name", "objective", "algorithm", "earlyStopping", "budget", "parameters", "trial"];
+    private static readonly string[] TopFields = ["name", "objective", "algorithm", "earlyStopping", "budget", "enqueue", "warmStart", "parameters", "trial"];
 
     [GeneratedRegex("^[a-z0-9-]+$")] private static partial Regex StudyName();
     [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_.-]*$")] private static partial Regex Identifier();
@@ -72,7 +72,10 @@ public static partial class StudyFile
     }
 
     /// <summary>Parses study file text; relative paths in its commands resolve against <paramref name="studyDirectory"/>.</summary>
-    public static StudySpec Parse(string text, string studyDirectory)
+    /// <param name="readWarmStart">Whether to read and check the study.json that <c>warmStart.from</c> names (what a
+    /// submission needs); false gives its path alone (what a running study's grains need: the study keeps the
+    /// observations it read when it was created, so it does not depend on the file afterwards).</param>
+    public static StudySpec Parse(string text, string studyDirectory, bool readWarmStart = true)
     {
         if (string.IsNullOrWhiteSpace(text))
             throw new StudyFileException([new StudyFileError("", 0, 0, "the study file is empty")]);
@@ -102,7 +105,7 @@ public static partial class StudyFile
                 "the study file holds more than one YAML document")]);
 
         var reader = new YamlReader();
-        var spec = Read(reader, stream.Documents[0].RootNode, studyDirectory);
+        var spec = Read(reader, stream.Documents[0].RootNode, studyDirectory, readWarmStart);
         // In the order of the file (errors that have no position last), as a user fixes them.
         if (reader.Errors.Count > 0 || spec is null)
         {
@@ -155,7 +158,7 @@ public static partial class StudyFile
         return last;
     }
 
-    private static StudySpec? Read(YamlReader r, YamlNode root, string studyDirectory)
+    private static StudySpec? Read(YamlReader r, YamlNode root, string studyDirectory, bool readWarmStart)
     {
         var top = r.Mapping(root, "", TopFields, required: "a study: a mapping with the fields " + string.Join(", ", TopFields));
         if (top is null) return null;
@@ -171,10 +174,12 @@ public static partial class StudyFile
         var earlyStopping = ReadEarlyStopping(r, YamlReader.Field(top, "earlyStopping"));
         var budget = ReadBudget(r, r.Required(top, "", "budget", "the budget (at least maxTrials)"));
         var pipeline = ReadPipeline(r, r.Required(top, "", "trial", "the trial pipeline (steps)"), DeclaredNames(parametersNode));
+        var enqueue = ReadEnqueue(r, YamlReader.Field(top, "enqueue"), space, budget, algorithm);
+        var warmStart = ReadWarmStart(r, YamlReader.Field(top, "warmStart"), space, objective, studyDirectory, readWarmStart);
 
         if (name is null || objective is null || space is null || algorithm is null || budget is null || pipeline is null)
             return null;
-        return new StudySpec(name, objective, algorithm, earlyStopping, budget, space, pipeline, studyDirectory);
+        return new StudySpec(name, objective, algorithm, earlyStopping, budget, space, pipeline, studyDirectory, enqueue, warmStart);
     }
 
     private static ObjectiveSpec? ReadObjective(YamlReader r, YamlNode? node)

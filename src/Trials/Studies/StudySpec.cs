@@ -6,6 +6,8 @@ public enum Goal { Minimize, Maximize }
 
 /// <summary>A study file, loaded and validated: everything needed to run the study.</summary>
 /// <param name="StudyDirectory">The study file's folder: relative paths in commands resolve against it.</param>
+/// <param name="Enqueue">Parameter sets to run first, as trials 0, 1, … before the suggester is asked (<c>enqueue:</c>).</param>
+/// <param name="WarmStart">An earlier study whose trials the suggester sees as observations (<c>warmStart:</c>).</param>
 public sealed record StudySpec(
     string Name,
     ObjectiveSpec Objective,
@@ -14,7 +16,23 @@ public sealed record StudySpec(
     BudgetSpec Budget,
     SearchSpace Space,
     PipelineSpec Trial,
-    string StudyDirectory);
+    string StudyDirectory,
+    IReadOnlyList<IReadOnlyDictionary<string, ParameterValue>>? Enqueue = null,
+    WarmStartSpec? WarmStart = null)
+{
+    /// <summary>The enqueued parameter sets; empty where the file lists none.</summary>
+    public IReadOnlyList<IReadOnlyDictionary<string, ParameterValue>> Enqueued => Enqueue ?? [];
+}
+
+/// <summary>An earlier study's trials, fed to the suggester as observations before this study's own.</summary>
+/// <param name="From">The study.json's absolute path.</param>
+/// <param name="Trials">Its finished trials in file order (failed ones with no value), or null where the file was not
+/// read (<see cref="StudyFile.Parse"/> with <c>readWarmStart: false</c>).</param>
+public sealed record WarmStartSpec(string From, IReadOnlyList<WarmStartTrial>? Trials);
+
+/// <summary>One finished trial of an earlier study, in this study's space.</summary>
+/// <param name="Value">Its value of this study's objective metric; null where it failed or reported none.</param>
+public sealed record WarmStartTrial(int Number, IReadOnlyDictionary<string, ParameterValue> Parameters, double? Value);
 
 public sealed record ObjectiveSpec(string Metric, Goal Goal, double? Target, IReadOnlyList<string> AdditionalMetrics)
 {

@@ -14,6 +14,7 @@ namespace Tuning.Tuner.Grains;
 /// </summary>
 public sealed class StudyGrain(
     [PersistentState("study", TuningStorage.Name)] IPersistentState<StudyGrain.StudyState> state,
+    [PersistentState("warmStart", TuningStorage.Name)] IPersistentState<StudyGrain.WarmStartState> warmStart,
     StudySpecCache specs,
     IOptions<TunerOptions> options,
     IGrainFactory grains) : Grain, IStudyGrain, IRemindable
@@ -36,10 +37,27 @@ public sealed class StudyGrain(
         [Id(6)] public DateTimeOffset? CompletedAt { get; init; }
     }
 
+    /// <summary>
+    /// The warm start's observations as the study read them when it was created, written once: a resumed study sees
+    /// the same observations even if the earlier study.json changed or is gone since. Kept apart from the header, which
+    /// is rewritten as trials are handed out.
+    /// </summary>
+    [GenerateSerializer]
+    public sealed record WarmStartState
+    {
+        [Id(0)] public WarmObservation[] Trials { get; init; } = [];
+    }
+
+    /// <param name="Value">The objective metric's value; null where the earlier trial failed.</param>
+    [GenerateSerializer, Immutable]
+    public sealed record WarmObservation([property: Id(0)] Dictionary<string, ParameterValue> Parameters, [property: Id(1)] double? Value);
+
     private readonly List<TrialRecord?> _trials = [];
     /// <summary>Finished trials as the suggester sees them, in trial-number order whatever order they finished in.</summary>
     private readonly List<Observation> _observations = [];
     private readonly List<int> _observedNumbers = [];
+    /// <summary>The warm start's observations, in its file's order: the suggester sees them before every trial of this study.</summary>
+    private Observation[] _warm = [];
     private StudySpec? _spec;
     private ISuggester? _suggester;
     private EarlyStoppingRule? _earlyStopping;
@@ -55,6 +73,7 @@ public sealed class StudyGrain(
     {
         if (!state.RecordExists || state.State.Source is null) return;
         Load(state.State.Source, state.State.Seed);
+        LoadWarmStart();
         // Each trial is read from its own record; batches keep a large study's activation from flooding the silo.
         for (var first = 0; first < state.State.TrialCount; first += 256)
         {
@@ -73,14 +92,29 @@ public sealed class StudyGrain(
     {
         _spec = specs.Get(source);
         var algorithm = AlgorithmCatalog.Find(_spec.Algorithm.Name)!;
-        _suggester = algorithm.Create(_spec.Algorithm.Settings, _spec.Space, _spec.Algorithm.Seed ?? seed);
+        _suggester = algorithm.Create(_spec.Algorithm.Settings, _spec.Space, _spec.Algorithm.Seed ?? seed, _spec.Budget.MaxTrials);
         _earlyStopping = _spec.EarlyStopping is { } rule ? EarlyStoppingCatalog.Create(rule.Name, rule.Settings).Rule : null;
     }
+
+    private void LoadWarmStart() =>
+        _warm = warmStart.State.Trials.Select(t => new Observation(t.Parameters, t.Value is { } v ? Spec.Objective.ToLoss(v) : null)).ToArray();
 
     public async Task<StudySnapshot> Create(StudySource source, int seed)
     {
         if (state.RecordExists) throw new InvalidOperationException($"study {Id} exists already");
         Load(source, seed);
+        if (Spec.WarmStart is not null)
+        {
+            // Read now, once (a StudyFileException if the file went bad since it was checked), and kept before the header
+            // is: a study that exists has its warm start.
+            var read = StudyFile.Parse(source.Text, source.Directory).WarmStart!.Trials!;
+            warmStart.State = new WarmStartState
+            {
+                Trials = read.Select(t => new WarmObservation(t.Parameters.ToDictionary(p => p.Key, p => p.Value), t.Value)).ToArray(),
+            };
+            await warmStart.WriteStateAsync();
+            LoadWarmStart();
+        }
         state.State = new StudyState { Source = source, Seed = seed, Status = StudyStatus.Created, CreatedAt = DateTimeOffset.UtcNow };
         await state.WriteStateAsync();
         await grains.GetGrain<IStudyRegistryGrain>(0).Register(new StudyEntry(Id, Spec.Name, source.Namespace, source.Hash(), state.State.CreatedAt));
@@ -137,7 +171,7 @@ public sealed class StudyGrain(
                     .EnsureRunning(new TrialAssignment(Id, number, record.Parameters, state.State.Source!), Spec.Budget.MaxRetries));
                 continue;
             }
-            var parameters = record?.Parameters ?? ToDictionary(await Suggest(number, suggested));
+            var parameters = record?.Parameters ?? ToDictionary(await Next(number, suggested));
             if (parameters is null) continue;
             if (record is null) suggested.Add(parameters);
             restarts.Add(StartTrial(number, parameters));
@@ -170,6 +204,7 @@ public sealed class StudyGrain(
                 .Select(n => grains.GetGrain<ITrialGrain>(TrialGrain.Key(Id, n)).Clear()));
         var runs = Path.Combine(options.Value.RunsDirectory, Id.ToString("N"));
         if (Directory.Exists(runs)) Directory.Delete(runs, recursive: true);
+        if (warmStart.RecordExists) await warmStart.ClearStateAsync();
         await state.ClearStateAsync();
         // Out of the registry last: until then a failed delete can be asked again.
         await grains.GetGrain<IStudyRegistryGrain>(0).Remove(Id);
@@ -239,7 +274,7 @@ public sealed class StudyGrain(
         var created = new List<(int Number, Dictionary<string, ParameterValue> Parameters)>();
         while (running + created.Count < Spec.Budget.ParallelTrials && _trials.Count < Spec.Budget.MaxTrials && !_exhausted)
         {
-            var parameters = ToDictionary(await Suggest(_trials.Count, created.Select(c => (IReadOnlyDictionary<string, ParameterValue>)c.Parameters)));
+            var parameters = ToDictionary(await Next(_trials.Count, created.Select(c => (IReadOnlyDictionary<string, ParameterValue>)c.Parameters)));
             if (parameters is null)
             {
                 _exhausted = true;
@@ -316,6 +351,13 @@ public sealed class StudyGrain(
     }
 
     /// <summary>
+    /// The parameters of trial <paramref name="number"/>: the enqueued set of that number while there are any (trials
+    /// 0..k-1), the suggester's after.
+    /// </summary>
+    private Task<IReadOnlyDictionary<string, ParameterValue>?> Next(int number, IEnumerable<IReadOnlyDictionary<string, ParameterValue>>? alsoPending = null) =>
+        number < Spec.Enqueued.Count ? Task.FromResult<IReadOnlyDictionary<string, ParameterValue>?>(Spec.Enqueued[number]) : Suggest(number, alsoPending);
+
+    /// <summary>
     /// The suggestion for trial <paramref name="number"/>, computed on the thread pool: a model fit can take a
     /// second, and meanwhile the grain answers reads (they interleave). Nothing else changes the observations
     /// while this turn awaits, since every writing call waits for it.
@@ -326,7 +368,9 @@ public sealed class StudyGrain(
             .Select(t => (IReadOnlyDictionary<string, ParameterValue>)t.Parameters)
             .Concat(alsoPending ?? [])
             .ToArray();
-        var context = new SuggestionContext(number, _observations.ToArray(), pending);
+        // The warm start's observations first, in file order, then this study's in trial-number order: the same list on
+        // every run of the study, resumed or not.
+        var context = new SuggestionContext(number, [.. _warm, .. _observations], pending, _warm.Length);
         var suggester = _suggester!;
         return Task.Run(() => suggester.Suggest(context));
     }

@@ -43,5 +43,5 @@ public sealed class StudySpecCache
     private readonly ConcurrentDictionary<StudySource, StudySpec> _specs = new();
 
     public StudySpec Get(StudySource source) =>
-        _specs.GetOrAdd(source, s => StudyFile.Parse(s.Text, s.Directory));
+        _specs.GetOrAdd(source, s => StudyFile.Parse(s.Text, s.Directory, readWarmStart: false));
 }
