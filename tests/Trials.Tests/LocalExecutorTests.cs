@@ -331,6 +331,18 @@ public sealed class LocalExecutorTests() : InTemporaryFolder("tuning-executor-")
     }
 
     [Fact]
+    public async Task A_pipe_is_known_to_be_written_by_others_while_a_process_holds_it_and_not_once_all_are_gone()
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("sh", ["-c", "exec sleep 30"]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var holder = System.Diagnostics.Process.Start(start)!;
+        Assert.True(StepProcesses.WrittenByOthers(holder.StandardOutput.BaseStream, holder.StandardError.BaseStream));
+        holder.Kill();
+        await holder.WaitForExitAsync();
+        // Its output, unread, may still sit in the pipe; no one can write it any more, so reading it ends.
+        Assert.False(StepProcesses.WrittenByOthers(holder.StandardOutput.BaseStream, holder.StandardError.BaseStream));
+    }
+
+    [Fact]
     public void Recorded_groups_that_name_init_this_process_or_a_dead_leader_are_never_trusted()
     {
         var trial = Path.Combine(Root, "trial-x");

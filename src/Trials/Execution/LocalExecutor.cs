@@ -183,11 +183,19 @@ public class LocalExecutor(GpuSlots gpus, CpuSlots cpus) : IStepExecutor
         if (killed && group is null) process.Kill(entireProcessTree: true);
         await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
         if (killed) await AfterKillAsync(step).ConfigureAwait(false);
-        // The pipes close once every process holding them is gone. One that escaped even the marker is given a
-        // second, then reading stops: a study never waits on a process it has given up on. The read is abandoned,
-        // not awaited (a pipe read may not heed cancellation), and nothing it reads counts any more.
-        if (!await Finishes(Task.WhenAll(stdout, stderr), OutputGrace).ConfigureAwait(false))
-            lock (metrics) stopReading.Cancel();
+        // The pipes close once every process holding them is gone. Still open after a second: either this tuner is
+        // slow to read what is left (a busy machine), and the end of the output is waited for, since no one writes
+        // any more; or a process that escaped even the marker holds them, and reading stops: a study never waits on
+        // a process it has given up on. The read is abandoned, not awaited (a pipe read may not heed cancellation),
+        // and nothing it reads counts any more.
+        var readers = Task.WhenAll(stdout, stderr);
+        if (!await Finishes(readers, OutputGrace).ConfigureAwait(false))
+        {
+            if (StepProcesses.WrittenByOthers(process.StandardOutput.BaseStream, process.StandardError.BaseStream))
+                lock (metrics) stopReading.Cancel();
+            else
+                await readers.ConfigureAwait(false);
+        }
         metricsLines.Finish();
 
         string? error = killed ? $"step '{step.StepName}' was killed"

@@ -168,6 +168,50 @@ public static partial class StepProcesses
         }
     }
 
+    /// <summary>
+    /// Whether any other process still holds one of these pipes (the read ends of a step's output): a pipe no other
+    /// process holds has no writer left, so reading it comes to its end. Where this cannot be told (not Linux, not a
+    /// pipe), it answers yes, so a caller does not wait on it.
+    /// </summary>
+    public static bool WrittenByOthers(params Stream[] pipes)
+    {
+        if (!OperatingSystem.IsLinux()) return true;
+        var wanted = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var pipe in pipes)
+        {
+            if (pipe is not System.IO.Pipes.PipeStream { SafePipeHandle: var handle } || LinkTarget($"/proc/self/fd/{handle.DangerousGetHandle()}") is not { } target)
+                return true;
+            wanted.Add(target); // "pipe:[INODE]", the same for both ends of one pipe
+        }
+        foreach (var entry in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(entry), CultureInfo.InvariantCulture, out var pid) || pid == System.Environment.ProcessId) continue;
+            IEnumerable<string> descriptors;
+            try
+            {
+                descriptors = Directory.EnumerateFiles(Path.Combine(entry, "fd")).ToArray();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                continue; // gone, or another user's (which cannot hold our pipes)
+            }
+            if (descriptors.Any(fd => LinkTarget(fd) is { } target && wanted.Contains(target))) return true;
+        }
+        return false;
+    }
+
+    private static string? LinkTarget(string path)
+    {
+        try
+        {
+            return new FileInfo(path).LinkTarget;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Whether the process runs (a zombie, dead but not yet reaped, does not).</summary>
     public static bool IsAlive(int pid) => Stat(pid) is { Zombie: false };
 
