@@ -44,7 +44,7 @@ public static class LoadRun
         public DateTimeOffset? CompletedAt { get; set; }
     }
 
-    private sealed record TrialSeen(string Status, string? Silo, DateTimeOffset? CompletedAt, int Retries);
+    private sealed record TrialSeen(string Status, string? Silo, DateTimeOffset? CompletedAt, int Retries, string? Error);
 
     public static async Task<int> RunAsync(Options o, CancellationToken interrupt)
     {
@@ -248,7 +248,8 @@ public static class LoadRun
                                 seen.Add(new TrialSeen(t.GetProperty("status").GetString()!,
                                     t.GetProperty("silo").ValueKind == JsonValueKind.String ? t.GetProperty("silo").GetString() : null,
                                     t.GetProperty("completedAt").ValueKind == JsonValueKind.Null ? null : t.GetProperty("completedAt").GetDateTimeOffset(),
-                                    t.GetProperty("retries").ValueKind == JsonValueKind.Array ? t.GetProperty("retries").GetArrayLength() : 0));
+                                    t.GetProperty("retries").ValueKind == JsonValueKind.Array ? t.GetProperty("retries").GetArrayLength() : 0,
+                                    t.GetProperty("error").GetString()));
                             next = page.RootElement.GetProperty("next").ValueKind == JsonValueKind.String ? page.RootElement.GetProperty("next").GetString() : null;
                         }
                     } while (next is not null);
@@ -297,6 +298,9 @@ public static class LoadRun
                 cpuSeconds = Math.Round(cpu[c.Name].Own, 1),
                 stepCpuSeconds = Math.Round(cpu[c.Name].Children, 1),
             }).ToArray();
+            var trialErrors = trials.Where(t => t.Status != "Succeeded")
+                .GroupBy(t => $"{t.Status}: {t.Error ?? "(no error)"}").OrderByDescending(g => g.Count()).ToDictionary(g => g.Key, g => g.Count());
+            if (trialErrors.Count > 0) failures.Add($"{trials.Count(t => t.Status != "Succeeded")} trials did not succeed");
             var perSilo = trials.GroupBy(t => t.Silo ?? "?").OrderBy(g => g.Key).ToDictionary(g => g.Key, g => g.Count());
             var result = new
             {
@@ -311,6 +315,7 @@ public static class LoadRun
                 cut = cutReason,
                 studiesSucceeded = good.Length,
                 trialsSucceeded = completions.Length,
+                trialsNotSucceeded = trialErrors,
                 retries = trials.Sum(t => t.Retries),
                 wallSeconds = Math.Round(wall, 2),
                 trialsPerSecond = Math.Round(completions.Length / wall, 1),
@@ -346,6 +351,7 @@ public static class LoadRun
             if (o.Silos > 1) e.WriteLine($"  trials per silo: {string.Join(", ", perSilo.Select(p => $"{p.Key} {p.Value}"))}");
             foreach (var (kind, s) in summary)
                 foreach (var error in s.Errors) e.WriteLine($"  {kind} error: {error}");
+            foreach (var (error, count) in trialErrors.Take(5)) e.WriteLine($"  {count} trials {error}");
             foreach (var failure in failures) e.WriteLine($"  FAIL: {failure}");
             e.WriteLine(passed ? "PASS" : "FAIL");
             Console.WriteLine(JsonSerializer.Serialize(result, Json));
@@ -373,12 +379,15 @@ public static class LoadRun
 
     private static int Order(string kind) => kind switch { "submit" => 0, "study" => 1, "trials" => 2, _ => 3 };
 
-    /// <summary>A trivial trial: one uncached step that echoes its parameter as the objective.</summary>
+    /// <summary>
+    /// A trivial trial: one uncached step that echoes its parameter as the objective. maxFailedTrials is the whole
+    /// budget, so a failed trial does not end its study: the load stays its full size and every failure is counted.
+    /// </summary>
     private static string StudyYaml(StudyRun run, Options o) => $$"""
         name: {{run.Name}}
         objective: {metric: objective, goal: minimize}
         algorithm: {name: random, seed: {{run.Index + 1}}}
-        budget: {maxTrials: {{o.Trials}}, parallelTrials: {{o.Parallel}}, maxFailedTrials: 0}
+        budget: {maxTrials: {{o.Trials}}, parallelTrials: {{o.Parallel}}, maxFailedTrials: {{o.Trials}}}
         parameters: [{name: x, type: double, min: 0, max: 1}]
         trial:
           steps: [{name: s, cache: false, command: [sh, -c, "echo objective=${params.x}"]}]
