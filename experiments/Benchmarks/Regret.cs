@@ -43,16 +43,22 @@ public static class Regret
         return 0;
     }
 
-    public static double RunOnce(TestFunction function, string algorithmName, int seed)
+    /// <summary>
+    /// One sequential run of <paramref name="algorithmName"/> on <paramref name="function"/> for its budget: the best
+    /// value found. <paramref name="suggested"/> hears each trial's number and parameters.
+    /// </summary>
+    public static double RunOnce(TestFunction function, string algorithmName, int seed, IReadOnlyDictionary<string, string>? settings = null,
+        Action<int, IReadOnlyDictionary<string, ParameterValue>>? suggested = null)
     {
         var algorithm = AlgorithmCatalog.Find(algorithmName)!;
         // As a study creates it: with the study's budget.
-        var suggester = algorithm.Create(new Dictionary<string, string>(), function.Space, seed, function.Budget);
+        var suggester = algorithm.Create(settings ?? new Dictionary<string, string>(), function.Space, seed, function.Budget);
         var observations = new List<Observation>();
         var best = double.PositiveInfinity;
         for (var trial = 0; trial < function.Budget; trial++)
         {
             var parameters = suggester.Suggest(new SuggestionContext(trial, observations, []))!;
+            suggested?.Invoke(trial, parameters);
             var value = function.Evaluate(parameters);
             observations.Add(new Observation(parameters, value));
             best = Math.Min(best, value);

@@ -107,19 +107,12 @@ public static class TpeParity
     /// <summary>One run of our tpe: simple regret, and per category how many trials after start-up took it (null without a categorical parameter).</summary>
     private static (double Regret, int[]? Counts) RunOurs(TestFunction function, int seed, IReadOnlyDictionary<string, string> settings)
     {
-        var suggester = AlgorithmCatalog.Find("tpe")!.Create(settings, function.Space, seed);
         var categorical = function.Space.Parameters.OfType<CategoricalParameter>().FirstOrDefault();
         var counts = categorical is null ? null : new int[categorical.Values.Length];
-        var observations = new List<Observation>();
-        var best = double.PositiveInfinity;
-        for (var trial = 0; trial < function.Budget; trial++)
+        var best = Regret.RunOnce(function, "tpe", seed, settings, (trial, parameters) =>
         {
-            var parameters = suggester.Suggest(new SuggestionContext(trial, observations, []))!;
-            var value = function.Evaluate(parameters);
-            observations.Add(new Observation(parameters, value));
-            best = Math.Min(best, value);
             if (counts is not null && trial >= StartupTrials) counts[categorical!.IndexOf(parameters[categorical.Name])]++;
-        }
+        });
         return (best - function.Optimum, counts);
     }
 
