@@ -189,13 +189,10 @@ public class LocalExecutor(GpuSlots gpus, CpuSlots cpus) : IStepExecutor
         // a process it has given up on. The read is abandoned, not awaited (a pipe read may not heed cancellation),
         // and nothing it reads counts any more.
         var readers = Task.WhenAll(stdout, stderr);
-        if (!await Finishes(readers, OutputGrace).ConfigureAwait(false))
-        {
-            if (StepProcesses.WrittenByOthers(process.StandardOutput.BaseStream, process.StandardError.BaseStream))
-                lock (metrics) stopReading.Cancel();
-            else
-                await readers.ConfigureAwait(false);
-        }
+        if (!await Finishes(readers, OutputGrace).ConfigureAwait(false)
+            && (StepProcesses.WrittenByOthers(process.StandardOutput.BaseStream, process.StandardError.BaseStream)
+                || !await Finishes(readers, OutputDrainLimit).ConfigureAwait(false)))
+            lock (metrics) stopReading.Cancel();
         metricsLines.Finish();
 
         string? error = killed ? $"step '{step.StepName}' was killed"
@@ -209,6 +206,9 @@ public class LocalExecutor(GpuSlots gpus, CpuSlots cpus) : IStepExecutor
 
     /// <summary>How long the output pipes may stay open after the step's process group has ended.</summary>
     private static readonly TimeSpan OutputGrace = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long what is left in pipes no process writes any more is read, however busy the machine.</summary>
+    private static readonly TimeSpan OutputDrainLimit = TimeSpan.FromMinutes(1);
 
     /// <summary>Whether the task ends within the time; its timer is released as soon as it does (the common case).</summary>
     protected internal static async Task<bool> Finishes(Task task, TimeSpan within)

@@ -193,11 +193,28 @@ public static partial class StepProcesses
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                continue; // gone, or another user's (which cannot hold our pipes)
+                // Gone, or another user's, which cannot hold our pipes; one of ours we may not look into (made
+                // non-dumpable, like ssh-agent) might, so it counts as holding them.
+                if (Uid(pid) is { } uid && uid == Uid(System.Environment.ProcessId)) return true;
+                continue;
             }
             if (descriptors.Any(fd => LinkTarget(fd) is { } target && wanted.Contains(target))) return true;
         }
         return false;
+    }
+
+    /// <summary>The real user id a process runs as, from <c>/proc/PID/status</c>; null where it is gone.</summary>
+    private static string? Uid(int pid)
+    {
+        try
+        {
+            return File.ReadLines($"/proc/{pid}/status").FirstOrDefault(line => line.StartsWith("Uid:", StringComparison.Ordinal))
+                ?.Split('\t', StringSplitOptions.RemoveEmptyEntries).ElementAtOrDefault(1);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 
     private static string? LinkTarget(string path)

@@ -28,8 +28,11 @@ public interface ITrialGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task<TrialRecord?> Cancel();
 
-    /// <summary>Stores the record of a finished run; called by the run itself.</summary>
-    Task Save(TrialRecord record);
+    /// <summary>
+    /// Stores the record of a finished run; called by the run itself. False, storing nothing, for a run that is no
+    /// longer the trial's current attempt (the trial ran again meanwhile).
+    /// </summary>
+    Task<bool> Save(TrialRecord record);
 
     /// <summary>Forgets the trial (its study is being deleted, its run already cancelled).</summary>
     Task Clear();

@@ -167,8 +167,7 @@ public sealed class StudyGrain(
             if (record is { } known && known.Status.IsTerminal()) continue;
             if (record is not null && lostAttempts)
             {
-                checks.Add(grains.GetGrain<ITrialGrain>(TrialGrain.Key(Id, number))
-                    .EnsureRunning(new TrialAssignment(Id, number, record.Parameters, state.State.Source!), Spec.Budget.MaxRetries));
+                checks.Add(Ensure(number, record));
                 continue;
             }
             var parameters = record?.Parameters ?? ToDictionary(await Next(number, suggested));
@@ -180,6 +179,24 @@ public sealed class StudyGrain(
         // A trial given up (too many lost attempts), or one that ended before its report arrived, is taken as finished.
         foreach (var checkedRecord in await Task.WhenAll(checks))
             if (checkedRecord is { } ended && ended.Status.IsTerminal()) Finished(ended);
+    }
+
+    /// <summary>One trial's check on a watch tick; a trial that cannot be reached now (its silo suspect) is looked at next tick.</summary>
+    private async Task<TrialRecord?> Ensure(int number, TrialRecord record)
+    {
+        try
+        {
+            return await grains.GetGrain<ITrialGrain>(TrialGrain.Key(Id, number))
+                .EnsureRunning(new TrialAssignment(Id, number, record.Parameters, state.State.Source!), Spec.Budget.MaxRetries);
+        }
+        catch (OrleansException)
+        {
+            return null;
+        }
+        catch (TimeoutException)
+        {
+            return null;
+        }
     }
 
     private async Task StopWatching()
@@ -334,8 +351,18 @@ public sealed class StudyGrain(
         foreach (var record in ended)
             if (record is { Status: var status } && status.IsTerminal()) _trials[record.Number] = record;
         CloseUnfinishedTrials();
+        var stillRunning = state.State;
         state.State = state.State with { Status = end.Status, Reason = end.Reason, CompletedAt = DateTimeOffset.UtcNow };
-        await state.WriteStateAsync();
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            // Not stored: still running, as the store says, and the next report or tick ends it again.
+            state.State = stillRunning;
+            throw;
+        }
         await StopWatching();
     }
 

@@ -20,6 +20,7 @@ public sealed class TrialGrain(
     IOptions<TunerOptions> options,
     IGrainFactory grains,
     IHostApplicationLifetime lifetime,
+    IClusterMembershipService membership,
     ILogger<TrialGrain> logger) : Grain, ITrialGrain
 {
     private CancellationTokenSource? _run;
@@ -40,10 +41,10 @@ public sealed class TrialGrain(
 
         // An attempt that starts again keeps the reasons its earlier attempts were given up.
         var retries = state.RecordExists && !state.State.Status.IsTerminal() ? state.State.Retries : null;
-        state.State = new TrialRecord(
+        // Each attempt has an id of its own: what an earlier attempt still running somewhere reports is not this one's.
+        await Write(new TrialRecord(
             TrialId(assignment.StudyId, assignment.Number), assignment.Number, TrialStatus.Running,
-            assignment.Parameters, [], [], [], DateTimeOffset.UtcNow, null, null, retries, RuntimeIdentity);
-        await state.WriteStateAsync();
+            assignment.Parameters, [], [], [], DateTimeOffset.UtcNow, null, null, retries, RuntimeIdentity, Guid.NewGuid().ToString("N")));
 
         var spec = specs.Get(assignment.Source);
         var directory = Path.Combine(options.Value.RunsDirectory, assignment.StudyId.ToString("N"), assignment.Number.ToString(System.Globalization.CultureInfo.InvariantCulture));
@@ -64,23 +65,50 @@ public sealed class TrialGrain(
     public async Task<TrialRecord?> EnsureRunning(TrialAssignment assignment, int maxRetries)
     {
         if (_run is not null || !state.RecordExists || state.State.Status.IsTerminal()) return state.RecordExists ? state.State : null;
-        // Stored as running, yet no run is in flight in this activation: the silo that ran it is gone.
-        string[] retries = [.. state.State.Retries ?? [], $"attempt {(state.State.Retries?.Length ?? 0) + 1}: its silo {state.State.Silo ?? "(unknown)"} was lost"];
+        // Stored as running, yet no run is in flight in this activation. Lost only once the silo that ran it is out
+        // of the cluster: while it is a member (not yet declared dead, or this very silo, whose activation was lost to
+        // a storage conflict) its run may still be going, and it will report its own end.
+        var ranOn = state.State.Silo;
+        if (ranOn == RuntimeIdentity || membership.CurrentSnapshot.Members.Values.Any(m => m.SiloAddress.ToString() == ranOn && m.Status != SiloStatus.Dead))
+            return state.State;
+        // A silo that has only just started does not count the attempts it finds lost: the whole tuner may have
+        // restarted (a reminder can reach a study before the silo resumes it), which is no trial's doing.
+        if (DateTime.UtcNow - TunerOptions.ProcessStarted < 3 * options.Value.WatchPeriod)
+        {
+            logger.LogInformation("trial {Trial}: its silo {Silo} is gone; running it again", state.State.Id, ranOn);
+            return await Start(assignment);
+        }
+        string[] retries = [.. state.State.Retries ?? [], $"attempt {(state.State.Retries?.Length ?? 0) + 1}: its silo {ranOn ?? "(unknown)"} was lost"];
         logger.LogWarning("trial {Trial}: {Lost}", state.State.Id, retries[^1]);
         if (retries.Length > maxRetries)
         {
-            state.State = state.State with
+            await Write(state.State with
             {
                 Status = TrialStatus.Failed,
                 CompletedAt = DateTimeOffset.UtcNow,
                 Error = $"given up after {retries.Length} attempts lost to the machinery (budget.maxRetries {maxRetries}); last: {retries[^1]}",
                 Retries = retries,
-            };
-            await state.WriteStateAsync();
+            });
             return state.State;
         }
-        state.State = state.State with { Retries = retries };
+        await Write(state.State with { Retries = retries });
         return await Start(assignment);
+    }
+
+    /// <summary>Stores <paramref name="record"/> as the trial's state; a write that fails leaves the state as it was.</summary>
+    private async Task Write(TrialRecord record)
+    {
+        var before = state.State;
+        state.State = record;
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            state.State = before;
+            throw;
+        }
     }
 
     private async Task RunAsync(PipelineRunner runner, TrialRun run, TrialRecord started, ITrialGrain self, Guid studyId, int maxRetries, CancellationToken token)
@@ -131,41 +159,44 @@ public sealed class TrialGrain(
         // A run ended by this process shutting down (its steps are killed as the silo stops) has no outcome: the
         // trial stays Running in the store and runs again when the study resumes.
         if (lifetime.ApplicationStopping.IsCancellationRequested) return;
-        // The outcome must reach the store and the study even if a call times out (a study busy fitting a large
-        // model, say): a lost report would leave the study waiting for this trial forever.
-        await Retry(() => self.Save(finished), run.TrialId, "store");
-        await Retry(() => grains.GetGrain<IStudyGrain>(studyId).TrialFinished(finished), run.TrialId, "report");
+        // The outcome must reach the store, then the study, even through a store that is away for minutes or a study
+        // busy fitting a large model: a lost report would leave the study waiting for this trial forever. Only an
+        // outcome the trial took as its current attempt's is reported: an earlier attempt's, still running when the
+        // trial was run again elsewhere, is not.
+        if (await Retry(() => self.Save(finished), run.TrialId, "store"))
+            await Retry(async () => { await grains.GetGrain<IStudyGrain>(studyId).TrialFinished(finished); return true; }, run.TrialId, "report");
     }
 
-    private async Task Retry(Func<Task> call, string trialId, string what)
+    /// <summary>Makes the call until it answers, backing off up to 30 s, while this silo is not stopping (then false).</summary>
+    private async Task<bool> Retry(Func<Task<bool>> call, string trialId, string what)
     {
+        var backoff = TimeSpan.FromMilliseconds(500);
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                await call();
-                return;
+                return await call();
             }
-            catch (Exception e) when (attempt < 8)
+            catch (Exception e) when (!lifetime.ApplicationStopping.IsCancellationRequested)
             {
                 logger.LogWarning(e, "trial {Trial}: could not {What} its outcome (attempt {Attempt}); trying again", trialId, what, attempt);
-                await Task.Delay(TimeSpan.FromMilliseconds(250 << attempt));
+                await Task.Delay(backoff);
+                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
             }
             catch (Exception e)
             {
                 // Nothing is left to tell: a study that resumes reruns a trial whose outcome was not stored.
-                logger.LogError(e, "trial {Trial}: gave up trying to {What} its outcome", trialId, what);
-                return;
+                logger.LogError(e, "trial {Trial}: gave up trying to {What} its outcome as the silo stops", trialId, what);
+                return false;
             }
         }
     }
 
     public async Task RecordProgress(TrialRecord record)
     {
-        // A report that arrives after the run stored its end is out of date.
-        if (_run is null || state.State.Status.IsTerminal()) return;
-        state.State = record;
-        await state.WriteStateAsync();
+        // A report that arrives after the run stored its end, or from another attempt than the current one, is out of date.
+        if (_run is null || state.State.Status.IsTerminal() || record.Attempt != state.State.Attempt) return;
+        await Write(record);
     }
 
     public Task<TrialRecord?> GetRecord() => Task.FromResult(state.RecordExists ? state.State : null);
@@ -192,13 +223,14 @@ public sealed class TrialGrain(
         DeactivateOnIdle();
     }
 
-    public async Task Save(TrialRecord record)
+    public async Task<bool> Save(TrialRecord record)
     {
-        state.State = record;
-        await state.WriteStateAsync();
+        if (state.RecordExists && record.Attempt != state.State.Attempt) return false;
+        await Write(record);
         _run = null;
         _stored?.TrySetResult(record);
         DeactivateOnIdle();
+        return true;
     }
 
     /// <summary>

@@ -13,6 +13,7 @@ public sealed record StepRecord(string Name, bool Cached, double Seconds, string
 /// </summary>
 /// <param name="Retries">Why each earlier attempt was given up (its silo lost, its pod evicted): reruns up to <c>budget.maxRetries</c>.</param>
 /// <param name="Silo">The silo that runs (or ran) the trial's current attempt.</param>
+/// <param name="Attempt">The current attempt's id: what another attempt reports is not taken.</param>
 [GenerateSerializer, Immutable]
 public sealed record TrialRecord(
     string Id,
@@ -26,4 +27,5 @@ public sealed record TrialRecord(
     DateTimeOffset? CompletedAt,
     string? Error,
     string[]? Retries = null,
-    string? Silo = null);
+    string? Silo = null,
+    string? Attempt = null);

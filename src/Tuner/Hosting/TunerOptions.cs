@@ -31,6 +31,9 @@ public sealed class TunerOptions
 
     public const string WatchPeriodVariable = "TUNER_WATCH_SECONDS";
 
+    /// <summary>When this process started: a silo just started does not yet judge which trials' attempts were lost.</summary>
+    public static readonly DateTime ProcessStarted = System.Diagnostics.Process.GetCurrentProcess().StartTime.ToUniversalTime();
+
     /// <summary>Whether this silo is one of a cluster sharing its data folder: it then leaves other silos' leftovers alone.</summary>
     public bool Clustered { get; set; }
 }

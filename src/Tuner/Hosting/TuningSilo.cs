@@ -93,7 +93,6 @@ public static class TuningSilo
             {
                 o.ProbeTimeout = TimeSpan.FromSeconds(seconds);
                 o.NumMissedProbesLimit = 2;
-                o.NumVotesForDeathDeclaration = 1;
                 o.TableRefreshTimeout = TimeSpan.FromSeconds(seconds);
                 o.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(seconds);
             });
