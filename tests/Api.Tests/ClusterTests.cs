@@ -86,6 +86,19 @@ public sealed class ClusterTests() : InTemporaryFolder("tuning-cluster-")
         JsonDocument.Parse(await client.GetStringAsync($"api/studies/{id}/trials?limit=1000")).RootElement.GetProperty("trials").EnumerateArray().ToArray();
 
     [Fact]
+    public async Task A_cluster_address_that_is_malformed_or_unreachable_is_one_line_saying_so()
+    {
+        var malformed = await Tuner.RunAsync(Root, "serve", "--cluster", "http://127.0.0.1:6379", "--data", Path.Combine(Root, "data"));
+        Assert.Equal(2, malformed.Exit);
+        Assert.Equal("tuner: --cluster: 'http://127.0.0.1:6379' is not a Redis address; write it like redis://127.0.0.1:6379", malformed.Err.Trim());
+        var port = FreePort();
+        var unreachable = await Tuner.RunAsync(Root, "serve", "--cluster", $"redis://127.0.0.1:{port}", "--data", Path.Combine(Root, "data"));
+        Assert.Equal(1, unreachable.Exit);
+        Assert.StartsWith($"tuner: --cluster: cannot reach Redis at 127.0.0.1:{port} (", unreachable.Err.Trim());
+        Assert.Single(unreachable.Err.Trim().Split('\n'));
+    }
+
+    [Fact]
     public async Task A_silo_killed_mid_study_loses_no_trial_and_counts_none_twice_and_Redis_going_away_loses_nothing()
     {
         var redisPort = FreePort();

@@ -172,6 +172,8 @@ public sealed class RunCommandTests() : InTemporaryFolder("tuning-run-")
         var (exit, output, _) = await Tuner.RunAsync(Root, "run", "hopeless.yaml", "--data", "data", "--out", "out");
         Assert.Equal(1, exit);
         Assert.Contains("Study hopeless Failed: no trial succeeded: 2 of 2 failed.", output);
+        // Why, without opening study.json.
+        Assert.Contains("Trial 0 failed: step 's' exited with code 3", output);
     }
 
     [Theory]

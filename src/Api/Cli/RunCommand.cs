@@ -106,7 +106,7 @@ public static class RunCommand
             }
             var trials = await study.GetTrials();
             var plots = StudyReports.Write(outDirectory, snapshot, trials, spec);
-            PrintSummary(snapshot, Path.Combine(outDirectory, "study.json"), plots.Count);
+            PrintSummary(snapshot, trials, Path.Combine(outDirectory, "study.json"), plots.Count);
             return snapshot.Status == StudyStatus.Succeeded ? 0 : 1;
         }
         catch (OperationCanceledException) when (interrupted.IsCancellationRequested)
@@ -199,7 +199,7 @@ public static class RunCommand
         $"[{elapsed.TotalSeconds,7:F1} s] {s.Status}: {s.Done}/{s.MaxTrials} done, {s.Running} running, {s.Failed} failed{s.Extras}" +
         (s.Best is { } best ? $", best {s.Metric}={Format(best.Metrics[s.Metric])} (trial {best.Number})" : "");
 
-    private static void PrintSummary(StudySnapshot s, string report, int plots)
+    private static void PrintSummary(StudySnapshot s, IReadOnlyList<TrialRecord> trials, string report, int plots)
     {
         Console.WriteLine($"Study {s.Name} {s.Status}: {s.Reason}.");
         if (s.Best is { } best)
@@ -207,7 +207,13 @@ public static class RunCommand
             Console.WriteLine($"Best trial {best.Number}: {s.Metric}={Format(best.Metrics[s.Metric])}");
             foreach (var (name, value) in best.Parameters) Console.WriteLine($"  {name} = {value}");
         }
-        else Console.WriteLine("No trial succeeded.");
+        else
+        {
+            Console.WriteLine("No trial succeeded.");
+            // Why, without opening study.json: the first failure, which usually is every trial's.
+            if (trials.OrderBy(t => t.Number).FirstOrDefault(t => t.Status == TrialStatus.Failed && t.Error is not null) is { } failed)
+                Console.WriteLine($"Trial {failed.Number} failed: {failed.Error}");
+        }
         Console.WriteLine($"Wrote {report} and {plots} plots beside it");
     }
 

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Tuning.Api.Service;
 using Tuning.Trials.Execution;
+using Tuning.Tuner;
 
 namespace Tuning.Api.Cli;
 
@@ -51,6 +52,19 @@ public static class ServeCommand
         {
             Console.Error.WriteLine(CommonOptions.InUse(options.DataDirectory));
             return 1;
+        }
+        if (options.Cluster is { } cluster)
+        {
+            if (TuningSilo.RedisAddressProblem(cluster.Redis) is { } malformed)
+            {
+                Console.Error.WriteLine($"tuner: --cluster: {malformed}");
+                return 2;
+            }
+            if (await TuningSilo.RedisUnreachable(cluster.Redis) is { } unreachable)
+            {
+                Console.Error.WriteLine($"tuner: --cluster: {unreachable}");
+                return 1;
+            }
         }
         WebApplication app;
         try

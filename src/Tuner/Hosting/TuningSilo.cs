@@ -102,6 +102,29 @@ public static class TuningSilo
     /// <summary>Seconds a probe of another silo may take before it counts as missed: short in tests that kill silos.</summary>
     public const string ProbeTimeoutVariable = "TUNER_PROBE_TIMEOUT_SECONDS";
 
+    /// <summary>Why <paramref name="redis"/> is not an address of a Redis server (<c>redis://HOST:PORT</c>), or null.</summary>
+    public static string? RedisAddressProblem(string redis) =>
+        System.Text.RegularExpressions.Regex.IsMatch(redis, @"^(redis://)?[A-Za-z0-9._\-]+:\d{1,5}/?$")
+            ? null
+            : $"'{redis}' is not a Redis address; write it like redis://127.0.0.1:6379";
+
+    /// <summary>Why the Redis server at <paramref name="redis"/> cannot be reached now (tried for 5 s), or null.</summary>
+    public static async Task<string?> RedisUnreachable(string redis)
+    {
+        var options = RedisOptions(redis);
+        options.AbortOnConnectFail = true;
+        options.ConnectTimeout = 5000;
+        try
+        {
+            await using var connection = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(options);
+            return null;
+        }
+        catch (StackExchange.Redis.RedisConnectionException e)
+        {
+            return $"cannot reach Redis at {string.Join(", ", options.EndPoints)} ({e.FailureType}); is redis-server running there?";
+        }
+    }
+
     /// <summary>
     /// <c>redis://HOST:PORT</c> or <c>HOST:PORT</c> as a connection: retried for ever rather than failing when Redis
     /// is away, so silos wait through its restart.
