@@ -256,7 +256,7 @@ public static partial class StudyFile
         if (r.String(YamlReader.Field(map, "trialDiskQuota"), "budget.trialDiskQuota") is { } quotaText)
         {
             if (SizeBytes(quotaText) is not { } bytes)
-                r.Error("budget.trialDiskQuota", YamlReader.Field(map, "trialDiskQuota"), $"'{quotaText}' is not a size; write it like 500M or 10G (binary units)");
+                r.Error("budget.trialDiskQuota", YamlReader.Field(map, "trialDiskQuota"), $"'{quotaText}' is not a size; write it like 500M or 10G (binary units K, M, G or T)");
             else if (bytes < MinTrialDiskQuota)
                 r.Error("budget.trialDiskQuota", YamlReader.Field(map, "trialDiskQuota"), $"'{quotaText}' is less than the smallest quota, 1M");
             else quota = bytes;

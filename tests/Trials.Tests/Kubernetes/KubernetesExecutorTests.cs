@@ -416,7 +416,9 @@ public sealed class KubernetesExecutorTests() : InTemporaryFolder("tuning-kubern
         environment[KubernetesSettings.GpuTolerationsVariable] = "nvidia.com/gpu:Sometimes";
         Assert.Contains(KubernetesSettings.GpuTolerationsVariable, KubernetesSettings.Read(name => environment.GetValueOrDefault(name)).Problem);
         environment.Remove(KubernetesSettings.ClaimVariable);
-        Assert.Contains(KubernetesSettings.ClaimVariable, KubernetesSettings.Read(name => environment.GetValueOrDefault(name)).Problem);
+        var missingClaim = KubernetesSettings.Read(name => environment.GetValueOrDefault(name)).Problem;
+        Assert.Contains(KubernetesSettings.ClaimVariable, missingClaim);
+        Assert.DoesNotContain(KubernetesSettings.VolumeRootVariable, missingClaim);
     }
 
     [Fact]

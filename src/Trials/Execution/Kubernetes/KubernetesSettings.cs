@@ -49,8 +49,14 @@ public sealed record KubernetesSettings(
         var claim = Get(ClaimVariable);
         var root = Get(VolumeRootVariable);
         if (claim is null || root is null)
-            return (null, $"trial.executor 'kubernetes' needs {ClaimVariable} (the PersistentVolumeClaim steps share) and {VolumeRootVariable} " +
-                "(where this tuner has that claim mounted, holding its data folder and the study folders); see deploy/kubernetes/");
+        {
+            var missing = new[]
+            {
+                claim is null ? $"{ClaimVariable} (the PersistentVolumeClaim steps share)" : null,
+                root is null ? $"{VolumeRootVariable} (where this tuner has that claim mounted, holding its data folder and the study folders)" : null,
+            };
+            return (null, $"trial.executor 'kubernetes' needs {string.Join(" and ", missing.OfType<string>())}; see deploy/kubernetes/");
+        }
         if (!Path.IsPathRooted(root)) return (null, $"{VolumeRootVariable} must be an absolute path, not '{root}'");
 
         var selector = new Dictionary<string, string>(StringComparer.Ordinal);
