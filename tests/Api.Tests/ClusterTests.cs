@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using Tuning.Tests.Shared;
 
@@ -36,13 +35,6 @@ public sealed class ClusterTests() : InTemporaryFolder("tuning-cluster-")
         }
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
     private Process StartRedis(int port) => Process.Start(new ProcessStartInfo("redis-server",
         ["--port", port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--appendfsync", "always", "--dir", Directory.CreateDirectory(Path.Combine(Root, "redis")).FullName])
     {
@@ -52,10 +44,10 @@ public sealed class ClusterTests() : InTemporaryFolder("tuning-cluster-")
 
     private async Task<Silo> StartSiloAsync(int redis)
     {
-        var url = $"http://127.0.0.1:{FreePort()}";
-        var siloPort = FreePort();
+        var url = $"http://127.0.0.1:{Tuning.Tuner.TuningSilo.FreePort()}";
+        var siloPort = Tuning.Tuner.TuningSilo.FreePort();
         var process = Tuner.Start(Root, FastFailover, "serve", "--urls", url, "--data", Path.Combine(Root, "data"),
-            "--cluster", $"redis://127.0.0.1:{redis}", "--silo-port", siloPort.ToString(), "--gateway-port", FreePort().ToString());
+            "--cluster", $"redis://127.0.0.1:{redis}", "--silo-port", siloPort.ToString(), "--gateway-port", Tuning.Tuner.TuningSilo.FreePort().ToString());
         var silo = new Silo(process, url, siloPort);
         var output = Tuner.Collect(process);
         using var client = silo.Client();
@@ -91,7 +83,7 @@ public sealed class ClusterTests() : InTemporaryFolder("tuning-cluster-")
         var malformed = await Tuner.RunAsync(Root, "serve", "--cluster", "http://127.0.0.1:6379", "--data", Path.Combine(Root, "data"));
         Assert.Equal(2, malformed.Exit);
         Assert.Equal("tuner: --cluster: 'http://127.0.0.1:6379' is not a Redis address; write it like redis://127.0.0.1:6379", malformed.Err.Trim());
-        var port = FreePort();
+        var port = Tuning.Tuner.TuningSilo.FreePort();
         var unreachable = await Tuner.RunAsync(Root, "serve", "--cluster", $"redis://127.0.0.1:{port}", "--data", Path.Combine(Root, "data"));
         Assert.Equal(1, unreachable.Exit);
         Assert.StartsWith($"tuner: --cluster: cannot reach Redis at 127.0.0.1:{port} (", unreachable.Err.Trim());
@@ -101,7 +93,7 @@ public sealed class ClusterTests() : InTemporaryFolder("tuning-cluster-")
     [Fact]
     public async Task A_silo_killed_mid_study_loses_no_trial_and_counts_none_twice_and_Redis_going_away_loses_nothing()
     {
-        var redisPort = FreePort();
+        var redisPort = Tuning.Tuner.TuningSilo.FreePort();
         using var redis = StartRedis(redisPort);
         try
         {

@@ -151,8 +151,7 @@ public class LocalExecutor(GpuSlots gpus, CpuSlots cpus) : IStepExecutor
         // Lines read once reading has stopped are not metrics of this step: the check and the read share a lock.
         void Read(string line, bool json)
         {
-            var reported = new MetricReport();
-            if (!(json ? reported.ReadJsonLine(line) : reported.ReadLine(line))) return;
+            if (MetricReport.OfLine(line, json) is not { } reported) return;
             lock (metrics)
             {
                 // Output read after reading stopped belongs to a process the step left behind; its metrics file is the step's.

@@ -25,6 +25,13 @@ public sealed partial class MetricReport
     /// <summary>The step each final value was reported at; <see cref="long.MaxValue"/> for a value reported without one.</summary>
     private readonly Dictionary<string, long> _finalSteps = new(StringComparer.Ordinal);
 
+    /// <summary>What one line of a step's output (or, <paramref name="json"/>, of its metrics file) reports; null for a line that is no metric line.</summary>
+    public static MetricReport? OfLine(string line, bool json)
+    {
+        var reported = new MetricReport();
+        return (json ? reported.ReadJsonLine(line) : reported.ReadLine(line)) ? reported : null;
+    }
+
     /// <summary>
     /// Reads one line of standard output. It counts as a metric line only when every whitespace-separated
     /// token is <c>name=number</c>, so ordinary log lines that happen to hold an '=' are left alone.

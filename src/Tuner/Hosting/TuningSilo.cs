@@ -33,10 +33,7 @@ public static class TuningSilo
     {
         // The data folder holds every study file, log and result: made private to this user before anything writes there.
         Trials.PrivateFiles.Folder(dataDirectory);
-        var watchPeriod = Environment.GetEnvironmentVariable(Hosting.TunerOptions.WatchPeriodVariable) is { } seconds
-            && double.TryParse(seconds, System.Globalization.CultureInfo.InvariantCulture, out var parsed) && parsed > 0
-            ? TimeSpan.FromSeconds(parsed)
-            : new Hosting.TunerOptions().WatchPeriod;
+        var watchPeriod = SecondsFromEnvironment(Hosting.TunerOptions.WatchPeriodVariable) ?? new Hosting.TunerOptions().WatchPeriod;
         silo.Services.AddSingleton(_ => gpus ?? GpuSlots.Detect());
         silo.Services.Configure<Hosting.TunerOptions>(o =>
         {
@@ -88,16 +85,23 @@ public static class TuningSilo
         });
         silo.ConfigureEndpoints(IPAddress.Parse(advertise), siloPort, gatewayPort, listenOnAnyHostAddress: advertise != "127.0.0.1");
         // How fast a silo killed outright is declared dead (default: Orleans' own, tens of seconds).
-        if (Environment.GetEnvironmentVariable(ProbeTimeoutVariable) is { } probe && double.TryParse(probe, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds > 0)
+        if (SecondsFromEnvironment(ProbeTimeoutVariable) is { } probeTimeout)
             silo.Configure<ClusterMembershipOptions>(o =>
             {
-                o.ProbeTimeout = TimeSpan.FromSeconds(seconds);
+                o.ProbeTimeout = probeTimeout;
                 o.NumMissedProbesLimit = 2;
-                o.TableRefreshTimeout = TimeSpan.FromSeconds(seconds);
-                o.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(seconds);
+                o.TableRefreshTimeout = probeTimeout;
+                o.IAmAliveTablePublishTimeout = probeTimeout;
             });
         return silo.AddTuning(dataDirectory, gpus, resumeStudies: true, redis);
     }
+
+    /// <summary>A positive number of seconds an environment variable gives; null where it is unset or not one.</summary>
+    private static TimeSpan? SecondsFromEnvironment(string variable) =>
+        Environment.GetEnvironmentVariable(variable) is { } text
+            && double.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds > 0
+            ? TimeSpan.FromSeconds(seconds)
+            : null;
 
     /// <summary>Seconds a probe of another silo may take before it counts as missed: short in tests that kill silos.</summary>
     public const string ProbeTimeoutVariable = "TUNER_PROBE_TIMEOUT_SECONDS";

@@ -158,8 +158,7 @@ public sealed class KubernetesExecutor(IKubernetes client, KubernetesSettings se
         var metrics = new MetricReport();
         void Read(string line, bool json)
         {
-            var reported = new MetricReport();
-            if (!(json ? reported.ReadJsonLine(line) : reported.ReadLine(line))) return;
+            if (MetricReport.OfLine(line, json) is not { } reported) return;
             lock (metrics) metrics.MergeLine(reported);
             step.Reported?.Invoke(reported);
         }
