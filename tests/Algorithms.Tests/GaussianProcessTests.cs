@@ -50,6 +50,64 @@ public class GaussianProcessTests
         Assert.Equal(1, m, 2);
     }
 
+    private static double[][] RandomPoints(int n, Random random) =>
+        Enumerable.Range(0, n).Select(_ => new[] { random.NextDouble(), random.NextDouble(), random.Next(3) }).ToArray();
+
+    private static readonly GpHyperparameters ThreeDimensional = new([Math.Log(0.3), Math.Log(0.5), Math.Log(1)], 0.2, Math.Log(1e-3));
+
+    [Fact]
+    public void A_process_extended_point_by_point_predicts_as_one_built_on_all_the_points()
+    {
+        var random = new Random(5);
+        var x = RandomPoints(60, random);
+        var y = x.Select(p => Math.Sin(5 * p[0]) + p[1] * p[2]).ToArray();
+        var whole = GaussianProcess.Create(x, y, [false, false, true], ThreeDimensional);
+        var grown = GaussianProcess.Create(x[..20], y[..20], [false, false, true], ThreeDimensional).Extend(x[20..], y);
+        Assert.Equal(60, grown.Count);
+        foreach (var point in RandomPoints(10, random))
+        {
+            var (mean, variance) = whole.Predict(point);
+            var (grownMean, grownVariance) = grown.Predict(point);
+            Assert.Equal(mean, grownMean, 9);
+            Assert.Equal(variance, grownVariance, 9);
+        }
+    }
+
+    [Fact]
+    public void Extending_by_a_duplicate_point_falls_back_to_a_jittered_factorisation()
+    {
+        var zeroNoise = HandExample with { LogNoiseVariance = Math.Log(1e-10) };
+        var gp = GaussianProcess.Create([[0.3], [0.7]], [1, 2], [false], zeroNoise).Extend([[0.3], [0.3]], [1, 2, 1, 1]);
+        var (m, v) = gp.Predict([0.3]);
+        Assert.True(double.IsFinite(m) && double.IsFinite(v));
+        Assert.Equal(1, m, 2);
+    }
+
+    [Fact]
+    public void Batched_predictions_equal_one_at_a_time_predictions_exactly()
+    {
+        var random = new Random(6);
+        var x = RandomPoints(300, random);
+        var gp = GaussianProcess.Create(x, x.Select(p => p[0] - p[1]).ToArray(), [false, false, true], ThreeDimensional);
+        var points = RandomPoints(70, random); // two full blocks of 32 and a partial one
+        var means = new double[points.Length];
+        var variances = new double[points.Length];
+        gp.Predict(points, means, variances);
+        for (var i = 0; i < points.Length; i++)
+            Assert.Equal(gp.Predict(points[i]), (means[i], variances[i]));
+    }
+
+    [Fact]
+    public void A_bordered_cholesky_factor_solves_the_bordered_system()
+    {
+        // K = [[4, 2], [2, 3]] bordered by b = (1, 1), c = 2: the 3×3 system K'·w = (1, 2, 3) solved by hand is
+        // w = (−4, 5, 19)/13.
+        var factor = CholeskyFactor.Compute([4, 2, 2, 3], 2).Extend([1, 1], 2)!;
+        var w = factor.Solve([1, 2, 3]);
+        Assert.Equal([-4 / 13.0, 5 / 13.0, 19 / 13.0], w.Select(v => Math.Round(v, 12)), (a, b) => Math.Abs(a - b) < 1e-12);
+        Assert.Null(CholeskyFactor.Compute([4, 2, 2, 3], 2).Extend([2, 3], 3)); // (0, 1, 1) is then in its kernel
+    }
+
     private static TrainingData RandomData(int n, Random random) => new(
         Enumerable.Range(0, n).Select(_ => new[] { random.NextDouble(), random.NextDouble(), random.Next(3) }).ToArray(),
         Enumerable.Range(0, n).Select(_ => random.NextDouble() * 2 - 1).ToArray(),

@@ -8,6 +8,9 @@ public interface IAcquisition
 {
     double Value(ReadOnlySpan<double> point);
 
+    /// <summary>The values at many points, in one batch through the model.</summary>
+    void Values(IReadOnlyList<double[]> points, Span<double> values);
+
     /// <summary>The value and its gradient with respect to the point.</summary>
     double Value(ReadOnlySpan<double> point, Span<double> gradient);
 }
@@ -25,6 +28,13 @@ public sealed class LogExpectedImprovement(GaussianProcess model, double best) :
     {
         var (mean, variance) = model.Predict(point);
         return Compute(mean, Math.Sqrt(variance), best);
+    }
+
+    public void Values(IReadOnlyList<double[]> points, Span<double> values)
+    {
+        var variances = new double[points.Count];
+        model.Predict(points, values, variances);
+        for (var i = 0; i < values.Length; i++) values[i] = Compute(values[i], Math.Sqrt(variances[i]), best);
     }
 
     public double Value(ReadOnlySpan<double> point, Span<double> gradient)
@@ -55,6 +65,13 @@ public sealed class UpperConfidenceBound(GaussianProcess model, double beta) : I
         return -mean + _weight * Math.Sqrt(variance);
     }
 
+    public void Values(IReadOnlyList<double[]> points, Span<double> values)
+    {
+        var variances = new double[points.Count];
+        model.Predict(points, values, variances);
+        for (var i = 0; i < values.Length; i++) values[i] = -values[i] + _weight * Math.Sqrt(variances[i]);
+    }
+
     public double Value(ReadOnlySpan<double> point, Span<double> gradient)
     {
         Span<double> meanGradient = stackalloc double[point.Length];
@@ -78,13 +95,19 @@ public static class AcquisitionOptimizer
     public static IReadOnlyList<(double[] Point, double Value)> Maximize(
         IAcquisition acquisition, IReadOnlyList<double[]> candidates, bool[] fixedDimensions, double[] upper, int localStarts)
     {
-        var scored = candidates.Select(c => (Point: c, Value: acquisition.Value(c)))
+        var values = new double[candidates.Count];
+        acquisition.Values(candidates, values);
+        var scored = candidates.Select((c, i) => (Point: c, Value: values[i]))
             .Where(c => double.IsFinite(c.Value))
             .OrderByDescending(c => c.Value)
             .ToList();
-        var results = new List<(double[] Point, double Value)>();
-        foreach (var (start, _) in scored.Take(localStarts))
+        // The starts are independent, so they run side by side; each result keeps its start's place, so the outcome
+        // does not depend on which finishes first.
+        var starts = scored.Take(localStarts).Select(s => s.Point).ToArray();
+        var found = new (double[] Point, double Value)[starts.Length];
+        Parallel.For(0, starts.Length, s =>
         {
+            var start = starts[s];
             var lower = new double[start.Length];
             var high = new double[start.Length];
             for (var j = 0; j < start.Length; j++)
@@ -92,14 +115,16 @@ public static class AcquisitionOptimizer
                 lower[j] = fixedDimensions[j] ? start[j] : 0;
                 high[j] = fixedDimensions[j] ? start[j] : upper[j];
             }
-            var found = Lbfgs.Minimize((x, gradient) =>
+            // Log-acquisition changes below a millionth are no difference worth more evaluations.
+            var minimum = Lbfgs.Minimize((x, gradient) =>
             {
                 var value = acquisition.Value(x, gradient);
                 for (var j = 0; j < gradient.Length; j++) gradient[j] = -gradient[j];
                 return -value;
-            }, start, lower, high, maxIterations: 40, gradientTolerance: 1e-7);
-            results.Add((found.X, -found.Value));
-        }
+            }, start, lower, high, maxIterations: 40, gradientTolerance: 1e-7, relativeTolerance: 1e-6);
+            found[s] = (minimum.X, -minimum.Value);
+        });
+        var results = found.ToList();
         results.AddRange(scored.Skip(localStarts));
         return results.OrderByDescending(r => r.Value).ToList();
     }

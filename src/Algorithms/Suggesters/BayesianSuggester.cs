@@ -60,11 +60,24 @@ public sealed class BayesianSuggester : ISuggester
     /// <summary>From this many observations on, fits between checkpoints start from the last checkpoint's fit alone.</summary>
     private const int WarmFitsFrom = 50;
 
-    /// <summary>Every this many observations a checkpoint fit uses every start.</summary>
+    /// <summary>
+    /// From this many observations on there are no fits between checkpoints: the hyperparameters are the last
+    /// checkpoint's, and the model's factor grows by one row per observation instead of being refactorised. A fit
+    /// (hundreds of likelihood evaluations at O(m³)) and a factorisation (O(n³)) per suggestion are what made a
+    /// suggestion at a thousand observations take over half a second; with a few hundred observations one more
+    /// moves the fitted hyperparameters very little. From here on, too, the acquisition's local search starts from the
+    /// best three candidates rather than five: each of its steps costs O(n²).
+    /// </summary>
+    internal const int FixedFitsFrom = 200;
+
+    /// <summary>Below <see cref="FixedFitsFrom"/> a checkpoint fit every this many observations.</summary>
     private const int CheckpointEvery = 10;
 
     /// <summary>The last checkpoint fit and the observations it was fitted on, kept so the fits after it need not repeat it.</summary>
     private (double[][] X, double[] Losses, GpHyperparameters Fit)? _checkpoint;
+
+    /// <summary>The last suggestion's model of the observations, extended by the next suggestion while its hyperparameters stand.</summary>
+    private GaussianProcess? _observedModel;
 
     public BayesianSuggester(SearchSpace space, int seed, BayesianSettings settings)
     {
@@ -88,7 +101,7 @@ public sealed class BayesianSuggester : ISuggester
         var losses = observed.Select(o => o.Loss!.Value).ToArray();
         var y = GaussianProcess.Standardise(losses);
         var hyperparameters = FitHyperparameters(x, losses, y);
-        var model = GaussianProcess.Create(x, y, _inputs.Categorical, hyperparameters);
+        var model = Model(x, y, hyperparameters);
 
         var taken = context.Pending.Select(p => _inputs.ToFeatures(_space.ToUnit(p))).ToArray();
         var incumbent = y.Min();
@@ -96,14 +109,15 @@ public sealed class BayesianSuggester : ISuggester
         {
             // Kriging believer: a running trial is taken to return what the model predicts, as if observed.
             var believed = taken.Select(p => model.Predict(p).Mean).ToArray();
-            model = GaussianProcess.Create([.. x, .. taken], [.. y, .. believed], _inputs.Categorical, hyperparameters);
+            model = model.Extend(taken, [.. y, .. believed]);
             incumbent = Math.Min(incumbent, believed.Min());
         }
 
         IAcquisition acquisition = _settings.Acquisition == "ucb"
             ? new UpperConfidenceBound(model, _settings.Beta)
             : new LogExpectedImprovement(model, incumbent);
-        var ranked = AcquisitionOptimizer.Maximize(acquisition, Candidates(x, y, context.TrialNumber, random), _inputs.Categorical, _inputs.Upper, localStarts: 5);
+        var ranked = AcquisitionOptimizer.Maximize(acquisition, Candidates(x, y, context.TrialNumber, random), _inputs.Categorical, _inputs.Upper,
+            localStarts: x.Length < FixedFitsFrom ? 5 : 3);
 
         var seen = new HashSet<string>(x.Concat(taken).Select(Key));
         foreach (var (point, _) in ranked)
@@ -132,10 +146,38 @@ public sealed class BayesianSuggester : ISuggester
     {
         var n = x.Length;
         if (n < WarmFitsFrom) return FullFit(x, y);
-        var checkpoint = CheckpointFit(x, losses, n - n % CheckpointEvery);
-        if (n % CheckpointEvery == 0) return checkpoint;
+        var checkpoint = CheckpointFit(x, losses, CheckpointCount(n));
+        if (n == CheckpointCount(n) || n >= FixedFitsFrom) return checkpoint;
         var random = new Random(Seeds.ForTrial(_seed ^ FitSalt, n));
         return GaussianProcess.Fit(TrainingData.Subset(x, y, _inputs.Categorical, random), checkpoint, random, restarts: 1, _priors);
+    }
+
+    /// <summary>
+    /// How many of n observations the checkpoint in force was fitted on: a multiple of ten below
+    /// <see cref="FixedFitsFrom"/>, then of the power of two nearest below n/10 (16 from 200, 64 from 640 observations),
+    /// so a study refits about every tenth of its size and the full fit's cost per suggestion stays flat as it grows.
+    /// </summary>
+    internal static int CheckpointCount(int n)
+    {
+        var every = n < FixedFitsFrom ? CheckpointEvery : Math.Max(CheckpointEvery, 1 << (int)Math.Log2(n / 10));
+        return n - n % every;
+    }
+
+    /// <summary>
+    /// The model of the observations. While the hyperparameters are a checkpoint's (from <see cref="FixedFitsFrom"/> on),
+    /// the last suggestion's model is extended by the observations since; a fresh suggester (after a restart) factorises
+    /// the checkpoint's observations and borders the rest one at a time, which gives the very same factor.
+    /// </summary>
+    private GaussianProcess Model(double[][] x, double[] y, GpHyperparameters hyperparameters)
+    {
+        var n = x.Length;
+        if (n < FixedFitsFrom) return GaussianProcess.Create(x, y, _inputs.Categorical, hyperparameters);
+        var start = _observedModel is { } kept && ReferenceEquals(kept.Hyperparameters, hyperparameters) && kept.Count <= n &&
+            Enumerable.Range(0, kept.Count).All(i => kept.Points[i].AsSpan().SequenceEqual(x[i]))
+            ? kept
+            : GaussianProcess.Create(x[..CheckpointCount(n)], y[..CheckpointCount(n)], _inputs.Categorical, hyperparameters);
+        _observedModel = start.Extend(x[start.Count..], y);
+        return _observedModel;
     }
 
     private GpHyperparameters CheckpointFit(double[][] x, double[] losses, int count)
