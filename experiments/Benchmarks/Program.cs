@@ -4,11 +4,15 @@ using Tuning.Benchmarks;
 const string usage = """
     Usage: dotnet run -c Release --project experiments/Benchmarks -- <benchmark> [options]
 
-      regret [--seeds N] [--functions a,b] [--algorithms a,b] [--suite default|small] [--budget N]
-                                       simple regret on Branin, Hartmann6, Rosenbrock4 (DESIGN.md's suite) and
-                                       mixed4 (a double, an int, a categorical and a log-scale double); --suite small:
-                                       Branin 15 trials, Hartmann6 20 and 30, Hartmann6 among 9 parameters 20;
-                                       --budget N runs every row with N trials
+      regret [--seeds N] [--quick] [--functions a,b] [--algorithms a,b] [--suite S,S|all] [--budget N]
+                                       simple regret (of the recommended trial) over 10 seeds (--quick: 5), median and
+                                       quartiles; suites: default (Branin, Hartmann6, Rosenbrock4 at DESIGN.md's budgets,
+                                       and mixed4: a double, an int, a categorical, a log-scale double), small (Branin
+                                       15 trials, Hartmann6 20 and 30, Hartmann6 among 9 parameters 20), bound
+                                       (nearbound3: the optimum a tenth inside a bound), noisy (Hartmann6 with noise sd
+                                       0.05 and 0.2), parallel (Branin, Hartmann6 with 1, 4, 8 trials at once), high
+                                       (Hartmann6 among 20 and 40 parameters, Styblinski-Tang 20 and 40; 100 trials);
+                                       all: every suite; --budget N runs every row with N trials
       tpe-parity [--seeds N] [--functions a,b] [--python PATH] [--settings k=v,k=v] [--optuna-json FILE]
                                        our tpe beside Optuna's TPESampler (experiments/optuna-parity, Debian's
                                        python3-optuna) on the same functions, budgets and seeds (default 20);
@@ -29,8 +33,10 @@ int Arg(int index, int fallback) => positional.Length > index ? int.Parse(positi
 
 return args.FirstOrDefault() switch
 {
-    "regret" => Regret.Run(int.Parse(Option("--seeds") ?? "10", CultureInfo.InvariantCulture), List("--functions"), List("--algorithms"),
-        Option("--suite") ?? "default", Option("--budget") is { } budget ? int.Parse(budget, CultureInfo.InvariantCulture) : null),
+    "regret" => Regret.Run(int.Parse(Option("--seeds") ?? (args.Contains("--quick") ? "5" : "10"), CultureInfo.InvariantCulture),
+        List("--functions"), List("--algorithms"),
+        Option("--suite") == "all" ? TestFunction.SuiteNames : List("--suite") is { Length: > 0 } suites ? suites : ["default"],
+        Option("--budget") is { } budget ? int.Parse(budget, CultureInfo.InvariantCulture) : null),
     "tpe-parity" => TpeParity.Run(int.Parse(Option("--seeds") ?? "20", CultureInfo.InvariantCulture), List("--functions"), Option("--python"),
         List("--settings").Select(s => s.Split('=', 2)).ToDictionary(p => p[0], p => p.Length > 1 ? p[1] : ""), Option("--optuna-json")),
     "latency" => Latency.Run(),

@@ -1,70 +1,111 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using Tuning.Algorithms.Models;
 using Tuning.Algorithms.Space;
 using Tuning.Algorithms.Suggesters;
 
 namespace Tuning.Benchmarks;
 
+/// <summary>The true values, on the noiseless function, of a run's best observed trial and of its recommended trial.</summary>
+public sealed record RunOutcome(double BestObserved, double Recommended);
+
 /// <summary>
-/// Simple regret (best found − known optimum) of each algorithm on the public suite, over seeds, run
-/// in-process one trial after another: median and quartiles, with random search beside them.
+/// Simple regret of each algorithm on the public suite and ours, over seeds, run in-process: median and quartiles,
+/// with random search beside them. Regret is the true value of the trial the study recommends (by the model's
+/// posterior mean where the function is noisy, <see cref="Recommendation"/>) minus the optimum.
 /// </summary>
 public static class Regret
 {
     public static readonly string[] Algorithms = ["random", "sobol", "tpe", "bayesian"];
 
-    public static int Run(int seeds, IReadOnlyCollection<string> functions, IReadOnlyCollection<string> algorithms, string suite = "default", int? budget = null)
+    /// <summary>How many trials run at once in the <c>parallel</c> suite.</summary>
+    private static readonly int[] ParallelTrials = [1, 4, 8];
+
+    public static int Run(int seeds, IReadOnlyCollection<string> functions, IReadOnlyCollection<string> algorithms, IReadOnlyList<string> suites, int? budget = null)
     {
-        if (TestFunction.Named(suite) is not { } chosen)
+        if (suites.FirstOrDefault(s => TestFunction.Named(s) is null) is { } unknown)
         {
-            Console.Error.WriteLine($"unknown suite '{suite}'; allowed: default, small");
+            Console.Error.WriteLine($"unknown suite '{unknown}'; allowed: {string.Join(", ", TestFunction.SuiteNames)}, all");
             return 2;
         }
         var rows = new List<object>();
-        foreach (var listed in chosen.Where(f => functions.Count == 0 || functions.Contains(f.Name)))
-        {
-            var function = budget is { } trials ? listed with { Budget = trials } : listed;
-            Console.WriteLine($"{function.Name} ({function.Space.Dimensions}-D, {function.Budget} trials, {seeds} seeds, f* = {function.Optimum})");
-            Console.WriteLine($"  {"algorithm",-10} {"median",12} {"q1",12} {"q3",12} {"s/run",8}");
-            foreach (var algorithm in Algorithms.Where(a => algorithms.Count == 0 || algorithms.Contains(a)))
+        var total = Stopwatch.StartNew();
+        foreach (var suite in suites)
+            foreach (var listed in TestFunction.Named(suite)!.Where(f => functions.Count == 0 || functions.Contains(f.Name)))
             {
-                var clock = Stopwatch.StartNew();
-                var regrets = new double[seeds];
-                Parallel.For(0, seeds, seed => regrets[seed] = RunOnce(function, algorithm, seed) - function.Optimum);
-                Array.Sort(regrets);
-                var (q1, median, q3) = (Quantile(regrets, 0.25), Quantile(regrets, 0.5), Quantile(regrets, 0.75));
-                var seconds = clock.Elapsed.TotalSeconds * Math.Min(Environment.ProcessorCount, seeds) / seeds;
-                Console.WriteLine($"  {algorithm,-10} {Format(median),12} {Format(q1),12} {Format(q3),12} {seconds,8:F1}");
-                rows.Add(new { function = function.Name, algorithm, seeds, budget = function.Budget, median, q1, q3, regrets });
+                var function = budget is { } trials ? listed with { Budget = trials } : listed;
+                // Parallel rows compare the model-based searches with themselves run sequentially; random search is the floor.
+                var parallelism = suite == "parallel" ? ParallelTrials : [1];
+                var names = suite == "parallel" ? ["random", "tpe", "bayesian"] : Algorithms;
+                foreach (var parallel in parallelism)
+                {
+                    Console.WriteLine($"{function.Name} ({function.Space.Dimensions}-D, {function.Budget} trials{(parallel > 1 ? $", {parallel} at once" : "")}, " +
+                        $"{seeds} seeds, f* = {function.Optimum}{(function.Noise > 0 ? $", noise sd {function.Noise}" : "")})");
+                    Console.WriteLine($"  {"algorithm",-10} {"median",12} {"q1",12} {"q3",12}{(function.Noise > 0 ? $" {"best drawn",12}" : "")} {"s/run",8}");
+                    foreach (var algorithm in names.Where(a => algorithms.Count == 0 || algorithms.Contains(a)))
+                    {
+                        if (parallel > 1 && algorithm == "random") continue;
+                        var clock = Stopwatch.StartNew();
+                        var outcomes = new RunOutcome[seeds];
+                        Parallel.For(0, seeds, seed => outcomes[seed] = RunOnce(function, algorithm, seed, parallel: parallel));
+                        var regrets = outcomes.Select(o => o.Recommended - function.Optimum).Order().ToArray();
+                        var drawn = outcomes.Select(o => o.BestObserved - function.Optimum).Order().ToArray();
+                        var (q1, median, q3) = (Quantile(regrets, 0.25), Quantile(regrets, 0.5), Quantile(regrets, 0.75));
+                        var seconds = clock.Elapsed.TotalSeconds * Math.Min(Environment.ProcessorCount, seeds) / seeds;
+                        Console.WriteLine($"  {algorithm,-10} {Format(median),12} {Format(q1),12} {Format(q3),12}" +
+                            $"{(function.Noise > 0 ? $" {Format(Quantile(drawn, 0.5)),12}" : "")} {seconds,8:F1}");
+                        rows.Add(new
+                        {
+                            suite, function = function.Name, algorithm, seeds, budget = function.Budget, parallel, noise = function.Noise,
+                            median, q1, q3, regrets, bestDrawnMedian = Quantile(drawn, 0.5), secondsPerRun = seconds,
+                        });
+                    }
+                }
             }
-        }
+        Console.WriteLine($"total {total.Elapsed.TotalSeconds:F0} s");
         Console.WriteLine(JsonSerializer.Serialize(rows));
         return 0;
     }
 
     /// <summary>
-    /// One sequential run of <paramref name="algorithmName"/> on <paramref name="function"/> for its budget: the best
-    /// value found. <paramref name="suggested"/> hears each trial's number and parameters.
+    /// One run of <paramref name="algorithmName"/> on <paramref name="function"/> for its budget, with
+    /// <paramref name="parallel"/> trials running at once: each new suggestion sees the others as pending, and trials
+    /// finish in the order they started (equal durations). <paramref name="suggested"/> hears each trial's number and
+    /// parameters.
     /// </summary>
-    public static double RunOnce(TestFunction function, string algorithmName, int seed, IReadOnlyDictionary<string, string>? settings = null,
-        Action<int, IReadOnlyDictionary<string, ParameterValue>>? suggested = null)
+    public static RunOutcome RunOnce(TestFunction function, string algorithmName, int seed, IReadOnlyDictionary<string, string>? settings = null,
+        Action<int, IReadOnlyDictionary<string, ParameterValue>>? suggested = null, int parallel = 1)
     {
         var algorithm = AlgorithmCatalog.Find(algorithmName)!;
         // As a study creates it: with the study's budget.
         var suggester = algorithm.Create(settings ?? new Dictionary<string, string>(), function.Space, seed, function.Budget);
         var observations = new List<Observation>();
-        var best = double.PositiveInfinity;
-        for (var trial = 0; trial < function.Budget; trial++)
+        var values = new List<double>();
+        var running = new Queue<IReadOnlyDictionary<string, ParameterValue>>();
+        var next = 0;
+        while (observations.Count < function.Budget)
         {
-            var parameters = suggester.Suggest(new SuggestionContext(trial, observations, []))!;
-            suggested?.Invoke(trial, parameters);
-            var value = function.Evaluate(parameters);
-            observations.Add(new Observation(parameters, value));
-            best = Math.Min(best, value);
+            for (; next < function.Budget && running.Count < parallel; next++)
+            {
+                var parameters = suggester.Suggest(new SuggestionContext(next, observations, running.ToArray()))!;
+                suggested?.Invoke(next, parameters);
+                running.Enqueue(parameters);
+            }
+            var finished = running.Dequeue();
+            var value = function.Evaluate(finished);
+            values.Add(value);
+            observations.Add(new Observation(finished, value + function.Noise * Gaussian(new Random(Seeds.ForTrial(seed ^ NoiseSalt, values.Count)))));
         }
-        return best;
+        var luckiest = Enumerable.Range(0, values.Count).MinBy(i => observations[i].Loss!.Value);
+        var recommended = function.Noise > 0 ? Recommendation.Best(function.Space, observations, seed)!.Value : luckiest;
+        return new RunOutcome(values[luckiest], values[recommended]);
     }
+
+    private const int NoiseSalt = 0x6E6F6973;
+
+    private static double Gaussian(Random random) =>
+        Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
 
     internal static double Quantile(double[] sorted, double q)
     {

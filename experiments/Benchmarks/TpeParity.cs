@@ -113,7 +113,7 @@ public static class TpeParity
         {
             if (counts is not null && trial >= StartupTrials) counts[categorical!.IndexOf(parameters[categorical.Name])]++;
         });
-        return (best - function.Optimum, counts);
+        return (best.Recommended - function.Optimum, counts);
     }
 
     private static (double Q1, double Median, double Q3) Summary(double[] sorted) =>

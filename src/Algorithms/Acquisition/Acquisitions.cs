@@ -54,6 +54,134 @@ public sealed class LogExpectedImprovement(GaussianProcess model, double best) :
     }
 }
 
+/// <summary>
+/// Log noisy expected improvement (Letham et al., "Constrained Bayesian optimization with noisy experiments", 2019;
+/// BoTorch's qLogNEI, Ament et al. 2023): log EI averaged over what the evaluated points may truly be worth. Plain
+/// EI's incumbent is the lowest observed value, and where observations carry noise (or the model reads part of the
+/// data as noise) that value is a lucky draw below anything the model believes: EI is then negligible everywhere
+/// except where the variance is largest, at the bounds and corners, and the search piles its trials there.
+/// Here the latent values at the baseline B (the evaluated points that may be the best) are drawn from their joint
+/// posterior; for each draw the candidate's value, conditioned on that draw, is compared with the draw's minimum by
+/// analytic EI; the result is the log of the mean over draws. Conditioning keeps the candidate's correlation with the
+/// baseline: next to an evaluated point there is little to gain beyond what that point is already believed to be.
+/// Without noise the draws agree with the observations and this is LogEI.
+/// </summary>
+public sealed class LogNoisyExpectedImprovement : IAcquisition
+{
+    private readonly GaussianProcess _model;
+    private readonly IReadOnlyList<double[]> _baseline;
+    private readonly double[][] _weights;      // K⁻¹k(X, b) per baseline point
+    private readonly double[] _inverse;        // Σ_B⁻¹, m × m
+    private readonly double[][] _directions;   // C⁻ᵀz per draw: the conditional mean moves by cᵀ·this
+    private readonly double[] _incumbents;     // min over B of each draw
+
+    /// <param name="baseline">The evaluated points that may be the best (a handful: those with the lowest posterior means).</param>
+    public LogNoisyExpectedImprovement(GaussianProcess model, IReadOnlyList<double[]> baseline, int samples, Random random)
+    {
+        _model = model;
+        _baseline = baseline;
+        var m = baseline.Count;
+        var means = new double[m];
+        model.Predict(baseline, means, new double[m]);
+        // Symmetric, so row-major is column-major. Evaluated points of a noiseless model are all but certain: the
+        // jitter (the GP's own noise floor) keeps their covariance factorisable and its inverse tame.
+        var covariance = model.Covariance(baseline);
+        for (var b = 0; b < m; b++) covariance[b * m + b] = Math.Max(covariance[b * m + b], 0) + GaussianProcess.NoiseFloor;
+        var factor = CholeskyFactor.Compute(covariance, m);
+        _inverse = factor.Inverse();
+        _weights = model.BaselineWeights(baseline);
+        _directions = new double[samples][];
+        _incumbents = new double[samples];
+        for (var s = 0; s < samples; s++)
+        {
+            var z = new double[m];
+            for (var b = 0; b < m; b++) z[b] = GpPriors.Gaussian(random);
+            var draw = factor.Multiply(z);
+            var best = double.PositiveInfinity;
+            for (var b = 0; b < m; b++) best = Math.Min(best, means[b] + draw[b]);
+            _incumbents[s] = best;
+            factor.BackSubstitute(z);
+            _directions[s] = z;
+        }
+    }
+
+    public double Value(ReadOnlySpan<double> point)
+    {
+        var (mean, variance) = _model.Predict(point);
+        return Value(point, mean, variance, default, default, default);
+    }
+
+    public void Values(IReadOnlyList<double[]> points, Span<double> values)
+    {
+        var variances = new double[points.Count];
+        _model.Predict(points, values, variances);
+        for (var i = 0; i < values.Length; i++) values[i] = Value(points[i], values[i], variances[i], default, default, default);
+    }
+
+    public double Value(ReadOnlySpan<double> point, Span<double> gradient)
+    {
+        Span<double> meanGradient = stackalloc double[point.Length];
+        Span<double> varianceGradient = stackalloc double[point.Length];
+        var (mean, variance) = _model.Predict(point, meanGradient, varianceGradient);
+        return Value(point, mean, variance, meanGradient, varianceGradient, gradient);
+    }
+
+    private double Value(ReadOnlySpan<double> point, double mean, double variance, ReadOnlySpan<double> meanGradient,
+        ReadOnlySpan<double> varianceGradient, Span<double> gradient)
+    {
+        var m = _baseline.Count;
+        var d = point.Length;
+        var withGradient = !gradient.IsEmpty;
+        Span<double> c = stackalloc double[m];
+        var jacobian = withGradient ? new double[m * d] : [];
+        _model.CrossCovariance(point, _baseline, _weights, c, jacobian);
+        Span<double> q = stackalloc double[m]; // Σ_B⁻¹c
+        for (var b = 0; b < m; b++) q[b] = VectorMath.Dot(_inverse.AsSpan(b * m, m), c);
+        var conditional = Math.Max(variance - VectorMath.Dot(c, q), 1e-12);
+        var sd = Math.Sqrt(conditional);
+
+        var samples = _incumbents.Length;
+        Span<double> logs = samples <= 256 ? stackalloc double[samples] : new double[samples];
+        Span<double> shifts = samples <= 256 ? stackalloc double[samples] : new double[samples];
+        var top = double.NegativeInfinity;
+        for (var s = 0; s < samples; s++)
+        {
+            shifts[s] = VectorMath.Dot(c, _directions[s]);
+            top = Math.Max(top, logs[s] = LogExpectedImprovement.Compute(mean + shifts[s], sd, _incumbents[s]));
+        }
+        var sum = 0.0;
+        for (var s = 0; s < samples; s++) sum += Math.Exp(logs[s] - top);
+        if (withGradient)
+        {
+            // Each draw's LogEI partials in its conditional mean and in σ (as in LogExpectedImprovement), weighted by its
+            // share of the sum; the conditional mean is μ + cᵀC⁻ᵀz and the conditional variance σ² − cᵀΣ⁻¹c.
+            var byMean = 0.0;
+            var bySd = 0.0;
+            Span<double> byCovariance = stackalloc double[m];
+            byCovariance.Clear();
+            for (var s = 0; s < samples; s++)
+            {
+                var weight = Math.Exp(logs[s] - top) / sum;
+                var z = (_incumbents[s] - mean - shifts[s]) / sd;
+                var ratio = NormalMath.LogHDerivative(z);
+                var meanPartial = weight * -ratio / sd;
+                byMean += meanPartial;
+                bySd += weight * (1 - z * ratio) / sd;
+                VectorMath.Axpy(meanPartial, _directions[s], byCovariance);
+            }
+            // ∂σ_c/∂c = −Σ⁻¹c/σ_c: fold it into the partials in c.
+            VectorMath.Axpy(-bySd / sd, q, byCovariance);
+            for (var j = 0; j < d; j++)
+            {
+                var value = byMean * meanGradient[j] + bySd * varianceGradient[j] / (2 * sd);
+                for (var b = 0; b < m; b++) value += byCovariance[b] * jacobian[b * d + j];
+                gradient[j] = value;
+            }
+        }
+        return top + Math.Log(sum / samples);
+    }
+}
+
 /// <summary>The lower confidence bound for minimisation, negated so that higher is better: −(μ − √β·σ).</summary>
 public sealed class UpperConfidenceBound(GaussianProcess model, double beta) : IAcquisition
 {

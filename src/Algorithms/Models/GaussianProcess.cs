@@ -187,6 +187,27 @@ public sealed class GaussianProcess
         }
     }
 
+    /// <summary>The posterior covariance of the latent function at the points (row-major, m × m): K** − vᵢᵀvⱼ with v = L⁻¹k.</summary>
+    public double[] Covariance(IReadOnlyList<double[]> points)
+    {
+        var n = Count;
+        var m = points.Count;
+        var v = new double[m][];
+        for (var a = 0; a < m; a++)
+        {
+            v[a] = new double[n];
+            for (var i = 0; i < n; i++)
+                v[a][i] = _signal * Matern(Math.Sqrt(SquaredDistance(points[a], _x[i], _inverseSquaredLengthscales, _categorical)));
+            _cholesky.ForwardSubstitute(v[a]);
+        }
+        var covariance = new double[m * m];
+        for (var a = 0; a < m; a++)
+            for (var b = a; b < m; b++)
+                covariance[a * m + b] = covariance[b * m + a] =
+                    _signal * Matern(Math.Sqrt(SquaredDistance(points[a], points[b], _inverseSquaredLengthscales, _categorical))) - VectorMath.Dot(v[a], v[b]);
+        return covariance;
+    }
+
     /// <summary>Posterior mean and variance with their gradients with respect to the point (zero along categorical dimensions).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public (double Mean, double Variance) Predict(ReadOnlySpan<double> point, Span<double> meanGradient, Span<double> varianceGradient)
@@ -221,6 +242,56 @@ public sealed class GaussianProcess
             }
         }
         return (mean, Math.Max(_signal - explained, 1e-12));
+    }
+
+    /// <summary>K⁻¹·k(X, b) for each of the <paramref name="baseline"/> points, for <see cref="CrossCovariance"/>.</summary>
+    public double[][] BaselineWeights(IReadOnlyList<double[]> baseline) => baseline.Select(b =>
+    {
+        var k = new double[Count];
+        for (var i = 0; i < k.Length; i++) k[i] = _signal * Matern(Math.Sqrt(SquaredDistance(b, _x[i], _inverseSquaredLengthscales, _categorical)));
+        return _cholesky.Solve(k);
+    }).ToArray();
+
+    /// <summary>
+    /// The posterior covariance between the latent function at <paramref name="point"/> and at each baseline point,
+    /// c_b = k(x, b) − k(x, X)·K⁻¹k(X, b), and where <paramref name="jacobian"/> is given (m × d, row per b) its
+    /// derivatives in the point, zero along categorical dimensions.
+    /// </summary>
+    /// <param name="weights"><see cref="BaselineWeights"/> of the same baseline.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void CrossCovariance(ReadOnlySpan<double> point, IReadOnlyList<double[]> baseline, double[][] weights, Span<double> covariance, Span<double> jacobian)
+    {
+        var n = Count;
+        var d = Dimensions;
+        var m = baseline.Count;
+        var withGradient = !jacobian.IsEmpty;
+        if (withGradient) jacobian.Clear();
+        for (var b = 0; b < m; b++)
+        {
+            var r = Math.Sqrt(SquaredDistance(point, baseline[b], _inverseSquaredLengthscales, _categorical));
+            covariance[b] = _signal * Matern(r);
+            if (withGradient) AddKernelGradient(point, baseline[b], r, 1, jacobian.Slice(b * d, d));
+        }
+        Span<double> direction = stackalloc double[d];
+        for (var i = 0; i < n; i++)
+        {
+            var r = Math.Sqrt(SquaredDistance(point, _x[i], _inverseSquaredLengthscales, _categorical));
+            var e = Math.Exp(-Sqrt5 * r);
+            var k = _signal * (1 + Sqrt5 * r + 5.0 / 3 * r * r) * e;
+            for (var b = 0; b < m; b++) covariance[b] -= k * weights[b][i];
+            if (!withGradient) continue;
+            var slope = -_signal * 5.0 / 3 * (1 + Sqrt5 * r) * e;
+            for (var j = 0; j < d; j++) direction[j] = _categorical[j] ? 0 : slope * (point[j] - _x[i][j]) * _inverseSquaredLengthscales[j];
+            for (var b = 0; b < m; b++) VectorMath.Axpy(-weights[b][i], direction, jacobian.Slice(b * d, d));
+        }
+    }
+
+    /// <summary>Adds scale·∂k(x, other)/∂x, at distance r, to the gradient.</summary>
+    private void AddKernelGradient(ReadOnlySpan<double> point, double[] other, double r, double scale, Span<double> gradient)
+    {
+        var slope = -scale * _signal * 5.0 / 3 * (1 + Sqrt5 * r) * Math.Exp(-Sqrt5 * r);
+        for (var j = 0; j < gradient.Length; j++)
+            if (!_categorical[j]) gradient[j] += slope * (point[j] - other[j]) * _inverseSquaredLengthscales[j];
     }
 
     /// <summary>

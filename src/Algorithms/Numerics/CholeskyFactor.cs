@@ -122,6 +122,16 @@ public sealed class CholeskyFactor
         }
     }
 
+    /// <summary>L·z: with z standard normal, a draw from N(0, K).</summary>
+    public double[] Multiply(ReadOnlySpan<double> z)
+    {
+        var n = Size;
+        var result = new double[n];
+        for (var j = 0; j < n; j++)
+            VectorMath.Axpy(z[j], _lower.AsSpan(j * n + j, n - j), result.AsSpan(j));
+        return result;
+    }
+
     /// <summary>Solves Lᵀ·w = v in place.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void BackSubstitute(Span<double> v)

@@ -8,7 +8,8 @@ namespace Tuning.Algorithms.Suggesters;
 /// <summary>The settings of <c>bayesian</c>, validated by <see cref="AlgorithmCatalog"/>.</summary>
 /// <param name="InitialTrials">Trials drawn from a scrambled Sobol sequence before the model is used; default
 /// <see cref="DefaultInitialTrials"/>.</param>
-/// <param name="Acquisition"><c>logei</c> (default) or <c>ucb</c>.</param>
+/// <param name="Acquisition"><c>logei</c> (default: log expected improvement, its noisy variant where the fit finds
+/// noise) or <c>ucb</c>.</param>
 /// <param name="Beta">UCB's exploration weight: the bound is μ − √β·σ.</param>
 /// <param name="Candidates">Quasi-random points scored before local search.</param>
 /// <param name="Restarts">Starts of the hyperparameter fit, the warm start included.</param>
@@ -41,7 +42,7 @@ public sealed record BayesianSettings(int InitialTrials, string Acquisition, dou
 
 /// <summary>
 /// Bayesian optimisation with a Gaussian process (Matérn 5/2, a lengthscale per dimension, fitted by maximum
-/// a posteriori with L-BFGS) and log expected improvement, on the unit cube the search space maps to. It only
+/// a posteriori with L-BFGS) and log noisy expected improvement, on the unit cube the search space maps to. It only
 /// wires its parts: <see cref="GaussianProcess"/> models, <see cref="IAcquisition"/> scores,
 /// <see cref="AcquisitionOptimizer"/> maximises. Trials still running are "kriging believer" fantasies: they
 /// enter the model at their predicted value, which takes away the improvement expected there, so parallel
@@ -113,8 +114,9 @@ public sealed class BayesianSuggester : ISuggester
             incumbent = Math.Min(incumbent, believed.Min());
         }
 
-        IAcquisition acquisition = _settings.Acquisition == "ucb"
-            ? new UpperConfidenceBound(model, _settings.Beta)
+        IAcquisition acquisition = _settings.Acquisition == "ucb" ? new UpperConfidenceBound(model, _settings.Beta)
+            : NoiseInferred(hyperparameters) ? new LogNoisyExpectedImprovement(model, Baseline(model), IncumbentSamples,
+                new Random(Seeds.ForTrial(_seed ^ IncumbentSalt, context.TrialNumber)))
             : new LogExpectedImprovement(model, incumbent);
         var ranked = AcquisitionOptimizer.Maximize(acquisition, Candidates(x, y, context.TrialNumber, random), _inputs.Categorical, _inputs.Upper,
             localStarts: x.Length < FixedFitsFrom ? 5 : 3);
@@ -196,6 +198,30 @@ public sealed class BayesianSuggester : ISuggester
         var random = new Random(Seeds.ForTrial(_seed ^ FitSalt, x.Length));
         return GaussianProcess.Fit(TrainingData.Subset(x, y, _inputs.Categorical, random), null, random, _settings.Restarts, _priors);
     }
+
+    /// <summary>Draws of the baseline for <see cref="LogNoisyExpectedImprovement"/>; BoTorch's qLogNEI takes 128 by default,
+    /// and with the candidate's value analytic given each draw fewer do.</summary>
+    private const int IncumbentSamples = 64;
+
+    /// <summary>How many of the evaluated points, those with the lowest posterior means, may be the incumbent.</summary>
+    private const int BaselineSize = 16;
+
+    /// <summary>The points of the model with the lowest posterior means: those that may be the best evaluated point.</summary>
+    private static double[][] Baseline(GaussianProcess model)
+    {
+        var means = new double[model.Count];
+        model.Predict(model.Points, means, new double[model.Count]);
+        return Enumerable.Range(0, model.Count).OrderBy(i => means[i]).Take(BaselineSize).Select(i => model.Points[i]).ToArray();
+    }
+
+    private const int IncumbentSalt = 0x1BADB002;
+
+    /// <summary>
+    /// Whether the fit reads the data as noisy: a noise variance above a thousandth of the signal's (a noise standard
+    /// deviation above about 3% of the signal's). Below that the observations are as good as exact, the lowest is the
+    /// incumbent, and LogEI refines a converging search to the last digits, which the noisy variant's draws would blur.
+    /// </summary>
+    private static bool NoiseInferred(GpHyperparameters fit) => fit.LogNoiseVariance - fit.LogSignalVariance > Math.Log(1e-3);
 
     /// <summary>Salts the fit's random streams apart from the suggestion's, which are seeded by trial number.</summary>
     private const int FitSalt = 0x2545F491;
