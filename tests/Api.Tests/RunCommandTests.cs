@@ -194,6 +194,7 @@ public sealed class RunCommandTests() : InTemporaryFolder("tuning-run-")
         Assert.Equal(0.9, best.GetProperty("parameters").GetProperty("x").GetDouble(), 1e-9);
         var x = recommended.GetProperty("parameters").GetProperty("x").GetDouble();
         Assert.True(x is >= 0.3 and <= 0.7, $"recommended x = {x}\n{output}");
+        Assert.Contains($"Recommended trial {recommended.GetProperty("number").GetInt32()}: objective=", output);
     }
 
     [Fact]
@@ -212,6 +213,7 @@ public sealed class RunCommandTests() : InTemporaryFolder("tuning-run-")
         Assert.Contains("Study hopeless Failed: no trial succeeded: 2 of 2 failed.", output);
         // Why, without opening study.json.
         Assert.Contains("Trial 0 failed: step 's' exited with code 3", output);
+        Assert.DoesNotContain("Recommended trial", output);
         // No trial to name: both are written, as null.
         using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(Root, "out", "study.json")));
         Assert.Equal(JsonValueKind.Null, json.RootElement.GetProperty("bestTrial").ValueKind);

@@ -109,7 +109,7 @@ public static class RunCommand
             var trials = await study.GetTrials();
             var recommended = recommender.Recommend(snapshot, trials);
             var plots = StudyReports.Write(outDirectory, snapshot, trials, spec, recommended);
-            PrintSummary(snapshot, trials, Path.Combine(outDirectory, "study.json"), plots.Count);
+            PrintSummary(snapshot, trials, recommended, Path.Combine(outDirectory, "study.json"), plots.Count);
             return snapshot.Status == StudyStatus.Succeeded ? 0 : 1;
         }
         catch (OperationCanceledException) when (interrupted.IsCancellationRequested)
@@ -203,13 +203,17 @@ public static class RunCommand
         $"[{elapsed.TotalSeconds,7:F1} s] {s.Status}: {s.Done}/{s.MaxTrials} done, {s.Running} running, {s.Failed} failed{s.Extras}" +
         (s.Best is { } best ? $", best {s.Metric}={Format(best.Metrics[s.Metric])} (trial {best.Number})" : "");
 
-    private static void PrintSummary(StudySnapshot s, IReadOnlyList<TrialRecord> trials, string report, int plots)
+    private static void PrintSummary(StudySnapshot s, IReadOnlyList<TrialRecord> trials, TrialRecord? recommended, string report, int plots)
     {
         Console.WriteLine($"Study {s.Name} {s.Status}: {s.Reason}.");
         if (s.Best is { } best)
         {
             Console.WriteLine($"Best trial {best.Number}: {s.Metric}={Format(best.Metrics[s.Metric])}");
             foreach (var (name, value) in best.Parameters) Console.WriteLine($"  {name} = {value}");
+            // With a noiseless metric the model agrees with the best observed value; said only where it does not.
+            if (recommended is not null && recommended.Number != best.Number)
+                Console.WriteLine($"Recommended trial {recommended.Number}: {s.Metric}={Format(recommended.Metrics[s.Metric])} " +
+                                  "(the model's best; the best observed value may be a lucky draw)");
         }
         else
         {
