@@ -159,6 +159,45 @@ public sealed class RunCommandTests() : InTemporaryFolder("tuning-run-")
     }
 
     [Fact]
+    public async Task With_a_noisy_metric_study_json_recommends_a_good_trial_beside_the_lucky_best()
+    {
+        // −(x − 0.5)², maximised, on a grid of 21 points, observed with a fixed irregular noise; at x = 0.9 a lucky
+        // draw reports far above its neighbours and is the best observed trial.
+        File.WriteAllText(Path.Combine(Root, "noisy.yaml"), """
+            name: noisy
+            objective: {metric: objective, goal: maximize}
+            algorithm: {name: grid}
+            budget: {maxTrials: 21, parallelTrials: 4}
+            parameters: [{name: x, type: double, min: 0, max: 1, step: 0.05}]
+            trial:
+              steps:
+                - name: s
+                  command: [sh, -c, "awk -v x=${params.x} 'BEGIN { i = int(x * 20 + 0.5); printf \"objective=%.6f\\n\", -(x - 0.5)^2 + 0.05 * sin(41 * i) + (i == 18 ? 0.4 : 0) }'"]
+            """);
+        var (exit, output, error) = await Tuner.RunAsync(Root, "run", "noisy.yaml", "--data", "data", "--out", "out");
+        Assert.True(exit == 0, $"exit {exit}\n{output}\n{error}");
+
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(Root, "out", "study.json")));
+        var root = json.RootElement;
+        var trials = root.GetProperty("trials").EnumerateArray().ToArray();
+        Assert.Equal(21, trials.Length);
+        var best = root.GetProperty("bestTrial");
+        var recommended = root.GetProperty("recommendedTrial");
+        // The same shape as bestTrial, and a succeeded trial's own id, number, parameters and metrics.
+        Assert.Equal(["id", "number", "parameters", "metrics"], recommended.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(best.EnumerateObject().Select(p => p.Name), recommended.EnumerateObject().Select(p => p.Name));
+        var trial = Assert.Single(trials, t => t.GetProperty("id").GetString() == recommended.GetProperty("id").GetString());
+        Assert.Equal("Succeeded", trial.GetProperty("status").GetString());
+        foreach (var field in new[] { "number", "parameters", "metrics" })
+            Assert.True(JsonElement.DeepEquals(trial.GetProperty(field), recommended.GetProperty(field)), $"{field}: {trial.GetProperty(field)} in trials, {recommended.GetProperty(field)} recommended");
+
+        Assert.Equal(0.9, best.GetProperty("parameters").GetProperty("x").GetDouble(), 1e-9);
+        var x = recommended.GetProperty("parameters").GetProperty("x").GetDouble();
+        Assert.True(x is >= 0.3 and <= 0.7, $"recommended x = {x}\n{output}");
+        Assert.Contains($"Recommended trial {recommended.GetProperty("number").GetInt32()}: objective=", output);
+    }
+
+    [Fact]
     public async Task A_study_whose_every_trial_failed_fails_even_within_maxFailedTrials()
     {
         File.WriteAllText(Path.Combine(Root, "hopeless.yaml"), """
@@ -174,6 +213,11 @@ public sealed class RunCommandTests() : InTemporaryFolder("tuning-run-")
         Assert.Contains("Study hopeless Failed: no trial succeeded: 2 of 2 failed.", output);
         // Why, without opening study.json.
         Assert.Contains("Trial 0 failed: step 's' exited with code 3", output);
+        Assert.DoesNotContain("Recommended trial", output);
+        // No trial to name: both are written, as null.
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(Root, "out", "study.json")));
+        Assert.Equal(JsonValueKind.Null, json.RootElement.GetProperty("bestTrial").ValueKind);
+        Assert.Equal(JsonValueKind.Null, json.RootElement.GetProperty("recommendedTrial").ValueKind);
     }
 
     [Theory]

@@ -8,15 +8,16 @@ public static class StudyJson
 {
     private static readonly JsonSerializerOptions Indented = new(Views.Json) { WriteIndented = true };
 
-    public static void Write(Stream stream, StudySnapshot study, IReadOnlyList<TrialRecord> trials) =>
-        JsonSerializer.Serialize(stream, Views.Report(study, trials), Indented);
+    /// <param name="recommended">The trial the model recommends (<see cref="Recommender"/>); null when none succeeded.</param>
+    public static void Write(Stream stream, StudySnapshot study, IReadOnlyList<TrialRecord> trials, TrialRecord? recommended) =>
+        JsonSerializer.Serialize(stream, Views.Report(study, trials, recommended), Indented);
 
     /// <summary>Written to a temporary file and renamed, so a reader never sees half a report.</summary>
-    public static void WriteFile(string path, StudySnapshot study, IReadOnlyList<TrialRecord> trials)
+    public static void WriteFile(string path, StudySnapshot study, IReadOnlyList<TrialRecord> trials, TrialRecord? recommended)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         var temporary = path + ".tmp";
-        using (var file = File.Create(temporary)) Write(file, study, trials);
+        using (var file = File.Create(temporary)) Write(file, study, trials, recommended);
         File.Move(temporary, path, overwrite: true);
     }
 }

@@ -7,9 +7,10 @@ namespace Tuning.Api.Reports;
 public static class StudyReports
 {
     /// <summary>Writes DIR/study.json and DIR/KIND.svg for every kind of plot that applies (DESIGN.md: the plots into DIR); returns the plots written.</summary>
-    public static IReadOnlyList<string> Write(string directory, StudySnapshot study, IReadOnlyList<TrialRecord> trials, StudySpec spec)
+    /// <param name="recommended">The trial the model recommends (<see cref="Recommender"/>); null when none succeeded.</param>
+    public static IReadOnlyList<string> Write(string directory, StudySnapshot study, IReadOnlyList<TrialRecord> trials, StudySpec spec, TrialRecord? recommended)
     {
-        StudyJson.WriteFile(Path.Combine(directory, "study.json"), study, trials);
+        StudyJson.WriteFile(Path.Combine(directory, "study.json"), study, trials, recommended);
         var written = new List<string>();
         foreach (var kind in Plots.Kinds)
         {

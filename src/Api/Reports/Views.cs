@@ -33,10 +33,12 @@ public static class Views
         t.Steps.Select(step => new StepView(step.Name, step.Cached, Math.Round(step.Seconds, 3))).ToArray(),
         t.StartedAt, t.CompletedAt, t.Error, t.Retries, t.Silo);
 
-    public static StudyReport Report(StudySnapshot study, IEnumerable<TrialRecord> trials) => new(
+    /// <param name="recommended">The trial the model recommends (<see cref="Recommender"/>); null when none succeeded.</param>
+    public static StudyReport Report(StudySnapshot study, IEnumerable<TrialRecord> trials, TrialRecord? recommended) => new(
         study.Id.ToString("N"), study.Name, study.Status.ToString(), study.Reason,
         new ObjectiveView(study.Metric, study.Maximize ? "maximize" : "minimize"),
         study.Best is { } best ? Best(best) : null,
+        recommended is { } model ? Best(model) : null,
         trials.OrderBy(t => t.Number).Select(Trial).ToArray());
 
     /// <summary>A parameter's value as JSON: a number, or the category's name.</summary>
@@ -76,8 +78,14 @@ public sealed record StudyView(
 }
 
 /// <summary>study.json: the study and every trial.</summary>
+/// <param name="BestTrial">The succeeded trial with the best observed value.</param>
+/// <param name="RecommendedTrial">
+/// The succeeded trial the model believes best (<see cref="Recommender"/>): the best trial for a noiseless metric, a
+/// good rather than lucky one for a noisy metric; null when no trial succeeded.
+/// </param>
 public sealed record StudyReport(
-    string Id, string Name, string Status, string? Reason, ObjectiveView Objective, BestTrialView? BestTrial, TrialView[] Trials);
+    string Id, string Name, string Status, string? Reason, ObjectiveView Objective, BestTrialView? BestTrial,
+    BestTrialView? RecommendedTrial, TrialView[] Trials);
 
 /// <summary>A page of trials and the cursor of the next (null on the last page).</summary>
 public sealed record TrialPageView(TrialView[] Trials, int Total, string? Next);
