@@ -46,6 +46,11 @@ public static class Regret
                     foreach (var algorithm in names.Where(a => algorithms.Count == 0 || algorithms.Contains(a)))
                     {
                         if (parallel > 1 && algorithm == "random") continue;
+                        if (AlgorithmCatalog.Find(algorithm)!.Validate(new Dictionary<string, string>(), function.Space).Count > 0)
+                        {
+                            Console.WriteLine($"  {algorithm,-10} (does not take this space)");
+                            continue;
+                        }
                         var clock = Stopwatch.StartNew();
                         var outcomes = new RunOutcome[seeds];
                         Parallel.For(0, seeds, seed => outcomes[seed] = RunOnce(function, algorithm, seed, parallel: parallel));

@@ -80,16 +80,16 @@ public sealed record TestFunction(string Name, SearchSpace Space, double Optimum
         });
 
     /// <summary>Hartmann6 on the first six of nine parameters; the last three do not change the value.</summary>
-    public static TestFunction Hartmann6In9() => Embedded(Hartmann6(), 9);
+    public static TestFunction Hartmann6In9() => Embedded(Hartmann6(), 9, spread: false);
 
     /// <summary>
-    /// A function of d parameters in <paramref name="dimensions"/>, on parameters spread evenly among them (for
-    /// Hartmann6 in 20: x1, x4, x7, …), the others doing nothing.
+    /// A function of d parameters in <paramref name="dimensions"/>, on the first d or on parameters spread evenly among
+    /// them (for Hartmann6 in 20: x1, x4, x7, …), the others doing nothing.
     /// </summary>
-    public static TestFunction Embedded(TestFunction inner, int dimensions)
+    public static TestFunction Embedded(TestFunction inner, int dimensions, bool spread = true)
     {
         var d = inner.Space.Dimensions;
-        var used = Enumerable.Range(0, d).Select(i => i * dimensions / d).ToArray();
+        var used = Enumerable.Range(0, d).Select(i => spread ? i * dimensions / d : i).ToArray();
         var space = new SearchSpace(Enumerable.Range(0, dimensions).Select(i =>
             used.Contains(i) ? inner.Space.Parameters[Array.IndexOf(used, i)] with { Name = $"x{i + 1}" } : new DoubleParameter($"x{i + 1}", 0, 1)));
         return new($"{inner.Name}in{dimensions}", space, inner.Optimum, 100, x => inner.Function(used.Select(i => x[i]).ToArray()));
