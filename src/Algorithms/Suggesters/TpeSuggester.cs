@@ -9,15 +9,17 @@ namespace Tuning.Algorithms.Suggesters;
 /// <param name="Multivariate">One joint estimator over all parameters instead of one per parameter (Falkner et al., BOHB).</param>
 /// <param name="PriorWeight">Weight of the prior component in each mixture (Optuna: 1).</param>
 /// <param name="ConstantLiar">Running trials enter g(x) as if they had finished with the worst loss, so parallel
-/// suggestions avoid each other (Optuna's <c>constant_liar</c>; default false).</param>
-public sealed record TpeSettings(int StartupTrials, int Candidates, bool Multivariate, double PriorWeight, bool ConstantLiar = false)
+/// suggestions avoid each other (Optuna's <c>constant_liar</c>). Default true, where Optuna's is false: with one trial
+/// at a time there is nothing running and it changes nothing, and with 8 at once it halved the regret at the same
+/// number of trials (`regret --suite parallel`: Hartmann6 0.56 to 0.28, Branin 0.63 to 0.33).</param>
+public sealed record TpeSettings(int StartupTrials, int Candidates, bool Multivariate, double PriorWeight, bool ConstantLiar = true)
 {
     public static TpeSettings Read(SettingsReader reader) => new(
         reader.Int("startupTrials", 10, 0),
         reader.Int("candidates", 24, 1, 100_000),
         reader.Bool("multivariate", false),
         reader.Double("priorWeight", 1.0, 1e-6, 1e6),
-        reader.Bool("constantLiar", false));
+        reader.Bool("constantLiar", true));
 }
 
 /// <summary>
