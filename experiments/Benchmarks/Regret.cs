@@ -54,16 +54,18 @@ public static class Regret
                         var clock = Stopwatch.StartNew();
                         var outcomes = new RunOutcome[seeds];
                         Parallel.For(0, seeds, seed => outcomes[seed] = RunOnce(function, algorithm, seed, parallel: parallel));
-                        var regrets = outcomes.Select(o => o.Recommended - function.Optimum).Order().ToArray();
+                        var regrets = outcomes.Select(o => o.Recommended - function.Optimum).ToArray();
                         var drawn = outcomes.Select(o => o.BestObserved - function.Optimum).Order().ToArray();
-                        var (q1, median, q3) = (Quantile(regrets, 0.25), Quantile(regrets, 0.5), Quantile(regrets, 0.75));
+                        var sorted = regrets.Order().ToArray();
+                        var (q1, median, q3) = (Quantile(sorted, 0.25), Quantile(sorted, 0.5), Quantile(sorted, 0.75));
                         var seconds = clock.Elapsed.TotalSeconds * Math.Min(Environment.ProcessorCount, seeds) / seeds;
                         Console.WriteLine($"  {algorithm,-10} {Format(median),12} {Format(q1),12} {Format(q3),12}" +
                             $"{(function.Noise > 0 ? $" {Format(Quantile(drawn, 0.5)),12}" : "")} {seconds,8:F1}");
                         rows.Add(new
                         {
                             suite, function = function.Name, algorithm, seeds, budget = function.Budget, parallel, noise = function.Noise,
-                            median, q1, q3, regrets, bestDrawnMedian = Quantile(drawn, 0.5), secondsPerRun = seconds,
+                            median, q1, q3, regrets, // by seed, as bestDrawn
+                            bestDrawn = outcomes.Select(o => o.BestObserved - function.Optimum).ToArray(), secondsPerRun = seconds,
                         });
                     }
                 }
