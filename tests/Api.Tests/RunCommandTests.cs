@@ -198,6 +198,33 @@ public sealed class RunCommandTests() : InTemporaryFolder("tuning-run-")
     }
 
     [Fact]
+    public async Task Study_json_says_which_trials_ran_an_enqueued_set_and_which_a_suggestion()
+    {
+        File.WriteAllText(Path.Combine(Root, "seeded.yaml"), """
+            name: seeded
+            objective: {metric: objective, goal: minimize}
+            algorithm: {name: random, seed: 5}
+            budget: {maxTrials: 5, parallelTrials: 2}
+            parameters: [{name: x, type: double, min: 0, max: 1}, {name: kind, type: categorical, values: [a, b]}]
+            enqueue:
+              - {x: 0.25, kind: b}
+              - {x: 0.75, kind: a}
+            trial:
+              steps: [{name: s, command: [sh, -c, "echo objective=${params.x}"]}]
+            """);
+        var (exit, output, error) = await Tuner.RunAsync(Root, "run", "seeded.yaml", "--data", "data", "--out", "out");
+        Assert.True(exit == 0, $"exit {exit}\n{output}\n{error}");
+
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(Root, "out", "study.json")));
+        var trials = json.RootElement.GetProperty("trials").EnumerateArray().ToArray();
+        Assert.Equal([0, 1, 2, 3, 4], trials.Select(t => t.GetProperty("number").GetInt32()));
+        Assert.All(trials, t => Assert.Equal("Succeeded", t.GetProperty("status").GetString()));
+        // Trials 0 and 1 ran the enqueued sets, in list order, and say so; the algorithm's trials say they are its.
+        Assert.Equal(["enqueued", "enqueued", "suggested", "suggested", "suggested"], trials.Select(t => t.GetProperty("source").GetString()));
+        Assert.Equal([(0.25, "b"), (0.75, "a")], trials[..2].Select(t => (t.GetProperty("parameters").GetProperty("x").GetDouble(), t.GetProperty("parameters").GetProperty("kind").GetString())));
+    }
+
+    [Fact]
     public async Task A_study_whose_every_trial_failed_fails_even_within_maxFailedTrials()
     {
         File.WriteAllText(Path.Combine(Root, "hopeless.yaml"), """

@@ -69,6 +69,8 @@ public sealed class ServiceTests : IAsyncLifetime
         Assert.Equal(JsonValueKind.String, trial.GetProperty("parameters").GetProperty("opt").ValueKind);
         Assert.Equal(JsonValueKind.Number, trial.GetProperty("parameters").GetProperty("x").ValueKind);
         Assert.Equal(2, trial.GetProperty("intermediate").GetProperty("objective").GetArrayLength());
+        // No enqueue list: every trial is the algorithm's, and the API says so as study.json does.
+        Assert.All(first.GetProperty("trials").EnumerateArray(), t => Assert.Equal("suggested", t.GetProperty("source").GetString()));
 
         var failed = await Json(await _client.GetAsync($"api/studies/{id}/trials?status=Failed"), HttpStatusCode.OK);
         Assert.Equal(0, failed.GetProperty("total").GetInt32());

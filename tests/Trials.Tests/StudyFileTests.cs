@@ -1,3 +1,4 @@
+using System.Text;
 using Tuning.Algorithms.Space;
 using Tuning.Trials.Studies;
 
@@ -514,6 +515,35 @@ public class StudyFileTests
         WarmError("trial 0, parameter 'optimizer': 'rmsprop' is not among the categories [sgd, adam]", EarlierTrial.Replace("\"adam\"", "\"rmsprop\""));
         WarmError("trial 0, parameter 'batch': 48 is not among the values", EarlierTrial.Replace("\"batch\": 32", "\"batch\": 48"));
         WarmError("trial 0, parameter 'layers': 'three' is not a number", EarlierTrial.Replace("\"layers\": 3", "\"layers\": \"three\""));
+    }
+
+    /// <summary>The one error of a study file warm-started from <paramref name="name"/>, a file holding <paramref name="bytes"/>.</summary>
+    private static StudyFileError WarmFileError(string name, byte[] bytes)
+    {
+        var (text, folder) = WarmStarted(EarlierTrial);
+        text = text.Replace("earlier/study.json", name);
+        File.WriteAllBytes(Path.Combine(folder, name), bytes);
+        var error = Assert.Single(Assert.Throws<StudyFileException>(() => StudyFile.Parse(text, folder)).Errors);
+        Assert.Equal("warmStart.from", error.Path);
+        var line = text.Split('\n').ToList().FindIndex(l => l.StartsWith("warmStart:", StringComparison.Ordinal)) + 1;
+        Assert.Equal((line, "warmStart: {from: ".Length + 1), (error.Line, error.Column));
+        Directory.Delete(folder, recursive: true);
+        return error;
+    }
+
+    [Fact]
+    public void A_warm_start_from_a_file_that_is_not_json_says_where_in_its_own_words()
+    {
+        // A YAML file named by mistake: not the JSON parser's message, but what was expected and where it went wrong.
+        Assert.Equal(
+            "results.yaml is not a study.json (not JSON at line 1, column 1); warmStart reads the study.json that tuner run --out writes",
+            WarmFileError("results.yaml", Encoding.UTF8.GetBytes("objective: {metric: objective}\ntrials: []\n")).Message);
+        // Lines and columns count from 1, the column in characters however many bytes they take, after a byte order mark.
+        var broken = "{\n  \"name\": \"Łódź\", oops}\n";
+        var column = broken.Split('\n')[1].IndexOf("oops", StringComparison.Ordinal) + 1;
+        Assert.Contains($"(not JSON at line 2, column {column})", WarmFileError("study.json", Encoding.UTF8.GetBytes(broken)).Message);
+        Assert.Contains("(not JSON at line 1, column 2)", WarmFileError("study.json", [.. Encoding.UTF8.GetPreamble(), .. "{oops}"u8]).Message);
+        Assert.Equal("study.json is empty; warmStart reads the study.json that tuner run --out writes", WarmFileError("study.json", []).Message);
     }
 
     [Fact]

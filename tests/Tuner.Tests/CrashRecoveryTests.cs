@@ -38,7 +38,37 @@ public sealed class CrashRecoveryTests() : InTemporaryFolder("tuning-crash-")
         }
     }
 
-    private async Task RewriteStudyState(Func<StudyGrain.StudyState, StudyGrain.StudyState> change)
+    [Fact]
+    public async Task A_trial_stores_that_it_ran_an_enqueued_set_and_a_record_stored_before_it_did_reads_so_too()
+    {
+        var yaml = TuningCluster.Study("[sh, -c, \"echo objective=${params.x}\"]", "{maxTrials: 3, parallelTrials: 1}")
+            .Replace("parameters:\n", "enqueue:\n  - {x: 9.25}\nparameters:\n");
+        Guid id;
+        await using (var cluster = await TuningCluster.StartAsync(Root))
+        {
+            var study = await cluster.StartStudyAsync(yaml);
+            id = (await TuningCluster.WaitForEndAsync(study)).Id;
+            Assert.Equal([true, false, false], (await study.GetTrials()).OrderBy(t => t.Number).Select(t => t.Enqueued));
+        }
+        // Stored with the record, read back from the store; and a record stored before trials recorded it (false,
+        // as an older record reads) is shown as enqueued all the same, since trial 0 always runs the first set.
+        await RewriteState<TrialRecord>("trial", TrialGrain.Key(id, 0), record =>
+        {
+            Assert.True(record.Enqueued);
+            return record with { Enqueued = false };
+        });
+        await using (var restarted = await TuningCluster.StartAsync(Root))
+        {
+            var trials = (await restarted.Grains.GetGrain<IStudyGrain>(id).GetTrials()).OrderBy(t => t.Number).ToArray();
+            Assert.Equal([true, false, false], trials.Select(t => t.Enqueued));
+            Assert.Equal(9.25, trials[0].Parameters["x"].Number);
+        }
+    }
+
+    private Task RewriteStudyState(Func<StudyGrain.StudyState, StudyGrain.StudyState> change) => RewriteState("study", "", change);
+
+    /// <summary>Rewrites the one stored state named <paramref name="stateName"/> whose grain key ends with <paramref name="keyEnd"/>.</summary>
+    private async Task RewriteState<T>(string stateName, string keyEnd, Func<T, T> change)
     {
         var database = Path.Combine(Root, "tuner.db");
         string grainId;
@@ -46,14 +76,18 @@ public sealed class CrashRecoveryTests() : InTemporaryFolder("tuning-crash-")
         {
             await connection.OpenAsync();
             await using var query = connection.CreateCommand();
-            query.CommandText = "SELECT grain_id FROM grain_state WHERE state_name = 'study'";
-            grainId = (string)(await query.ExecuteScalarAsync())!;
+            query.CommandText = "SELECT grain_id FROM grain_state WHERE state_name = $name";
+            query.Parameters.AddWithValue("$name", stateName);
+            var ids = new List<string>();
+            await using (var reader = await query.ExecuteReaderAsync())
+                while (await reader.ReadAsync()) ids.Add(reader.GetString(0));
+            grainId = Assert.Single(ids, g => g.EndsWith(keyEnd, StringComparison.Ordinal));
         }
         await using var services = new ServiceCollection().AddSerializer(s => s.AddAssembly(typeof(StudyGrain).Assembly)).BuildServiceProvider();
         using var storage = new SqliteGrainStorage(database, services.GetRequiredService<Serializer>());
-        var state = new GrainState<StudyGrain.StudyState>();
-        await storage.ReadStateAsync("study", GrainId.Parse(grainId), state);
+        var state = new GrainState<T>();
+        await storage.ReadStateAsync(stateName, GrainId.Parse(grainId), state);
         state.State = change(state.State!);
-        await storage.WriteStateAsync("study", GrainId.Parse(grainId), state);
+        await storage.WriteStateAsync(stateName, GrainId.Parse(grainId), state);
     }
 }

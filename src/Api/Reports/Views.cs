@@ -28,7 +28,7 @@ public static class Views
     public static BestTrialView Best(TrialRecord t) => new(t.Id, t.Number, Parameters(t.Parameters), Metrics(t.Metrics));
 
     public static TrialView Trial(TrialRecord t) => new(
-        t.Id, t.Number, t.Status.ToString(), Parameters(t.Parameters), Metrics(t.Metrics),
+        t.Id, t.Number, t.Status.ToString(), t.Enqueued ? "enqueued" : "suggested", Parameters(t.Parameters), Metrics(t.Metrics),
         t.Intermediate.ToDictionary(m => m.Key, m => m.Value.Select(p => new double?[] { p.Step, Finite(p.Value) }).ToArray()),
         t.Steps.Select(step => new StepView(step.Name, step.Cached, Math.Round(step.Seconds, 3))).ToArray(),
         t.StartedAt, t.CompletedAt, t.Error, t.Retries, t.Silo);
@@ -59,11 +59,12 @@ public sealed record BestTrialView(string Id, int Number, Dictionary<string, obj
 
 public sealed record StepView(string Name, bool Cached, double Seconds);
 
+/// <param name="Source">Where the parameters came from: <c>enqueued</c> (the study file's <c>enqueue</c> list) or <c>suggested</c> (the algorithm).</param>
 /// <param name="Intermediate">Per metric, [step, value] pairs.</param>
 /// <param name="Retries">Why earlier attempts were given up (a lost silo, an evicted pod); null when there were none.</param>
 /// <param name="Silo">The silo that ran the trial's last attempt.</param>
 public sealed record TrialView(
-    string Id, int Number, string Status, Dictionary<string, object> Parameters, Dictionary<string, double?> Metrics,
+    string Id, int Number, string Status, string Source, Dictionary<string, object> Parameters, Dictionary<string, double?> Metrics,
     Dictionary<string, double?[][]> Intermediate, StepView[] Steps, DateTimeOffset? StartedAt, DateTimeOffset? CompletedAt, string? Error,
     string[]? Retries, string? Silo);
 

@@ -102,6 +102,40 @@ public static partial class StudyFile
         return trials is null ? null : new WarmStartSpec(full, trials);
     }
 
+    private const string WarmStartReads = "warmStart reads the study.json that tuner run --out writes";
+
+    /// <summary>
+    /// Where in <paramref name="full"/> the JSON parser stopped, as "line L, column C" counted from 1, the column in
+    /// characters (the parser counts bytes, and a line of non-ASCII text has more bytes than characters).
+    /// </summary>
+    private static string JsonPosition(string full, JsonException e)
+    {
+        var line = e.LineNumber ?? 0;
+        var bytes = e.BytePositionInLine ?? 0;
+        var column = bytes + 1;
+        try
+        {
+            using var stream = File.OpenRead(full);
+            // The parser skips a UTF-8 byte order mark and does not count it.
+            Span<byte> bom = stackalloc byte[3];
+            if (stream.ReadAtLeast(bom, 3, throwOnEndOfStream: false) < 3 || !bom.SequenceEqual("\uFEFF"u8)) stream.Position = 0;
+            for (var at = 0L; at < line;)
+            {
+                var b = stream.ReadByte();
+                if (b < 0) break;
+                if (b == '\n') at++;
+            }
+            var prefix = new byte[(int)Math.Min(bytes, 1 << 20)];
+            var read = stream.ReadAtLeast(prefix, prefix.Length, throwOnEndOfStream: false);
+            column = System.Text.Encoding.UTF8.GetCharCount(prefix, 0, read) + 1;
+        }
+        catch (Exception x) when (x is IOException or UnauthorizedAccessException)
+        {
+            // Gone since it was parsed: the byte's column is near enough.
+        }
+        return string.Create(CultureInfo.InvariantCulture, $"line {line + 1}, column {column}");
+    }
+
     /// <summary>
     /// The finished trials (succeeded, stopped early, failed) of a study.json, checked against <paramref name="space"/>:
     /// every parameter of the space present, no other, and every value one the space takes. Null, with each problem
@@ -128,12 +162,19 @@ public static partial class StudyFile
                 error($"{from} is larger than {MaxWarmStartBytes >> 20} MiB, the most a warm start reads");
                 return null;
             }
+            if (info.Length == 0)
+            {
+                error($"{from} is empty; {WarmStartReads}");
+                return null;
+            }
             using var stream = File.OpenRead(full);
             document = JsonDocument.Parse(stream, new JsonDocumentOptions { MaxDepth = MaxDepth });
         }
         catch (JsonException e)
         {
-            error($"{from} is not JSON: {e.Message}");
+            // The parser's own message ("'n' is an invalid start of a value. LineNumber: 0 | ...") speaks of bytes
+            // counted from 0: a YAML file or a log named by mistake is told as such, at a line and column of its own.
+            error($"{from} is not a study.json (not JSON at {JsonPosition(full, e)}); {WarmStartReads}");
             return null;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

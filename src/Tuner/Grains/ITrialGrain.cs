@@ -39,5 +39,6 @@ public interface ITrialGrain : IGrainWithStringKey
 }
 
 /// <summary>What a trial grain needs to run: the study, its number and its parameters.</summary>
+/// <param name="Enqueued">The parameters are an enqueued set of the study file, not a suggestion.</param>
 [GenerateSerializer, Immutable]
-public sealed record TrialAssignment(Guid StudyId, int Number, Dictionary<string, Tuning.Algorithms.Space.ParameterValue> Parameters, StudySource Source);
+public sealed record TrialAssignment(Guid StudyId, int Number, Dictionary<string, Tuning.Algorithms.Space.ParameterValue> Parameters, StudySource Source, bool Enqueued = false);

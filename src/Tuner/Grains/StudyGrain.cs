@@ -79,8 +79,10 @@ public sealed class StudyGrain(
         {
             var batch = Enumerable.Range(first, Math.Min(256, state.State.TrialCount - first))
                 .Select(n => grains.GetGrain<ITrialGrain>(TrialGrain.Key(Id, n)).GetRecord());
-            foreach (var record in await Task.WhenAll(batch))
+            foreach (var stored in await Task.WhenAll(batch))
             {
+                // A record stored before trials recorded it: trials 0..k-1 have always run the enqueued sets.
+                var record = stored is { Enqueued: false } old && IsEnqueued(old.Number) ? old with { Enqueued = true } : stored;
                 _trials.Add(record);
                 if (record is { Status: var s } && s.IsTerminal()) Observe(record);
             }
@@ -187,7 +189,7 @@ public sealed class StudyGrain(
         try
         {
             return await grains.GetGrain<ITrialGrain>(TrialGrain.Key(Id, number))
-                .EnsureRunning(new TrialAssignment(Id, number, record.Parameters, state.State.Source!), Spec.Budget.MaxRetries);
+                .EnsureRunning(new TrialAssignment(Id, number, record.Parameters, state.State.Source!, IsEnqueued(number)), Spec.Budget.MaxRetries);
         }
         catch (OrleansException)
         {
@@ -335,7 +337,7 @@ public sealed class StudyGrain(
 
     private async Task StartTrial(int number, Dictionary<string, ParameterValue> parameters)
     {
-        var assignment = new TrialAssignment(Id, number, parameters, state.State.Source!);
+        var assignment = new TrialAssignment(Id, number, parameters, state.State.Source!, IsEnqueued(number));
         var record = await grains.GetGrain<ITrialGrain>(TrialGrain.Key(Id, number)).Start(assignment);
         // The run may already have finished or reported progress; keep whichever record is further along (a learning
         // curve already judged is not forgotten, or its rungs would be judged again).
@@ -382,7 +384,10 @@ public sealed class StudyGrain(
     /// 0..k-1), the suggester's after.
     /// </summary>
     private Task<IReadOnlyDictionary<string, ParameterValue>?> Next(int number, IEnumerable<IReadOnlyDictionary<string, ParameterValue>>? alsoPending = null) =>
-        number < Spec.Enqueued.Count ? Task.FromResult<IReadOnlyDictionary<string, ParameterValue>?>(Spec.Enqueued[number]) : Suggest(number, alsoPending);
+        IsEnqueued(number) ? Task.FromResult<IReadOnlyDictionary<string, ParameterValue>?>(Spec.Enqueued[number]) : Suggest(number, alsoPending);
+
+    /// <summary>Trial <paramref name="number"/> runs an enqueued set (<see cref="Next"/>), which its record says.</summary>
+    private bool IsEnqueued(int number) => number < Spec.Enqueued.Count;
 
     /// <summary>
     /// The suggestion for trial <paramref name="number"/>, computed on the thread pool: a model fit can take a

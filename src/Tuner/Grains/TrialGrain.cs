@@ -44,7 +44,7 @@ public sealed class TrialGrain(
         // Each attempt has an id of its own: what an earlier attempt still running somewhere reports is not this one's.
         await Write(new TrialRecord(
             TrialId(assignment.StudyId, assignment.Number), assignment.Number, TrialStatus.Running,
-            assignment.Parameters, [], [], [], DateTimeOffset.UtcNow, null, null, retries, RuntimeIdentity, Guid.NewGuid().ToString("N")));
+            assignment.Parameters, [], [], [], DateTimeOffset.UtcNow, null, null, retries, RuntimeIdentity, Guid.NewGuid().ToString("N"), assignment.Enqueued));
 
         var spec = specs.Get(assignment.Source);
         var directory = Path.Combine(options.Value.RunsDirectory, assignment.StudyId.ToString("N"), assignment.Number.ToString(System.Globalization.CultureInfo.InvariantCulture));

@@ -14,6 +14,10 @@ public sealed record StepRecord(string Name, bool Cached, double Seconds, string
 /// <param name="Retries">Why each earlier attempt was given up (its silo lost, its pod evicted): reruns up to <c>budget.maxRetries</c>.</param>
 /// <param name="Silo">The silo that runs (or ran) the trial's current attempt.</param>
 /// <param name="Attempt">The current attempt's id: what another attempt reports is not taken.</param>
+/// <param name="Enqueued">
+/// The trial ran a parameter set of the study file's <c>enqueue</c> list rather than a suggestion. Added after the
+/// others so records stored before it still read (as false: <see cref="StudyGrain"/> sets it again on load).
+/// </param>
 [GenerateSerializer, Immutable]
 public sealed record TrialRecord(
     string Id,
@@ -28,4 +32,5 @@ public sealed record TrialRecord(
     string? Error,
     string[]? Retries = null,
     string? Silo = null,
-    string? Attempt = null);
+    string? Attempt = null,
+    bool Enqueued = false);
