@@ -34,8 +34,7 @@ public static class Recommendation
         var fit = GaussianProcess.Fit(TrainingData.Subset(x, y, inputs.Categorical, random), null, random, restarts: 2,
             GpPriors.ForDimensions(space.Dimensions));
         var model = GaussianProcess.Create(x, y, inputs.Categorical, fit);
-        var means = new double[x.Length];
-        model.Predict(x, means, new double[x.Length]);
+        var means = model.Means(x);
         var best = 0;
         for (var i = 1; i < means.Length; i++)
             if (means[i] < means[best]) best = i;

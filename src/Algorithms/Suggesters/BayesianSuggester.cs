@@ -209,8 +209,7 @@ public sealed class BayesianSuggester : ISuggester
     /// <summary>The points of the model with the lowest posterior means: those that may be the best evaluated point.</summary>
     private static double[][] Baseline(GaussianProcess model)
     {
-        var means = new double[model.Count];
-        model.Predict(model.Points, means, new double[model.Count]);
+        var means = model.Means(model.Points);
         return Enumerable.Range(0, model.Count).OrderBy(i => means[i]).Take(BaselineSize).Select(i => model.Points[i]).ToArray();
     }
 
