@@ -102,7 +102,7 @@ public static class Regret
             var finished = running.Dequeue();
             var value = function.Evaluate(finished);
             values.Add(value);
-            observations.Add(new Observation(finished, value + function.Noise * Gaussian(new Random(Seeds.ForTrial(seed ^ NoiseSalt, values.Count)))));
+            observations.Add(new Observation(finished, value + function.Noise * GpPriors.Gaussian(new Random(Seeds.ForTrial(seed ^ NoiseSalt, values.Count)))));
         }
         var luckiest = Enumerable.Range(0, values.Count).MinBy(i => observations[i].Loss!.Value);
         var recommended = function.Noise > 0 ? Recommendation.Best(function.Space, observations, seed)!.Value : luckiest;
@@ -110,9 +110,6 @@ public static class Regret
     }
 
     private const int NoiseSalt = 0x6E6F6973;
-
-    private static double Gaussian(Random random) =>
-        Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
 
     internal static double Quantile(double[] sorted, double q)
     {

@@ -33,7 +33,8 @@ public sealed record GpPriors(double LengthscaleMean, double LengthscaleSd, doub
         NoiseMean + NoiseSd * Gaussian(random),
     ];
 
-    internal static double Gaussian(Random random) =>
+    /// <summary>A standard normal draw (Box-Muller).</summary>
+    public static double Gaussian(Random random) =>
         Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
 
     /// <summary>Adds the negative log prior density (up to a constant) and its gradient.</summary>
@@ -119,7 +120,7 @@ public sealed class GaussianProcess
     {
         var mean = 0.0;
         for (var i = 0; i < Count; i++)
-            mean += _alpha[i] * _signal * Matern(Math.Sqrt(SquaredDistance(point, _x[i], _inverseSquaredLengthscales, _categorical)));
+            mean += _alpha[i] * Kernel(point, _x[i]);
         return mean;
     }).ToArray();
 
@@ -139,7 +140,7 @@ public sealed class GaussianProcess
         {
             var cross = new double[x.Count];
             for (var i = 0; i < cross.Length; i++)
-                cross[i] = _signal * Matern(Math.Sqrt(SquaredDistance(x[i], point, _inverseSquaredLengthscales, _categorical)));
+                cross[i] = Kernel(x[i], point);
             x.Add(point);
             // Where bordering fails (rounding ate the pivot), the points so far are factorised afresh and bordering goes
             // on from there: a fresh suggester meets the same failure at the same point and does the same.
@@ -160,7 +161,7 @@ public sealed class GaussianProcess
         var mean = 0.0;
         for (var i = 0; i < n; i++)
         {
-            v[i] = _signal * Matern(Math.Sqrt(SquaredDistance(point, _x[i], _inverseSquaredLengthscales, _categorical)));
+            v[i] = Kernel(point, _x[i]);
             mean += v[i] * _alpha[i];
         }
         _cholesky.ForwardSubstitute(v);
@@ -187,7 +188,7 @@ public sealed class GaussianProcess
                 var mean = 0.0;
                 for (var i = 0; i < n; i++)
                 {
-                    column[i] = _signal * Matern(Math.Sqrt(SquaredDistance(point, _x[i], _inverseSquaredLengthscales, _categorical)));
+                    column[i] = Kernel(point, _x[i]);
                     mean += column[i] * _alpha[i];
                 }
                 means[start + c] = mean;
@@ -211,14 +212,14 @@ public sealed class GaussianProcess
         {
             v[a] = new double[n];
             for (var i = 0; i < n; i++)
-                v[a][i] = _signal * Matern(Math.Sqrt(SquaredDistance(points[a], _x[i], _inverseSquaredLengthscales, _categorical)));
+                v[a][i] = Kernel(points[a], _x[i]);
             _cholesky.ForwardSubstitute(v[a]);
         }
         var covariance = new double[m * m];
         for (var a = 0; a < m; a++)
             for (var b = a; b < m; b++)
                 covariance[a * m + b] = covariance[b * m + a] =
-                    _signal * Matern(Math.Sqrt(SquaredDistance(points[a], points[b], _inverseSquaredLengthscales, _categorical))) - VectorMath.Dot(v[a], v[b]);
+                    Kernel(points[a], points[b]) - VectorMath.Dot(v[a], v[b]);
         return covariance;
     }
 
@@ -262,7 +263,7 @@ public sealed class GaussianProcess
     public double[][] BaselineWeights(IReadOnlyList<double[]> baseline) => baseline.Select(b =>
     {
         var k = new double[Count];
-        for (var i = 0; i < k.Length; i++) k[i] = _signal * Matern(Math.Sqrt(SquaredDistance(b, _x[i], _inverseSquaredLengthscales, _categorical)));
+        for (var i = 0; i < k.Length; i++) k[i] = Kernel(b, _x[i]);
         return _cholesky.Solve(k);
     }).ToArray();
 
@@ -284,7 +285,7 @@ public sealed class GaussianProcess
         {
             var r = Math.Sqrt(SquaredDistance(point, baseline[b], _inverseSquaredLengthscales, _categorical));
             covariance[b] = _signal * Matern(r);
-            if (withGradient) AddKernelGradient(point, baseline[b], r, 1, jacobian.Slice(b * d, d));
+            if (withGradient) AddKernelGradient(point, baseline[b], r, jacobian.Slice(b * d, d));
         }
         Span<double> direction = stackalloc double[d];
         for (var i = 0; i < n; i++)
@@ -300,10 +301,14 @@ public sealed class GaussianProcess
         }
     }
 
-    /// <summary>Adds scale·∂k(x, other)/∂x, at distance r, to the gradient.</summary>
-    private void AddKernelGradient(ReadOnlySpan<double> point, double[] other, double r, double scale, Span<double> gradient)
+    /// <summary>The prior covariance k(a, b) under this process's hyperparameters.</summary>
+    private double Kernel(ReadOnlySpan<double> a, ReadOnlySpan<double> b) =>
+        _signal * Matern(Math.Sqrt(SquaredDistance(a, b, _inverseSquaredLengthscales, _categorical)));
+
+    /// <summary>Adds ∂k(x, other)/∂x, at distance r, to the gradient.</summary>
+    private void AddKernelGradient(ReadOnlySpan<double> point, double[] other, double r, Span<double> gradient)
     {
-        var slope = -scale * _signal * 5.0 / 3 * (1 + Sqrt5 * r) * Math.Exp(-Sqrt5 * r);
+        var slope = -_signal * 5.0 / 3 * (1 + Sqrt5 * r) * Math.Exp(-Sqrt5 * r);
         for (var j = 0; j < gradient.Length; j++)
             if (!_categorical[j]) gradient[j] += slope * (point[j] - other[j]) * _inverseSquaredLengthscales[j];
     }
