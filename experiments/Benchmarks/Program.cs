@@ -11,7 +11,8 @@ const string usage = """
                                        15 trials, Hartmann6 20 and 30, Hartmann6 among 9 parameters 20), bound
                                        (nearbound3: the optimum a tenth inside a bound), noisy (Hartmann6 with noise sd
                                        0.05 and 0.2), parallel (Branin, Hartmann6 with 1, 4, 8 trials at once), high
-                                       (Hartmann6 among 20 and 40 parameters, Styblinski-Tang 20 and 40; 100 trials);
+                                       (Hartmann6 among 20 and 40 parameters, Styblinski-Tang 20 and 40, Levy, Ackley
+                                       and Rosenbrock 20; 100 trials);
                                        all: every suite; --budget N runs every row with N trials
       tpe-parity [--seeds N] [--functions a,b] [--python PATH] [--settings k=v,k=v] [--optuna-json FILE]
                                        our tpe beside Optuna's TPESampler (experiments/optuna-parity, Debian's

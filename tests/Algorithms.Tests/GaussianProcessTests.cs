@@ -113,15 +113,17 @@ public class GaussianProcessTests
         Enumerable.Range(0, n).Select(_ => random.NextDouble() * 2 - 1).ToArray(),
         [false, false, true]);
 
-    [Fact]
-    public void Marginal_likelihood_gradient_matches_finite_differences()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Marginal_likelihood_gradient_matches_finite_differences(bool additive)
     {
         var random = new Random(5);
         var data = RandomData(12, random);
         var priors = GpPriors.ForDimensions(3);
         double[] theta = [Math.Log(0.3), Math.Log(0.8), Math.Log(1.5), Math.Log(1.2), Math.Log(0.05)];
         var gradient = new double[theta.Length];
-        GaussianProcess.NegativeLogPosterior(data, theta, gradient, priors);
+        GaussianProcess.NegativeLogPosterior(data, theta, gradient, priors, additive);
         var scratch = new double[theta.Length];
         for (var i = 0; i < theta.Length; i++)
         {
@@ -130,9 +132,46 @@ public class GaussianProcessTests
             var minus = (double[])theta.Clone();
             plus[i] += h;
             minus[i] -= h;
-            var numeric = (GaussianProcess.NegativeLogPosterior(data, plus, scratch, priors) - GaussianProcess.NegativeLogPosterior(data, minus, scratch, priors)) / (2 * h);
+            var numeric = (GaussianProcess.NegativeLogPosterior(data, plus, scratch, priors, additive) -
+                GaussianProcess.NegativeLogPosterior(data, minus, scratch, priors, additive)) / (2 * h);
             Assert.True(Math.Abs(numeric - gradient[i]) <= 1e-5 * Math.Max(1, Math.Abs(numeric)), $"θ[{i}]: analytic {gradient[i]}, numeric {numeric}");
         }
+    }
+
+    [Fact]
+    public void The_additive_kernel_is_the_mean_of_one_dimensional_materns()
+    {
+        // One observation y₁ = 2 at (0.2, 0.9), ℓ = (0.5, 0.25), signal 3, noise 0.1: at (0.7, 0.4) the distances are 1
+        // and 2 in lengthscales, so k = 3·(M(1) + M(2))/2 = 3·(0.5239941 + 0.1386602)/2 = 0.9939815, and the posterior
+        // mean is k·y₁/(3 + 0.1 + floor) and its variance 3 − k²/(3 + 0.1 + floor).
+        var hyperparameters = new GpHyperparameters([Math.Log(0.5), Math.Log(0.25)], Math.Log(3), Math.Log(0.1), Additive: true);
+        var gp = GaussianProcess.Create([[0.2, 0.9]], [2.0], [false, false], hyperparameters);
+        const double k = 0.9939814919554868, diagonal = 3.1 + GaussianProcess.NoiseFloor;
+        var (mean, variance) = gp.Predict([0.7, 0.4]);
+        Assert.Equal(k * 2 / diagonal, mean, 10);
+        Assert.Equal(3 - k * k / diagonal, variance, 10);
+    }
+
+    [Fact]
+    public void The_marginal_likelihood_prefers_the_kernel_whose_form_the_function_has()
+    {
+        // 12 parameters, 100 points: a sum of one-parameter effects is explained better by the additive kernel, a bump
+        // in two parameters at once (an interaction, which no sum of one-parameter terms holds) by the product kernel.
+        var random = new Random(4);
+        var x = Enumerable.Range(0, 100).Select(_ => Enumerable.Range(0, 12).Select(_ => random.NextDouble()).ToArray()).ToArray();
+        double Fitted(Func<double[], double> function, bool additive)
+        {
+            var y = GaussianProcess.Standardise(x.Select(function).ToArray());
+            var data = new TrainingData(x, y, new bool[12]);
+            var priors = additive ? GpPriors.ForDimensions(1) with { LengthscaleMean = Math.Log(0.2), LengthscaleSd = 1 } : GpPriors.ForDimensions(12);
+            return GaussianProcess.LogMarginalLikelihood(data, GaussianProcess.Fit(data, null, new Random(1), 3, priors, additive: additive));
+        }
+        double Sum(double[] p) => p.Sum(v => Math.Sin(6 * v));
+        double Bump(double[] p) => Math.Sin(2 * Math.PI * p[0]) * Math.Sin(2 * Math.PI * p[1]); // no one-parameter effect at all
+        var (sumAdditive, sumProduct) = (Fitted(Sum, true), Fitted(Sum, false));
+        var (bumpAdditive, bumpProduct) = (Fitted(Bump, true), Fitted(Bump, false));
+        Assert.True(sumAdditive > sumProduct + 5, $"sum: additive {sumAdditive}, product {sumProduct}");
+        Assert.True(bumpProduct > bumpAdditive + 5, $"bump: product {bumpProduct}, additive {bumpAdditive}");
     }
 
     [Fact]
@@ -147,16 +186,16 @@ public class GaussianProcessTests
         Assert.True(fit.LogLengthscales[1] > fit.LogLengthscales[0] + 1, $"lengthscales {Math.Exp(fit.LogLengthscales[0])}, {Math.Exp(fit.LogLengthscales[1])}");
     }
 
-    public static TheoryData<string> Acquisitions => ["logei", "lognei"];
+    public static TheoryData<string, bool> Acquisitions => new() { { "logei", false }, { "lognei", false }, { "logei", true }, { "lognei", true } };
 
     [Theory]
     [MemberData(nameof(Acquisitions))]
-    public void Acquisition_gradients_match_finite_differences(string kind)
+    public void Acquisition_gradients_match_finite_differences(string kind, bool additive)
     {
         var random = new Random(9);
         var x = Enumerable.Range(0, 15).Select(_ => new[] { random.NextDouble(), random.NextDouble() }).ToArray();
         var y = x.Select(p => p[0] * p[0] - Math.Cos(3 * p[1]) + 0.1 * random.NextDouble()).ToArray();
-        var gp = GaussianProcess.Create(x, y, [false, false], new GpHyperparameters([Math.Log(0.4), Math.Log(0.6)], 0, Math.Log(1e-2)));
+        var gp = GaussianProcess.Create(x, y, [false, false], new GpHyperparameters([Math.Log(0.4), Math.Log(0.6)], 0, Math.Log(1e-2), additive));
         IAcquisition acquisition = kind == "logei"
             ? new LogExpectedImprovement(gp, y.Min())
             : new LogNoisyExpectedImprovement(gp, x.OrderBy(p => gp.Predict(p).Mean).Take(5).ToArray(), 32, new Random(2));

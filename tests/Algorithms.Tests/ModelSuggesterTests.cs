@@ -106,20 +106,21 @@ public class ModelSuggesterTests
     }
 
     [Theory]
-    [InlineData("bayesian")]
-    [InlineData("tpe")]
-    public void A_suggestion_depends_on_the_observations_alone_not_on_the_suggestions_before_it(string algorithm)
+    [InlineData("bayesian", 2)]
+    [InlineData("tpe", 2)]
+    [InlineData("bayesian", 12)] // the additive kernel competes from 10 parameters on
+    public void A_suggestion_depends_on_the_observations_alone_not_on_the_suggestions_before_it(string algorithm, int dimensions)
     {
         // A study that ran without a break, and one resumed at each trial (a fresh suggester): same suggestions.
-        var space = new SearchSpace([new DoubleParameter("a", 0, 1), new DoubleParameter("b", 0, 1)]);
+        var space = new SearchSpace(Enumerable.Range(0, dimensions).Select(i => new DoubleParameter($"x{i}", 0, 1)));
         var uninterrupted = Create(algorithm, space, 3);
         var observations = new List<Observation>();
-        for (var n = 0; n < 66; n++)
+        for (var n = 0; n < 62; n++)
         {
             var context = new SuggestionContext(n, observations.ToArray(), []);
             var live = uninterrupted.Suggest(context)!;
             if (n >= 48) Assert.Equal(live, Create(algorithm, space, 3).Suggest(context)!);
-            observations.Add(new Observation(live, Math.Pow(live["a"].Number - 0.3, 2) + Math.Pow(live["b"].Number - 0.6, 2)));
+            observations.Add(new Observation(live, live.Values.Select((v, i) => Math.Pow(v.Number - 0.3 - 0.04 * i, 2)).Sum()));
         }
     }
 

@@ -5,14 +5,15 @@ namespace Tuning.Algorithms.Models;
 
 /// <summary>
 /// Kernel hyperparameters, all in log space: one lengthscale per input dimension, the signal variance, and
-/// the noise variance (above <see cref="GaussianProcess.NoiseFloor"/>).
+/// the noise variance (above <see cref="GaussianProcess.NoiseFloor"/>); and the kernel's form, product (ARD) or
+/// <paramref name="Additive"/> (see <see cref="MaternKernel"/>).
 /// </summary>
-public sealed record GpHyperparameters(double[] LogLengthscales, double LogSignalVariance, double LogNoiseVariance)
+public sealed record GpHyperparameters(double[] LogLengthscales, double LogSignalVariance, double LogNoiseVariance, bool Additive = false)
 {
     public double[] ToVector() => [.. LogLengthscales, LogSignalVariance, LogNoiseVariance];
 
-    public static GpHyperparameters FromVector(ReadOnlySpan<double> v) =>
-        new(v[..^2].ToArray(), v[^2], v[^1]);
+    public static GpHyperparameters FromVector(ReadOnlySpan<double> v, bool additive = false) =>
+        new(v[..^2].ToArray(), v[^2], v[^1], additive);
 }
 
 /// <summary>
@@ -55,9 +56,9 @@ public sealed record GpPriors(double LengthscaleMean, double LengthscaleSd, doub
 
 /// <summary>
 /// A Gaussian process with a constant zero mean (fit it to standardised outputs) and a Matérn 5/2 kernel with
-/// one lengthscale per dimension. Dimensions marked categorical hold a category index and contribute an
-/// indicator distance (0 for the same category, 1 otherwise) instead of a difference, so unordered choices
-/// are never read as near or far by their position in a list.
+/// one lengthscale per dimension, in product or additive form (<see cref="MaternKernel"/>). Dimensions marked
+/// categorical hold a category index and contribute an indicator distance (0 for the same category, 1 otherwise)
+/// instead of a difference, so unordered choices are never read as near or far by their position in a list.
 /// </summary>
 public sealed class GaussianProcess
 {
@@ -68,19 +69,17 @@ public sealed class GaussianProcess
 
     private readonly double[][] _x;
     private readonly bool[] _categorical;
-    private readonly double[] _inverseSquaredLengthscales;
-    private readonly double _signal;
+    private readonly MaternKernel _kernel;
     private readonly CholeskyFactor _cholesky;
     private readonly double[] _alpha; // K⁻¹ y
 
-    private GaussianProcess(double[][] x, bool[] categorical, GpHyperparameters hyperparameters,
-        double[] inverseSquaredLengthscales, double signal, CholeskyFactor cholesky, double[] alpha)
+    private GaussianProcess(double[][] x, bool[] categorical, GpHyperparameters hyperparameters, MaternKernel kernel,
+        CholeskyFactor cholesky, double[] alpha)
     {
         _x = x;
         _categorical = categorical;
         Hyperparameters = hyperparameters;
-        _inverseSquaredLengthscales = inverseSquaredLengthscales;
-        _signal = signal;
+        _kernel = kernel;
         _cholesky = cholesky;
         _alpha = alpha;
     }
@@ -95,22 +94,22 @@ public sealed class GaussianProcess
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static GaussianProcess Create(double[][] x, double[] y, bool[] categorical, GpHyperparameters hyperparameters)
     {
-        var inverse = hyperparameters.LogLengthscales.Select(l => Math.Exp(-2 * l)).ToArray();
-        var signal = Math.Exp(hyperparameters.LogSignalVariance);
-        var noise = Math.Exp(hyperparameters.LogNoiseVariance) + NoiseFloor;
-        var cholesky = Factorise(x, categorical, inverse, signal, noise);
-        return new GaussianProcess(x, categorical, hyperparameters, inverse, signal, cholesky, cholesky.Solve(y));
+        var kernel = new MaternKernel(hyperparameters, categorical);
+        var cholesky = Factorise(x, kernel, Noise(hyperparameters));
+        return new GaussianProcess(x, categorical, hyperparameters, kernel, cholesky, cholesky.Solve(y));
     }
 
-    private static CholeskyFactor Factorise(double[][] x, bool[] categorical, double[] inverse, double signal, double noise)
+    private static double Noise(GpHyperparameters hyperparameters) => Math.Exp(hyperparameters.LogNoiseVariance) + NoiseFloor;
+
+    private static CholeskyFactor Factorise(double[][] x, MaternKernel kernel, double noise)
     {
         var n = x.Length;
         var k = new double[n * n];
         for (var i = 0; i < n; i++)
         {
-            k[i * n + i] = signal + noise;
+            k[i * n + i] = kernel.Signal + noise;
             for (var j = i + 1; j < n; j++)
-                k[j * n + i] = k[i * n + j] = signal * Matern(Math.Sqrt(SquaredDistance(x[i], x[j], inverse, categorical)));
+                k[j * n + i] = k[i * n + j] = kernel.Value(x[i], x[j]);
         }
         return CholeskyFactor.Compute(k, n);
     }
@@ -120,7 +119,7 @@ public sealed class GaussianProcess
     {
         var mean = 0.0;
         for (var i = 0; i < Count; i++)
-            mean += _alpha[i] * Kernel(point, _x[i]);
+            mean += _alpha[i] * _kernel.Value(point, _x[i]);
         return mean;
     }).ToArray();
 
@@ -133,20 +132,20 @@ public sealed class GaussianProcess
     /// </summary>
     public GaussianProcess Extend(IReadOnlyList<double[]> more, double[] y)
     {
-        var noise = Math.Exp(Hyperparameters.LogNoiseVariance) + NoiseFloor;
+        var noise = Noise(Hyperparameters);
         var x = new List<double[]>(_x);
         var cholesky = _cholesky;
         foreach (var point in more)
         {
             var cross = new double[x.Count];
             for (var i = 0; i < cross.Length; i++)
-                cross[i] = Kernel(x[i], point);
+                cross[i] = _kernel.Value(x[i], point);
             x.Add(point);
             // Where bordering fails (rounding ate the pivot), the points so far are factorised afresh and bordering goes
             // on from there: a fresh suggester meets the same failure at the same point and does the same.
-            cholesky = cholesky.Extend(cross, _signal + noise) ?? Factorise([.. x], _categorical, _inverseSquaredLengthscales, _signal, noise);
+            cholesky = cholesky.Extend(cross, _kernel.Signal + noise) ?? Factorise([.. x], _kernel, noise);
         }
-        return new GaussianProcess([.. x], _categorical, Hyperparameters, _inverseSquaredLengthscales, _signal, cholesky, cholesky.Solve(y));
+        return new GaussianProcess([.. x], _categorical, Hyperparameters, _kernel, cholesky, cholesky.Solve(y));
     }
 
     /// <summary>The points the process is conditioned on, in order.</summary>
@@ -161,11 +160,11 @@ public sealed class GaussianProcess
         var mean = 0.0;
         for (var i = 0; i < n; i++)
         {
-            v[i] = Kernel(point, _x[i]);
+            v[i] = _kernel.Value(point, _x[i]);
             mean += v[i] * _alpha[i];
         }
         _cholesky.ForwardSubstitute(v);
-        return (mean, Math.Max(_signal - VectorMath.Dot(v, v), 1e-12));
+        return (mean, Math.Max(_kernel.Signal - VectorMath.Dot(v, v), 1e-12));
     }
 
     /// <summary>
@@ -188,7 +187,7 @@ public sealed class GaussianProcess
                 var mean = 0.0;
                 for (var i = 0; i < n; i++)
                 {
-                    column[i] = Kernel(point, _x[i]);
+                    column[i] = _kernel.Value(point, _x[i]);
                     mean += column[i] * _alpha[i];
                 }
                 means[start + c] = mean;
@@ -197,7 +196,7 @@ public sealed class GaussianProcess
             for (var c = 0; c < m; c++)
             {
                 var column = columns.AsSpan(c * n, n);
-                variances[start + c] = Math.Max(_signal - VectorMath.Dot(column, column), 1e-12);
+                variances[start + c] = Math.Max(_kernel.Signal - VectorMath.Dot(column, column), 1e-12);
             }
         }
     }
@@ -212,14 +211,14 @@ public sealed class GaussianProcess
         {
             v[a] = new double[n];
             for (var i = 0; i < n; i++)
-                v[a][i] = Kernel(points[a], _x[i]);
+                v[a][i] = _kernel.Value(points[a], _x[i]);
             _cholesky.ForwardSubstitute(v[a]);
         }
         var covariance = new double[m * m];
         for (var a = 0; a < m; a++)
             for (var b = a; b < m; b++)
                 covariance[a * m + b] = covariance[b * m + a] =
-                    Kernel(points[a], points[b]) - VectorMath.Dot(v[a], v[b]);
+                    _kernel.Value(points[a], points[b]) - VectorMath.Dot(v[a], v[b]);
         return covariance;
     }
 
@@ -229,15 +228,14 @@ public sealed class GaussianProcess
     {
         var n = Count;
         var d = Dimensions;
+        var width = _kernel.SlopeCount;
         Span<double> w = n <= 512 ? stackalloc double[n] : new double[n];
-        Span<double> slope = n <= 512 ? stackalloc double[n] : new double[n]; // dk/dr ÷ r: dk/dx_j = slope·(x_j − X_ij)/ℓ_j²
+        Span<double> slopes = n * width <= 4096 ? stackalloc double[n * width] : new double[n * width];
+        Span<double> direction = stackalloc double[d];
         var mean = 0.0;
         for (var i = 0; i < n; i++)
         {
-            var r = Math.Sqrt(SquaredDistance(point, _x[i], _inverseSquaredLengthscales, _categorical));
-            var e = Math.Exp(-Sqrt5 * r);
-            w[i] = _signal * (1 + Sqrt5 * r + 5.0 / 3 * r * r) * e;
-            slope[i] = -_signal * 5.0 / 3 * (1 + Sqrt5 * r) * e;
+            w[i] = _kernel.ValueAndSlopes(point, _x[i], slopes.Slice(i * width, width));
             mean += w[i] * _alpha[i];
         }
         _cholesky.ForwardSubstitute(w);
@@ -247,23 +245,18 @@ public sealed class GaussianProcess
         varianceGradient.Clear();
         for (var i = 0; i < n; i++)
         {
-            var row = _x[i];
-            for (var j = 0; j < d; j++)
-            {
-                if (_categorical[j]) continue;
-                var dk = slope[i] * (point[j] - row[j]) * _inverseSquaredLengthscales[j];
-                meanGradient[j] += _alpha[i] * dk;
-                varianceGradient[j] -= 2 * w[i] * dk;
-            }
+            _kernel.Gradient(point, _x[i], slopes.Slice(i * width, width), direction);
+            VectorMath.Axpy(_alpha[i], direction, meanGradient);
+            VectorMath.Axpy(-2 * w[i], direction, varianceGradient);
         }
-        return (mean, Math.Max(_signal - explained, 1e-12));
+        return (mean, Math.Max(_kernel.Signal - explained, 1e-12));
     }
 
     /// <summary>K⁻¹·k(X, b) for each of the <paramref name="baseline"/> points, for <see cref="CrossCovariance"/>.</summary>
     public double[][] BaselineWeights(IReadOnlyList<double[]> baseline) => baseline.Select(b =>
     {
         var k = new double[Count];
-        for (var i = 0; i < k.Length; i++) k[i] = Kernel(b, _x[i]);
+        for (var i = 0; i < k.Length; i++) k[i] = _kernel.Value(b, _x[i]);
         return _cholesky.Solve(k);
     }).ToArray();
 
@@ -280,45 +273,33 @@ public sealed class GaussianProcess
         var d = Dimensions;
         var m = baseline.Count;
         var withGradient = !jacobian.IsEmpty;
-        if (withGradient) jacobian.Clear();
+        Span<double> slopes = stackalloc double[_kernel.SlopeCount];
+        Span<double> direction = stackalloc double[d];
         for (var b = 0; b < m; b++)
         {
-            var r = Math.Sqrt(SquaredDistance(point, baseline[b], _inverseSquaredLengthscales, _categorical));
-            covariance[b] = _signal * Matern(r);
-            if (withGradient) AddKernelGradient(point, baseline[b], r, jacobian.Slice(b * d, d));
+            covariance[b] = _kernel.Value(point, baseline[b]);
+            if (!withGradient) continue;
+            _kernel.ValueAndSlopes(point, baseline[b], slopes);
+            _kernel.Gradient(point, baseline[b], slopes, jacobian.Slice(b * d, d));
         }
-        Span<double> direction = stackalloc double[d];
         for (var i = 0; i < n; i++)
         {
-            var r = Math.Sqrt(SquaredDistance(point, _x[i], _inverseSquaredLengthscales, _categorical));
-            var e = Math.Exp(-Sqrt5 * r);
-            var k = _signal * (1 + Sqrt5 * r + 5.0 / 3 * r * r) * e;
+            var k = _kernel.ValueAndSlopes(point, _x[i], slopes);
             for (var b = 0; b < m; b++) covariance[b] -= k * weights[b][i];
             if (!withGradient) continue;
-            var slope = -_signal * 5.0 / 3 * (1 + Sqrt5 * r) * e;
-            for (var j = 0; j < d; j++) direction[j] = _categorical[j] ? 0 : slope * (point[j] - _x[i][j]) * _inverseSquaredLengthscales[j];
+            _kernel.Gradient(point, _x[i], slopes, direction);
             for (var b = 0; b < m; b++) VectorMath.Axpy(-weights[b][i], direction, jacobian.Slice(b * d, d));
         }
     }
 
-    /// <summary>The prior covariance k(a, b) under this process's hyperparameters.</summary>
-    private double Kernel(ReadOnlySpan<double> a, ReadOnlySpan<double> b) =>
-        _signal * Matern(Math.Sqrt(SquaredDistance(a, b, _inverseSquaredLengthscales, _categorical)));
-
-    /// <summary>Adds ∂k(x, other)/∂x, at distance r, to the gradient.</summary>
-    private void AddKernelGradient(ReadOnlySpan<double> point, double[] other, double r, Span<double> gradient)
-    {
-        var slope = -_signal * 5.0 / 3 * (1 + Sqrt5 * r) * Math.Exp(-Sqrt5 * r);
-        for (var j = 0; j < gradient.Length; j++)
-            if (!_categorical[j]) gradient[j] += slope * (point[j] - other[j]) * _inverseSquaredLengthscales[j];
-    }
-
     /// <summary>
     /// The negative log marginal likelihood plus the negative log prior, with its analytic gradient
-    /// (Rasmussen and Williams, Gaussian Processes for Machine Learning, eq. 5.9), as a function of θ.
+    /// (Rasmussen and Williams, Gaussian Processes for Machine Learning, eq. 5.9), as a function of θ, for the
+    /// product kernel or the <paramref name="additive"/> one.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static double NegativeLogPosterior(TrainingData data, ReadOnlySpan<double> theta, Span<double> gradient, GpPriors? priors)
+    public static double NegativeLogPosterior(TrainingData data, ReadOnlySpan<double> theta, Span<double> gradient, GpPriors? priors,
+        bool additive = false)
     {
         var n = data.Count;
         var d = data.Dimensions;
@@ -328,19 +309,30 @@ public sealed class GaussianProcess
         var noiseVariable = Math.Exp(theta[d + 1]);
 
         var k = new double[n * n];
-        var shape = new double[n * n]; // (5/3)(1+√5 r)e^{-√5 r}: the lengthscale derivatives share it
+        // (5/3)(1+√5 r)e^{-√5 r}, which the lengthscale derivatives share: one per pair, or one per pair and dimension
+        // for the additive kernel, whose terms have a distance each and a share 1/d of the signal.
+        var width = additive ? d : 1;
+        var share = additive ? signal / d : signal;
+        var shape = new double[n * n * width];
         for (var i = 0; i < n; i++)
         {
             k[i * n + i] = signal + noiseVariable + NoiseFloor;
             for (var j = i + 1; j < n; j++)
             {
-                var r2 = 0.0;
                 var differences = data.SquaredDifferences(i, j);
-                for (var c = 0; c < d; c++) r2 += differences[c] * inverse[c];
-                var r = Math.Sqrt(r2);
-                var e = Math.Exp(-Sqrt5 * r);
-                k[j * n + i] = k[i * n + j] = signal * (1 + Sqrt5 * r + 5.0 / 3 * r2) * e;
-                shape[i * n + j] = 5.0 / 3 * (1 + Sqrt5 * r) * e;
+                var pairShape = shape.AsSpan((i * n + j) * width, width);
+                if (additive)
+                {
+                    var sum = 0.0;
+                    for (var c = 0; c < d; c++) sum += Term(differences[c] * inverse[c], out var decay, out pairShape[c]) * decay;
+                    k[j * n + i] = k[i * n + j] = share * sum;
+                }
+                else
+                {
+                    var r2 = 0.0;
+                    for (var c = 0; c < d; c++) r2 += differences[c] * inverse[c];
+                    k[j * n + i] = k[i * n + j] = share * Term(r2, out var decay, out pairShape[0]) * decay;
+                }
             }
         }
         var cholesky = CholeskyFactor.Compute(k, n);
@@ -358,14 +350,31 @@ public sealed class GaussianProcess
             {
                 var w = a[i] * a[j] - inverseK[i * n + j];
                 gradient[d] -= w * k[i * n + j];
-                var common = w * signal * shape[i * n + j];
+                var common = w * share;
                 var differences = data.SquaredDifferences(i, j);
+                var pairShape = shape.AsSpan((i * n + j) * width, width);
                 for (var c = 0; c < d; c++)
-                    gradient[c] -= common * differences[c] * inverse[c];
+                    gradient[c] -= common * pairShape[additive ? c : 0] * differences[c] * inverse[c];
             }
         }
         return priors is null ? value : value + priors.AddNegativeLogPrior(theta, gradient);
     }
+
+    /// <summary>
+    /// The Matérn at squared distance r² in two factors, the polynomial returned and the <paramref name="decay"/>
+    /// e^{-√5 r}, and in <paramref name="shape"/> (5/3)(1+√5 r)e^{-√5 r}, which its lengthscale derivatives share.
+    /// </summary>
+    private static double Term(double r2, out double decay, out double shape)
+    {
+        var r = Math.Sqrt(r2);
+        decay = Math.Exp(-Sqrt5 * r);
+        shape = 5.0 / 3 * (1 + Sqrt5 * r) * decay;
+        return 1 + Sqrt5 * r + 5.0 / 3 * r2;
+    }
+
+    /// <summary>The log marginal likelihood of the data under these hyperparameters, priors left out: what compares two kernels' fits.</summary>
+    public static double LogMarginalLikelihood(TrainingData data, GpHyperparameters hyperparameters) =>
+        -NegativeLogPosterior(data, hyperparameters.ToVector(), new double[data.Dimensions + 2], null, hyperparameters.Additive);
 
     /// <summary>
     /// Fits the hyperparameters by maximising the log posterior with L-BFGS from several starts: the
@@ -373,14 +382,16 @@ public sealed class GaussianProcess
     /// </summary>
     /// <param name="maxNoiseVariance">The most noise variance the fit may find, in the standardised outputs' units
     /// (at most 1: all of their variance).</param>
+    /// <param name="additive">Fit the additive kernel (a warm start of the other form is not used).</param>
     public static GpHyperparameters Fit(TrainingData data, GpHyperparameters? warmStart, Random random, int restarts, GpPriors priors,
-        double maxNoiseVariance = 1.0)
+        double maxNoiseVariance = 1.0, bool additive = false)
     {
         var d = data.Dimensions;
         double[] lower = [.. Enumerable.Repeat(Math.Log(1e-3), d), Math.Log(1e-3), Math.Log(1e-10)];
         double[] upper = [.. Enumerable.Repeat(Math.Log(1e3), d), Math.Log(1e3), Math.Log(maxNoiseVariance)];
         var starts = new List<double[]>();
-        if (warmStart is not null && warmStart.LogLengthscales.Length == d) starts.Add(warmStart.ToVector());
+        if (warmStart is not null && warmStart.LogLengthscales.Length == d && warmStart.Additive == additive) starts.Add(warmStart.ToVector());
+        else warmStart = null;
         starts.Add(priors.Mode(d));
         while (starts.Count < restarts) starts.Add(priors.Sample(d, random));
 
@@ -390,11 +401,11 @@ public sealed class GaussianProcess
             // A warm start sits near the optimum already (one new point moves it little): a few steps refine it.
             // Log posterior changes below 1e-7 relative do not change the model in any way that matters.
             var warm = index == 0 && warmStart is not null;
-            var found = Lbfgs.Minimize((theta, gradient) => NegativeLogPosterior(data, theta, gradient, priors), start, lower, upper,
+            var found = Lbfgs.Minimize((theta, gradient) => NegativeLogPosterior(data, theta, gradient, priors, additive), start, lower, upper,
                 maxIterations: warm ? 25 : 80, gradientTolerance: 1e-4, relativeTolerance: 1e-7);
             if (best is null || found.Value < best.Value) best = found;
         }
-        return GpHyperparameters.FromVector(best!.X);
+        return GpHyperparameters.FromVector(best!.X, additive);
     }
 
     /// <summary>Losses to zero mean and unit variance (a constant series stays centred).</summary>
@@ -407,18 +418,6 @@ public sealed class GaussianProcess
     }
 
     public static double Matern(double r) => (1 + Sqrt5 * r + 5.0 / 3 * r * r) * Math.Exp(-Sqrt5 * r);
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static double SquaredDistance(ReadOnlySpan<double> a, ReadOnlySpan<double> b, double[] inverseSquaredLengthscales, bool[] categorical)
-    {
-        var sum = 0.0;
-        for (var j = 0; j < a.Length; j++)
-        {
-            var difference = categorical[j] ? (a[j] == b[j] ? 0 : 1) : a[j] - b[j];
-            sum += difference * difference * inverseSquaredLengthscales[j];
-        }
-        return sum;
-    }
 }
 
 /// <summary>
