@@ -68,6 +68,23 @@ public class ModelSuggesterTests
     }
 
     [Fact]
+    public void Bayesian_search_among_twelve_parameters_learns_the_categorical_choice_and_keeps_values_valid()
+    {
+        // From 10 parameters on the additive kernel competes with the product kernel; its categorical and integer terms
+        // must come back as valid values and learn as the product kernel's do. Seven of the twelve parameters do nothing.
+        var space = new SearchSpace([.. SuggesterTests.Mixed.Parameters, .. Enumerable.Range(0, 7).Select(i => new DoubleParameter($"idle{i}", 0, 1))]);
+        var suggestions = RunStudy(Create("bayesian", space, 1), 56);
+        foreach (var s in suggestions)
+        {
+            Assert.Equal(Math.Round(s["layers"].Number), s["layers"].Number);
+            Assert.Contains(s["batch"].Number, new[] { 16.0, 32, 64, 128 });
+            Assert.Contains(s["optimizer"].Category, new[] { "sgd", "adam" });
+        }
+        var late = suggestions.Skip(36).ToArray();
+        Assert.True(late.Count(s => s["optimizer"].Category == "adam") >= 15, $"adam in {late.Count(s => s["optimizer"].Category == "adam")} of the last 20");
+    }
+
+    [Fact]
     public void Parallel_bayesian_suggestions_are_distinct_from_each_other_and_from_the_past()
     {
         var space = new SearchSpace([new DoubleParameter("a", 0, 1), new DoubleParameter("b", 0, 1)]);
