@@ -132,6 +132,35 @@ public sealed class StudyGrainTests() : InTemporaryFolder("tuning-grains-")
     }
 
     [Fact]
+    public async Task A_report_of_an_earlier_attempt_reaches_neither_the_trial_nor_the_study()
+    {
+        await using var cluster = await TuningCluster.StartAsync(Root);
+        var study = await cluster.StartStudyAsync(TuningCluster.Study("[sleep, \"30\"]", "{maxTrials: 1}"));
+        var current = Assert.Single(await study.GetTrials());
+        Assert.NotNull(current.Attempt);
+        // What an earlier attempt, still running on a partitioned silo, would send: a dreadful curve.
+        var stale = current with
+        {
+            Attempt = "an-earlier-attempt",
+            Metrics = new() { ["objective"] = 1e9 },
+            Intermediate = new() { ["objective"] = [new(1, 1e9), new(2, 1e9)] },
+        };
+        var trial = cluster.Grains.GetGrain<ITrialGrain>(TrialGrain.Key(study.GetPrimaryKey(), 0));
+        Assert.False(await trial.RecordProgress(stale));
+        Assert.Null(await study.TrialProgress(stale));
+        Assert.Empty((await trial.GetRecord())!.Intermediate);
+        var seen = Assert.Single(await study.GetTrials());
+        Assert.Equal(current.Attempt, seen.Attempt);
+        Assert.Empty(seen.Intermediate);
+        // The current attempt's own report is taken by both.
+        var fresh = current with { Intermediate = new() { ["objective"] = [new(1, 3)] } };
+        Assert.True(await trial.RecordProgress(fresh));
+        Assert.Null(await study.TrialProgress(fresh));
+        Assert.Single(Assert.Single(await study.GetTrials()).Intermediate["objective"]);
+        await study.Stop();
+    }
+
+    [Fact]
     public async Task Maximize_goals_pick_the_largest_value_as_best()
     {
         await using var cluster = await TuningCluster.StartAsync(Root);

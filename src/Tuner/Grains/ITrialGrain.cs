@@ -17,8 +17,11 @@ public interface ITrialGrain : IGrainWithStringKey
     /// </summary>
     Task<TrialRecord?> EnsureRunning(TrialAssignment assignment, int maxRetries);
 
-    /// <summary>Stores a running trial's metrics so far (its learning curves); ignored once the trial has ended.</summary>
-    Task RecordProgress(TrialRecord record);
+    /// <summary>
+    /// Stores a running trial's metrics so far (its learning curves). False, storing nothing, once the trial has ended
+    /// or for a report of another attempt than the current one: such a report is not to reach the study either.
+    /// </summary>
+    Task<bool> RecordProgress(TrialRecord record);
 
     /// <summary>
     /// Kills the run, if any, and returns the trial's record once the run has stored its end (Cancelled, or how

@@ -178,9 +178,13 @@ public sealed class StudyGrain(
             restarts.Add(StartTrial(number, parameters));
         }
         await Task.WhenAll(restarts);
-        // A trial given up (too many lost attempts), or one that ended before its report arrived, is taken as finished.
+        // A trial given up (too many lost attempts), or one that ended before its report arrived, is taken as finished;
+        // one run again is known by its new attempt, whose reports are the only ones taken from now on.
         foreach (var checkedRecord in await Task.WhenAll(checks))
+        {
             if (checkedRecord is { } ended && ended.Status.IsTerminal()) Finished(ended);
+            else if (checkedRecord is { } running && _trials[running.Number] is { } known && known.Attempt != running.Attempt) _trials[running.Number] = running;
+        }
     }
 
     /// <summary>One trial's check on a watch tick; a trial that cannot be reached now (its silo suspect) is looked at next tick.</summary>
@@ -260,8 +264,11 @@ public sealed class StudyGrain(
     {
         if (_spec is null || state.State.Status.IsTerminal() || record.Number >= _trials.Count) return Task.FromResult<string?>(null);
         var previous = _trials[record.Number];
-        // A report overtaken by the trial's end changes nothing.
-        if (previous is { } known && known.Status.IsTerminal()) return Task.FromResult<string?>(null);
+        // A report overtaken by the trial's end changes nothing, and neither does one from an attempt other than the
+        // one the study started last: an earlier attempt still running on a partitioned silo must not rewrite the
+        // current attempt's curve nor get it stopped early.
+        if (previous is { } known && (known.Status.IsTerminal() || (known.Attempt is { } current && record.Attempt != current)))
+            return Task.FromResult<string?>(null);
         _trials[record.Number] = record;
         if (_earlyStopping is null) return Task.FromResult<string?>(null);
 
@@ -340,8 +347,9 @@ public sealed class StudyGrain(
         var assignment = new TrialAssignment(Id, number, parameters, state.State.Source!, IsEnqueued(number));
         var record = await grains.GetGrain<ITrialGrain>(TrialGrain.Key(Id, number)).Start(assignment);
         // The run may already have finished or reported progress; keep whichever record is further along (a learning
-        // curve already judged is not forgotten, or its rungs would be judged again).
-        if (_trials[number] is not { } known || (!known.Status.IsTerminal() && known.Intermediate.Count == 0)) _trials[number] = record;
+        // curve already judged is not forgotten, or its rungs would be judged again). A new attempt replaces an earlier one's.
+        if (_trials[number] is not { } known || (!known.Status.IsTerminal() && (known.Intermediate.Count == 0 || known.Attempt != record.Attempt)))
+            _trials[number] = record;
     }
 
     private async Task End(StudyEnd end)

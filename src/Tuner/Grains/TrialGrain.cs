@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Tuning.Trials;
 using Tuning.Trials.Caching;
 using Tuning.Trials.Execution;
 using Tuning.Tuner.Hosting;
@@ -17,6 +18,7 @@ public sealed class TrialGrain(
     ExecutorSelector executors,
     StepCache cache,
     IStepRunGate gate,
+    BackgroundWork background,
     IOptions<TunerOptions> options,
     IGrainFactory grains,
     IHostApplicationLifetime lifetime,
@@ -58,7 +60,8 @@ public sealed class TrialGrain(
         var self = this.AsReference<ITrialGrain>();
         var started = state.State;
         var token = _run.Token;
-        _ = Task.Run(() => RunAsync(runner, run, started, self, assignment.StudyId, spec.Budget.MaxRetries, token));
+        // Kept with the silo's background work, not in this activation: a stopping silo waits for the run to end.
+        _ = background.Run($"trial {run.TrialId}", () => RunAsync(runner, run, started, self, assignment.StudyId, spec.Budget.MaxRetries, token));
         return state.State;
     }
 
@@ -192,11 +195,12 @@ public sealed class TrialGrain(
         }
     }
 
-    public async Task RecordProgress(TrialRecord record)
+    public async Task<bool> RecordProgress(TrialRecord record)
     {
         // A report that arrives after the run stored its end, or from another attempt than the current one, is out of date.
-        if (_run is null || state.State.Status.IsTerminal() || record.Attempt != state.State.Attempt) return;
+        if (_run is null || state.State.Status.IsTerminal() || record.Attempt != state.State.Attempt) return false;
         await Write(record);
+        return true;
     }
 
     public Task<TrialRecord?> GetRecord() => Task.FromResult(state.RecordExists ? state.State : null);
@@ -288,8 +292,8 @@ public sealed class TrialGrain(
                         };
                     try
                     {
-                        await _trial.RecordProgress(record);
-                        if (await _study.TrialProgress(record) is { } reason && StopReason is null)
+                        // Only the trial's current attempt may steer its study: the trial grain, which knows it, says.
+                        if (await _trial.RecordProgress(record) && await _study.TrialProgress(record) is { } reason && StopReason is null)
                         {
                             StopReason = reason;
                             _earlyStop.Cancel();

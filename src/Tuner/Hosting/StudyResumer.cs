@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Tuning.Trials;
 using Tuning.Tuner.Studies;
 
 namespace Tuning.Tuner.Hosting;
@@ -8,7 +9,7 @@ namespace Tuning.Tuner.Hosting;
 /// Where <see cref="TunerOptions.ResumeStudiesOnStart"/> is set, starts again every study that was running when
 /// the last process ended, once the silo is active: studies go on whether or not a client is attached.
 /// </summary>
-public sealed class StudyResumer(StudyService studies, IOptions<TunerOptions> options, ILogger<StudyResumer> logger)
+public sealed class StudyResumer(StudyService studies, BackgroundWork background, IOptions<TunerOptions> options, ILogger<StudyResumer> logger)
     : ILifecycleParticipant<ISiloLifecycle>
 {
     public void Participate(ISiloLifecycle lifecycle) =>
@@ -17,7 +18,7 @@ public sealed class StudyResumer(StudyService studies, IOptions<TunerOptions> op
     private Task OnActive(CancellationToken cancellation)
     {
         // In the background: resuming many studies must not hold up the silo's start.
-        if (options.Value.ResumeStudiesOnStart) _ = Task.Run(ResumeAsync, CancellationToken.None);
+        if (options.Value.ResumeStudiesOnStart) _ = background.Run("resuming the running studies", ResumeAsync);
         return Task.CompletedTask;
     }
 

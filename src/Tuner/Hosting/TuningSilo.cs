@@ -43,6 +43,12 @@ public static class TuningSilo
             o.Clustered = redis is not null;
         });
         silo.Services.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = watchPeriod < o.MinimumReminderPeriod ? watchPeriod : o.MinimumReminderPeriod);
+        silo.Services.AddSingleton(services =>
+        {
+            var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger<Trials.BackgroundWork>();
+            return new Trials.BackgroundWork((what, e) => logger.LogError(e, "{What} failed", what));
+        });
+        silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, Hosting.BackgroundWorkDrain>();
         silo.Services.AddSingleton<Hosting.StudySpecCache>();
         silo.Services.AddSingleton<Hosting.ExecutorSelector>();
         silo.Services.AddSingleton(services => new Tuning.Trials.Caching.StepCache(

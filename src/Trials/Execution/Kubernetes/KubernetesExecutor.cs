@@ -19,8 +19,11 @@ namespace Tuning.Trials.Execution.Kubernetes;
 /// is gone before creating its own, rather than adopting it: every attempt starts with a clean trial folder, and a
 /// pod of the earlier attempt would still be writing into the folder that was removed. So a step never has two Jobs.
 /// </remarks>
-public sealed class KubernetesExecutor(IKubernetes client, KubernetesSettings settings) : IStepExecutor
+/// <param name="background">Where Job deletes tried again in the background are kept, for a stopping silo to wait for.</param>
+public sealed class KubernetesExecutor(IKubernetes client, KubernetesSettings settings, BackgroundWork? background = null) : IStepExecutor
 {
+    private readonly BackgroundWork _background = background ?? new BackgroundWork();
+
     /// <summary>How long a rerun waits for the Job of an earlier attempt to be deleted before it gives up.</summary>
     private static readonly TimeSpan DeletionWait = TimeSpan.FromMinutes(2);
 
@@ -37,12 +40,12 @@ public sealed class KubernetesExecutor(IKubernetes client, KubernetesSettings se
     public bool SeesHostFolders => false;
 
     /// <summary>The executor the environment configures, or why there is none (the message names what to set).</summary>
-    public static (KubernetesExecutor? Executor, string? Problem) Configure(Func<string, string?> environment)
+    public static (KubernetesExecutor? Executor, string? Problem) Configure(Func<string, string?> environment, BackgroundWork? background = null)
     {
         var (found, problem) = KubernetesSettings.Read(environment);
         if (found is null) return (null, problem);
         var (connected, unreachable) = KubernetesSettings.Connect();
-        return connected is null ? (null, unreachable) : (new KubernetesExecutor(connected, found), null);
+        return connected is null ? (null, unreachable) : (new KubernetesExecutor(connected, found, background), null);
     }
 
     /// <summary>
@@ -438,7 +441,7 @@ public sealed class KubernetesExecutor(IKubernetes client, KubernetesSettings se
     /// Deletes a Job the tuner gives up on, trying again in the background (backing off, for minutes) while the API
     /// cannot be reached: a Job left behind would hold its GPU. activeDeadlineSeconds ends it if all tries fail.
     /// </summary>
-    private void RemoveInBackground(string name) => _ = Task.Run(async () =>
+    private void RemoveInBackground(string name) => _background.Run($"deleting Job {name}", async () =>
     {
         var backoff = TimeSpan.FromSeconds(1);
         for (var attempt = 0; attempt < 10; attempt++)
