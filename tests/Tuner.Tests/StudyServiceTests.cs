@@ -61,6 +61,22 @@ public sealed class StudyServiceTests() : InTemporaryFolder("tuning-service-")
     }
 
     [Fact]
+    public async Task Starting_or_resuming_refuses_a_study_this_machine_cannot_run_as_submitting_does()
+    {
+        // tuner run starts or resumes; the HTTP service submits: both ask the same question, in the same words.
+        await using var cluster = await TuningCluster.StartAsync(Root);
+        var yaml = TuningCluster.Study("[\"true\"]", "{maxTrials: 1}").Replace("- name: s", "- name: s\n      resources: {gpu: 1}");
+        var spec = StudyFile.Parse(yaml, Root);
+        var started = await Assert.ThrowsAsync<StudyFileException>(() => cluster.Studies.StartOrResumeAsync(spec, new StudySource(yaml, Root)));
+        var submitted = await Assert.ThrowsAsync<StudyFileException>(() => cluster.Studies.SubmitAsync(new StudySource(yaml, Root)));
+        var refusal = Assert.Single(started.Errors);
+        Assert.Equal("trial.steps[0].resources.gpu", refusal.Path);
+        Assert.StartsWith("step 's' needs 1 GPU and this machine lends 0", refusal.Message);
+        Assert.Equal(refusal, Assert.Single(submitted.Errors));
+        Assert.Empty(await cluster.Studies.ListAsync(StudySource.DefaultNamespace));
+    }
+
+    [Fact]
     public async Task A_server_resumes_its_running_studies_when_it_starts_again()
     {
         StudySnapshot started;

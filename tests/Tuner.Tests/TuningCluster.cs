@@ -26,7 +26,7 @@ public sealed class TuningCluster : IAsyncDisposable
     public IGrainFactory Grains => Cluster.GrainFactory;
 
     /// <summary>The study service over this cluster's grains (a client's view: it lends no GPUs).</summary>
-    public Studies.StudyService Studies => new(Grains, Trials.Execution.GpuSlots.None);
+    public Studies.StudyService Studies => new(Grains, new Hosting.ExecutorSelector(Trials.Execution.GpuSlots.None));
 
     public static async Task<TuningCluster> StartAsync(string dataDirectory, short silos = 1, bool resumeStudies = false)
     {

@@ -54,13 +54,6 @@ public static class RunCommand
             return 2;
         }
 
-        var gpus = GpuSlots.Detect();
-        if (StudyService.CannotRun(spec, gpus) is { } reason)
-        {
-            Console.Error.WriteLine($"tuner: {reason}");
-            return 1;
-        }
-
         var source = new StudySource(text, spec.StudyDirectory);
         var outDirectory = Path.GetFullPath(output ?? spec.Name);
         var data = Path.GetFullPath(dataOption);
@@ -82,12 +75,22 @@ public static class RunCommand
             interrupted.Cancel();
         }
 
-        // The silo lends the GPUs just checked, rather than asking nvidia-smi a second time.
-        using var host = TuningSilo.BuildEmbeddedHost(data, gpus);
+        using var host = TuningSilo.BuildEmbeddedHost(data);
         await host.StartAsync();
         try
         {
-            var (study, started, resumed) = await host.Services.GetRequiredService<StudyService>().StartOrResumeAsync(spec, source);
+            StartedStudy startedStudy;
+            try
+            {
+                startedStudy = await host.Services.GetRequiredService<StudyService>().StartOrResumeAsync(spec, source);
+            }
+            catch (StudyFileException e)
+            {
+                // What this machine cannot run (an executor it lacks, more GPUs than it lends), refused before any trial.
+                Console.Error.WriteLine($"tuner: {e.Errors[0].Message}");
+                return 1;
+            }
+            var (study, started, resumed) = startedStudy;
             Console.WriteLine(resumed
                 ? $"Resuming study {spec.Name} ({started.Id:N}): {started.Done} of {started.MaxTrials} trials done."
                 : $"Study {spec.Name} ({started.Id:N}): {spec.Algorithm.Name} search, {spec.Budget.MaxTrials} trials, {spec.Budget.ParallelTrials} at a time.");

@@ -28,6 +28,18 @@ public sealed class GpuSlots
     public static int DevicesNeeded(double gpu) => (int)Math.Ceiling(gpu);
 
     /// <summary>
+    /// Why step <paramref name="stepName"/>, asking for <paramref name="gpu"/>, can never run here, or null: the one
+    /// wording of the study's check before it runs and the executor's before a step starts.
+    /// </summary>
+    public string? Refusal(string stepName, double gpu)
+    {
+        if (DevicesNeeded(gpu) <= Count) return null;
+        var wanted = gpu < 1 ? $"{gpu.ToString(System.Globalization.CultureInfo.InvariantCulture)} of a GPU" : $"{gpu} GPU{(gpu == 1 ? "" : "s")}";
+        return $"step '{stepName}' needs {wanted} and this machine lends {Count} " +
+               $"(found through {Variable}, CUDA_VISIBLE_DEVICES or nvidia-smi; set {Variable} to say which to lend)";
+    }
+
+    /// <summary>
     /// The GPUs to lend: <c>TUNER_GPUS</c> (a list like <c>0,1</c>, or <c>none</c>), else those that
     /// <c>CUDA_VISIBLE_DEVICES</c> leaves this process, else every GPU <c>nvidia-smi</c> lists, else none.
     /// </summary>

@@ -29,10 +29,7 @@ public class LocalExecutor(GpuSlots gpus, CpuSlots cpus) : IStepExecutor
     public async Task<StepResult> RunAsync(StepInvocation step, TrialDeadline deadline)
     {
         var wanted = step.Resources.Gpu;
-        if (GpuSlots.DevicesNeeded(wanted) > gpus.Count)
-            return new StepResult(new MetricReport(),
-                $"step '{step.StepName}' needs {wanted} GPU{(wanted == 1 ? "" : "s")} and this machine lends {gpus.Count} (set {GpuSlots.Variable} to say which to lend)",
-                TimeSpan.Zero);
+        if (gpus.Refusal(step.StepName, wanted) is { } refused) return new StepResult(new MetricReport(), refused, TimeSpan.Zero);
         var waited = Stopwatch.StartNew();
         DeviceLease? gpuLease = null, cpuLease = null;
         var waitingFor = "cores";

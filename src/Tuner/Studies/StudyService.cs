@@ -1,4 +1,4 @@
-using Tuning.Trials.Execution;
+using Tuning.Tuner.Hosting;
 using Tuning.Trials.Studies;
 using Tuning.Tuner.Grains;
 
@@ -16,20 +16,9 @@ public enum StopOutcome { Stopped, NotFound, AlreadyEnded }
 /// study takes the caller's namespace, and a study of another namespace is not found, as if it did not exist;
 /// a null namespace (an operator's) sees every study.
 /// </summary>
-public sealed class StudyService(IGrainFactory grains, GpuSlots gpus)
+public sealed class StudyService(IGrainFactory grains, ExecutorSelector executors)
 {
     private IStudyRegistryGrain Registry => grains.GetGrain<IStudyRegistryGrain>(0);
-
-    /// <summary>Why this machine cannot run the study (an executor this build lacks, more GPUs than it lends), or null.</summary>
-    public static string? CannotRun(StudySpec spec, GpuSlots gpus)
-    {
-        if (ExecutorCatalog.Unavailable(spec.Trial.Executor) is { } reason) return reason;
-        var wanted = spec.Trial.Steps.Max(step => step.Resources.Gpu);
-        return GpuSlots.DevicesNeeded(wanted) <= gpus.Count
-            ? null
-            : $"a step needs {(wanted < 1 ? $"{wanted.ToString(System.Globalization.CultureInfo.InvariantCulture)} of a GPU" : $"{wanted} GPU{(wanted == 1 ? "" : "s")}")} and this machine lends {gpus.Count} " +
-              $"(found through {GpuSlots.Variable}, CUDA_VISIBLE_DEVICES or nvidia-smi)";
-    }
 
     /// <summary>
     /// Starts the study: the newest unfinished study with the same name and the same source (text, folder and
@@ -37,6 +26,7 @@ public sealed class StudyService(IGrainFactory grains, GpuSlots gpus)
     /// </summary>
     public async Task<StartedStudy> StartOrResumeAsync(StudySpec spec, StudySource source)
     {
+        RefuseWhatCannotRun(spec);
         var hash = source.Hash();
         var candidates = (await Registry.List())
             .Where(e => e.Name == spec.Name && e.SourceHash == hash)
@@ -59,11 +49,16 @@ public sealed class StudyService(IGrainFactory grains, GpuSlots gpus)
     public async Task<StudySnapshot> SubmitAsync(StudySource source)
     {
         var spec = StudyFile.Parse(source.Text, source.Directory);
-        if (CannotRun(spec, gpus) is { } reason)
-            throw new StudyFileException([new StudyFileError(spec.Trial.Executor != ExecutorCatalog.Local ? "trial.executor" : "trial.steps", 0, 0, reason)]);
+        RefuseWhatCannotRun(spec);
         var study = grains.GetGrain<IStudyGrain>(Guid.NewGuid());
         await study.Create(source, Random.Shared.Next());
         return await study.Start();
+    }
+
+    /// <summary>Throws <see cref="StudyFileException"/> with the one reason this silo cannot run the study, if there is one.</summary>
+    private void RefuseWhatCannotRun(StudySpec spec)
+    {
+        if (executors.CannotRun(spec) is { } problem) throw new StudyFileException([problem]);
     }
 
     /// <summary>The namespace's studies (every study for null), newest first.</summary>
