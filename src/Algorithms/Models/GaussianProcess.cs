@@ -65,7 +65,6 @@ public sealed class GaussianProcess
     /// <summary>The least noise variance the model assumes: duplicate points never make the kernel matrix singular.</summary>
     public const double NoiseFloor = 1e-6;
 
-    private static readonly double Sqrt5 = Math.Sqrt(5);
 
     private readonly double[][] _x;
     private readonly bool[] _categorical;
@@ -331,14 +330,14 @@ public sealed class GaussianProcess
                 if (additive)
                 {
                     var sum = 0.0;
-                    for (var c = 0; c < d; c++) sum += Term(differences[c] * inverse[c], out var decay, out pairShape[c]) * decay;
+                    for (var c = 0; c < d; c++) sum += MaternKernel.Term(differences[c] * inverse[c], out var decay, out pairShape[c]) * decay;
                     k[j * n + i] = k[i * n + j] = share * sum;
                 }
                 else
                 {
                     var r2 = 0.0;
                     for (var c = 0; c < d; c++) r2 += differences[c] * inverse[c];
-                    k[j * n + i] = k[i * n + j] = share * Term(r2, out var decay, out pairShape[0]) * decay;
+                    k[j * n + i] = k[i * n + j] = share * MaternKernel.Term(r2, out var decay, out pairShape[0]) * decay;
                 }
             }
         }
@@ -365,18 +364,6 @@ public sealed class GaussianProcess
             }
         }
         return priors is null ? value : value + priors.AddNegativeLogPrior(theta, gradient);
-    }
-
-    /// <summary>
-    /// The Matérn at squared distance r² in two factors, the polynomial returned and the <paramref name="decay"/>
-    /// e^{-√5 r}, and in <paramref name="shape"/> (5/3)(1+√5 r)e^{-√5 r}, which its lengthscale derivatives share.
-    /// </summary>
-    private static double Term(double r2, out double decay, out double shape)
-    {
-        var r = Math.Sqrt(r2);
-        decay = Math.Exp(-Sqrt5 * r);
-        shape = 5.0 / 3 * (1 + Sqrt5 * r) * decay;
-        return 1 + Sqrt5 * r + 5.0 / 3 * r2;
     }
 
     /// <summary>The log marginal likelihood of the data under these hyperparameters, priors left out: what compares two kernels' fits.</summary>
@@ -424,7 +411,7 @@ public sealed class GaussianProcess
         return losses.Select(l => (l - mean) / sd).ToArray();
     }
 
-    public static double Matern(double r) => (1 + Sqrt5 * r + 5.0 / 3 * r * r) * Math.Exp(-Sqrt5 * r);
+    public static double Matern(double r) => MaternKernel.Matern(r);
 }
 
 /// <summary>
