@@ -104,6 +104,23 @@ public sealed class ContainerExecutorTests() : InTemporaryFolder("tuning-contain
     }
 
     [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task An_engine_error_the_machine_causes_says_what_to_set()
+    {
+        // An engine on a machine that forbids raising rlimits answers every run as podman with runc does there.
+        var engine = Path.Combine(Root, "podman");
+        File.WriteAllText(engine, "#!/bin/sh\necho 'Error: runc: runc create failed: unable to start container process: error during container init: " +
+            "error setting rlimits for ready process: error setting rlimit type 7: operation not permitted: OCI permission denied' >&2\nexit 126\n");
+        File.SetUnixFileMode(engine, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var failed = await Run(Spec($$"""
+                - {name: s, {{Image}}, command: [sh, -c, "echo objective=1"]}
+            """), 0, executor: new ContainerExecutor(engine, [], GpuSlots.None, CpuSlots.Machine()));
+        Assert.Equal(TrialOutcome.Failed, failed.Outcome);
+        Assert.Contains("step 's': podman could not start a container on this machine: Error: runc: runc create failed", failed.Error);
+        Assert.Contains("set TUNER_CONTAINER_ARGS=\"--ulimit nofile=1024:1024 --ulimit nproc=1024:1024\"", failed.Error);
+    }
+
+    [Fact]
     public async Task A_timed_out_or_stopped_step_is_killed_and_its_container_removed()
     {
         var spec = Spec($$"""

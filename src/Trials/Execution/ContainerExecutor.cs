@@ -83,6 +83,16 @@ public sealed class ContainerExecutor(string engine, IReadOnlyList<string> extra
     protected override Task AfterKillAsync(StepInvocation step) => RemoveAsync([ContainerName(step)]);
 
     /// <summary>
+    /// Engine errors that no study file causes, only the machine (a kernel or sandbox that forbids what the runtime
+    /// does by default), with the flags of <see cref="ArgumentsVariable"/> that get around them.
+    /// </summary>
+    private static readonly (string Says, string Advice)[] MachineAdvice =
+    [
+        ("error setting rlimit", $"this machine does not let the container runtime raise resource limits: set {ArgumentsVariable}=\"--ulimit nofile=1024:1024 --ulimit nproc=1024:1024\" (add --runtime runc where crun is the default)"),
+        ("cgroup", $"the container runtime could not set up the container's cgroup on this machine: set {ArgumentsVariable}=\"--runtime runc\" (and --cgroups=disabled where even runc cannot)"),
+    ];
+
+    /// <summary>
     /// The engine answers 125 when it could not run the container at all (the image is missing, a pull was refused,
     /// a mount is wrong): the trial error says so in the engine's own words rather than as the step's exit code.
     /// </summary>
@@ -90,8 +100,11 @@ public sealed class ContainerExecutor(string engine, IReadOnlyList<string> extra
     {
         var engine = Path.GetFileName(Engine);
         var said = lastErrorLine is null ? "" : $": {lastErrorLine}";
-        if (exitCode != 125) return base.Failure(step, exitCode, lastErrorLine);
         var text = lastErrorLine ?? "";
+        // 126: the OCI runtime could not start the container; what this machine forbids is said with what to set.
+        if (exitCode is 125 or 126 && MachineAdvice.FirstOrDefault(known => text.Contains(known.Says, StringComparison.OrdinalIgnoreCase)) is { Advice: { } advice })
+            return $"step '{step.StepName}': {engine} could not start a container on this machine{said}; {advice}";
+        if (exitCode != 125) return base.Failure(step, exitCode, lastErrorLine);
         if (text.Contains("image not known", StringComparison.OrdinalIgnoreCase) || text.Contains("No such image", StringComparison.OrdinalIgnoreCase)
             || text.Contains("manifest unknown", StringComparison.OrdinalIgnoreCase))
             return $"step '{step.StepName}': image '{step.Image}' is missing: not on this machine and not found by {engine}{said}";
