@@ -16,10 +16,14 @@ public sealed class CrashHarnessTests(ITestOutputHelper output) : InTemporaryFol
     private const int Kills = 20;
     private const int Trials = 120;
 
+    private string RunsLog => Path.Combine(Root, "runs.log");
+
+    private int RunsLogged() => File.Exists(RunsLog) ? File.ReadAllLines(RunsLog).Length : 0;
+
     [Fact]
     public async Task A_study_killed_at_20_random_moments_ends_with_every_trial_once_and_nothing_left_running()
     {
-        File.WriteAllText(Path.Combine(Root, "study.yaml"), Server.LoggedStudy("crash-harness", Trials, parallel: 4, Path.Combine(Root, "runs.log"), algorithm: "tpe"));
+        File.WriteAllText(Path.Combine(Root, "study.yaml"), Server.LoggedStudy("crash-harness", Trials, parallel: 4, RunsLog, algorithm: "tpe"));
         var data = Path.Combine(Root, "data");
         var random = new Random(2026);
         var clock = Stopwatch.StartNew();
@@ -28,10 +32,15 @@ public sealed class CrashHarnessTests(ITestOutputHelper output) : InTemporaryFol
         for (var attempt = 0; killed < Kills; attempt++)
         {
             Assert.True(attempt < Kills * 3, $"the study kept finishing before it could be killed {Kills} times");
+            var runsBefore = RunsLogged();
             using var tuner = Tuner.Start(Root, "run", "study.yaml", "--data", data, "--out", Path.Combine(Root, "out"));
             _ = tuner.StandardOutput.ReadToEndAsync();
             _ = tuner.StandardError.ReadToEndAsync();
-            await Task.Delay(random.Next(300, 2500));
+            // Each kill lands while this start runs trials, at a random moment of them: waiting a fixed time instead
+            // let most kills of a loaded machine land during start-up, before any trial ran.
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (RunsLogged() == runsBefore && !tuner.HasExited && DateTime.UtcNow < deadline) await Task.Delay(10);
+            await Task.Delay(random.Next(0, 1500));
             if (tuner.HasExited) break;
             // The tuner alone is killed: its steps are orphaned, as after a crash, for the next start to end.
             tuner.Kill(entireProcessTree: false);
@@ -49,7 +58,7 @@ public sealed class CrashHarnessTests(ITestOutputHelper output) : InTemporaryFol
         Assert.Equal("Succeeded", report.GetProperty("status").GetString());
         Assert.Equal(Enumerable.Range(0, Trials), trials.Select(t => t.GetProperty("number").GetInt32()).Order());
         Assert.All(trials, t => Assert.Equal("Succeeded", t.GetProperty("status").GetString()));
-        var runs = File.ReadAllLines(Path.Combine(Root, "runs.log"));
+        var runs = File.ReadAllLines(RunsLog);
         Assert.Equal(trials.Select(t => t.GetProperty("id").GetString()).Order(), runs.Distinct().Order());
         // A run interrupted by a kill runs again; none runs more often than the kills could cause.
         Assert.True(runs.Length <= Trials + killed * 4, $"{runs.Length} runs");

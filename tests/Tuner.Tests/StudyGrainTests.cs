@@ -119,7 +119,8 @@ public sealed class StudyGrainTests() : InTemporaryFolder("tuning-grains-")
     {
         await using var cluster = await TuningCluster.StartAsync(Root);
         var study = await cluster.StartStudyAsync(TuningCluster.Study("[sleep, \"30\"]", "{maxTrials: 4, parallelTrials: 2}"));
-        await Task.Delay(500);
+        // Both trials running (started: their runs in flight), not a guess at how long that takes.
+        await TuningCluster.WaitUntilAsync(async () => (await study.GetTrials()).Count(t => t.Status == TrialStatus.Running) == 2);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var stopped = await study.Stop();
         Assert.Equal(StudyStatus.Stopped, stopped.Status);

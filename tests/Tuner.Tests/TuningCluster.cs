@@ -60,6 +60,17 @@ public sealed class TuningCluster : IAsyncDisposable
         }
     }
 
+    /// <summary>Polls <paramref name="condition"/> until it holds; a TimeoutException after <paramref name="seconds"/>.</summary>
+    public static async Task WaitUntilAsync(Func<Task<bool>> condition, double seconds = 30)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"the condition did not hold within {seconds} s");
+            await Task.Delay(20);
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         await Cluster.StopAllSilosAsync();
