@@ -394,19 +394,16 @@ public sealed class PipelineRunner
         if (!Directory.Exists(trialDirectory)) return;
         await _executor.ReclaimAsync(trialDirectory).ConfigureAwait(false);
         // A process just ended may still be closing files in the folder: a few tries before giving up.
-        for (var attempt = 1; ; attempt++)
+        await FolderDeleteRetrying.ExecuteAsync(_ =>
         {
-            try
-            {
-                Directory.Delete(trialDirectory, recursive: true);
-                return;
-            }
-            catch (IOException) when (attempt < 5)
-            {
-                await Task.Delay(100 * attempt).ConfigureAwait(false);
-            }
-        }
+            Directory.Delete(trialDirectory, recursive: true);
+            return ValueTask.CompletedTask;
+        }).ConfigureAwait(false);
     }
+
+    /// <summary>Five tries, 100, 200, 300 and 400 ms apart.</summary>
+    private static readonly Polly.ResiliencePipeline FolderDeleteRetrying =
+        Retrying.Backoff(e => e is IOException, TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(400), tries: 5, growth: Polly.DelayBackoffType.Linear);
 
     /// <summary>
     /// One argument of a step's command. Only text written literally in the study file may name a file relative

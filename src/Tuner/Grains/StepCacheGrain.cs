@@ -1,3 +1,4 @@
+using Tuning.Trials;
 using Orleans.Concurrency;
 using Tuning.Trials.Caching;
 
@@ -100,18 +101,7 @@ public sealed class GrainStepRunGate(IGrainFactory grains) : IStepRunGate
     private static async Task<T> Retried<T>(Func<Task<T>> call, CancellationToken cancellation)
     {
         var giveUp = DateTime.UtcNow + LostSiloWait;
-        var backoff = TimeSpan.FromMilliseconds(250);
-        while (true)
-        {
-            try
-            {
-                return await call().ConfigureAwait(false);
-            }
-            catch (OrleansException) when (DateTime.UtcNow < giveUp)
-            {
-                await Task.Delay(backoff, cancellation).ConfigureAwait(false);
-                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(4).Ticks));
-            }
-        }
+        var untilDeclaredDead = Retrying.Backoff(e => e is OrleansException && DateTime.UtcNow < giveUp, TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(4));
+        return await untilDeclaredDead.ExecuteAsync(async _ => await call().ConfigureAwait(false), cancellation).ConfigureAwait(false);
     }
 }

@@ -173,25 +173,18 @@ public sealed class TrialGrain(
     /// <summary>Makes the call until it answers, backing off up to 30 s, while this silo is not stopping (then false).</summary>
     private async Task<bool> Retry(Func<Task<bool>> call, string trialId, string what)
     {
-        var backoff = TimeSpan.FromMilliseconds(500);
-        for (var attempt = 1; ; attempt++)
+        var untilStopping = Retrying.Backoff(_ => !lifetime.ApplicationStopping.IsCancellationRequested,
+            TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(30),
+            retrying: (e, attempt, _) => logger.LogWarning(e, "trial {Trial}: could not {What} its outcome (attempt {Attempt}); trying again", trialId, what, attempt));
+        try
         {
-            try
-            {
-                return await call();
-            }
-            catch (Exception e) when (!lifetime.ApplicationStopping.IsCancellationRequested)
-            {
-                logger.LogWarning(e, "trial {Trial}: could not {What} its outcome (attempt {Attempt}); trying again", trialId, what, attempt);
-                await Task.Delay(backoff);
-                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
-            }
-            catch (Exception e)
-            {
-                // Nothing is left to tell: a study that resumes reruns a trial whose outcome was not stored.
-                logger.LogError(e, "trial {Trial}: gave up trying to {What} its outcome as the silo stops", trialId, what);
-                return false;
-            }
+            return await untilStopping.ExecuteAsync(async _ => await call());
+        }
+        catch (Exception e)
+        {
+            // Nothing is left to tell: a study that resumes reruns a trial whose outcome was not stored.
+            logger.LogError(e, "trial {Trial}: gave up trying to {What} its outcome as the silo stops", trialId, what);
+            return false;
         }
     }
 

@@ -443,21 +443,21 @@ public sealed class KubernetesExecutor(IKubernetes client, KubernetesSettings se
     /// </summary>
     private void RemoveInBackground(string name) => _background.Run($"deleting Job {name}", async () =>
     {
-        var backoff = TimeSpan.FromSeconds(1);
-        for (var attempt = 0; attempt < 10; attempt++)
+        try
         {
-            try
-            {
-                await RemoveAsync(name, waitUntilGone: false, CancellationToken.None, quiet: false).ConfigureAwait(false);
-                return;
-            }
-            catch (Exception e) when (e is HttpOperationException or HttpRequestException or OperationCanceledException or KubernetesException)
-            {
-                await Task.Delay(backoff).ConfigureAwait(false);
-                backoff = backoff * 2 > LongestBackoff ? LongestBackoff : backoff * 2;
-            }
+            await DeleteRetrying.ExecuteAsync(async _ => await RemoveAsync(name, waitUntilGone: false, CancellationToken.None, quiet: false).ConfigureAwait(false))
+                .ConfigureAwait(false);
+        }
+        catch (Exception e) when (IsUnreachable(e))
+        {
+            // Ten tries over about three minutes: the Job's activeDeadlineSeconds ends it where the API stays away.
         }
     });
+
+    /// <summary>A Job's delete in the background: ten tries, the waits doubling from 1 s up to <see cref="LongestBackoff"/>.</summary>
+    private static readonly Polly.ResiliencePipeline DeleteRetrying = Retrying.Backoff(IsUnreachable, TimeSpan.FromSeconds(1), LongestBackoff, tries: 10);
+
+    private static bool IsUnreachable(Exception e) => e is HttpOperationException or HttpRequestException or OperationCanceledException or KubernetesException;
 
     /// <summary>
     /// Deletes the Job and, by foreground propagation, its pods first. With <paramref name="waitUntilGone"/>, returns
