@@ -39,6 +39,19 @@ public class InitialDesignTests
     public void The_default_initial_design_is_sized_from_the_space_and_the_budget(int dimensions, int? maxTrials, int expected) =>
         Assert.Equal(expected, BayesianSettings.DefaultInitialTrials(dimensions, maxTrials));
 
+    [Theory]
+    [InlineData(null, 100, 1024)]
+    [InlineData(null, 301, 256)]    // past 300 observations the default shrinks: each candidate costs O(n)
+    [InlineData("2048", 301, 2048)] // a number the study file sets is used as it is, however many observations
+    [InlineData("64", 10, 64)]
+    public void Bayesian_scores_the_candidates_the_study_file_asks_for_and_shrinks_only_its_default(string? setting, int observations, int expected)
+    {
+        var settings = setting is null ? new Dictionary<string, string>() : new Dictionary<string, string> { ["candidates"] = setting };
+        var reader = new SettingsReader(settings);
+        Assert.Equal(expected, BayesianSettings.Read(reader, NineD).CandidatesAt(observations));
+        Assert.Empty(reader.Finish());
+    }
+
     [Fact]
     public void A_small_budget_leaves_most_trials_to_the_model_and_an_explicit_setting_wins()
     {

@@ -11,16 +11,24 @@ namespace Tuning.Algorithms.Suggesters;
 /// <param name="Acquisition"><c>logei</c> (default: log expected improvement, its noisy variant where the fit finds
 /// noise) or <c>ucb</c>.</param>
 /// <param name="Beta">UCB's exploration weight: the bound is μ − √β·σ.</param>
-/// <param name="Candidates">Quasi-random points scored before local search.</param>
+/// <param name="Candidates">Quasi-random points scored before local search, where the study file sets it; else
+/// <see cref="CandidatesAt"/> decides.</param>
 /// <param name="Restarts">Starts of the hyperparameter fit, the warm start included.</param>
-public sealed record BayesianSettings(int InitialTrials, string Acquisition, double Beta, int Candidates, int Restarts)
+public sealed record BayesianSettings(int InitialTrials, string Acquisition, double Beta, int? Candidates, int Restarts)
 {
+    /// <summary>
+    /// How many quasi-random candidates are scored with <paramref name="observations"/> observations: the study file's
+    /// number as it is; by default 1024, and 256 from 300 observations on, where scoring each costs O(n) in the batch and
+    /// the local search from the best few does the fine work.
+    /// </summary>
+    public int CandidatesAt(int observations) => Candidates ?? (observations > 300 ? 256 : 1024);
+
     /// <param name="maxTrials">The study's budget, where known: it caps the default initial design.</param>
     public static BayesianSettings Read(SettingsReader reader, SearchSpace space, int? maxTrials = null) => new(
         reader.Int("initialTrials", DefaultInitialTrials(space.Dimensions, maxTrials), 1),
         reader.Choice("acquisition", "logei", "logei", "ucb"),
         reader.Double("beta", 2.0, 1e-6, 1e3),
-        reader.Int("candidates", 1024, 16, 1_000_000),
+        reader.OptionalInt("candidates", 16, 1_000_000),
         reader.Int("restarts", 3, 1, 50));
 
     /// <summary>
@@ -42,7 +50,8 @@ public sealed record BayesianSettings(int InitialTrials, string Acquisition, dou
 
 /// <summary>
 /// Bayesian optimisation with a Gaussian process (Matérn 5/2, a lengthscale per dimension, fitted by maximum
-/// a posteriori with L-BFGS) and log noisy expected improvement, on the unit cube the search space maps to. It only
+/// a posteriori with L-BFGS) and log expected improvement (log noisy expected improvement where the fit reads the
+/// data as noisy; or a confidence bound, as the settings say), on the unit cube the search space maps to. It only
 /// wires its parts: <see cref="GaussianProcess"/> models, <see cref="IAcquisition"/> scores,
 /// <see cref="AcquisitionOptimizer"/> maximises. Trials still running are "kriging believer" fantasies: they
 /// enter the model at their predicted value, which takes away the improvement expected there, so parallel
@@ -265,8 +274,8 @@ public sealed class BayesianSuggester : ISuggester
     /// <summary>Raw candidates: scrambled Sobol points over the whole box, and Gaussian steps around the best observations.</summary>
     private List<double[]> Candidates(double[][] x, double[] y, int trialNumber, Random random)
     {
-        var candidates = new List<double[]>(_settings.Candidates + 100);
-        var count = x.Length > 300 ? Math.Min(_settings.Candidates, 256) : _settings.Candidates;
+        var count = _settings.CandidatesAt(x.Length);
+        var candidates = new List<double[]>(count + 100);
         if (_space.Dimensions <= SobolSequence.MaxDimensions)
         {
             var sobol = new SobolSequence(_space.Dimensions, Seeds.ForTrial(_seed ^ 0x5F3759DF, trialNumber));

@@ -16,13 +16,16 @@ public sealed class SettingsReader(IReadOnlyDictionary<string, string> settings,
 
     public IReadOnlyList<AlgorithmError> Errors => _errors;
 
-    public int Int(string name, int fallback, int min, int max = int.MaxValue)
+    public int Int(string name, int fallback, int min, int max = int.MaxValue) => OptionalInt(name, min, max) ?? fallback;
+
+    /// <summary>A whole number the study file may leave out (null then, or when it is not valid): for a default that depends on more than the setting.</summary>
+    public int? OptionalInt(string name, int min, int max = int.MaxValue)
     {
-        if (!Raw(name, out var text)) return fallback;
+        if (!Raw(name, out var text)) return null;
         if (int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max)
             return value;
         Fail(name, $"must be a whole number from {min} to {(max == int.MaxValue ? "any" : max)}, got '{text}'");
-        return fallback;
+        return null;
     }
 
     public double Double(string name, double fallback, double min, double max)
