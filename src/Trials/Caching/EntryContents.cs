@@ -87,7 +87,7 @@ public static class EntryContents
     {
         if (kind == FileKind.Link) return Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(new FileInfo(path).LinkTarget ?? "")));
         if (kind != FileKind.File) return null;
-        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan);
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0, FileOptions.SequentialScan);
         return Convert.ToHexStringLower(SHA256.HashData(file));
     }
 
