@@ -175,6 +175,20 @@ public sealed class PipelineTests : InTemporaryFolder
     }
 
     [Fact]
+    public async Task A_trial_whose_objective_line_was_not_understood_says_which_line_and_why()
+    {
+        var result = await Run(Spec("""
+                - {name: train, command: [sh, -c, "echo starting; echo objective=1,5; echo done", "${params.x}"]}
+            """), 0);
+        Assert.Equal(TrialOutcome.Failed, result.Outcome);
+        Assert.Equal("the trial reported no 'objective' metric; step 'train' stdout line 2 'objective=1,5' was not understood: '1,5' is not a number (use a dot for decimals)", result.Error);
+        var silent = await Run(Spec("""
+                - {name: train, command: [sh, -c, "echo loss=1,5", "${params.x}"]}
+            """), 1);
+        Assert.Equal("the trial reported no 'objective' metric (print a line like 'objective=0.5')", silent.Error);
+    }
+
+    [Fact]
     public async Task A_step_with_cache_false_runs_every_time_and_so_do_the_steps_after_it()
     {
         var spec = Spec(PrepareAndTrain().Replace("  - name: prepare\n", "  - name: prepare\n      cache: false\n"));
