@@ -21,18 +21,27 @@ public static class EntryContents
     private const UnixFileMode Execute = UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
     private const UnixFileMode OwnerWrites = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
 
-    /// <summary>Makes every file and folder under <paramref name="outputs"/>, and the folder itself, read-only. Links are left alone: chmod would follow them out of the entry.</summary>
+    /// <summary>
+    /// Makes every file and folder under <paramref name="outputs"/>, and the folder itself, read-only. Links are left
+    /// alone: chmod would follow them out of the entry. Files the tuner does not own (a pod that ran as another user
+    /// wrote them) stay as they are: the record of their contents still guards them.
+    /// </summary>
     public static void Seal(string outputs)
     {
         if (OperatingSystem.IsWindows()) return;
-        foreach (var (_, path, stat) in Walk(outputs))
+        foreach (var (_, path, stat) in Walk(outputs).Append((".", outputs, FileStat.Of(outputs))))
         {
-            if (stat.Kind == FileKind.File)
-                File.SetUnixFileMode(path, ReadOnly | ((File.GetUnixFileMode(path) & Execute) != 0 ? Execute : 0));
-            else if (stat.Kind == FileKind.Folder)
-                File.SetUnixFileMode(path, ReadOnly | Execute);
+            try
+            {
+                if (stat.Kind == FileKind.File)
+                    File.SetUnixFileMode(path, ReadOnly | ((File.GetUnixFileMode(path) & Execute) != 0 ? Execute : 0));
+                else if (stat.Kind == FileKind.Folder)
+                    File.SetUnixFileMode(path, ReadOnly | Execute);
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
         }
-        File.SetUnixFileMode(outputs, ReadOnly | Execute);
     }
 
     /// <summary>
@@ -64,7 +73,7 @@ public static class EntryContents
             if (stat.Kind == FileKind.Folder) continue;
             if (stat.Size != was.Size) return $"outputs/{relative} holds {stat.Size} bytes, not the {was.Size} stored";
             var untouched = stat.Inode == was.Inode && stat.ModifiedNanoseconds == was.Modified && stat.ChangedNanoseconds == was.Changed;
-            if (!untouched && Digest(path, stat.Kind) != was.Sha256) return $"outputs/{relative} was rewritten (same size, other contents)";
+            if (!untouched && (was.Sha256 is null || Digest(path, stat.Kind) != was.Sha256)) return $"outputs/{relative} was rewritten (same size, other contents)";
         }
         return then.Keys.Order(StringComparer.Ordinal).FirstOrDefault() is { } removed ? $"outputs/{removed} was removed" : null;
     }
@@ -83,12 +92,20 @@ public static class EntryContents
 
     private static string Describe(FileKind kind) => kind.ToString().ToLowerInvariant();
 
+    /// <summary>The SHA-256 of a file's contents or a link's target; null for a folder, and for a file the tuner may not read (known then by its size and times alone).</summary>
     private static string? Digest(string path, FileKind kind)
     {
         if (kind == FileKind.Link) return Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(new FileInfo(path).LinkTarget ?? "")));
         if (kind != FileKind.File) return null;
-        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0, FileOptions.SequentialScan);
-        return Convert.ToHexStringLower(SHA256.HashData(file));
+        try
+        {
+            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0, FileOptions.SequentialScan);
+            return Convert.ToHexStringLower(SHA256.HashData(file));
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 
     /// <summary>Everything under <paramref name="root"/>, each folder's entries in ordinal order (so the first difference named is always the same), links listed but never followed.</summary>
