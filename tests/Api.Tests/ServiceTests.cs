@@ -201,7 +201,8 @@ public sealed class ServiceTests : IAsyncLifetime
 
         await Json(await _client.GetAsync($"api/studies/{id}/plots/pie.svg"), HttpStatusCode.NotFound);
         await Json(await _client.GetAsync($"api/studies/{id}/plots/contour.svg?params=x,opt"), HttpStatusCode.BadRequest);
-        await Json(await _client.GetAsync($"api/studies/{id}/plots/intermediate.svg?trials=99"), HttpStatusCode.BadRequest);
+        var unknown = await Json(await _client.GetAsync($"api/studies/{id}/plots/intermediate.svg?trials=99"), HttpStatusCode.BadRequest);
+        Assert.StartsWith("trial 99 does not exist: the study has ", unknown.GetProperty("detail").GetString());
     }
 
     [Fact]

@@ -7,7 +7,8 @@ public abstract class InTemporaryFolder(string prefix) : IDisposable
 
     public void Dispose()
     {
-        Directory.Delete(Root, recursive: true);
+        // Cache entries inside are read-only: deleted as the cache deletes them.
+        Tuning.Trials.Caching.EntryContents.Delete(Root);
         GC.SuppressFinalize(this);
     }
 }

@@ -62,6 +62,43 @@ public class MetricReportTests
         Assert.Empty(report.Final);
     }
 
+    [Theory]
+    [InlineData("objective=1,5", "'1,5' is not a number (use a dot for decimals)")]
+    [InlineData("objective = 3", "spaces around '=' split a pair (write objective=3)")]
+    [InlineData("loss=0.1 objective =3", "spaces around '=' split a pair (write loss=0.1 objective=3)")]
+    [InlineData("objective=1_000", "'1_000' is not a number (write it without '_': 1000)")]
+    [InlineData("objective=", "no value after '='")]
+    [InlineData("step=1.5 loss=0.3", "step=1.5 is no step: steps are whole numbers")]
+    [InlineData("epoch=inf loss=0.3", "epoch=Infinity is no step: steps are whole numbers")]
+    [InlineData("config: lr=0.1", "'config:' is no name=value pair, and a metric line holds only such pairs")]
+    public void A_line_with_an_equals_sign_that_is_no_metric_line_says_why(string line, string reason)
+    {
+        Assert.Null(MetricReport.OfLine(line, json: false, out var rejected));
+        Assert.Equal(reason, rejected);
+    }
+
+    [Fact]
+    public void A_metrics_file_line_with_a_step_that_is_no_whole_number_is_refused_too()
+    {
+        Assert.Null(MetricReport.OfLine("{\"step\": 2.5, \"loss\": 0.1}", json: true, out var rejected));
+        Assert.Equal("step=2.5 is no step: steps are whole numbers", rejected);
+        Assert.Null(MetricReport.OfLine("loading", json: false, out var plain));
+        Assert.Null(plain);
+    }
+
+    [Fact]
+    public void Only_the_last_few_lines_not_understood_are_kept_and_each_says_where_it_was()
+    {
+        var report = new MetricReport();
+        for (var n = 1; n <= 10_000; n++) report.ReadNumberedLine($"loss={n},5 {new string('x', 1000)}", json: false, "step 'train' stdout", n);
+        report.ReadNumberedLine("loss=0.5", json: false, "step 'train' stdout", 10_001);
+        Assert.Equal(MetricReport.RejectedKept, report.Rejected.Count);
+        Assert.All(report.Rejected, line => Assert.True(line.Text.Length <= 201));
+        Assert.Equal("step 'train' stdout line 10000 'loss=10000,5 xxx", report.Rejected.Last().ToString()[..48]);
+        Assert.EndsWith("…' was not understood: '10000,5' is not a number (use a dot for decimals)", report.Rejected.Last().ToString());
+        Assert.Equal(0.5, report.Final["loss"]);
+    }
+
     [Fact]
     public void Nan_and_infinity_are_read_so_the_trial_can_fail_on_them()
     {

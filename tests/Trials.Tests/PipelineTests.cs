@@ -11,7 +11,7 @@ public sealed class PipelineTests : InTemporaryFolder
 {
     public PipelineTests() : base("tuning-pipeline-")
     {
-        Cache = new StepCache(Path.Combine(Root, "cache"));
+        Cache = new StepCache(Path.Combine(Root, "cache"), Replaced.Enqueue);
         Study = Directory.CreateDirectory(Path.Combine(Root, "study")).FullName;
     }
 
@@ -19,6 +19,9 @@ public sealed class PipelineTests : InTemporaryFolder
     private string Study { get; }
 
     private StepCache Cache { get; }
+
+    /// <summary>What the cache said of each entry it replaced because its outputs had changed.</summary>
+    private System.Collections.Concurrent.ConcurrentQueue<string> Replaced { get; } = new();
 
     private LocalStepRunGate Gate { get; } = new();
 
@@ -149,6 +152,40 @@ public sealed class PipelineTests : InTemporaryFolder
         Assert.Equal(2, Runs("prepare"));
         Assert.Equal(2, edited.Metrics.Final["version"]);
         Assert.Equal([false, false], edited.Steps.Select(s => s.Cached));
+    }
+
+    [Fact]
+    public async Task A_step_that_appends_to_a_cached_upstream_output_changes_no_later_trial_the_entry_is_built_again()
+    {
+        // The downstream step makes the entry writable first, as a careless script might (a step run as root needs not).
+        var spec = Spec($$"""
+                - {name: prepare, command: [sh, -c, "echo ran >> {{Counter("prepare")}}; echo row > ${outputs}/data"]}
+                - name: train
+                  dependsOn: [prepare]
+                  command: [sh, -c, "chmod u+w ${steps.prepare.outputs} ${steps.prepare.outputs}/data; echo row >> ${steps.prepare.outputs}/data; echo objective=$(wc -l < ${steps.prepare.outputs}/data) x=${params.x}"]
+            """);
+        var results = new List<TrialResult>();
+        for (var n = 0; n < 3; n++) results.Add(await Run(spec, n, x: n));
+        Assert.All(results, r => Assert.True(r.Outcome == TrialOutcome.Succeeded, r.Error));
+        Assert.Equal([2.0, 2.0, 2.0], results.Select(r => r.Metrics.Final["objective"]));
+        Assert.Equal(3, Runs("prepare"));
+        Assert.All(results, r => Assert.False(r.Steps[0].Cached));
+        Assert.Equal(2, Replaced.Count);
+        Assert.All(Replaced, message => Assert.EndsWith("of step 'prepare' (study pipeline-test) was built again: outputs/data holds 8 bytes, not the 4 stored", message));
+    }
+
+    [Fact]
+    public async Task A_trial_whose_objective_line_was_not_understood_says_which_line_and_why()
+    {
+        var result = await Run(Spec("""
+                - {name: train, command: [sh, -c, "echo starting; echo objective=1,5; echo done", "${params.x}"]}
+            """), 0);
+        Assert.Equal(TrialOutcome.Failed, result.Outcome);
+        Assert.Equal("the trial reported no 'objective' metric; step 'train' stdout line 2 'objective=1,5' was not understood: '1,5' is not a number (use a dot for decimals)", result.Error);
+        var silent = await Run(Spec("""
+                - {name: train, command: [sh, -c, "echo loss=1,5", "${params.x}"]}
+            """), 1);
+        Assert.Equal("the trial reported no 'objective' metric (print a line like 'objective=0.5')", silent.Error);
     }
 
     [Fact]

@@ -168,6 +168,60 @@ public sealed class StepCacheTests() : InTemporaryFolder("tuning-cache-")
         Assert.Equal(entry.Folder, cache.Find("k")!.Folder);
     }
 
+    private const UnixFileMode ReadOnlyFile = UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
+    private const UnixFileMode ReadOnlyFolder = ReadOnlyFile | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
+
+    /// <summary>Writes into a sealed entry as a careless step would: making the file and its folder writable first (root needs not).</summary>
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    private static void Force(string file, string text)
+    {
+        File.SetUnixFileMode(Path.GetDirectoryName(file)!, ReadOnlyFolder | UnixFileMode.UserWrite);
+        File.SetUnixFileMode(file, ReadOnlyFile | UnixFileMode.UserWrite);
+        File.WriteAllText(file, text);
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public void A_stored_entry_is_read_only_and_one_whose_contents_changed_is_no_hit_and_is_replaced_by_the_next_build()
+    {
+        var replaced = new List<string>();
+        var cache = new StepCache(Path.Combine(Root, "cache"), replaced.Add);
+        var build = cache.Begin("k");
+        Directory.CreateDirectory(Path.Combine(build.OutputDirectory, "sub"));
+        File.WriteAllText(Path.Combine(build.OutputDirectory, "sub", "data"), "row\n");
+        File.WriteAllText(Path.Combine(build.OutputDirectory, "run.sh"), "echo hi");
+        File.SetUnixFileMode(Path.Combine(build.OutputDirectory, "run.sh"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var entry = cache.Commit(build, "prepare", "a", 1, new MetricReport(), Root);
+        var data = Path.Combine(entry.OutputDirectory, "sub", "data");
+        Assert.Equal(ReadOnlyFile, File.GetUnixFileMode(data));
+        Assert.Equal(ReadOnlyFolder, File.GetUnixFileMode(Path.Combine(entry.OutputDirectory, "run.sh")));
+        Assert.Equal(ReadOnlyFolder, File.GetUnixFileMode(Path.Combine(entry.OutputDirectory, "sub")));
+        Assert.Equal(ReadOnlyFolder, File.GetUnixFileMode(entry.OutputDirectory));
+
+        // Times and modes alone are no change: the contents are read again and found the same.
+        File.SetLastWriteTimeUtc(data, DateTime.UtcNow.AddHours(-1));
+        Assert.NotNull(cache.Find("k"));
+        // Rewritten at the same size with its modification time given back: the inode-change time still tells.
+        var modified = File.GetLastWriteTimeUtc(data);
+        Force(data, "ROW\n");
+        File.SetLastWriteTimeUtc(data, modified);
+        Assert.Null(cache.Find("k"));
+        Assert.Empty(replaced);
+
+        var rebuilt = cache.Commit(cache.Begin("k"), "prepare", "b", 1, new MetricReport(), Root);
+        Assert.Equal("cache entry k of step 'prepare' (study a) was built again: outputs/sub/data was rewritten (same size, other contents)", Assert.Single(replaced));
+        Assert.Equal("b", cache.Find("k")!.Study);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(rebuilt.OutputDirectory));
+
+        // Added, grown and removed files are changes too; pruning deletes a sealed entry whole.
+        File.SetUnixFileMode(rebuilt.OutputDirectory, ReadOnlyFolder | UnixFileMode.UserWrite);
+        File.WriteAllText(Path.Combine(rebuilt.OutputDirectory, "extra"), "");
+        Assert.Null(cache.Find("k"));
+        Assert.Single(cache.Prune(TimeSpan.Zero, null, DateTimeOffset.UtcNow.AddDays(1)));
+        Assert.Empty(cache.List());
+        Assert.False(Directory.Exists(rebuilt.Folder));
+    }
+
     [Fact]
     public void A_script_named_inside_a_shell_command_line_is_part_of_the_key()
     {

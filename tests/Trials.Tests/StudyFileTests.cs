@@ -383,6 +383,16 @@ public class StudyFileTests
         Assert.Equal(bytes, StudyFile.Parse(Replace("trialTimeout: 10m", $"trialTimeout: 10m\n  trialDiskQuota: {quota}"), "/studies").Budget.TrialDiskQuota);
     }
 
+    [Theory]
+    [InlineData("-x")]
+    [InlineData("1x")]
+    [InlineData("x y")]
+    public void A_parameter_name_refused_is_told_exactly_what_a_name_may_be(string name)
+    {
+        var error = Single(Replace("{name: x1, type: double", $"{{name: \"{name}\", type: double"), "parameters[0].name", "not a parameter name", at: $"\"{name}\"");
+        Assert.Equal($"'{name}' is not a parameter name (a letter or '_', then letters, digits, '_', '.' or '-')", error.Message);
+    }
+
     [Fact]
     public void Limits_against_hostile_files_are_errors_naming_them()
     {

@@ -159,8 +159,13 @@ public static class Plots
         List<TrialRecord> shown;
         if (chosen is { Count: > 0 })
         {
+            static string Named(int[] numbers) => $"trial{(numbers.Length == 1 ? "" : "s")} {string.Join(", ", numbers)}";
+            var unknown = chosen.Where(n => data.All.All(t => t.Number != n)).ToArray();
+            if (unknown.Length > 0)
+                throw new PlotException($"{Named(unknown)} {(unknown.Length == 1 ? "does" : "do")} not exist: the study has {data.All.Count} trial{(data.All.Count == 1 ? "" : "s")}"
+                    + (data.All.Count == 0 ? "" : $", numbered {data.All.Min(t => t.Number)} to {data.All.Max(t => t.Number)}"));
             var missing = chosen.Where(n => !withCurves.ContainsKey(n)).ToArray();
-            if (missing.Length > 0) throw new PlotException($"trial{(missing.Length == 1 ? "" : "s")} {string.Join(", ", missing)} reported no intermediate values");
+            if (missing.Length > 0) throw new PlotException($"{Named(missing)} reported no intermediate values");
             shown = chosen.Select(n => withCurves[n]).ToList();
         }
         else shown = data.Ranked.Where(r => withCurves.ContainsKey(r.Trial.Number)).Take(10).Select(r => r.Trial).ToList();

@@ -3,10 +3,10 @@ using Tuning.Trials.Execution;
 
 namespace Tuning.Trials.Caching;
 
-/// <summary>One stored step result: where its outputs are, what it reported, and whose it was.</summary>
+/// <summary>One stored step result: where its outputs are, what it reported, whose it was, and what its outputs held when stored (null for an entry stored before that was recorded).</summary>
 public sealed record CacheEntry(
     string Key, string Step, string Study, DateTimeOffset Created, DateTimeOffset LastUsed, double Seconds,
-    MetricReport Metrics, string Folder)
+    MetricReport Metrics, string Folder, IReadOnlyList<StoredItem>? Contents)
 {
     /// <summary>The step's output folder: what <c>${steps.STEP.outputs}</c> names downstream.</summary>
     public string OutputDirectory => Path.Combine(Folder, StepCache.OutputsFolder);
@@ -23,9 +23,11 @@ public sealed record CacheBuild(string Key, string Folder)
 /// and error logs) and <c>KEY/entry.json</c> (what it reported, which step of which study made it). An entry is built
 /// in <c>.building/</c> and renamed into place when complete, so a partial entry is never visible, and a
 /// crash part-way leaves only a folder under <c>.building/</c> that the next start removes. The write time of
-/// entry.json is when the entry was last used.
+/// entry.json is when the entry was last used. A stored entry's outputs are read-only and recorded
+/// (<see cref="EntryContents"/>): one whose outputs changed since is no hit, and the next build of its key replaces
+/// it, telling <paramref name="replacedChanged"/> what had changed.
 /// </summary>
-public sealed class StepCache(string directory)
+public sealed class StepCache(string directory, Action<string>? replacedChanged = null)
 {
     public const string OutputsFolder = "outputs";
     private const string EntryFile = "entry.json";
@@ -35,15 +37,16 @@ public sealed class StepCache(string directory)
     {
         WriteIndented = true,
         NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() },
     };
 
     public string Directory { get; } = Path.GetFullPath(directory);
 
-    /// <summary>The entry of a key, marked as used now; null when there is none.</summary>
+    /// <summary>The entry of a key, marked as used now; null when there is none, or its outputs changed since it was stored.</summary>
     public CacheEntry? Find(string key)
     {
         var entry = Read(Path.Combine(Directory, key));
-        if (entry is null) return null;
+        if (entry is null || Change(entry) is not null) return null;
         try
         {
             File.SetLastWriteTimeUtc(Path.Combine(entry.Folder, EntryFile), DateTime.UtcNow);
@@ -64,9 +67,9 @@ public sealed class StepCache(string directory)
     }
 
     /// <summary>
-    /// Makes a complete build the entry of its key: its logs copied beside its outputs, its record written, then the
-    /// folder renamed into place in one step. Where an entry appeared meanwhile (a run whose turn lapsed built it
-    /// too), that one is kept and this build is dropped.
+    /// Makes a complete build the entry of its key: its outputs sealed, its logs copied beside them, its record (with
+    /// the outputs' contents) written, then the folder renamed into place in one step. Where an entry appeared
+    /// meanwhile (a run whose turn lapsed built it too), that one is kept and this build is dropped.
     /// </summary>
     public CacheEntry Commit(CacheBuild build, string step, string study, double seconds, MetricReport metrics, string logsFrom)
     {
@@ -74,13 +77,20 @@ public sealed class StepCache(string directory)
         foreach (var log in new[] { "stdout.log", "stderr.log" })
             if (File.Exists(Path.Combine(logsFrom, log)))
                 File.Copy(Path.Combine(logsFrom, log), Path.Combine(logs.FullName, log), overwrite: true);
+        EntryContents.Seal(build.OutputDirectory);
         var record = new EntryRecord(step, study, DateTimeOffset.UtcNow, seconds, metrics.Final,
-            metrics.Intermediate.ToDictionary(m => m.Key, m => m.Value.ToArray()));
+            metrics.Intermediate.ToDictionary(m => m.Key, m => m.Value.ToArray()), EntryContents.Record(build.OutputDirectory));
         using (var file = new FileStream(Path.Combine(build.Folder, EntryFile), PrivateFiles.Options(FileMode.Create, FileAccess.Write, FileShare.None)))
             JsonSerializer.Serialize(file, record, Json);
         var target = Path.Combine(Directory, build.Key);
-        // A folder at the key that is no entry (its record damaged or lost) would shadow every later build: replace it.
-        if (System.IO.Directory.Exists(target) && Read(target) is null) Remove(target);
+        // A folder at the key that is no entry (its record damaged or lost), or an entry whose outputs changed, would
+        // shadow every later build: replace it.
+        if (System.IO.Directory.Exists(target) && Read(target) is var existing
+            && (existing is null ? "" : Change(existing)) is { } change)
+        {
+            if (existing is not null) replacedChanged?.Invoke($"cache entry {build.Key} of step '{existing.Step}' (study {existing.Study}) was built again: {change}");
+            Remove(target);
+        }
         try
         {
             System.IO.Directory.Move(build.Folder, target);
@@ -98,7 +108,21 @@ public sealed class StepCache(string directory)
         var doomed = Path.Combine(Directory, BuildingFolder, $"{Path.GetFileName(folder)}.removed.{Guid.NewGuid():N}");
         System.IO.Directory.CreateDirectory(Path.GetDirectoryName(doomed)!);
         System.IO.Directory.Move(folder, doomed);
-        System.IO.Directory.Delete(doomed, recursive: true);
+        EntryContents.Delete(doomed);
+    }
+
+    /// <summary>Why an entry's outputs are not what was stored with it; null where they are.</summary>
+    private static string? Change(CacheEntry entry)
+    {
+        if (entry.Contents is null) return "it was stored by an earlier tuner, which kept no record of its outputs";
+        try
+        {
+            return EntryContents.FindChange(entry.OutputDirectory, entry.Contents);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return $"its outputs cannot be read: {e.Message}";
+        }
     }
 
     /// <summary>Drops a build that did not complete.</summary>
@@ -106,7 +130,7 @@ public sealed class StepCache(string directory)
     {
         try
         {
-            System.IO.Directory.Delete(build.Folder, recursive: true);
+            EntryContents.Delete(build.Folder);
         }
         catch (DirectoryNotFoundException)
         {
@@ -120,7 +144,7 @@ public sealed class StepCache(string directory)
     public void RemoveUnfinishedBuilds()
     {
         var building = Path.Combine(Directory, BuildingFolder);
-        if (System.IO.Directory.Exists(building)) System.IO.Directory.Delete(building, recursive: true);
+        if (System.IO.Directory.Exists(building)) EntryContents.Delete(building);
     }
 
     /// <summary>Every complete entry, most recently used first.</summary>
@@ -171,7 +195,7 @@ public sealed class StepCache(string directory)
             foreach (var (name, value) in record.Final) metrics.Final[name] = value;
             foreach (var (name, points) in record.Intermediate) metrics.Intermediate[name] = [.. points];
             return new CacheEntry(Path.GetFileName(folder), record.Step, record.Study, record.Created,
-                File.GetLastWriteTimeUtc(file), record.Seconds, metrics, folder);
+                File.GetLastWriteTimeUtc(file), record.Seconds, metrics, folder, record.Contents);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
         {
@@ -181,5 +205,5 @@ public sealed class StepCache(string directory)
 
     private sealed record EntryRecord(
         string Step, string Study, DateTimeOffset Created, double Seconds,
-        Dictionary<string, double> Final, Dictionary<string, MetricPoint[]> Intermediate);
+        Dictionary<string, double> Final, Dictionary<string, MetricPoint[]> Intermediate, IReadOnlyList<StoredItem>? Contents);
 }

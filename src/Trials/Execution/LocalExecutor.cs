@@ -98,6 +98,9 @@ public class LocalExecutor(GpuSlots gpus, CpuSlots cpus) : IStepExecutor
     /// <summary>Ends what the step's process leaves running outside its process tree once it was killed (a container).</summary>
     protected virtual Task AfterKillAsync(StepInvocation step) => Task.CompletedTask;
 
+    /// <summary>Where a step's metric lines come from, as a rejected line names it: <c>step 'train' stdout</c>.</summary>
+    public static string MetricSource(StepInvocation step, bool json) => $"step '{step.StepName}' {(json ? "metrics file" : "stdout")}";
+
     /// <summary>Why a step that exited with <paramref name="exitCode"/> failed, given the last line of its error output.</summary>
     protected virtual string Failure(StepInvocation step, int exitCode, string? lastErrorLine) =>
         $"step '{step.StepName}' exited with code {exitCode}{(lastErrorLine is null ? "" : ": " + lastErrorLine)}";
@@ -146,21 +149,21 @@ public class LocalExecutor(GpuSlots gpus, CpuSlots cpus) : IStepExecutor
 
         var stopReading = new CancellationTokenSource();
         // Lines read once reading has stopped are not metrics of this step: the check and the read share a lock.
-        void Read(string line, bool json)
+        void Read(string line, bool json, long number)
         {
-            if (MetricReport.OfLine(line, json) is not { } reported) return;
+            MetricReport? reported;
             lock (metrics)
             {
                 // Output read after reading stopped belongs to a process the step left behind; its metrics file is the step's.
                 if (!json && stopReading.IsCancellationRequested) return;
-                metrics.MergeLine(reported);
+                reported = metrics.ReadNumberedLine(line, json, MetricSource(step, json), number);
             }
-            step.Reported?.Invoke(reported);
+            if (reported is not null) step.Reported?.Invoke(reported);
         }
-        void ReadMetricLine(string line) => Read(line, json: false);
-        var stdout = CopyLinesAsync(process.StandardOutput, Path.Combine(step.StepDirectory, "stdout.log"), ReadMetricLine, stopReading.Token);
+        var stdoutLines = new LineCounter(line => Read(line.Text, json: false, line.Number));
+        var stdout = CopyLinesAsync(process.StandardOutput, Path.Combine(step.StepDirectory, "stdout.log"), stdoutLines.Read, stopReading.Token);
         var stderr = CopyLinesAsync(process.StandardError, Path.Combine(step.StepDirectory, "stderr.log"), null, stopReading.Token);
-        var metricsLines = new AppendedLines(metricsFile, line => Read(line, json: true));
+        var metricsLines = new AppendedLines(metricsFile, new LineCounter(line => Read(line.Text, json: true, line.Number)).Read);
         var killed = false;
         try
         {

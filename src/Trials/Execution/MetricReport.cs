@@ -6,10 +6,17 @@ namespace Tuning.Trials.Execution;
 /// <summary>One intermediate value of a metric: its value at a training step or epoch.</summary>
 public readonly record struct MetricPoint(long Step, double Value);
 
+/// <summary>A line that looked like a metric line but was not read as one: where it was (<c>step 'train' stdout line 3</c>), what it said, and why it was not understood.</summary>
+public sealed record RejectedLine(string Where, string Text, string Reason)
+{
+    public override string ToString() => $"{Where} '{Text}' was not understood: {Reason}";
+}
+
 /// <summary>
 /// The metrics a step reported. A metric's final value is its last reported value (of the latest step, where lines
 /// arrive out of order); values reported together with <c>step=N</c> or <c>epoch=N</c> are also kept as
-/// intermediate values at that step.
+/// intermediate values at that step. The last few lines that looked like metric lines but were not understood are
+/// kept, so a trial that reports no objective can say which of its lines meant to.
 /// </summary>
 public sealed partial class MetricReport
 {
@@ -25,64 +32,150 @@ public sealed partial class MetricReport
     /// <summary>The step each final value was reported at; <see cref="long.MaxValue"/> for a value reported without one.</summary>
     private readonly Dictionary<string, long> _finalSteps = new(StringComparer.Ordinal);
 
-    /// <summary>What one line of a step's output (or, <paramref name="json"/>, of its metrics file) reports; null for a line that is no metric line.</summary>
-    public static MetricReport? OfLine(string line, bool json)
+    /// <summary>How many rejected lines are kept (the last ones): enough to explain, bounded however much a step prints.</summary>
+    public const int RejectedKept = 5;
+
+    /// <summary>How much of a rejected line is kept: lines may be 64 KiB long.</summary>
+    private const int RejectedTextKept = 200;
+
+    private readonly Queue<RejectedLine> _rejected = new();
+
+    /// <summary>The last <see cref="RejectedKept"/> lines that looked like metric lines but were not understood, oldest first.</summary>
+    public IReadOnlyCollection<RejectedLine> Rejected => _rejected;
+
+    /// <summary>
+    /// What one line of a step's output (or, <paramref name="json"/>, of its metrics file) reports; null for a line
+    /// that is no metric line, with <paramref name="rejected"/> saying why where the line looked like one.
+    /// </summary>
+    public static MetricReport? OfLine(string line, bool json, out string? rejected)
     {
         var reported = new MetricReport();
-        return (json ? reported.ReadJsonLine(line) : reported.ReadLine(line)) ? reported : null;
+        return reported.Read(line, json, out rejected) ? reported : null;
+    }
+
+    /// <summary>
+    /// Reads line <paramref name="number"/> of a step's <paramref name="source"/> (its output, or, <paramref name="json"/>,
+    /// its metrics file) into this report: a metric line is merged, one that looked like a metric line but was not
+    /// understood is kept with the reason. Returns what the line reported; null for none.
+    /// </summary>
+    public MetricReport? ReadNumberedLine(string line, bool json, string source, long number)
+    {
+        var reported = OfLine(line, json, out var rejected);
+        if (rejected is not null) Reject($"{source} line {number}", line, rejected);
+        if (reported is not null) MergeLine(reported);
+        return reported;
+    }
+
+    /// <summary>Keeps a line that was not understood, dropping the oldest past <see cref="RejectedKept"/>.</summary>
+    public void Reject(string where, string line, string reason)
+    {
+        var text = line.Trim();
+        if (text.Length > RejectedTextKept) text = text[..RejectedTextKept] + "…";
+        Keep(new RejectedLine(where, text, reason));
+    }
+
+    private void Keep(RejectedLine line)
+    {
+        _rejected.Enqueue(line);
+        if (_rejected.Count > RejectedKept) _rejected.Dequeue();
     }
 
     /// <summary>
     /// Reads one line of standard output. It counts as a metric line only when every whitespace-separated
     /// token is <c>name=number</c>, so ordinary log lines that happen to hold an '=' are left alone.
     /// </summary>
-    public bool ReadLine(string line)
+    public bool ReadLine(string line) => Read(line, json: false, out _);
+
+    /// <summary>Reads one line of the <c>TUNER_METRICS_FILE</c>: a JSON object of metric names to numbers.</summary>
+    public bool ReadJsonLine(string line) => Read(line, json: true, out _);
+
+    /// <summary>Records a metric line; a line that is none is not read, and where it looked like one, <paramref name="rejected"/> says why.</summary>
+    private bool Read(string line, bool json, out string? rejected)
     {
-        var tokens = line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
-        if (tokens.Length == 0) return false;
-        var pairs = new (string Name, double Value)[tokens.Length];
-        for (var i = 0; i < tokens.Length; i++)
-        {
-            var cut = tokens[i].IndexOf('=');
-            if (cut <= 0 || !NumberText.TryParse(tokens[i][(cut + 1)..], out var value)) return false;
-            pairs[i] = (tokens[i][..cut], value);
-        }
+        rejected = (json ? ParseJsonLine(line, out var pairs) : ParseLine(line, out pairs)) ?? StepProblem(pairs);
+        if (rejected is not null || pairs.Length == 0) return false;
         Record(pairs);
         return true;
     }
 
-    /// <summary>Reads one line of the <c>TUNER_METRICS_FILE</c>: a JSON object of metric names to numbers.</summary>
-    public bool ReadJsonLine(string line)
+    /// <summary>
+    /// The pairs of a metric line (none for a line without '='), or why a line with an '=' is no metric line: the
+    /// first token that is no <c>name=number</c> pair, or spaces around '='.
+    /// </summary>
+    private static string? ParseLine(string line, out (string Name, double Value)[] pairs)
     {
-        if (string.IsNullOrWhiteSpace(line)) return false;
+        pairs = [];
+        var tokens = line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+        if (!tokens.Any(token => token.Contains('='))) return null;
+        var spaced = tokens.Select((token, i) => token == "=" || (token.StartsWith('=') && i > 0) || (token.EndsWith('=') && i < tokens.Length - 1));
+        if (spaced.Any(split => split))
+            return $"spaces around '=' split a pair (write {SpacesAroundEquals().Replace(line.Trim(), "=")})";
+        var read = new (string Name, double Value)[tokens.Length];
+        for (var i = 0; i < tokens.Length; i++)
+        {
+            var cut = tokens[i].IndexOf('=');
+            if (cut < 0) return $"'{tokens[i]}' is no name=value pair, and a metric line holds only such pairs";
+            if (cut == 0) return $"'{tokens[i]}' has no name before '='";
+            var text = tokens[i][(cut + 1)..];
+            if (!NumberText.TryParse(text, out var value)) return NotANumber(text);
+            read[i] = (tokens[i][..cut], value);
+        }
+        pairs = read;
+        return null;
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\s*=\s*")]
+    private static partial System.Text.RegularExpressions.Regex SpacesAroundEquals();
+
+    /// <summary>Why a value is no number, with the usual slips named: a decimal comma, digit separators, nothing at all.</summary>
+    private static string NotANumber(string text)
+    {
+        if (text.Length == 0) return "no value after '='";
+        var reason = $"'{text}' is not a number";
+        if (text.Contains(',') && NumberText.TryParse(text.Replace(',', '.'), out _)) return reason + " (use a dot for decimals)";
+        if (text.Contains('_') && NumberText.TryParse(text.Replace("_", ""), out _)) return reason + $" (write it without '_': {text.Replace("_", "")})";
+        return reason;
+    }
+
+    /// <summary>The numbers of a metrics file line (other values are left out), or why the line is no JSON object.</summary>
+    private static string? ParseJsonLine(string line, out (string Name, double Value)[] pairs)
+    {
+        pairs = [];
+        if (string.IsNullOrWhiteSpace(line)) return null;
         try
         {
             // Python's json.dumps writes NaN and Infinity bare, which JSON does not allow: read them as the strings
             // they would be quoted as, so a diverged trial says it diverged rather than that it reported nothing.
             using var document = JsonDocument.Parse(BareNonFinite().Replace(line, "\"$1\""));
-            if (document.RootElement.ValueKind != JsonValueKind.Object) return false;
-            var pairs = new List<(string, double)>();
+            if (document.RootElement.ValueKind != JsonValueKind.Object) return "a metrics file line is one JSON object";
+            var read = new List<(string, double)>();
             foreach (var property in document.RootElement.EnumerateObject())
             {
                 if (property.Value.ValueKind == JsonValueKind.Number)
-                    pairs.Add((property.Name, property.Value.GetDouble()));
+                    read.Add((property.Name, property.Value.GetDouble()));
                 else if (property.Value.ValueKind == JsonValueKind.String && NumberText.TryParse(property.Value.GetString()!, out var value))
-                    pairs.Add((property.Name, value));
+                    read.Add((property.Name, value));
             }
-            Record([.. pairs]);
-            return pairs.Count > 0;
+            pairs = [.. read];
+            return null;
         }
-        catch (JsonException)
+        catch (JsonException e)
         {
-            return false;
+            return $"it is not JSON ({e.Message})";
         }
     }
+
+    /// <summary>Why a line's step or epoch is none (1.5 is not step 1); null where it is a whole number or absent.</summary>
+    private static string? StepProblem((string Name, double Value)[] pairs) =>
+        pairs.Where(pair => StepNames.Contains(pair.Name) && !(double.IsFinite(pair.Value) && pair.Value == Math.Floor(pair.Value)))
+            .Select(pair => $"{pair.Name}={pair.Value.ToString(CultureInfo.InvariantCulture)} is no step: steps are whole numbers")
+            .FirstOrDefault();
 
     private void Record((string Name, double Value)[] pairs)
     {
         long? step = null;
         foreach (var (name, value) in pairs)
-            if (StepNames.Contains(name) && double.IsFinite(value))
+            if (StepNames.Contains(name))
                 step = (long)value;
         foreach (var (name, value) in pairs)
         {
@@ -123,9 +216,10 @@ public sealed partial class MetricReport
         }
     }
 
-    /// <summary>Adds what a later step reported: its values win, its curves are appended.</summary>
+    /// <summary>Adds what a later step reported: its values win, its curves and rejected lines are appended.</summary>
     public void Merge(MetricReport later)
     {
+        foreach (var rejected in later._rejected) Keep(rejected);
         foreach (var (name, value) in later.Final)
         {
             Final[name] = value;

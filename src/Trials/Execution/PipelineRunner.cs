@@ -90,10 +90,23 @@ public sealed class PipelineRunner
 
         var objective = _spec.Objective.Metric;
         if (!metrics.Final.TryGetValue(objective, out var value))
-            return Ended(TrialOutcome.Failed, $"the trial reported no '{objective}' metric (print a line like '{objective}=0.5')");
+            return Ended(TrialOutcome.Failed, NoObjective(objective, metrics.Rejected));
         if (!double.IsFinite(value))
             return Ended(TrialOutcome.Failed, $"the trial reported {objective}={value.ToString(CultureInfo.InvariantCulture)}, which is not a finite number");
         return Ended(TrialOutcome.Succeeded, null);
+    }
+
+    /// <summary>
+    /// Why a trial has no objective value: the lines among the last not understood that name the objective say what
+    /// went wrong (a decimal comma, spaces around '='), else an example of the line wanted.
+    /// </summary>
+    private static string NoObjective(string objective, IEnumerable<RejectedLine> rejected)
+    {
+        var naming = rejected.Where(line => line.Text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)
+            .Any(token => token == objective || token.StartsWith(objective + "=", StringComparison.Ordinal))).ToArray();
+        return naming.Length == 0
+            ? $"the trial reported no '{objective}' metric (print a line like '{objective}=0.5')"
+            : $"the trial reported no '{objective}' metric; {string.Join("; ", naming)}";
     }
 
     /// <summary>

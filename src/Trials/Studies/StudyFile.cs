@@ -387,13 +387,13 @@ public static partial class StudyFile
         };
     }
 
-    /// <summary>A required name field (of a parameter, step or metric): letters, digits, '_', '.', '-'.</summary>
+    /// <summary>A required name field (of a parameter, step or metric): a letter or '_', then letters, digits, '_', '.', '-'.</summary>
     private static string? ReadName(YamlReader r, YamlMappingNode map, string path, string field, string what)
     {
         var fieldPath = YamlReader.Join(path, field);
         var name = r.String(r.Required(map, path, field, $"the {what} name"), fieldPath);
         if (name is not null && !Identifier().IsMatch(name))
-            r.Error(fieldPath, YamlReader.Field(map, field), $"'{name}' is not a {what} name (letters, digits, '_', '.', '-')");
+            r.Error(fieldPath, YamlReader.Field(map, field), $"'{name}' is not a {what} name (a letter or '_', then letters, digits, '_', '.' or '-')");
         return name;
     }
 

@@ -51,8 +51,13 @@ public static class TuningSilo
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, Hosting.BackgroundWorkDrain>();
         silo.Services.AddSingleton<Hosting.StudySpecCache>();
         silo.Services.AddSingleton<Hosting.ExecutorSelector>();
-        silo.Services.AddSingleton(services => new Tuning.Trials.Caching.StepCache(
-            services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Hosting.TunerOptions>>().Value.CacheDirectory));
+        silo.Services.AddSingleton(services =>
+        {
+            var logger = services.GetRequiredService<ILogger<Tuning.Trials.Caching.StepCache>>();
+            return new Tuning.Trials.Caching.StepCache(
+                services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Hosting.TunerOptions>>().Value.CacheDirectory,
+                change => logger.LogWarning("{Change}", change));
+        });
         silo.Services.AddSingleton<Tuning.Trials.Caching.IStepRunGate, Grains.GrainStepRunGate>();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, Hosting.LeftoverSweep>();
         silo.Services.AddSingleton<Studies.StudyService>();

@@ -159,14 +159,16 @@ public sealed class KubernetesExecutor(IKubernetes client, KubernetesSettings se
     private async Task<StepResult> FollowAsync(StepInvocation step, string name, TrialDeadline deadline, Stopwatch clock)
     {
         var metrics = new MetricReport();
-        void Read(string line, bool json)
+        void Read(NumberedLine line, bool json)
         {
-            if (MetricReport.OfLine(line, json) is not { } reported) return;
-            lock (metrics) metrics.MergeLine(reported);
-            step.Reported?.Invoke(reported);
+            MetricReport? reported;
+            lock (metrics) reported = metrics.ReadNumberedLine(line.Text, json, LocalExecutor.MetricSource(step, json), line.Number);
+            if (reported is not null) step.Reported?.Invoke(reported);
         }
         var logPath = Path.Combine(step.StepDirectory, "stdout.log");
-        var metricsFile = new AppendedLines(Path.Combine(step.StepDirectory, "metrics.jsonl"), line => Read(line, json: true));
+        var metricsFile = new AppendedLines(Path.Combine(step.StepDirectory, "metrics.jsonl"), new LineCounter(line => Read(line, json: true)).Read);
+        // One count across the log streams opened again after a cut, which go on where the last one stopped.
+        var logLines = new LineCounter(line => Read(line, json: false));
 
         using var watching = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token);
         var seen = Channel.CreateUnbounded<Seen>();
@@ -241,7 +243,7 @@ public sealed class KubernetesExecutor(IKubernetes client, KubernetesSettings se
                 }
                 // The log is read from the moment the container runs, so metric lines reach the trial as they come.
                 if (log is null && pod?.Status?.Phase is "Running" or "Succeeded" or "Failed")
-                    log = StreamLogAsync(pod.Metadata.Name, logPath, line => Read(line, json: false), watching.Token);
+                    log = StreamLogAsync(pod.Metadata.Name, logPath, logLines.Read, watching.Token);
                 if (finished) break;
             }
         }
@@ -259,7 +261,7 @@ public sealed class KubernetesExecutor(IKubernetes client, KubernetesSettings se
             // log read whole now.
             pod = await NewestPodAsync(name).ConfigureAwait(false) ?? pod;
             if (log is null && pod is not null)
-                log = StreamLogAsync(pod.Metadata.Name, logPath, line => Read(line, json: false), watching.Token);
+                log = StreamLogAsync(pod.Metadata.Name, logPath, logLines.Read, watching.Token);
             if (log is not null) await LocalExecutor.Finishes(log, LogGrace).ConfigureAwait(false);
             if (failure?.JobFailed is { } failed) failure = JobFailure(step, failed, pod, logPath);
         }
