@@ -67,7 +67,7 @@ public sealed class StudyGrain(
 
     private Guid Id => this.GetPrimaryKey();
 
-    private StudySpec Spec => _spec ?? throw new InvalidOperationException($"study {Id} does not exist");
+    private StudySpec Spec => _spec ?? throw new StudyNotFoundException(Id);
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -208,24 +208,48 @@ public sealed class StudyGrain(
 
     public async Task<StudySnapshot> Stop()
     {
-        if (_spec is not null && !state.State.Status.IsTerminal())
-            await End(new StudyEnd(StudyStatus.Stopped, "stopped by request"));
+        // Deleted meanwhile (a stop racing a delete): said as such, not as whatever reading the forgotten spec throws.
+        if (_spec is null) throw new StudyNotFoundException(Id);
+        if (!state.State.Status.IsTerminal()) await End(new StudyEnd(StudyStatus.Stopped, "stopped by request"));
         return Snapshot();
     }
 
+    /// <summary>
+    /// How many trial records are forgotten at once: few enough that the silo answers other requests between
+    /// batches (with 256 at once, lists waited seconds behind a large study's delete).
+    /// </summary>
+    private const int ForgetBatch = 16;
+
+    /// <summary>The delete's background work, once asked; null before.</summary>
+    private Task? _forgetting;
+
     public async Task Delete()
     {
-        if (!state.RecordExists) return;
+        if (!state.RecordExists || _forgetting is { IsFaulted: false }) return;
         await Stop();
-        // Trial records first, the header last: a crash part-way leaves a study that can be deleted again.
-        for (var first = 0; first < _trials.Count; first += 256)
-            await Task.WhenAll(Enumerable.Range(first, Math.Min(256, _trials.Count - first))
+        // Hidden from every front end from here on; the records go after this call has answered, since a study of
+        // 10,000 trials takes seconds to forget.
+        await grains.GetGrain<IStudyRegistryGrain>(0).MarkDeleting(Id);
+        _forgetting = Forget();
+    }
+
+    /// <summary>
+    /// Forgets the study: trial records first, the header after, out of the registry last, so a crash part-way leaves
+    /// a study marked deleting, whose delete the next start finishes (<see cref="Studies.StudyService.ResumeRunningAsync"/>).
+    /// </summary>
+    private async Task Forget()
+    {
+        for (var first = 0; first < _trials.Count; first += ForgetBatch)
+            await Task.WhenAll(Enumerable.Range(first, Math.Min(ForgetBatch, _trials.Count - first))
                 .Select(n => grains.GetGrain<ITrialGrain>(TrialGrain.Key(Id, n)).Clear()));
         var runs = Path.Combine(options.Value.RunsDirectory, Id.ToString("N"));
-        if (Directory.Exists(runs)) Directory.Delete(runs, recursive: true);
+        // Off the grain's thread: removing thousands of trial folders takes a while.
+        await Task.Run(() =>
+        {
+            if (Directory.Exists(runs)) Directory.Delete(runs, recursive: true);
+        });
         if (warmStart.RecordExists) await warmStart.ClearStateAsync();
         await state.ClearStateAsync();
-        // Out of the registry last: until then a failed delete can be asked again.
         await grains.GetGrain<IStudyRegistryGrain>(0).Remove(Id);
         _trials.Clear();
         _spec = null;
@@ -240,7 +264,7 @@ public sealed class StudyGrain(
         Task.FromResult(TrialPaging.Page(_trials.OfType<TrialRecord>(), query,
             t => t.Metrics.TryGetValue(Spec.Objective.Metric, out var value) && double.IsFinite(value) ? Spec.Objective.ToLoss(value) : null));
 
-    public Task<StudySource> GetSource() => Task.FromResult(_spec is null ? throw new InvalidOperationException($"study {Id} does not exist") : state.State.Source!);
+    public Task<StudySource> GetSource() => Task.FromResult(_spec is null ? throw new StudyNotFoundException(Id) : state.State.Source!);
 
     public async Task TrialFinished(TrialRecord record)
     {
