@@ -32,11 +32,11 @@ public static class StudyEndpoints
             .WithSummary("The namespace's studies, newest first");
 
         studies.MapGet("/{id}", async Task<IResult> (string id, HttpContext context, StudyService service) =>
-                ParseId(id) is { } guid && await service.GetAsync(guid, Visible(context)) is { } study
-                    ? TypedResults.Ok(Views.Study(study))
+                ParseId(id) is { } guid && await service.GetDetailAsync(guid, Visible(context)) is { } detail
+                    ? TypedResults.Ok(Views.Detail(detail.Study, detail.Recommended))
                     : NotFound(id))
-            .WithSummary("One study at a glance")
-            .Produces<StudyView>()
+            .WithSummary("One study at a glance, with the trial its model recommends")
+            .Produces<StudyDetailView>()
             .ProducesProblem(StatusCodes.Status404NotFound);
 
         studies.MapGet("/{id}/trials", Trials)

@@ -34,6 +34,13 @@ public interface IStudyGrain : IGrainWithGuidKey
     [AlwaysInterleave]
     Task<TrialRecord[]> GetTrials();
 
+    /// <summary>
+    /// The trial the model believes best (<see cref="Recommender"/>); null when no trial succeeded. Fitted on the thread
+    /// pool when the number of succeeded trials changed, so a poll never waits behind more than one fit.
+    /// </summary>
+    [AlwaysInterleave]
+    Task<RecommendedTrial?> GetRecommendation();
+
     /// <summary>One page of the study's trials, filtered and sorted.</summary>
     [AlwaysInterleave]
     Task<TrialPage> GetTrialPage(TrialQuery query);

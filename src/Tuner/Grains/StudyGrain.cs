@@ -61,6 +61,7 @@ public sealed class StudyGrain(
     private StudySpec? _spec;
     private ISuggester? _suggester;
     private EarlyStoppingRule? _earlyStopping;
+    private Recommender? _recommender;
     /// <summary>The learning curves of ended trials, made once: every progress report of a running trial is judged against them.</summary>
     private readonly Dictionary<int, LearningCurve> _endedCurves = [];
     private bool _exhausted;
@@ -96,6 +97,7 @@ public sealed class StudyGrain(
         var algorithm = AlgorithmCatalog.Find(_spec.Algorithm.Name)!;
         _suggester = algorithm.Create(_spec.Algorithm.Settings, _spec.Space, _spec.Algorithm.Seed ?? seed, _spec.Budget.MaxTrials);
         _earlyStopping = _spec.EarlyStopping is { } rule ? EarlyStoppingCatalog.Create(rule.Name, rule.Settings).Rule : null;
+        _recommender = new Recommender(_spec.Space, _spec.Objective, _spec.Algorithm.Seed ?? seed);
     }
 
     private void LoadWarmStart() =>
@@ -257,6 +259,8 @@ public sealed class StudyGrain(
     }
 
     public Task<StudySnapshot> GetSnapshot() => Task.FromResult(Snapshot());
+
+    public Task<RecommendedTrial?> GetRecommendation() => _recommender is null ? throw new StudyNotFoundException(Id) : _recommender.RecommendAsync(_trials);
 
     public Task<TrialRecord[]> GetTrials() => Task.FromResult(_trials.OfType<TrialRecord>().ToArray());
 

@@ -10,6 +10,9 @@ public sealed record StartedStudy(IStudyGrain Study, StudySnapshot Snapshot, boo
 /// <summary>A study with every trial and its file: what reports and plots are drawn from.</summary>
 public sealed record StudyRecords(StudySnapshot Study, TrialRecord[] Trials, StudySource Source);
 
+/// <summary>A study at a glance with the trial its model recommends (null when none succeeded).</summary>
+public sealed record StudyDetail(StudySnapshot Study, RecommendedTrial? Recommended);
+
 /// <summary>What asking to stop a study came to.</summary>
 public enum StopOutcome { Stopped, NotFound, AlreadyEnded }
 
@@ -78,6 +81,9 @@ public sealed class StudyService(IGrainFactory grains, GpuSlots gpus)
     }
 
     public Task<StudySnapshot?> GetAsync(Guid id, string? @namespace) => OnStudy(id, @namespace, study => study.GetSnapshot());
+
+    public Task<StudyDetail?> GetDetailAsync(Guid id, string? @namespace) =>
+        OnStudy(id, @namespace, async study => new StudyDetail(await study.GetSnapshot(), await study.GetRecommendation()));
 
     public Task<TrialPage?> TrialsAsync(Guid id, string? @namespace, TrialQuery query) => OnStudy(id, @namespace, study => study.GetTrialPage(query));
 
