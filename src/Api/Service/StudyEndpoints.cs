@@ -118,7 +118,8 @@ public static class StudyEndpoints
             wanted = parsed;
         }
         var query = new TrialQuery(wanted, sort ?? "number", count, after);
-        if (TrialPaging.Problem(query) is { } problem) return Problem(StatusCodes.Status400BadRequest, "Invalid query", problem);
+        // The problem quotes the query as sent: escaped as every answer quotes a request.
+        if (TrialPaging.Problem(query) is { } problem) return Problem(StatusCodes.Status400BadRequest, "Invalid query", TunerServer.Printable(problem));
         return ParseId(id) is { } guid && await service.TrialsAsync(guid, Visible(context), query) is { } page
             ? TypedResults.Ok(new TrialPageView(page.Trials.Select(Views.Trial).ToArray(), page.Total, page.Next))
             : NotFound(id);
