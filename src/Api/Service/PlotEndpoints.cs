@@ -50,7 +50,7 @@ public static class PlotEndpoints
         OxyPlot.PlotModel model;
         try
         {
-            model = Plots.Build(kind, report.Study, report.Trials, spec.Space, new PlotOptions(numbers, names));
+            model = Plots.Build(kind, report.Study, report.Trials, spec, new PlotOptions(numbers, names));
         }
         catch (PlotException e)
         {
