@@ -258,6 +258,46 @@ public sealed class ServiceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_openapi_document_advertises_what_the_endpoints_accept_and_how_keys_are_sent()
+    {
+        var document = await Json(await _client.GetAsync("openapi/v1.json"), HttpStatusCode.OK);
+        // Redocly's no-server-trailing-slash.
+        var servers = document.GetProperty("servers").EnumerateArray().Select(server => server.GetProperty("url").GetString()!).ToArray();
+        Assert.NotEmpty(servers);
+        Assert.All(servers, url => Assert.False(url.EndsWith('/'), url));
+
+        var schemes = document.GetProperty("components").GetProperty("securitySchemes");
+        Assert.Equal("X-Api-Key", schemes.GetProperty(ApiDocument.ApiKeyScheme).GetProperty("name").GetString());
+        Assert.Equal("header", schemes.GetProperty(ApiDocument.ApiKeyScheme).GetProperty("in").GetString());
+        Assert.Equal("bearer", schemes.GetProperty(ApiDocument.BearerScheme).GetProperty("scheme").GetString());
+
+        var advertised = new List<string>();
+        foreach (var path in document.GetProperty("paths").EnumerateObject().Where(p => p.Name.StartsWith("/api/")))
+            foreach (var operation in path.Value.EnumerateObject())
+            {
+                var security = operation.Value.GetProperty("security").EnumerateArray().SelectMany(r => r.EnumerateObject().Select(s => s.Name));
+                Assert.Equal([ApiDocument.ApiKeyScheme, ApiDocument.BearerScheme], security.Order());
+                if (!operation.Value.TryGetProperty("requestBody", out var body)) continue;
+                foreach (var type in body.GetProperty("content").EnumerateObject())
+                {
+                    Assert.Equal("#/components/schemas/StudyFile", type.Value.GetProperty("schema").GetProperty("$ref").GetString());
+                    // Every type advertised is taken: a bad study in it is a 400 about the study, never a 415.
+                    var request = new HttpRequestMessage(new HttpMethod(operation.Name), path.Name.TrimStart('/').Replace("{id}", "0123456789abcdef0123456789abcdef"))
+                    {
+                        Content = new StringContent("name: Bad Name\n", System.Text.Encoding.UTF8, type.Name),
+                    };
+                    var response = await _client.SendAsync(request);
+                    Assert.True(response.StatusCode != HttpStatusCode.UnsupportedMediaType, $"{operation.Name} {path.Name} refused {type.Name}, which the document advertises");
+                    advertised.Add($"{operation.Name.ToUpperInvariant()} {path.Name} {type.Name}");
+                }
+            }
+        // And every type the endpoint takes is advertised, and no other.
+        Assert.Equal(StudyEndpoints.StudyTypes.Select(t => $"POST /api/studies {t}").Order(), advertised.Order());
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType,
+            (await _client.PostAsync("api/studies", new StringContent(Server.Study(), System.Text.Encoding.UTF8, "text/plain"))).StatusCode);
+    }
+
+    [Fact]
     public async Task The_dashboard_is_served_by_the_tuner_itself()
     {
         var page = await _client.GetStringAsync("");

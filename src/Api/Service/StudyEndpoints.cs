@@ -22,7 +22,7 @@ public static class StudyEndpoints
             .WithSummary("Submit a study file (YAML or JSON body) and start it")
             .WithDescription("The body is a study file (components.schemas.StudyFile). Its relative paths resolve against `dir`, " +
                              "a folder inside the namespace's workdir (default: the workdir itself).")
-            .Accepts<string>("application/yaml", "application/json", "text/yaml", "text/plain")
+            .Accepts<string>(StudyTypes[0], StudyTypes[1..])
             .Produces<StudyView>(StatusCodes.Status201Created)
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
@@ -125,7 +125,8 @@ public static class StudyEndpoints
             : NotFound(id);
     }
 
-    private static readonly string[] StudyTypes = ["application/yaml", "application/x-yaml", "text/yaml", "application/json"];
+    /// <summary>The content types a study file is taken as; the OpenAPI document lists exactly these.</summary>
+    public static readonly string[] StudyTypes = ["application/yaml", "application/x-yaml", "text/yaml", "application/json"];
 
     /// <summary>The body as text, or null when it is larger than a study file may be.</summary>
     private static async Task<string?> ReadBodyAsync(HttpRequest request)
