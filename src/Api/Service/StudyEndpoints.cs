@@ -83,8 +83,7 @@ public static class StudyEndpoints
         // Only the types a study file comes as: a page elsewhere can post text/plain without asking first
         // (no CORS preflight), and a study runs commands here.
         if (!StudyTypes.Contains(context.Request.ContentType?.Split(';')[0].Trim().ToLowerInvariant() ?? ""))
-            return Problem(StatusCodes.Status415UnsupportedMediaType, "Unsupported media type",
-                $"send the study file as {string.Join(" or ", StudyTypes)}");
+            return Problem(StatusCodes.Status415UnsupportedMediaType, "Unsupported media type", SendStudyAs);
         var body = await ReadBodyAsync(context.Request);
         if (body is null)
             return Problem(StatusCodes.Status413PayloadTooLarge, "The study file is too large", $"a study file may hold at most {StudyFile.MaxBytes >> 20} MiB");
@@ -125,8 +124,14 @@ public static class StudyEndpoints
             : NotFound(id);
     }
 
-    /// <summary>The content types a study file is taken as; the OpenAPI document lists exactly these.</summary>
+    /// <summary>
+    /// The content types a study file is taken as. The OpenAPI document lists exactly these, and routing answers any
+    /// other with 415 before the endpoint runs (which still refuses a body that names no type).
+    /// </summary>
     public static readonly string[] StudyTypes = ["application/yaml", "application/x-yaml", "text/yaml", "application/json"];
+
+    /// <summary>What a 415 for a study file says, the endpoint's or routing's.</summary>
+    public static readonly string SendStudyAs = $"send the study file as {string.Join(" or ", StudyTypes)}";
 
     /// <summary>The body as text, or null when it is larger than a study file may be.</summary>
     private static async Task<string?> ReadBodyAsync(HttpRequest request)

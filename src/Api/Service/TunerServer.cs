@@ -51,7 +51,7 @@ public static class TunerServer
             {
                 StatusCodes.Status404NotFound => $"nothing at {what}; the API is under /api/studies (see /openapi/v1.json)",
                 StatusCodes.Status405MethodNotAllowed => $"{what}: this method is not allowed here (see /openapi/v1.json)",
-                StatusCodes.Status415UnsupportedMediaType => $"{what}: a study file comes as {string.Join(", ", StudyEndpoints.StudyTypes)}, not '{Printable(request.ContentType)}'",
+                StatusCodes.Status415UnsupportedMediaType => $"{what}: {StudyEndpoints.SendStudyAs}, not '{Printable(request.ContentType)}'",
                 StatusCodes.Status413PayloadTooLarge => $"{what}: the body is larger than this server takes",
                 StatusCodes.Status400BadRequest => $"{what}: the request is malformed",
                 _ => $"{what} failed",
