@@ -104,6 +104,27 @@ public sealed class StudyServiceTests() : InTemporaryFolder("tuning-service-")
     }
 
     [Fact]
+    public async Task Deletes_cut_short_are_finished_when_the_service_starts_again()
+    {
+        await using var cluster = await TuningCluster.StartAsync(Root);
+        var registry = cluster.Grains.GetGrain<IStudyRegistryGrain>(0);
+        // Cut short before anything was forgotten: the entry marked, the study and its trials all there.
+        var study = await cluster.Studies.SubmitAsync(Source("[sh, -c, \"echo objective=1\"]", "{maxTrials: 3}"));
+        await TuningCluster.WaitForEndAsync(cluster.Grains.GetGrain<IStudyGrain>(study.Id));
+        await registry.MarkDeleting(study.Id);
+        // Cut short after the header went: only the entry is left.
+        var orphan = new StudyEntry(Guid.NewGuid(), "orphan", StudySource.DefaultNamespace, "hash", DateTimeOffset.UtcNow, Deleting: true);
+        await registry.Register(orphan);
+        Assert.Empty(await cluster.Studies.ListAsync(StudySource.DefaultNamespace));
+
+        await cluster.Studies.ResumeRunningAsync();
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while ((await registry.List()).Length > 0 && DateTime.UtcNow < deadline) await Task.Delay(50);
+        Assert.Empty(await registry.List());
+        Assert.Null(await cluster.Grains.GetGrain<ITrialGrain>(TrialGrain.Key(study.Id, 2)).GetRecord());
+    }
+
+    [Fact]
     public async Task Stopping_a_study_while_it_is_deleted_is_not_found_or_already_ended_never_an_error()
     {
         await using var cluster = await TuningCluster.StartAsync(Root);

@@ -227,7 +227,13 @@ public sealed class StudyGrain(
 
     public async Task Delete()
     {
-        if (!state.RecordExists || _forgetting is { IsFaulted: false }) return;
+        if (_forgetting is { IsFaulted: false }) return;
+        if (!state.RecordExists)
+        {
+            // A delete cut short after the header went: only the registry entry is left.
+            await grains.GetGrain<IStudyRegistryGrain>(0).Remove(Id);
+            return;
+        }
         await Stop();
         // Hidden from every front end from here on; the records go after this call has answered, since a study of
         // 10,000 trials takes seconds to forget.
