@@ -44,6 +44,25 @@ public sealed class ClientTests
     }
 
     [Fact]
+    public async Task Trials_print_categories_with_control_and_bidirectional_characters_escaped()
+    {
+        await using var server = await Server.StartAsync();
+        using var client = server.Client();
+        var yaml = Server.Study(trials: 2).Replace("values: [sgd, adam]", "values: [\"line\\nbreak\", \"right\\u202Eleft\"]");
+        var created = await client.PostAsync("api/studies", Server.Yaml(yaml));
+        Assert.True(created.IsSuccessStatusCode, await created.Content.ReadAsStringAsync());
+        var id = JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()!;
+        await Server.WaitForEndAsync(client, id);
+
+        var (exit, output, error) = await Tuner.RunAsync(server.Folder, "trials", id, "--server", server.Url);
+        Assert.True(exit == 0, $"exit {exit}\n{output}\n{error}");
+        Assert.DoesNotContain('\u202e', output);
+        // One line per trial and the count: no value broke a line.
+        Assert.Equal(3, output.TrimEnd('\n').Split('\n').Length);
+        Assert.Matches(@"opt=(line\\u000abreak|right\\u202eleft)", output);
+    }
+
+    [Fact]
     public async Task An_invalid_study_is_exit_2_naming_each_field_and_no_server_is_exit_3()
     {
         await using var server = await Server.StartAsync();

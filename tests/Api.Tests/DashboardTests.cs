@@ -40,6 +40,10 @@ public sealed class DashboardTests
         await page.WaitForFunctionAsync("document.querySelector('[data-testid=summary]').textContent.includes('Succeeded')", null,
             new PageWaitForFunctionOptions { Timeout = 30_000 });
 
+        // The trial the model recommends, beside the best one.
+        await page.WaitForFunctionAsync("document.querySelector('[data-testid=recommended]').textContent.includes('(trial ')", null,
+            new PageWaitForFunctionOptions { Timeout = 30_000 });
+
         // A plot is drawn (the history of the objective).
         await page.WaitForSelectorAsync("[data-testid=plot-history][data-loaded=true]", new PageWaitForSelectorOptions { Timeout = 20_000 });
         Assert.True(await page.EvalOnSelectorAsync<int>("[data-testid=plot-history]", "img => img.naturalWidth") > 0);

@@ -55,6 +55,12 @@ public sealed class ServiceTests : IAsyncLifetime
 
         var list = await Json(await _client.GetAsync("api/studies"), HttpStatusCode.OK);
         Assert.Contains(list.EnumerateArray(), s => s.GetProperty("id").GetString() == id);
+        // The study's own view names the trial its model recommends, as study.json does, and whether the model learnt.
+        var one = await Json(await _client.GetAsync($"api/studies/{id}"), HttpStatusCode.OK);
+        var recommended = one.GetProperty("recommendedTrial");
+        Assert.InRange(recommended.GetProperty("number").GetInt32(), 0, 6);
+        Assert.Equal(JsonValueKind.Number, recommended.GetProperty("metrics").GetProperty("objective").ValueKind);
+        Assert.Contains(one.GetProperty("modelLearnt").ValueKind, new[] { JsonValueKind.True, JsonValueKind.False });
 
         var first = await Json(await _client.GetAsync($"api/studies/{id}/trials?sort=-value&limit=4"), HttpStatusCode.OK);
         Assert.Equal(7, first.GetProperty("total").GetInt32());
@@ -146,8 +152,21 @@ public sealed class ServiceTests : IAsyncLifetime
     public async Task Bad_queries_are_400_problems()
     {
         var id = await SubmitAsync(Server.Study(trials: 1));
-        foreach (var query in new[] { "status=Sleeping", "sort=colour", "limit=0", "limit=5000", "after=nonsense" })
-            await Json(await _client.GetAsync($"api/studies/{id}/trials?{query}"), HttpStatusCode.BadRequest);
+        foreach (var (query, parameter, quoted) in new[]
+                 {
+                     ("status=Sleeping", "status", "Sleeping"), ("sort=colour", "sort", "colour"), ("limit=0", "limit", "0"),
+                     ("limit=5000", "limit", "5000"), ("limit=abc", "limit", "abc"), ("after=nonsense", "after", "nonsense"),
+                     // A value is quoted with its control and bidirectional characters escaped, as every answer quotes a request.
+                     ("sort=a%0Ab%E2%80%AE", "sort", "a\\u000ab\\u202e"),
+                 })
+        {
+            var problem = await Json(await _client.GetAsync($"api/studies/{id}/trials?{query}"), HttpStatusCode.BadRequest);
+            Assert.Equal(400, problem.GetProperty("status").GetInt32());
+            Assert.Equal("Invalid query", problem.GetProperty("title").GetString());
+            var detail = problem.GetProperty("detail").GetString()!;
+            Assert.StartsWith($"{parameter} must ", detail);
+            Assert.Contains($"got {quoted}", detail.Replace("'", ""));
+        }
     }
 
     [Fact]
@@ -170,7 +189,27 @@ public sealed class ServiceTests : IAsyncLifetime
         await Task.Delay(300);
         Assert.Equal(HttpStatusCode.NoContent, (await _client.DeleteAsync($"api/studies/{id}")).StatusCode);
         await Json(await _client.GetAsync($"api/studies/{id}"), HttpStatusCode.NotFound);
-        Assert.False(Directory.Exists(Path.Combine(_server.Folder, "data", "runs", id)));
+        // Its folders go in the background, once the delete has answered.
+        var runs = Path.Combine(_server.Folder, "data", "runs", id);
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (Directory.Exists(runs) && DateTime.UtcNow < deadline) await Task.Delay(20);
+        Assert.False(Directory.Exists(runs));
+    }
+
+    [Fact]
+    public async Task A_stop_racing_a_delete_is_never_a_server_error()
+    {
+        for (var race = 0; race < 10; race++)
+        {
+            var id = await SubmitAsync(Server.Study(trials: 2, parallel: 2, sleep: 30));
+            var stop = _client.PostAsync($"api/studies/{id}/stop", null);
+            var delete = _client.DeleteAsync($"api/studies/{id}");
+            var stopped = await stop;
+            Assert.True(stopped.StatusCode is HttpStatusCode.OK or HttpStatusCode.NotFound or HttpStatusCode.Conflict,
+                $"stop answered {(int)stopped.StatusCode}: {await stopped.Content.ReadAsStringAsync()}");
+            Assert.Equal(HttpStatusCode.NoContent, (await delete).StatusCode);
+            await Json(await _client.PostAsync($"api/studies/{id}/stop", null), HttpStatusCode.NotFound);
+        }
     }
 
     [Fact]
@@ -217,6 +256,46 @@ public sealed class ServiceTests : IAsyncLifetime
         var properties = study.GetProperty("properties");
         Assert.Contains("parameter set to run first", properties.GetProperty("enqueue").GetProperty("items").GetProperty("description").GetString());
         Assert.Equal(["from"], properties.GetProperty("warmStart").GetProperty("required").EnumerateArray().Select(r => r.GetString()));
+    }
+
+    [Fact]
+    public async Task The_openapi_document_advertises_what_the_endpoints_accept_and_how_keys_are_sent()
+    {
+        var document = await Json(await _client.GetAsync("openapi/v1.json"), HttpStatusCode.OK);
+        // Redocly's no-server-trailing-slash.
+        var servers = document.GetProperty("servers").EnumerateArray().Select(server => server.GetProperty("url").GetString()!).ToArray();
+        Assert.NotEmpty(servers);
+        Assert.All(servers, url => Assert.False(url.EndsWith('/'), url));
+
+        var schemes = document.GetProperty("components").GetProperty("securitySchemes");
+        Assert.Equal("X-Api-Key", schemes.GetProperty(ApiDocument.ApiKeyScheme).GetProperty("name").GetString());
+        Assert.Equal("header", schemes.GetProperty(ApiDocument.ApiKeyScheme).GetProperty("in").GetString());
+        Assert.Equal("bearer", schemes.GetProperty(ApiDocument.BearerScheme).GetProperty("scheme").GetString());
+
+        var advertised = new List<string>();
+        foreach (var path in document.GetProperty("paths").EnumerateObject().Where(p => p.Name.StartsWith("/api/")))
+            foreach (var operation in path.Value.EnumerateObject())
+            {
+                var security = operation.Value.GetProperty("security").EnumerateArray().SelectMany(r => r.EnumerateObject().Select(s => s.Name));
+                Assert.Equal([ApiDocument.ApiKeyScheme, ApiDocument.BearerScheme], security.Order());
+                if (!operation.Value.TryGetProperty("requestBody", out var body)) continue;
+                foreach (var type in body.GetProperty("content").EnumerateObject())
+                {
+                    Assert.Equal("#/components/schemas/StudyFile", type.Value.GetProperty("schema").GetProperty("$ref").GetString());
+                    // Every type advertised is taken: a bad study in it is a 400 about the study, never a 415.
+                    var request = new HttpRequestMessage(new HttpMethod(operation.Name), path.Name.TrimStart('/').Replace("{id}", "0123456789abcdef0123456789abcdef"))
+                    {
+                        Content = new StringContent("name: Bad Name\n", System.Text.Encoding.UTF8, type.Name),
+                    };
+                    var response = await _client.SendAsync(request);
+                    Assert.True(response.StatusCode != HttpStatusCode.UnsupportedMediaType, $"{operation.Name} {path.Name} refused {type.Name}, which the document advertises");
+                    advertised.Add($"{operation.Name.ToUpperInvariant()} {path.Name} {type.Name}");
+                }
+            }
+        // And every type the endpoint takes is advertised, and no other.
+        Assert.Equal(StudyEndpoints.StudyTypes.Select(t => $"POST /api/studies {t}").Order(), advertised.Order());
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType,
+            (await _client.PostAsync("api/studies", new StringContent(Server.Study(), System.Text.Encoding.UTF8, "text/plain"))).StatusCode);
     }
 
     [Fact]

@@ -44,9 +44,100 @@ public sealed class StudyServiceTests() : InTemporaryFolder("tuning-service-")
         Assert.True(await cluster.Studies.DeleteAsync(study.Id, StudySource.DefaultNamespace));
         Assert.Null(await cluster.Studies.GetAsync(study.Id, StudySource.DefaultNamespace));
         Assert.Empty(await cluster.Studies.ListAsync(StudySource.DefaultNamespace));
-        Assert.False(Directory.Exists(Path.Combine(Root, "runs", study.Id.ToString("N"))));
+        // Its folders go in the background, after the delete has answered.
+        var runs = Path.Combine(Root, "runs", study.Id.ToString("N"));
+        deadline = DateTime.UtcNow.AddSeconds(20);
+        while (Directory.Exists(runs) && DateTime.UtcNow < deadline) await Task.Delay(20);
+        Assert.False(Directory.Exists(runs));
         foreach (var pid in File.ReadAllLines(pids).Select(int.Parse))
             Assert.False(Trials.Execution.StepProcesses.IsAlive(pid), $"step {pid} still runs");
+    }
+
+    /// <summary>
+    /// A study of a few thousand trials made cheaply: each fails at once, its executor (kubernetes) not configured here,
+    /// so no process is started; a failed trial has a record to delete as any other.
+    /// </summary>
+    private async Task<StudySnapshot> LargeStudyAsync(TuningCluster cluster, int trials)
+    {
+        var yaml = TuningCluster.Study("[\"true\"]", $"{{maxTrials: {trials}, parallelTrials: 200, maxFailedTrials: {trials}}}")
+            .Replace("  steps:", "  executor: kubernetes\n  steps:").Replace("- name: s", "- name: s\n      image: busybox");
+        var study = await cluster.StartStudyAsync(yaml);
+        return await TuningCluster.WaitForEndAsync(study, seconds: 120);
+    }
+
+    [Fact]
+    public async Task Deleting_a_large_study_hides_it_at_once_and_the_list_answers_meanwhile()
+    {
+        await using var cluster = await TuningCluster.StartAsync(Root);
+        var large = await LargeStudyAsync(cluster, 3000);
+        Assert.Equal(3000, large.Failed);
+        var other = await cluster.Studies.SubmitAsync(Source("[sh, -c, \"echo objective=1\"]", "{maxTrials: 1}"));
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var deleting = cluster.Studies.DeleteAsync(large.Id, StudySource.DefaultNamespace);
+        var answered = deleting.ContinueWith(_ => clock.Elapsed);
+        var slowest = TimeSpan.Zero;
+        var lists = 0;
+        // Lists while the delete runs, and for a while after it answered (its trials may still be being forgotten).
+        while (!deleting.IsCompleted || clock.Elapsed < TimeSpan.FromSeconds(2))
+        {
+            var asked = clock.Elapsed;
+            var deleted = deleting.IsCompletedSuccessfully;
+            var listed = await cluster.Studies.ListAsync(StudySource.DefaultNamespace);
+            var took = clock.Elapsed - asked;
+            if (took > slowest) slowest = took;
+            lists++;
+            Assert.Contains(listed, s => s.Id == other.Id);
+            if (deleted) Assert.DoesNotContain(listed, s => s.Id == large.Id);
+            await Task.Delay(20);
+        }
+        Assert.True(await deleting);
+        Console.WriteLine($"delete of {large.Created} trials answered in {(await answered).TotalMilliseconds:F0} ms; slowest of {lists} lists meanwhile: {slowest.TotalMilliseconds:F0} ms");
+        Assert.True(slowest < TimeSpan.FromMilliseconds(500), $"a list took {slowest.TotalMilliseconds:F0} ms during the delete");
+        Assert.Null(await cluster.Studies.GetAsync(large.Id, StudySource.DefaultNamespace));
+        // Its records go in the background: gone soon after, the registry entry last.
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while ((await cluster.Grains.GetGrain<IStudyRegistryGrain>(0).List()).Any(e => e.Id == large.Id) && DateTime.UtcNow < deadline)
+            await Task.Delay(100);
+        Assert.DoesNotContain(await cluster.Grains.GetGrain<IStudyRegistryGrain>(0).List(), e => e.Id == large.Id);
+        Assert.Null(await cluster.Grains.GetGrain<ITrialGrain>(TrialGrain.Key(large.Id, 2999)).GetRecord());
+    }
+
+    [Fact]
+    public async Task Deletes_cut_short_are_finished_when_the_service_starts_again()
+    {
+        await using var cluster = await TuningCluster.StartAsync(Root);
+        var registry = cluster.Grains.GetGrain<IStudyRegistryGrain>(0);
+        // Cut short before anything was forgotten: the entry marked, the study and its trials all there.
+        var study = await cluster.Studies.SubmitAsync(Source("[sh, -c, \"echo objective=1\"]", "{maxTrials: 3}"));
+        await TuningCluster.WaitForEndAsync(cluster.Grains.GetGrain<IStudyGrain>(study.Id));
+        await registry.MarkDeleting(study.Id);
+        // Cut short after the header went: only the entry is left.
+        var orphan = new StudyEntry(Guid.NewGuid(), "orphan", StudySource.DefaultNamespace, "hash", DateTimeOffset.UtcNow, Deleting: true);
+        await registry.Register(orphan);
+        Assert.Empty(await cluster.Studies.ListAsync(StudySource.DefaultNamespace));
+
+        await cluster.Studies.ResumeRunningAsync();
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while ((await registry.List()).Length > 0 && DateTime.UtcNow < deadline) await Task.Delay(50);
+        Assert.Empty(await registry.List());
+        Assert.Null(await cluster.Grains.GetGrain<ITrialGrain>(TrialGrain.Key(study.Id, 2)).GetRecord());
+    }
+
+    [Fact]
+    public async Task Stopping_a_study_while_it_is_deleted_is_not_found_or_already_ended_never_an_error()
+    {
+        await using var cluster = await TuningCluster.StartAsync(Root);
+        for (var race = 0; race < 30; race++)
+        {
+            var study = await cluster.Studies.SubmitAsync(Source("[sleep, \"30\"]", "{maxTrials: 2, parallelTrials: 2}"));
+            var stop = cluster.Studies.StopAsync(study.Id, StudySource.DefaultNamespace);
+            var delete = cluster.Studies.DeleteAsync(study.Id, StudySource.DefaultNamespace);
+            Assert.Contains((await stop).Outcome, new[] { StopOutcome.Stopped, StopOutcome.NotFound, StopOutcome.AlreadyEnded });
+            Assert.True(await delete);
+            Assert.Equal(StopOutcome.NotFound, (await cluster.Studies.StopAsync(study.Id, StudySource.DefaultNamespace)).Outcome);
+            Assert.Null(await cluster.Studies.GetAsync(study.Id, StudySource.DefaultNamespace));
+        }
     }
 
     [Fact]

@@ -5,9 +5,11 @@ namespace Tuning.Algorithms.Models;
 
 /// <summary>
 /// Which parameters matter, from the lengthscales of a Gaussian process fitted to a study's results (automatic
-/// relevance determination): a parameter the objective barely changes along gets a long lengthscale. We use
-/// the model the bayesian suggester already fits, rather than a random forest's fANOVA as Optuna does: it is
-/// deterministic, needs no second model, and treats log, int and categorical parameters as the search does.
+/// relevance determination): a parameter the objective barely changes along gets a long lengthscale. The GP is
+/// fitted here, to the results given, with the bayesian suggester's inputs, product kernel and priors but not
+/// its fit: a study searched by tpe or random search has no GP to borrow, and the suggester's own may lag behind
+/// the results. Chosen over a random forest's fANOVA (Optuna's) as deterministic for a seed, and treating log, int
+/// and categorical parameters as the search does.
 /// </summary>
 public static class ParameterImportance
 {

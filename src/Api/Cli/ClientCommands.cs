@@ -6,6 +6,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Tuning.Api.Reports;
+using Tuning.Api.Service;
 using Tuning.Tuner.Grains;
 
 namespace Tuning.Api.Cli;
@@ -120,9 +121,11 @@ public static class ClientCommands
             var response = await client.GetAsync($"api/studies/{Uri.EscapeDataString(parse.GetValue(Id)!)}/trials?{string.Join('&', query)}");
             if (!response.IsSuccessStatusCode) return await Refused(response);
             var page = await Read<TrialPageView>(response);
+            // Categories and errors are any text: a newline would break the table, and a bidirectional control reach the terminal.
             var lines = page.Trials.Select(t =>
                 $"{t.Number,6}  {t.Status,-10} {string.Join(" ", t.Metrics.Select(m => $"{m.Key}={Format(m.Value)}"))}  " +
-                string.Join(" ", t.Parameters.Select(p => $"{p.Key}={p.Value}")) + (t.Error is { } e ? $"  ({e})" : ""));
+                string.Join(" ", t.Parameters.Select(p => $"{p.Key}={TunerServer.Printable(Convert.ToString(p.Value, CultureInfo.InvariantCulture))}")) +
+                (t.Error is { } e ? $"  ({TunerServer.Printable(e)})" : ""));
             Print(parse, page, string.Join("\n", lines) + $"\n{page.Trials.Length} of {page.Total}" + (page.Next is { } next ? $"; next page: --after {next}" : ""));
             return 0;
         }));

@@ -95,10 +95,8 @@ public static class RunCommand
                 ? $"Resuming study {spec.Name} ({started.Id:N}): {started.Done} of {started.MaxTrials} trials done."
                 : $"Study {spec.Name} ({started.Id:N}): {spec.Algorithm.Name} search, {spec.Budget.MaxTrials} trials, {spec.Budget.ParallelTrials} at a time.");
             // study.json is kept current while the study runs (learning curves included), not only written at its end.
-            // One recommender for the study's writes: the model is fitted again only when another trial succeeded.
-            var recommender = new Recommender(spec);
             using var watching = CancellationTokenSource.CreateLinkedTokenSource(interrupted.Token);
-            var reporting = WriteWhileRunningAsync(study, recommender, Path.Combine(outDirectory, "study.json"), watching.Token);
+            var reporting = WriteWhileRunningAsync(study, Path.Combine(outDirectory, "study.json"), watching.Token);
             StudySnapshot snapshot;
             try
             {
@@ -110,8 +108,8 @@ public static class RunCommand
                 await reporting;
             }
             var trials = await study.GetTrials();
-            var recommended = recommender.Recommend(snapshot, trials);
-            var plots = StudyReports.Write(outDirectory, snapshot, trials, spec, recommended);
+            var recommended = await study.GetRecommendation();
+            var plots = StudyReports.Write(outDirectory, snapshot, trials, spec, recommended?.Trial);
             PrintSummary(snapshot, trials, recommended, Path.Combine(outDirectory, "study.json"), plots.Count);
             return snapshot.Status == StudyStatus.Succeeded ? 0 : 1;
         }
@@ -130,7 +128,7 @@ public static class RunCommand
     /// <summary>How often study.json is written while the study runs.</summary>
     private static readonly TimeSpan ReportEvery = TimeSpan.FromSeconds(2);
 
-    private static async Task WriteWhileRunningAsync(IStudyGrain study, Recommender recommender, string path, CancellationToken stop)
+    private static async Task WriteWhileRunningAsync(IStudyGrain study, string path, CancellationToken stop)
     {
         using var timer = new PeriodicTimer(ReportEvery);
         try
@@ -139,8 +137,8 @@ public static class RunCommand
             {
                 try
                 {
-                    var (snapshot, trials) = (await study.GetSnapshot(), await study.GetTrials());
-                    StudyJson.WriteFile(path, snapshot, trials, recommender.Recommend(snapshot, trials));
+                    var (snapshot, trials, recommended) = (await study.GetSnapshot(), await study.GetTrials(), await study.GetRecommendation());
+                    StudyJson.WriteFile(path, snapshot, trials, recommended?.Trial);
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException or TimeoutException)
                 {
@@ -206,16 +204,17 @@ public static class RunCommand
         $"[{elapsed.TotalSeconds,7:F1} s] {s.Status}: {s.Done}/{s.MaxTrials} done, {s.Running} running, {s.Failed} failed{s.Extras}" +
         (s.Best is { } best ? $", best {s.Metric}={Format(best.Metrics[s.Metric])} (trial {best.Number})" : "");
 
-    private static void PrintSummary(StudySnapshot s, IReadOnlyList<TrialRecord> trials, TrialRecord? recommended, string report, int plots)
+    private static void PrintSummary(StudySnapshot s, IReadOnlyList<TrialRecord> trials, RecommendedTrial? recommended, string report, int plots)
     {
         Console.WriteLine($"Study {s.Name} {s.Status}: {s.Reason}.");
         if (s.Best is { } best)
         {
             Console.WriteLine($"Best trial {best.Number}: {s.Metric}={Format(best.Metrics[s.Metric])}");
             foreach (var (name, value) in best.Parameters) Console.WriteLine($"  {name} = {value}");
-            // With a noiseless metric the model agrees with the best observed value; said only where it does not.
-            if (recommended is not null && recommended.Number != best.Number)
-                Console.WriteLine($"Recommended trial {recommended.Number}: {s.Metric}={Format(recommended.Metrics[s.Metric])} " +
+            // With a noiseless metric the model agrees with the best observed value; said only where it does not, and
+            // only where the model learnt something (else its recommendation is the best observed trial anyway).
+            if (recommended is { ModelLearnt: true, Trial: var model } && model.Number != best.Number)
+                Console.WriteLine($"Recommended trial {model.Number}: {s.Metric}={Format(model.Metrics[s.Metric])} " +
                                   "(the model's best; the best observed value may be a lucky draw)");
         }
         else

@@ -159,6 +159,13 @@ async function showStudy(id) {
       el("div", {}, el("span", {}, "steps from cache"), String(study.cachedSteps)),
       el("div", {}, el("span", {}, `best ${study.objective.metric} (${study.objective.goal})`),
         study.bestTrial ? `${fmt(study.bestTrial.metrics[study.objective.metric])} (trial ${study.bestTrial.number})` : "–"),
+      // The model's best can differ from the best observed value, which may be a lucky draw of a noisy metric; where
+      // the model found no signal it is the best observed trial, and is not called the model's.
+      el("div", { "data-testid": "recommended" }, el("span", {}, "recommended"),
+        study.recommendedTrial
+          ? `${fmt(study.recommendedTrial.metrics[study.objective.metric])} (trial ${study.recommendedTrial.number}` +
+            (study.modelLearnt ? ", the model's best)" : ", best observed: the model found no signal)")
+          : "–"),
       study.reason ? el("div", {}, el("span", {}, "reason"), study.reason) : "");
     stop.disabled = !(study.status === "Running" || study.status === "Created");
     // Plots redraw every few seconds while the study runs, once more when it ends.

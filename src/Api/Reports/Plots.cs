@@ -34,10 +34,11 @@ public static class Plots
     /// <summary>At most this many trials are drawn as points: the best quarter and an even sample of the rest.</summary>
     private const int MaxPoints = 2000;
 
-    public static PlotModel Build(string kind, StudySnapshot study, IReadOnlyList<TrialRecord> trials, SearchSpace space, PlotOptions? options = null)
+    public static PlotModel Build(string kind, StudySnapshot study, IReadOnlyList<TrialRecord> trials, StudySpec spec, PlotOptions? options = null)
     {
         options ??= new PlotOptions();
-        var data = new StudyData(study, trials);
+        var space = spec.Space;
+        var data = new StudyData(study, trials, spec.Objective);
         var model = kind switch
         {
             "history" => History(data),
@@ -62,8 +63,9 @@ public static class Plots
         new OxyPlot.SkiaSharp.PngExporter { Width = 960, Height = 600 }.Export(model, stream);
 
     /// <summary>The succeeded trials with a finite objective, and what "better" means for this study.</summary>
-    private sealed class StudyData(StudySnapshot study, IReadOnlyList<TrialRecord> trials)
+    private sealed class StudyData(StudySnapshot study, IReadOnlyList<TrialRecord> trials, ObjectiveSpec objective)
     {
+        public ObjectiveSpec Objective => objective;
         public string Metric => study.Metric;
         public bool Maximize => study.Maximize;
         public IReadOnlyList<TrialRecord> All => trials;
@@ -292,7 +294,7 @@ public static class Plots
     }
 
     private static List<Observation> Observations(StudyData data) =>
-        data.Succeeded.Select(s => new Observation(s.Trial.Parameters, data.Maximize ? -s.Value : s.Value)).ToList();
+        data.Succeeded.Select(s => new Observation(s.Trial.Parameters, data.Objective.ToLoss(s.Value))).ToList();
 
     private static bool IsLog(Parameter parameter) => parameter is DoubleParameter { Log: true } or IntParameter { Log: true };
 

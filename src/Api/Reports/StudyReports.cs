@@ -17,7 +17,7 @@ public static class StudyReports
             OxyPlot.PlotModel model;
             try
             {
-                model = Plots.Build(kind, study, trials, spec.Space);
+                model = Plots.Build(kind, study, trials, spec);
             }
             catch (PlotException)
             {

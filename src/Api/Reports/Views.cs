@@ -25,6 +25,10 @@ public static class Views
         s.Best is { } best ? Best(best) : null,
         s.MaxTrials, s.Created, s.Running, s.Succeeded, s.Failed, s.EarlyStopped, s.CachedSteps, s.CreatedAt, s.CompletedAt);
 
+    /// <summary>One study as GET /api/studies/{id} shows it: with the trial its model recommends.</summary>
+    public static StudyDetailView Detail(StudySnapshot s, RecommendedTrial? recommended) =>
+        new(Study(s), recommended is { } model ? Best(model.Trial) : null, recommended?.ModelLearnt ?? false);
+
     public static BestTrialView Best(TrialRecord t) => new(t.Id, t.Number, Parameters(t.Parameters), Metrics(t.Metrics));
 
     public static TrialView Trial(TrialRecord t) => new(
@@ -68,14 +72,33 @@ public sealed record TrialView(
     Dictionary<string, double?[][]> Intermediate, StepView[] Steps, DateTimeOffset? StartedAt, DateTimeOffset? CompletedAt, string? Error,
     string[]? Retries, string? Silo);
 
-/// <summary>A study at a glance, as the API lists and returns it.</summary>
-public sealed record StudyView(
+/// <summary>A study at a glance, as the API lists it.</summary>
+public record StudyView(
     string Id, string Name, string Status, string? Reason, ObjectiveView Objective, BestTrialView? BestTrial,
     int MaxTrials, int Created, int Running, int Succeeded, int Failed, int EarlyStopped, int CachedSteps,
     DateTimeOffset CreatedAt, DateTimeOffset? CompletedAt)
 {
     /// <summary>Trials that ran to an end: succeeded, failed or stopped early.</summary>
     public int Done => Succeeded + Failed + EarlyStopped;
+}
+
+/// <summary>One study, as GET /api/studies/{id} returns it: at a glance, with the trial its model recommends.</summary>
+public sealed record StudyDetailView : StudyView
+{
+    public StudyDetailView(StudyView study, BestTrialView? recommendedTrial, bool modelLearnt) : base(study)
+    {
+        RecommendedTrial = recommendedTrial;
+        ModelLearnt = modelLearnt;
+    }
+
+    /// <summary>As study.json's <see cref="StudyReport.RecommendedTrial"/>; null when no trial succeeded.</summary>
+    public BestTrialView? RecommendedTrial { get; }
+
+    /// <summary>
+    /// The model found a signal in the results and <see cref="RecommendedTrial"/> is its best; false where that is the
+    /// best observed trial (results the model reads as noise, or too few).
+    /// </summary>
+    public bool ModelLearnt { get; }
 }
 
 /// <summary>study.json: the study and every trial.</summary>

@@ -1,13 +1,16 @@
 using System.Globalization;
 using Tuning.Api.Reports;
 using Tuning.Trials.Studies;
+using Tuning.Tuner.Grains;
 using Tuning.Tuner.Studies;
 
 namespace Tuning.Api.Service;
 
 /// <summary>
 /// <c>/api/studies/{id}/plots/{kind}.svg</c> and <c>.png</c>: the plots <c>tuner run</c> writes, drawn on request.
-/// A drawn plot is kept until its study changes (a trial ends), so a finished study's page opens at once.
+/// A drawn plot is kept until a trial of its study ends, however it ends (succeeded, failed, stopped early or
+/// cancelled), or the study does, so a finished study's page opens at once; a running trial's growing learning
+/// curve is drawn again only then.
 /// </summary>
 public static class PlotEndpoints
 {
@@ -43,14 +46,13 @@ public static class PlotEndpoints
         if (!Guid.TryParse(id, out var guid) || await service.ReportAsync(guid, caller) is not { } report)
             return StudyEndpoints.NotFound(id);
         var names = @params?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];
-        var version = $"{guid:N}/{file}?trials={string.Join(',', numbers)}&params={string.Join(',', names)}/" +
-                      $"{report.Study.Status}/{report.Study.Succeeded}/{report.Study.Failed}/{report.Trials.Length}";
+        var version = $"{guid:N}/{file}?trials={string.Join(',', numbers)}&params={string.Join(',', names)}/{Version(report.Study, report.Trials)}";
         if (Drawn.TryGetValue(version, out var cached)) return Image(cached, extension);
         var spec = StudyFile.Parse(report.Source.Text, report.Source.Directory, readWarmStart: false);
         OxyPlot.PlotModel model;
         try
         {
-            model = Plots.Build(kind, report.Study, report.Trials, spec.Space, new PlotOptions(numbers, names));
+            model = Plots.Build(kind, report.Study, report.Trials, spec, new PlotOptions(numbers, names));
         }
         catch (PlotException e)
         {
@@ -68,6 +70,15 @@ public static class PlotEndpoints
         Drawn[version] = bytes;
         return Image(bytes, extension);
     }
+
+    /// <summary>
+    /// What a study's plots are drawn from, as far as it changes them: the study's status and its trials by how they
+    /// ended. Every ending counts, not only succeeded and failed: a trial stopped early or cancelled ends its learning
+    /// curve as much as one that succeeded.
+    /// </summary>
+    public static string Version(StudySnapshot study, IReadOnlyList<TrialRecord> trials) =>
+        $"{study.Status}/{trials.Count}/" + string.Join(",", trials.Where(t => t.Status.IsTerminal()).CountBy(t => t.Status)
+            .OrderBy(c => c.Key).Select(c => $"{c.Key}={c.Value}"));
 
     private static IResult Image(byte[] bytes, string extension) =>
         TypedResults.Bytes(bytes, extension == ".svg" ? "image/svg+xml" : "image/png");

@@ -22,7 +22,7 @@ public static class StudyEndpoints
             .WithSummary("Submit a study file (YAML or JSON body) and start it")
             .WithDescription("The body is a study file (components.schemas.StudyFile). Its relative paths resolve against `dir`, " +
                              "a folder inside the namespace's workdir (default: the workdir itself).")
-            .Accepts<string>("application/yaml", "application/json", "text/yaml", "text/plain")
+            .Accepts<string>(StudyTypes[0], StudyTypes[1..])
             .Produces<StudyView>(StatusCodes.Status201Created)
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
@@ -32,11 +32,11 @@ public static class StudyEndpoints
             .WithSummary("The namespace's studies, newest first");
 
         studies.MapGet("/{id}", async Task<IResult> (string id, HttpContext context, StudyService service) =>
-                ParseId(id) is { } guid && await service.GetAsync(guid, Visible(context)) is { } study
-                    ? TypedResults.Ok(Views.Study(study))
+                ParseId(id) is { } guid && await service.GetDetailAsync(guid, Visible(context)) is { } detail
+                    ? TypedResults.Ok(Views.Detail(detail.Study, detail.Recommended))
                     : NotFound(id))
-            .WithSummary("One study at a glance")
-            .Produces<StudyView>()
+            .WithSummary("One study at a glance, with the trial its model recommends")
+            .Produces<StudyDetailView>()
             .ProducesProblem(StatusCodes.Status404NotFound);
 
         studies.MapGet("/{id}/trials", Trials)
@@ -83,8 +83,7 @@ public static class StudyEndpoints
         // Only the types a study file comes as: a page elsewhere can post text/plain without asking first
         // (no CORS preflight), and a study runs commands here.
         if (!StudyTypes.Contains(context.Request.ContentType?.Split(';')[0].Trim().ToLowerInvariant() ?? ""))
-            return Problem(StatusCodes.Status415UnsupportedMediaType, "Unsupported media type",
-                $"send the study file as {string.Join(" or ", StudyTypes)}");
+            return Problem(StatusCodes.Status415UnsupportedMediaType, "Unsupported media type", SendStudyAs);
         var body = await ReadBodyAsync(context.Request);
         if (body is null)
             return Problem(StatusCodes.Status413PayloadTooLarge, "The study file is too large", $"a study file may hold at most {StudyFile.MaxBytes >> 20} MiB");
@@ -118,13 +117,21 @@ public static class StudyEndpoints
             wanted = parsed;
         }
         var query = new TrialQuery(wanted, sort ?? "number", count, after);
-        if (TrialPaging.Problem(query) is { } problem) return Problem(StatusCodes.Status400BadRequest, "Invalid query", problem);
+        // The problem quotes the query as sent: escaped as every answer quotes a request.
+        if (TrialPaging.Problem(query) is { } problem) return Problem(StatusCodes.Status400BadRequest, "Invalid query", TunerServer.Printable(problem));
         return ParseId(id) is { } guid && await service.TrialsAsync(guid, Visible(context), query) is { } page
             ? TypedResults.Ok(new TrialPageView(page.Trials.Select(Views.Trial).ToArray(), page.Total, page.Next))
             : NotFound(id);
     }
 
-    private static readonly string[] StudyTypes = ["application/yaml", "application/x-yaml", "text/yaml", "application/json"];
+    /// <summary>
+    /// The content types a study file is taken as. The OpenAPI document lists exactly these, and routing answers any
+    /// other with 415 before the endpoint runs (which still refuses a body that names no type).
+    /// </summary>
+    public static readonly string[] StudyTypes = ["application/yaml", "application/x-yaml", "text/yaml", "application/json"];
+
+    /// <summary>What a 415 for a study file says, the endpoint's or routing's.</summary>
+    public static readonly string SendStudyAs = $"send the study file as {string.Join(" or ", StudyTypes)}";
 
     /// <summary>The body as text, or null when it is larger than a study file may be.</summary>
     private static async Task<string?> ReadBodyAsync(HttpRequest request)

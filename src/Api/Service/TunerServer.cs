@@ -51,7 +51,7 @@ public static class TunerServer
             {
                 StatusCodes.Status404NotFound => $"nothing at {what}; the API is under /api/studies (see /openapi/v1.json)",
                 StatusCodes.Status405MethodNotAllowed => $"{what}: this method is not allowed here (see /openapi/v1.json)",
-                StatusCodes.Status415UnsupportedMediaType => $"{what}: a study file comes as application/yaml, text/yaml or application/json, not '{Printable(request.ContentType)}'",
+                StatusCodes.Status415UnsupportedMediaType => $"{what}: {StudyEndpoints.SendStudyAs}, not '{Printable(request.ContentType)}'",
                 StatusCodes.Status413PayloadTooLarge => $"{what}: the body is larger than this server takes",
                 StatusCodes.Status400BadRequest => $"{what}: the request is malformed",
                 _ => $"{what} failed",
@@ -64,9 +64,7 @@ public static class TunerServer
         });
         builder.Services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
         {
-            document.Components ??= new OpenApiComponents();
-            document.Components.Schemas ??= new Dictionary<string, IOpenApiSchema>();
-            document.Components.Schemas["StudyFile"] = StudyFileSchema.Build();
+            ApiDocument.Complete(document);
             return Task.CompletedTask;
         }));
         builder.Services.AddSingleton(namespaces);

@@ -15,18 +15,31 @@ public interface IStudyGrain : IGrainWithGuidKey
     /// <summary>Starts the study, or resumes it after a crash: trials that were running run again.</summary>
     Task<StudySnapshot> Start();
 
-    /// <summary>Ends a running study as Stopped, its running trials cancelled; an ended study is left as it is.</summary>
+    /// <summary>
+    /// Ends a running study as Stopped, its running trials cancelled; an ended study is left as it is. Throws
+    /// <see cref="StudyNotFoundException"/> for a study deleted meanwhile.
+    /// </summary>
     Task<StudySnapshot> Stop();
 
-    /// <summary>Stops the study if it runs, then forgets it: its trials, its registry entry and its run folders.</summary>
+    /// <summary>
+    /// Stops the study if it runs and marks it deleting in the registry (front ends no longer see it), then forgets
+    /// it in the background: its trials, its run folders and its registry entry.
+    /// </summary>
     Task Delete();
 
-    /// <summary>The study at a glance. The registry says which studies exist; asking one that does not is an error.</summary>
+    /// <summary>The study at a glance. The registry says which studies exist; asking one that does not throws <see cref="StudyNotFoundException"/>.</summary>
     [AlwaysInterleave]
     Task<StudySnapshot> GetSnapshot();
 
     [AlwaysInterleave]
     Task<TrialRecord[]> GetTrials();
+
+    /// <summary>
+    /// The trial the model believes best (<see cref="Recommender"/>); null when no trial succeeded. Fitted on the thread
+    /// pool when the number of succeeded trials changed, so a poll never waits behind more than one fit.
+    /// </summary>
+    [AlwaysInterleave]
+    Task<RecommendedTrial?> GetRecommendation();
 
     /// <summary>One page of the study's trials, filtered and sorted.</summary>
     [AlwaysInterleave]

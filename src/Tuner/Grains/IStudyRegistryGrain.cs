@@ -7,5 +7,8 @@ public interface IStudyRegistryGrain : IGrainWithIntegerKey
 
     Task<StudyEntry[]> List();
 
+    /// <summary>The study's delete has begun: its entry stays, marked, until <see cref="Remove"/>.</summary>
+    Task MarkDeleting(Guid id);
+
     Task Remove(Guid id);
 }

@@ -61,13 +61,14 @@ public sealed class StudyGrain(
     private StudySpec? _spec;
     private ISuggester? _suggester;
     private EarlyStoppingRule? _earlyStopping;
+    private Recommender? _recommender;
     /// <summary>The learning curves of ended trials, made once: every progress report of a running trial is judged against them.</summary>
     private readonly Dictionary<int, LearningCurve> _endedCurves = [];
     private bool _exhausted;
 
     private Guid Id => this.GetPrimaryKey();
 
-    private StudySpec Spec => _spec ?? throw new InvalidOperationException($"study {Id} does not exist");
+    private StudySpec Spec => _spec ?? throw new StudyNotFoundException(Id);
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -96,6 +97,7 @@ public sealed class StudyGrain(
         var algorithm = AlgorithmCatalog.Find(_spec.Algorithm.Name)!;
         _suggester = algorithm.Create(_spec.Algorithm.Settings, _spec.Space, _spec.Algorithm.Seed ?? seed, _spec.Budget.MaxTrials);
         _earlyStopping = _spec.EarlyStopping is { } rule ? EarlyStoppingCatalog.Create(rule.Name, rule.Settings).Rule : null;
+        _recommender = new Recommender(_spec.Space, _spec.Objective, _spec.Algorithm.Seed ?? seed);
     }
 
     private void LoadWarmStart() =>
@@ -212,24 +214,54 @@ public sealed class StudyGrain(
 
     public async Task<StudySnapshot> Stop()
     {
-        if (_spec is not null && !state.State.Status.IsTerminal())
-            await End(new StudyEnd(StudyStatus.Stopped, "stopped by request"));
+        // Deleted meanwhile (a stop racing a delete): said as such, not as whatever reading the forgotten spec throws.
+        if (_spec is null) throw new StudyNotFoundException(Id);
+        if (!state.State.Status.IsTerminal()) await End(new StudyEnd(StudyStatus.Stopped, "stopped by request"));
         return Snapshot();
     }
 
+    /// <summary>
+    /// How many trial records are forgotten at once: few enough that the silo answers other requests between
+    /// batches (with 256 at once, lists waited seconds behind a large study's delete).
+    /// </summary>
+    private const int ForgetBatch = 16;
+
+    /// <summary>The delete's background work, once asked; null before.</summary>
+    private Task? _forgetting;
+
     public async Task Delete()
     {
-        if (!state.RecordExists) return;
+        if (_forgetting is { IsFaulted: false }) return;
+        if (!state.RecordExists)
+        {
+            // A delete cut short after the header went: only the registry entry is left.
+            await grains.GetGrain<IStudyRegistryGrain>(0).Remove(Id);
+            return;
+        }
         await Stop();
-        // Trial records first, the header last: a crash part-way leaves a study that can be deleted again.
-        for (var first = 0; first < _trials.Count; first += 256)
-            await Task.WhenAll(Enumerable.Range(first, Math.Min(256, _trials.Count - first))
+        // Hidden from every front end from here on; the records go after this call has answered, since a study of
+        // 10,000 trials takes seconds to forget.
+        await grains.GetGrain<IStudyRegistryGrain>(0).MarkDeleting(Id);
+        _forgetting = Forget();
+    }
+
+    /// <summary>
+    /// Forgets the study: trial records first, the header after, out of the registry last, so a crash part-way leaves
+    /// a study marked deleting, whose delete the next start finishes (<see cref="Studies.StudyService.ResumeRunningAsync"/>).
+    /// </summary>
+    private async Task Forget()
+    {
+        for (var first = 0; first < _trials.Count; first += ForgetBatch)
+            await Task.WhenAll(Enumerable.Range(first, Math.Min(ForgetBatch, _trials.Count - first))
                 .Select(n => grains.GetGrain<ITrialGrain>(TrialGrain.Key(Id, n)).Clear()));
         var runs = Path.Combine(options.Value.RunsDirectory, Id.ToString("N"));
-        if (Directory.Exists(runs)) Directory.Delete(runs, recursive: true);
+        // Off the grain's thread: removing thousands of trial folders takes a while.
+        await Task.Run(() =>
+        {
+            if (Directory.Exists(runs)) Directory.Delete(runs, recursive: true);
+        });
         if (warmStart.RecordExists) await warmStart.ClearStateAsync();
         await state.ClearStateAsync();
-        // Out of the registry last: until then a failed delete can be asked again.
         await grains.GetGrain<IStudyRegistryGrain>(0).Remove(Id);
         _trials.Clear();
         _spec = null;
@@ -238,13 +270,15 @@ public sealed class StudyGrain(
 
     public Task<StudySnapshot> GetSnapshot() => Task.FromResult(Snapshot());
 
+    public Task<RecommendedTrial?> GetRecommendation() => _recommender is null ? throw new StudyNotFoundException(Id) : _recommender.RecommendAsync(_trials);
+
     public Task<TrialRecord[]> GetTrials() => Task.FromResult(_trials.OfType<TrialRecord>().ToArray());
 
     public Task<TrialPage> GetTrialPage(TrialQuery query) =>
         Task.FromResult(TrialPaging.Page(_trials.OfType<TrialRecord>(), query,
             t => t.Metrics.TryGetValue(Spec.Objective.Metric, out var value) && double.IsFinite(value) ? Spec.Objective.ToLoss(value) : null));
 
-    public Task<StudySource> GetSource() => Task.FromResult(_spec is null ? throw new InvalidOperationException($"study {Id} does not exist") : state.State.Source!);
+    public Task<StudySource> GetSource() => Task.FromResult(_spec is null ? throw new StudyNotFoundException(Id) : state.State.Source!);
 
     public async Task TrialFinished(TrialRecord record)
     {

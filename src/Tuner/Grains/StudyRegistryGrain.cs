@@ -19,6 +19,14 @@ public sealed class StudyRegistryGrain(
 
     public Task<StudyEntry[]> List() => Task.FromResult(state.State.Studies.ToArray());
 
+    public async Task MarkDeleting(Guid id)
+    {
+        var index = state.State.Studies.FindIndex(s => s.Id == id);
+        if (index < 0 || state.State.Studies[index].Deleting) return;
+        state.State.Studies[index] = state.State.Studies[index] with { Deleting = true };
+        await state.WriteStateAsync();
+    }
+
     public async Task Remove(Guid id)
     {
         if (state.State.Studies.RemoveAll(s => s.Id == id) > 0) await state.WriteStateAsync();

@@ -34,5 +34,6 @@ public sealed record StudySnapshot(
 }
 
 /// <summary>An entry of the study registry: enough to find a study again by name and spec, and to list a namespace's.</summary>
+/// <param name="Deleting">Being deleted: no front end shows it, and its delete is finished on the next start if it was cut short.</param>
 [GenerateSerializer, Immutable]
-public sealed record StudyEntry(Guid Id, string Name, string Namespace, string SourceHash, DateTimeOffset CreatedAt);
+public sealed record StudyEntry(Guid Id, string Name, string Namespace, string SourceHash, DateTimeOffset CreatedAt, bool Deleting = false);

@@ -7,6 +7,12 @@ namespace Tuning.Tuner.Studies;
 /// <summary>A study as a front end started it: new, or an unfinished one resumed.</summary>
 public sealed record StartedStudy(IStudyGrain Study, StudySnapshot Snapshot, bool Resumed);
 
+/// <summary>A study with every trial and its file: what reports and plots are drawn from.</summary>
+public sealed record StudyRecords(StudySnapshot Study, TrialRecord[] Trials, StudySource Source);
+
+/// <summary>A study at a glance with the trial its model recommends (null when none succeeded).</summary>
+public sealed record StudyDetail(StudySnapshot Study, RecommendedTrial? Recommended);
+
 /// <summary>What asking to stop a study came to.</summary>
 public enum StopOutcome { Stopped, NotFound, AlreadyEnded }
 
@@ -29,7 +35,7 @@ public sealed class StudyService(IGrainFactory grains, ExecutorSelector executor
         RefuseWhatCannotRun(spec);
         var hash = source.Hash();
         var candidates = (await Registry.List())
-            .Where(e => e.Name == spec.Name && e.SourceHash == hash)
+            .Where(e => !e.Deleting && e.Name == spec.Name && e.SourceHash == hash)
             .OrderByDescending(e => e.CreatedAt);
         foreach (var entry in candidates)
         {
@@ -64,46 +70,46 @@ public sealed class StudyService(IGrainFactory grains, ExecutorSelector executor
     /// <summary>The namespace's studies (every study for null), newest first.</summary>
     public async Task<IReadOnlyList<StudySnapshot>> ListAsync(string? @namespace)
     {
-        var entries = (await Registry.List()).Where(e => @namespace is null || e.Namespace == @namespace).OrderByDescending(e => e.CreatedAt);
-        var snapshots = await Task.WhenAll(entries.Select(async e =>
-        {
-            try
-            {
-                return await grains.GetGrain<IStudyGrain>(e.Id).GetSnapshot();
-            }
-            catch (InvalidOperationException)
-            {
-                return null; // deleted since the registry was read
-            }
-        }));
+        var entries = (await Registry.List()).Where(e => !e.Deleting && (@namespace is null || e.Namespace == @namespace)).OrderByDescending(e => e.CreatedAt);
+        var snapshots = await Task.WhenAll(entries.Select(e => Ask(grains.GetGrain<IStudyGrain>(e.Id), study => study.GetSnapshot())));
         return snapshots.OfType<StudySnapshot>().ToArray();
     }
 
-    public async Task<StudySnapshot?> GetAsync(Guid id, string? @namespace) =>
-        await FindAsync(id, @namespace) is { } study ? await study.GetSnapshot() : null;
+    public Task<StudySnapshot?> GetAsync(Guid id, string? @namespace) => OnStudy(id, @namespace, study => study.GetSnapshot());
 
-    public async Task<TrialPage?> TrialsAsync(Guid id, string? @namespace, TrialQuery query) =>
-        await FindAsync(id, @namespace) is { } study ? await study.GetTrialPage(query) : null;
+    public Task<StudyDetail?> GetDetailAsync(Guid id, string? @namespace) =>
+        OnStudy(id, @namespace, async study => new StudyDetail(await study.GetSnapshot(), await study.GetRecommendation()));
+
+    public Task<TrialPage?> TrialsAsync(Guid id, string? @namespace, TrialQuery query) => OnStudy(id, @namespace, study => study.GetTrialPage(query));
 
     /// <summary>The study, every trial and its file (for reports and plots), or null where there is no such study.</summary>
-    public async Task<(StudySnapshot Study, TrialRecord[] Trials, StudySource Source)?> ReportAsync(Guid id, string? @namespace) =>
-        await FindAsync(id, @namespace) is { } study ? (await study.GetSnapshot(), await study.GetTrials(), await study.GetSource()) : null;
+    public Task<StudyRecords?> ReportAsync(Guid id, string? @namespace) =>
+        OnStudy(id, @namespace, async study => new StudyRecords(await study.GetSnapshot(), await study.GetTrials(), await study.GetSource()));
 
-    public async Task<StudySource?> SourceAsync(Guid id, string? @namespace) =>
-        await FindAsync(id, @namespace) is { } study ? await study.GetSource() : null;
+    public Task<StudySource?> SourceAsync(Guid id, string? @namespace) => OnStudy(id, @namespace, study => study.GetSource());
 
     /// <summary>Stops a running study (its trials' processes killed, none left Running).</summary>
     public async Task<(StopOutcome Outcome, StudySnapshot? Study)> StopAsync(Guid id, string? @namespace)
     {
         if (await FindAsync(id, @namespace) is not { } study) return (StopOutcome.NotFound, null);
-        var before = await study.GetSnapshot();
-        if (before.Status.IsTerminal()) return (StopOutcome.AlreadyEnded, before);
-        // It may end by itself between the look and the stop: then it was not this call that ended it.
-        var after = await study.Stop();
-        return (after.Status == StudyStatus.Stopped ? StopOutcome.Stopped : StopOutcome.AlreadyEnded, after);
+        try
+        {
+            var before = await study.GetSnapshot();
+            if (before.Status.IsTerminal()) return (StopOutcome.AlreadyEnded, before);
+            // It may end by itself between the look and the stop: then it was not this call that ended it.
+            var after = await study.Stop();
+            return (after.Status == StudyStatus.Stopped ? StopOutcome.Stopped : StopOutcome.AlreadyEnded, after);
+        }
+        catch (StudyNotFoundException)
+        {
+            return (StopOutcome.NotFound, null); // deleted since the registry was read
+        }
     }
 
-    /// <summary>Stops the study if it runs and forgets it; false where there is no such study.</summary>
+    /// <summary>
+    /// Stops the study if it runs and forgets it; false where there is no such study. It is gone from every other
+    /// call at once; its records are removed in the background.
+    /// </summary>
     public async Task<bool> DeleteAsync(Guid id, string? @namespace)
     {
         if (await FindAsync(id, @namespace) is not { } study) return false;
@@ -111,13 +117,21 @@ public sealed class StudyService(IGrainFactory grains, ExecutorSelector executor
         return true;
     }
 
-    /// <summary>Starts again every study that was running when the last process ended; returns how many.</summary>
+    /// <summary>
+    /// Starts again every study that was running when the last process ended, and finishes the deletes a stop cut
+    /// short; returns how many studies were resumed.
+    /// </summary>
     public async Task<int> ResumeRunningAsync()
     {
         var resumed = 0;
         foreach (var entry in await Registry.List())
         {
             var study = grains.GetGrain<IStudyGrain>(entry.Id);
+            if (entry.Deleting)
+            {
+                await study.Delete();
+                continue;
+            }
             if ((await study.GetSnapshot()).Status != StudyStatus.Running) continue;
             await study.Start();
             resumed++;
@@ -126,5 +140,22 @@ public sealed class StudyService(IGrainFactory grains, ExecutorSelector executor
     }
 
     private async Task<IStudyGrain?> FindAsync(Guid id, string? @namespace) =>
-        (await Registry.List()).Any(e => e.Id == id && (@namespace is null || e.Namespace == @namespace)) ? grains.GetGrain<IStudyGrain>(id) : null;
+        (await Registry.List()).Any(e => e.Id == id && !e.Deleting && (@namespace is null || e.Namespace == @namespace)) ? grains.GetGrain<IStudyGrain>(id) : null;
+
+    /// <summary>What <paramref name="call"/> answers for the namespace's study; null where there is no such study.</summary>
+    private async Task<T?> OnStudy<T>(Guid id, string? @namespace, Func<IStudyGrain, Task<T>> call) where T : class =>
+        await FindAsync(id, @namespace) is { } study ? await Ask(study, call) : null;
+
+    /// <summary>A study's answer, or null for a study deleted since the registry was read.</summary>
+    private static async Task<T?> Ask<T>(IStudyGrain study, Func<IStudyGrain, Task<T>> call) where T : class
+    {
+        try
+        {
+            return await call(study);
+        }
+        catch (StudyNotFoundException)
+        {
+            return null;
+        }
+    }
 }

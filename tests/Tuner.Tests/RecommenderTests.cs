@@ -1,16 +1,15 @@
 using Tuning.Algorithms.Space;
-using Tuning.Api.Reports;
+using Tuning.Trials.Studies;
 using Tuning.Tuner.Grains;
 
-namespace Tuning.Api.Tests;
+namespace Tuning.Tuner.Tests;
 
-/// <summary>study.json's recommendedTrial: which trial, and that the model is not fitted again for every write.</summary>
+/// <summary>The study's recommendedTrial: which trial, and that the model is not fitted again for every poll.</summary>
 public class RecommenderTests
 {
     private static readonly SearchSpace Line = new([new DoubleParameter("x", 0, 1)]);
 
-    private static StudySnapshot Study(bool maximize) => new(Guid.NewGuid(), "s", "default", StudyStatus.Running, null, "objective",
-        maximize, 100, 0, 0, 0, 0, null, DateTimeOffset.UtcNow, null);
+    private static ObjectiveSpec Objective(Goal goal) => new("objective", goal, null, []);
 
     private static TrialRecord Trial(int number, double x, double value, TrialStatus status = TrialStatus.Succeeded) => new(
         $"t-{number}", number, status, new() { ["x"] = ParameterValue.Of(x) }, new() { ["objective"] = value }, [], [], null, null, null);
@@ -21,24 +20,23 @@ public class RecommenderTests
         var trials = Enumerable.Range(0, 12).Select(i => Trial(i, i / 11.0, -Math.Pow(i / 11.0 - 0.3, 2))).ToList();
         // Reported far above the rest, but it failed: its value is no result.
         trials.Add(Trial(12, 0.9, 5, TrialStatus.Failed));
-        Assert.Equal(3, Recommender.Of(Line, 0, Study(maximize: true), trials)?.Number);
-        Assert.Null(Recommender.Of(Line, 0, Study(maximize: true), [Trial(0, 0.5, 1, TrialStatus.Failed)]));
+        Assert.Equal(3, Recommender.Of(Line, Objective(Goal.Maximize), 0, trials)?.Trial.Number);
+        Assert.Null(Recommender.Of(Line, Objective(Goal.Maximize), 0, [Trial(0, 0.5, 1, TrialStatus.Failed)]));
     }
 
     [Fact]
-    public void The_model_is_fitted_again_only_when_the_number_of_succeeded_trials_changes()
+    public async Task The_model_is_fitted_again_only_when_the_number_of_succeeded_trials_changes()
     {
-        var recommender = new Recommender(Line, 0);
-        var study = Study(maximize: false);
+        var recommender = new Recommender(Line, Objective(Goal.Minimize), 0);
         var trials = Enumerable.Range(0, 6).Select(i => Trial(i, i / 5.0, Math.Abs(i / 5.0 - 0.4))).ToList();
-        Assert.Equal(2, recommender.Recommend(study, trials)?.Number);
-        // Another write while nothing else succeeded (a trial started, one failed) reuses the answer.
+        Assert.Equal(2, (await recommender.RecommendAsync(trials))?.Trial.Number);
+        // Another poll while nothing else succeeded (a trial started, one failed) reuses the answer.
         trials.Add(Trial(6, 0.1, double.NaN, TrialStatus.Running));
         trials.Add(Trial(7, 0.1, double.NaN, TrialStatus.Failed));
-        Assert.Same(recommender.Recommend(study, trials), recommender.Recommend(study, trials));
-        Assert.Equal(2, recommender.Recommend(study, trials)?.Number);
+        Assert.Same(await recommender.RecommendAsync(trials), await recommender.RecommendAsync(trials));
+        Assert.Equal(2, (await recommender.RecommendAsync(trials))?.Trial.Number);
         // Another trial succeeded: fitted again, to results that (to show it) put the minimum elsewhere.
         var moved = Enumerable.Range(0, 7).Select(i => Trial(i, i / 6.0, Math.Pow(i / 6.0 - 5 / 6.0, 2))).ToList();
-        Assert.Equal(5, recommender.Recommend(study, moved)?.Number);
+        Assert.Equal(5, (await recommender.RecommendAsync(moved))?.Trial.Number);
     }
 }
