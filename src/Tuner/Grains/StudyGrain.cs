@@ -52,18 +52,14 @@ public sealed class StudyGrain(
     [GenerateSerializer, Immutable]
     public sealed record WarmObservation([property: Id(0)] Dictionary<string, ParameterValue> Parameters, [property: Id(1)] double? Value);
 
-    private readonly List<TrialRecord?> _trials = [];
-    /// <summary>Finished trials as the suggester sees them, in trial-number order whatever order they finished in.</summary>
-    private readonly List<Observation> _observations = [];
-    private readonly List<int> _observedNumbers = [];
+    /// <summary>The trials and their bookkeeping; empty until the study is loaded (a study that does not exist has none).</summary>
+    private StudyTrials _trials = new(new ObjectiveSpec("", Goal.Minimize, null, []));
     /// <summary>The warm start's observations, in its file's order: the suggester sees them before every trial of this study.</summary>
     private Observation[] _warm = [];
     private StudySpec? _spec;
     private ISuggester? _suggester;
     private EarlyStoppingRule? _earlyStopping;
     private Recommender? _recommender;
-    /// <summary>The learning curves of ended trials, made once: every progress report of a running trial is judged against them.</summary>
-    private readonly Dictionary<int, LearningCurve> _endedCurves = [];
     private bool _exhausted;
 
     private Guid Id => this.GetPrimaryKey();
@@ -84,16 +80,16 @@ public sealed class StudyGrain(
             {
                 // A record stored before trials recorded it: trials 0..k-1 have always run the enqueued sets.
                 var record = stored is { Enqueued: false } old && IsEnqueued(old.Number) ? old with { Enqueued = true } : stored;
-                _trials.Add(record);
-                if (record is { Status: var s } && s.IsTerminal()) Observe(record);
+                _trials.Load(record);
             }
         }
-        if (state.State.Status.IsTerminal()) CloseUnfinishedTrials();
+        if (state.State.Status.IsTerminal()) _trials.CloseUnended([]);
     }
 
     private void Load(StudySource source, int seed)
     {
         _spec = specs.Get(source);
+        _trials = new StudyTrials(_spec.Objective);
         var algorithm = AlgorithmCatalog.Find(_spec.Algorithm.Name)!;
         _suggester = algorithm.Create(_spec.Algorithm.Settings, _spec.Space, _spec.Algorithm.Seed ?? seed, _spec.Budget.MaxTrials);
         _earlyStopping = _spec.EarlyStopping is { } rule ? EarlyStoppingCatalog.Create(rule.Name, rule.Settings).Rule : null;
@@ -180,13 +176,8 @@ public sealed class StudyGrain(
             restarts.Add(StartTrial(number, parameters));
         }
         await Task.WhenAll(restarts);
-        // A trial given up (too many lost attempts), or one that ended before its report arrived, is taken as finished;
-        // one run again is known by its new attempt, whose reports are the only ones taken from now on.
         foreach (var checkedRecord in await Task.WhenAll(checks))
-        {
-            if (checkedRecord is { } ended && ended.Status.IsTerminal()) Finished(ended);
-            else if (checkedRecord is { } running && _trials[running.Number] is { } known && known.Attempt != running.Attempt) _trials[running.Number] = running;
-        }
+            if (checkedRecord is not null) _trials.Checked(checkedRecord);
     }
 
     /// <summary>One trial's check on a watch tick; a trial that cannot be reached now (its silo suspect) is looked at next tick.</summary>
@@ -275,50 +266,22 @@ public sealed class StudyGrain(
     public Task<TrialRecord[]> GetTrials() => Task.FromResult(_trials.OfType<TrialRecord>().ToArray());
 
     public Task<TrialPage> GetTrialPage(TrialQuery query) =>
-        Task.FromResult(TrialPaging.Page(_trials.OfType<TrialRecord>(), query,
-            t => t.Metrics.TryGetValue(Spec.Objective.Metric, out var value) && double.IsFinite(value) ? Spec.Objective.ToLoss(value) : null));
+        Task.FromResult(TrialPaging.Page(_trials.OfType<TrialRecord>(), query, _trials.Loss));
 
     public Task<StudySource> GetSource() => Task.FromResult(_spec is null ? throw new StudyNotFoundException(Id) : state.State.Source!);
 
     public async Task TrialFinished(TrialRecord record)
     {
-        Finished(record);
+        _trials.Finished(record);
         if (!state.State.Status.IsTerminal()) await Advance();
-    }
-
-    private void Finished(TrialRecord record)
-    {
-        if (record.Number >= _trials.Count) return;
-        var previous = _trials[record.Number];
-        _trials[record.Number] = record;
-        if (previous is null || !previous.Status.IsTerminal()) Observe(record);
     }
 
     public Task<string?> TrialProgress(TrialRecord record)
     {
-        if (_spec is null || state.State.Status.IsTerminal() || record.Number >= _trials.Count) return Task.FromResult<string?>(null);
-        var previous = _trials[record.Number];
-        // A report overtaken by the trial's end changes nothing, and neither does one from an attempt other than the
-        // one the study started last: an earlier attempt still running on a partitioned silo must not rewrite the
-        // current attempt's curve nor get it stopped early.
-        if (previous is { } known && (known.Status.IsTerminal() || (known.Attempt is { } current && record.Attempt != current)))
+        if (_spec is null || state.State.Status.IsTerminal() || !_trials.Progress(record, out var judgedUpTo) || _earlyStopping is null)
             return Task.FromResult<string?>(null);
-        _trials[record.Number] = record;
-        if (_earlyStopping is null) return Task.FromResult<string?>(null);
-
-        var running = _trials.OfType<TrialRecord>().Where(t => !t.Status.IsTerminal() && t.Number != record.Number).Select(Curve);
-        var question = new EarlyStoppingQuestion(
-            Curve(record), previous is null ? long.MinValue : Curve(previous).LastStep,
-            _endedCurves.Where(c => _trials[c.Key]?.Status == TrialStatus.Succeeded).Select(c => c.Value).ToArray(),
-            _endedCurves.Values.Concat(running).ToArray(), Spec.Objective.Goal == Goal.Maximize);
-        return Task.FromResult(_earlyStopping.Judge(question));
+        return Task.FromResult(_earlyStopping.Judge(_trials.Question(record, judgedUpTo)));
     }
-
-    /// <summary>A trial's learning curve: the objective's intermediate values, as losses.</summary>
-    private LearningCurve Curve(TrialRecord record) =>
-        new(record.Number, record.Intermediate.TryGetValue(Spec.Objective.Metric, out var points)
-            ? points.Select(p => new CurvePoint(p.Step, Spec.Objective.ToLoss(p.Value))).ToArray()
-            : []);
 
     /// <summary>Ends the study if a completion rule says so; otherwise fills free trial slots with new suggestions.</summary>
     private async Task Advance()
@@ -330,7 +293,7 @@ public sealed class StudyGrain(
             return;
         }
 
-        var running = Count().Running;
+        var running = _trials.Counts().Running;
         var created = new List<(int Number, Dictionary<string, ParameterValue> Parameters)>();
         while (running + created.Count < Spec.Budget.ParallelTrials && _trials.Count < Spec.Budget.MaxTrials && !_exhausted)
         {
@@ -340,8 +303,7 @@ public sealed class StudyGrain(
                 _exhausted = true;
                 break;
             }
-            created.Add((_trials.Count, parameters));
-            _trials.Add(null);
+            created.Add((_trials.HandOut(), parameters));
         }
         if (created.Count > 0)
         {
@@ -357,44 +319,20 @@ public sealed class StudyGrain(
     }
 
     private StudyEnd? Decide() =>
-        StudyCompletion.Decide(Spec, Count(), Best()?.Metrics[Spec.Objective.Metric], _exhausted);
-
-    /// <summary>The trials by state; a trial number handed out but not yet started counts as running.</summary>
-    private TrialCounts Count()
-    {
-        int running = 0, succeeded = 0, failed = 0, other = 0;
-        foreach (var trial in _trials)
-        {
-            switch (trial?.Status)
-            {
-                case null or TrialStatus.Pending or TrialStatus.Running: running++; break;
-                case TrialStatus.Succeeded: succeeded++; break;
-                case TrialStatus.Failed: failed++; break;
-                default: other++; break;
-            }
-        }
-        return new TrialCounts(running, succeeded, failed, other);
-    }
+        StudyCompletion.Decide(Spec, _trials.Counts(), _trials.Best()?.Metrics[Spec.Objective.Metric], _exhausted);
 
     private async Task StartTrial(int number, Dictionary<string, ParameterValue> parameters)
     {
         var assignment = new TrialAssignment(Id, number, parameters, state.State.Source!, IsEnqueued(number));
-        var record = await grains.GetGrain<ITrialGrain>(TrialGrain.Key(Id, number)).Start(assignment);
-        // The run may already have finished or reported progress; keep whichever record is further along (a learning
-        // curve already judged is not forgotten, or its rungs would be judged again). A new attempt replaces an earlier one's.
-        if (_trials[number] is not { } known || (!known.Status.IsTerminal() && (known.Intermediate.Count == 0 || known.Attempt != record.Attempt)))
-            _trials[number] = record;
+        _trials.Started(await grains.GetGrain<ITrialGrain>(TrialGrain.Key(Id, number)).Start(assignment));
     }
 
     private async Task End(StudyEnd end)
     {
         // The running trials end first, and only then does the study (reads interleave, and no client may see an
         // ended study with a trial still Running; no other writing call runs meanwhile).
-        var running = _trials.Select((t, n) => (t, n)).Where(x => x.t is { } t && !t.Status.IsTerminal());
-        var ended = await Task.WhenAll(running.Select(x => grains.GetGrain<ITrialGrain>(TrialGrain.Key(Id, x.n)).Cancel()));
-        foreach (var record in ended)
-            if (record is { Status: var status } && status.IsTerminal()) _trials[record.Number] = record;
-        CloseUnfinishedTrials();
+        var ended = await Task.WhenAll(_trials.Unended.ToArray().Select(t => grains.GetGrain<ITrialGrain>(TrialGrain.Key(Id, t.Number)).Cancel()));
+        _trials.CloseUnended(ended);
         var stillRunning = state.State;
         state.State = state.State with { Status = end.Status, Reason = end.Reason, CompletedAt = DateTimeOffset.UtcNow };
         try
@@ -408,17 +346,6 @@ public sealed class StudyGrain(
             throw;
         }
         await StopWatching();
-    }
-
-    /// <summary>
-    /// An ended study has no running trial: one that never stored its end (its run did not end in time, or the
-    /// process died between the study's end and the trial's) is shown as cancelled.
-    /// </summary>
-    private void CloseUnfinishedTrials()
-    {
-        for (var number = 0; number < _trials.Count; number++)
-            if (_trials[number] is { } trial && !trial.Status.IsTerminal())
-                _trials[number] = trial with { Status = TrialStatus.Cancelled, Error = "the study ended before the trial stored its end" };
     }
 
     /// <summary>
@@ -438,55 +365,21 @@ public sealed class StudyGrain(
     /// </summary>
     private Task<IReadOnlyDictionary<string, ParameterValue>?> Suggest(int number, IEnumerable<IReadOnlyDictionary<string, ParameterValue>>? alsoPending = null)
     {
-        var pending = _trials.OfType<TrialRecord>().Where(t => !t.Status.IsTerminal())
-            .Select(t => (IReadOnlyDictionary<string, ParameterValue>)t.Parameters)
-            .Concat(alsoPending ?? [])
-            .ToArray();
+        var pending = _trials.Pending.Concat(alsoPending ?? []).ToArray();
         // The warm start's observations first, in file order, then this study's in trial-number order: the same list on
         // every run of the study, resumed or not.
-        var context = new SuggestionContext(number, [.. _warm, .. _observations], pending, _warm.Length);
+        var context = new SuggestionContext(number, [.. _warm, .. _trials.Observations], pending, _warm.Length);
         var suggester = _suggester!;
         return Task.Run(() => suggester.Suggest(context));
     }
 
-    /// <summary>
-    /// Adds a finished trial to the observations at its trial number's place. Live, trials finish in any order;
-    /// after a resume they are read in number order: keeping number order always gives a suggester the same
-    /// observations in the same order either way, so a resumed study suggests what an uninterrupted one would.
-    /// </summary>
-    private void Observe(TrialRecord record)
-    {
-        if (record.Status == TrialStatus.Cancelled) return;
-        var at = _observedNumbers.BinarySearch(record.Number);
-        if (at >= 0) return;
-        if (record.Intermediate.Count > 0) _endedCurves[record.Number] = Curve(record);
-        // A trial stopped early is observed at its last value, as Optuna treats a pruned trial: the suggester learns
-        // where not to look, at the price of a pessimistic value there.
-        double? loss = record.Status is TrialStatus.Succeeded or TrialStatus.EarlyStopped
-            && record.Metrics.TryGetValue(Spec.Objective.Metric, out var value) && double.IsFinite(value)
-            ? Spec.Objective.ToLoss(value)
-            : null;
-        _observedNumbers.Insert(~at, record.Number);
-        _observations.Insert(~at, new Observation(record.Parameters, loss));
-    }
-
-    private TrialRecord? Best()
-    {
-        TrialRecord? best = null;
-        foreach (var trial in _trials)
-            if (trial is { Status: TrialStatus.Succeeded } &&
-                (best is null || Spec.Objective.IsBetter(trial.Metrics[Spec.Objective.Metric], best.Metrics[Spec.Objective.Metric])))
-                best = trial;
-        return best;
-    }
-
     private StudySnapshot Snapshot()
     {
-        var counts = Count();
+        var counts = _trials.Counts();
         return new StudySnapshot(Id, Spec.Name, state.State.Source!.Namespace, state.State.Status, state.State.Reason, Spec.Objective.Metric,
             Spec.Objective.Goal == Goal.Maximize, Spec.Budget.MaxTrials, _trials.Count,
             state.State.Status.IsTerminal() ? 0 : counts.Running, counts.Succeeded, counts.Failed,
-            Best(), state.State.CreatedAt, state.State.CompletedAt,
+            _trials.Best(), state.State.CreatedAt, state.State.CompletedAt,
             _trials.Count(t => t?.Status == TrialStatus.EarlyStopped), _trials.Sum(t => t?.Steps.Count(step => step.Cached) ?? 0));
     }
 

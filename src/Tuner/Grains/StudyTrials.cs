@@ -1,0 +1,191 @@
+using System.Collections;
+using Tuning.Algorithms.EarlyStopping;
+using Tuning.Algorithms.Space;
+using Tuning.Algorithms.Suggesters;
+using Tuning.Trials.Studies;
+
+namespace Tuning.Tuner.Grains;
+
+/// <summary>
+/// A study's trials as its grain holds them, one slot per trial number (null: handed out, not yet started), and the
+/// bookkeeping that follows from them: the observations a suggester sees, the learning curves early stopping judges,
+/// which attempt's reports count, the counts the completion rules read and the best trial. Plain and used within the
+/// grain's turns only, so each rule is tested without a silo; the grain keeps the lifecycle, the scheduling and the
+/// calls to other grains.
+/// </summary>
+public sealed class StudyTrials(ObjectiveSpec objective) : IReadOnlyList<TrialRecord?>
+{
+    private readonly List<TrialRecord?> _trials = [];
+    private readonly List<Observation> _observations = [];
+    private readonly List<int> _observedNumbers = [];
+
+    /// <summary>The learning curves of ended trials, made once: every progress report of a running trial is judged against them.</summary>
+    private readonly Dictionary<int, LearningCurve> _endedCurves = [];
+
+    public int Count => _trials.Count;
+
+    public TrialRecord? this[int number] => _trials[number];
+
+    public IEnumerator<TrialRecord?> GetEnumerator() => _trials.GetEnumerator();
+
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+    /// <summary>
+    /// Ended trials as the suggester sees them, in trial-number order whatever order they finished in: live, trials
+    /// finish in any order, after a resume they are read in number order, and either way a suggester gets the same
+    /// observations in the same order, so a resumed study suggests what an uninterrupted one would.
+    /// </summary>
+    public IReadOnlyList<Observation> Observations => _observations;
+
+    /// <summary>The parameters of the trials handed out and not ended: what a suggester must not suggest again.</summary>
+    public IEnumerable<IReadOnlyDictionary<string, ParameterValue>> Pending =>
+        _trials.OfType<TrialRecord>().Where(t => !t.Status.IsTerminal()).Select(t => (IReadOnlyDictionary<string, ParameterValue>)t.Parameters);
+
+    /// <summary>The trials stored as not ended, by number.</summary>
+    public IEnumerable<TrialRecord> Unended => _trials.OfType<TrialRecord>().Where(t => !t.Status.IsTerminal());
+
+    /// <summary>The next trial as its record was stored (null: its number was handed out, its trial never started).</summary>
+    public void Load(TrialRecord? record)
+    {
+        _trials.Add(record);
+        if (record is { Status: var status } && status.IsTerminal()) Observe(record);
+    }
+
+    /// <summary>Hands out the next trial number, its trial not started yet.</summary>
+    public int HandOut()
+    {
+        _trials.Add(null);
+        return _trials.Count - 1;
+    }
+
+    /// <summary>
+    /// The record a trial's start returned. Its run may already have finished or reported progress: whichever record is
+    /// further along is kept (a learning curve already judged is not forgotten, or its rungs would be judged again),
+    /// and a new attempt replaces an earlier attempt's.
+    /// </summary>
+    public void Started(TrialRecord record)
+    {
+        if (_trials[record.Number] is not { } known || (!known.Status.IsTerminal() && (known.Intermediate.Count == 0 || known.Attempt != record.Attempt)))
+            _trials[record.Number] = record;
+    }
+
+    /// <summary>
+    /// A trial's record as a check found it: ended (given up after lost attempts, or its end report not yet here), it is
+    /// taken as finished; run again, its new attempt is the one whose reports count from now on.
+    /// </summary>
+    public void Checked(TrialRecord record)
+    {
+        if (record.Status.IsTerminal()) Finished(record);
+        else if (_trials[record.Number] is { } known && known.Attempt != record.Attempt) _trials[record.Number] = record;
+    }
+
+    /// <summary>A trial's end: recorded, and observed unless an end was already.</summary>
+    public void Finished(TrialRecord record)
+    {
+        if (record.Number >= _trials.Count) return;
+        var previous = _trials[record.Number];
+        _trials[record.Number] = record;
+        if (previous is null || !previous.Status.IsTerminal()) Observe(record);
+    }
+
+    /// <summary>
+    /// A running trial's metrics so far: taken (true) unless the trial has ended or the report is another attempt's than
+    /// the one the study started last: an earlier attempt still running on a partitioned silo must not rewrite the
+    /// current attempt's curve nor get it stopped early. <paramref name="judgedUpTo"/> is the last step the trial's
+    /// curve reached before this report, whose rungs were judged already.
+    /// </summary>
+    public bool Progress(TrialRecord record, out long judgedUpTo)
+    {
+        judgedUpTo = long.MinValue;
+        if (record.Number >= _trials.Count) return false;
+        var previous = _trials[record.Number];
+        if (previous is { } known && (known.Status.IsTerminal() || (known.Attempt is { } current && record.Attempt != current))) return false;
+        _trials[record.Number] = record;
+        if (previous is not null) judgedUpTo = Curve(previous).LastStep;
+        return true;
+    }
+
+    /// <summary>What early stopping asks about trial <paramref name="record"/> after <see cref="Progress"/> took it.</summary>
+    public EarlyStoppingQuestion Question(TrialRecord record, long judgedUpTo)
+    {
+        var running = Unended.Where(t => t.Number != record.Number).Select(Curve);
+        return new EarlyStoppingQuestion(
+            Curve(record), judgedUpTo,
+            _endedCurves.Where(c => _trials[c.Key]?.Status == TrialStatus.Succeeded).Select(c => c.Value).ToArray(),
+            _endedCurves.Values.Concat(running).ToArray(), objective.Goal == Goal.Maximize);
+    }
+
+    /// <summary>
+    /// An ended study has no running trial: one that never stored its end (its run did not end in time, or the process
+    /// died between the study's end and the trial's) is shown as cancelled. <paramref name="ended"/>: what the cancelled
+    /// trials answered, taken first.
+    /// </summary>
+    public void CloseUnended(IEnumerable<TrialRecord?> ended)
+    {
+        foreach (var record in ended)
+            if (record is { Status: var status } && status.IsTerminal()) _trials[record.Number] = record;
+        for (var number = 0; number < _trials.Count; number++)
+            if (_trials[number] is { } trial && !trial.Status.IsTerminal())
+                _trials[number] = trial with { Status = TrialStatus.Cancelled, Error = "the study ended before the trial stored its end" };
+    }
+
+    /// <summary>The trials by state; a trial number handed out but not yet started counts as running.</summary>
+    public TrialCounts Counts()
+    {
+        int running = 0, succeeded = 0, failed = 0, other = 0;
+        foreach (var trial in _trials)
+        {
+            switch (trial?.Status)
+            {
+                case null or TrialStatus.Pending or TrialStatus.Running: running++; break;
+                case TrialStatus.Succeeded: succeeded++; break;
+                case TrialStatus.Failed: failed++; break;
+                default: other++; break;
+            }
+        }
+        return new TrialCounts(running, succeeded, failed, other);
+    }
+
+    /// <summary>The succeeded trial with the best objective value; the first of equals.</summary>
+    public TrialRecord? Best()
+    {
+        TrialRecord? best = null;
+        foreach (var trial in _trials)
+            if (trial is { Status: TrialStatus.Succeeded } &&
+                (best is null || objective.IsBetter(trial.Metrics[objective.Metric], best.Metrics[objective.Metric])))
+                best = trial;
+        return best;
+    }
+
+    /// <summary>A trial's objective as a loss, for sorting; null where it has none.</summary>
+    public double? Loss(TrialRecord trial) =>
+        trial.Metrics.TryGetValue(objective.Metric, out var value) && double.IsFinite(value) ? objective.ToLoss(value) : null;
+
+    public void Clear()
+    {
+        _trials.Clear();
+        _observations.Clear();
+        _observedNumbers.Clear();
+        _endedCurves.Clear();
+    }
+
+    /// <summary>A trial's learning curve: the objective's intermediate values, as losses.</summary>
+    private LearningCurve Curve(TrialRecord record) =>
+        new(record.Number, record.Intermediate.TryGetValue(objective.Metric, out var points)
+            ? points.Select(p => new CurvePoint(p.Step, objective.ToLoss(p.Value))).ToArray()
+            : []);
+
+    /// <summary>Adds an ended trial to the observations at its trial number's place (<see cref="Observations"/>).</summary>
+    private void Observe(TrialRecord record)
+    {
+        if (record.Status == TrialStatus.Cancelled) return;
+        var at = _observedNumbers.BinarySearch(record.Number);
+        if (at >= 0) return;
+        if (record.Intermediate.Count > 0) _endedCurves[record.Number] = Curve(record);
+        // A trial stopped early is observed at its last value, as Optuna treats a pruned trial: the suggester learns
+        // where not to look, at the price of a pessimistic value there.
+        var loss = record.Status is TrialStatus.Succeeded or TrialStatus.EarlyStopped ? Loss(record) : null;
+        _observedNumbers.Insert(~at, record.Number);
+        _observations.Insert(~at, new Observation(record.Parameters, loss));
+    }
+}
