@@ -293,6 +293,57 @@ public sealed class LocalExecutorTests() : InTemporaryFolder("tuning-executor-")
         Assert.False(StepProcesses.IsAlive(int.Parse(File.ReadAllText(pidFile).Trim())), "a daemon outlived its successful step (and would keep its GPU)");
     }
 
+    // A new session and a cleared environment shed both the step's process group and its marker; only the
+    // tuner's adopting what the step orphaned finds them.
+    [Theory]
+    [InlineData("env -i setsid -f")]
+    [InlineData("env -u TUNER_STEP_DIR setsid -f")]
+    public async Task A_daemon_that_sheds_the_group_and_the_marker_ends_with_its_step(string escape)
+    {
+        var pidFile = Path.Combine(Root, "daemon.pid");
+        var result = await Run($$"""
+                - name: s
+                  command: [sh, -c, "{{escape}} /bin/sh -c 'echo $$ > {{pidFile}}; exec sleep 1000' > /dev/null 2>&1; until [ -s {{pidFile}} ]; do sleep 0.01; done; echo objective=1"]
+            """);
+        Assert.Equal(TrialOutcome.Succeeded, result.Outcome);
+        AssertEnded(int.Parse(File.ReadAllText(pidFile).Trim()), "a daemon in a new session with a cleared environment outlived its step");
+    }
+
+    [Fact]
+    public async Task A_double_forked_daemon_with_an_empty_environment_ends_with_its_step()
+    {
+        var pidFile = Path.Combine(Root, "daemon.pid");
+        var script = Path.Combine(Root, "daemonize.py");
+        File.WriteAllText(script, $$"""
+            import os, time
+            if os.fork() == 0:
+                os.setsid()
+                if os.fork() == 0:
+                    with open("{{pidFile}}", "w") as f:
+                        f.write(str(os.getpid()))
+                    os.execve("/bin/sleep", ["sleep", "1000"], {})
+                os._exit(0)
+            while not os.path.exists("{{pidFile}}") or os.path.getsize("{{pidFile}}") == 0:
+                time.sleep(0.01)
+            print("objective=1")
+            """);
+        var result = await Run($$"""
+                - name: s
+                  command: [/usr/bin/python3, {{script}}]
+            """);
+        Assert.Equal(TrialOutcome.Succeeded, result.Outcome);
+        AssertEnded(int.Parse(File.ReadAllText(pidFile).Trim()), "a double-forked daemon with an empty environment outlived its step");
+    }
+
+    /// <summary>The process is gone, not even left a zombie for the tuner to reap.</summary>
+    private static void AssertEnded(int pid, string message)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(2);
+        while (Directory.Exists($"/proc/{pid}") && DateTime.UtcNow < deadline) Thread.Sleep(20);
+        Assert.False(StepProcesses.IsAlive(pid), message);
+        Assert.False(Directory.Exists($"/proc/{pid}"), $"process {pid} was ended but left a zombie");
+    }
+
     [Fact]
     public async Task A_process_started_while_the_step_is_being_ended_is_ended_too()
     {
