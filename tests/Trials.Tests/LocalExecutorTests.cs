@@ -224,7 +224,7 @@ public sealed class LocalExecutorTests() : InTemporaryFolder("tuning-executor-")
         // An attempt whose tuner died: its step still runs, recorded in its folder and marked in its environment.
         var stepDirectory = Path.Combine(Root, "trial-0", "s");
         Directory.CreateDirectory(stepDirectory);
-        var start = new System.Diagnostics.ProcessStartInfo(StepProcesses.SessionLauncher!) { UseShellExecute = false };
+        var start = new System.Diagnostics.ProcessStartInfo("/usr/bin/setsid") { UseShellExecute = false };
         foreach (var argument in new[] { "/bin/sh", "-c", "sleep 60 & sleep 60" }) start.ArgumentList.Add(argument);
         start.Environment[StepProcesses.MarkerVariable] = stepDirectory;
         using var orphan = System.Diagnostics.Process.Start(start)!;
@@ -333,6 +333,20 @@ public sealed class LocalExecutorTests() : InTemporaryFolder("tuning-executor-")
             """);
         Assert.Equal(TrialOutcome.Succeeded, result.Outcome);
         AssertEnded(int.Parse(File.ReadAllText(pidFile).Trim()), "a double-forked daemon with an empty environment outlived its step");
+    }
+
+    [Fact]
+    public async Task Processes_the_tuner_starts_itself_are_still_waited_for_while_it_adopts_orphans()
+    {
+        var result = await Run("""
+                - name: s
+                  command: [sh, -c, "echo objective=1"]
+            """);
+        Assert.Equal(TrialOutcome.Succeeded, result.Outcome);
+        Assert.True(StepProcesses.AdoptsOrphans, "the tuner does not adopt what its steps orphan");
+        using var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("/bin/sh", ["-c", "sleep 0.1; exit 7"]))!;
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(7, process.ExitCode);
     }
 
     /// <summary>The process is gone, not even left a zombie for the tuner to reap.</summary>
