@@ -6,6 +6,7 @@ using Tuning.Tests.Shared;
 namespace Tuning.Trials.Tests;
 
 /// <summary>The local executor and pipeline runner against real child processes.</summary>
+[Collection(StepsAlone.Name)]
 public sealed class LocalExecutorTests() : InTemporaryFolder("tuning-executor-")
 {
     private async Task<TrialResult> Run(string steps, string budget = "maxTrials: 1", string parameters = "- {name: x, type: double, min: 0, max: 10}", double x = 3)

@@ -95,6 +95,12 @@ public class LocalExecutor(GpuSlots gpus, CpuSlots cpus) : IStepExecutor
         return environment;
     }
 
+    /// <summary>
+    /// Whether the orphans a step leaves with neither its group nor its marker end with it. An executor whose client
+    /// hands the step to a monitor that must outlive the client (a container engine's) ends what is left its own way.
+    /// </summary>
+    protected virtual bool EndsEscapedOrphans => true;
+
     /// <summary>Ends what the step's process leaves running outside its process tree once it was killed (a container).</summary>
     protected virtual Task AfterKillAsync(StepInvocation step) => Task.CompletedTask;
 
@@ -174,7 +180,7 @@ public class LocalExecutor(GpuSlots gpus, CpuSlots cpus) : IStepExecutor
         // group or the orphans it left say something is left. Only processes started since the step are looked at.
         if (killed || StepProcesses.LeftBehind(process.Group, process.StartedAt))
             await StepProcesses.EndAsync(step.StepDirectory, groups, StepProcesses.TerminationGrace, process.Group.StartTicks,
-                escapedFrom: (process.Id, process.StartedAt)).ConfigureAwait(false);
+                escapedFrom: EndsEscapedOrphans ? (process.Id, process.StartedAt) : null).ConfigureAwait(false);
         var exitCode = await process.Exited.ConfigureAwait(false);
         if (killed) await AfterKillAsync(step).ConfigureAwait(false);
         // The pipes close once every process holding them is gone. Still open after a second: either this tuner is
@@ -190,7 +196,8 @@ public class LocalExecutor(GpuSlots gpus, CpuSlots cpus) : IStepExecutor
         metricsLines.Finish();
 
         string? error = killed ? $"step '{step.StepName}' was killed"
-            : exitCode != 0 ? Failure(step, exitCode, LastLine(Path.Combine(step.StepDirectory, "stderr.log")))
+            : exitCode is not { } code ? $"step '{step.StepName}' ended, but its exit code was taken by another wait (the tuner runs as PID 1: start it under an init such as tini)"
+            : code != 0 ? Failure(step, code, LastLine(Path.Combine(step.StepDirectory, "stderr.log")))
             : null;
         return new StepResult(metrics, error, clock.Elapsed);
     }

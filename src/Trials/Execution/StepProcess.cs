@@ -23,7 +23,7 @@ public sealed unsafe partial class StepProcess : IDisposable
     // glibc's posix_spawnattr_t is 336 bytes, posix_spawn_file_actions_t 80 and sigset_t 128: room to spare.
     private const int OpaqueSize = 1024;
 
-    private readonly Task<int> exit;
+    private readonly Task<int?> exit;
 
     private StepProcess(int id, ulong startedAt, int outputFd, int errorFd)
     {
@@ -51,9 +51,10 @@ public sealed unsafe partial class StepProcess : IDisposable
 
     /// <summary>
     /// The exit code once the leader has exited and been reaped: its code, or 128 + the signal that ended it (as
-    /// <see cref="System.Diagnostics.Process.ExitCode"/> says it).
+    /// <see cref="System.Diagnostics.Process.ExitCode"/> says it); null where another wait took it first (the
+    /// runtime reaps every child when this process is PID 1).
     /// </summary>
-    public Task<int> Exited => exit;
+    public Task<int?> Exited => exit;
 
     /// <summary>
     /// Starts <paramref name="program"/> (a path) with the arguments and exactly the environment given, in
@@ -167,8 +168,8 @@ public sealed unsafe partial class StepProcess : IDisposable
         NativeMemory.Free(array);
     }
 
-    /// <summary>Waits for the leader to exit and reaps it; -1 where another waiter took its status first.</summary>
-    private static int Reap(int pid)
+    /// <summary>Waits for the leader to exit and reaps it; null where another waiter took its status first.</summary>
+    private static int? Reap(int pid)
     {
         int status;
         int result;
@@ -177,7 +178,7 @@ public sealed unsafe partial class StepProcess : IDisposable
         {
         }
         StepProcesses.LeaderReaped(pid);
-        if (result != pid) return -1;
+        if (result != pid) return null;
         var signal = status & 0x7f;
         return signal == 0 ? (status >> 8) & 0xff : 128 + signal;
     }

@@ -118,13 +118,20 @@ public static partial class StepProcesses
     /// </summary>
     /// <remarks>
     /// An adopted orphan is a child of this process in a session other than its own that is no running step's
-    /// leader: it descends from a step (the tuner starts nothing else that leaves its session). It was started
+    /// leader: it descends from a step, since the tuner itself starts no daemon (a process that started one beside
+    /// its steps, as a test starting <c>podman run -d</c>, would see it taken for a step's). It was started
     /// while the step it came from ran, so by one of the steps running at that moment. It counts as this step's when
     /// it started at or after this step did and no other step still running had started by then (clock ticks are
     /// 10 ms: a tie counts as "had started"). While only one step runs that is exact; with several, an orphan that
     /// any of the running steps could have started is left to the end of the last of them, and never ended early.
     /// </remarks>
-    public static List<int> EscapedFrom(int leader, ulong stepStartedAt)
+    public static List<int> EscapedFrom(int leader, ulong stepStartedAt) => Adopted(leader, stepStartedAt, ownedByRunningSteps: false);
+
+    /// <summary>
+    /// The adopted orphans started at or after <paramref name="stepStartedAt"/>, those a running step other than
+    /// <paramref name="leader"/>'s could have started included where <paramref name="ownedByRunningSteps"/>.
+    /// </summary>
+    private static List<int> Adopted(int leader, ulong stepStartedAt, bool ownedByRunningSteps)
     {
         var escaped = new List<int>();
         if (!AdoptsOrphans) return escaped;
@@ -138,7 +145,7 @@ public static partial class StepProcesses
                     Reap(child);
                     continue;
                 }
-                if (stat.StartTicks >= stepStartedAt && !RunningLeaders.Any(r => r.Key != leader && r.Value <= stat.StartTicks))
+                if (stat.StartTicks >= stepStartedAt && (ownedByRunningSteps || !RunningLeaders.Any(r => r.Key != leader && r.Value <= stat.StartTicks)))
                     escaped.Add(child);
             }
         return escaped;
@@ -170,11 +177,13 @@ public static partial class StepProcesses
     }
 
     /// <summary>
-    /// Whether a step whose leader has exited left anything running: a process in its group, or an orphan escaped
-    /// from it. Cheap (no scan of every process), so a step that left nothing is not searched for.
+    /// Whether a step whose leader has exited may have left anything running: a process in its group, or an orphan
+    /// started since it started (its own, or one a step still running may have started: which, its marker may tell).
+    /// Cheap (no scan of every process), so a step that left nothing is not searched for.
     /// </summary>
     public static bool LeftBehind(Group group, ulong stepStartedAt) =>
-        !AdoptsOrphans || Kill(-group.Leader, 0) == 0 || Marshal.GetLastPInvokeError() != Esrch || EscapedFrom(group.Leader, stepStartedAt).Count > 0;
+        !AdoptsOrphans || Kill(-group.Leader, 0) == 0 || Marshal.GetLastPInvokeError() != Esrch
+        || Adopted(group.Leader, stepStartedAt, ownedByRunningSteps: true).Count > 0;
 
     private const int Esrch = 3;
 
