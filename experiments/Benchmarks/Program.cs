@@ -19,10 +19,12 @@ const string usage = """
                                        python3-optuna) on the same functions, budgets and seeds (default 20);
                                        --optuna-json reuses the script's saved output instead of running it
       latency                          JSON: median milliseconds of one suggestion given N observations
-      throughput [TRIALS] [PARALLEL] [--end-to-end] [--no-cache]
+      throughput [TRIALS] [PARALLEL] [--end-to-end] [--no-cache] [--optuna]
                                        trivial trials on the embedded store (default 2000, 8): trials per second;
                                        --end-to-end times `tuner run` itself, start-up included; each trial's step
-                                       misses the cache and stores an entry, or with --no-cache is not cached
+                                       misses the cache and stores an entry, or with --no-cache is not cached;
+                                       --optuna then runs the same trials under Optuna 3.1 (JournalStorage, as
+                                       many threads as PARALLEL), timed from its start to its exit
       service [TRIALS]                 tuner serve: a study of TRIALS trials over HTTP (default 10000), then the
                                        milliseconds of each request that opens its dashboard page
     """;
@@ -41,7 +43,7 @@ return args.FirstOrDefault() switch
     "tpe-parity" => TpeParity.Run(int.Parse(Option("--seeds") ?? "20", CultureInfo.InvariantCulture), List("--functions"), Option("--python"),
         List("--settings").Select(s => s.Split('=', 2)).ToDictionary(p => p[0], p => p.Length > 1 ? p[1] : ""), Option("--optuna-json")),
     "latency" => Latency.Run(),
-    "throughput" => await Throughput.RunAsync(Arg(1, 2000), Arg(2, 8), args.Contains("--end-to-end"), !args.Contains("--no-cache")),
+    "throughput" => await Throughput.RunAsync(Arg(1, 2000), Arg(2, 8), args.Contains("--end-to-end"), !args.Contains("--no-cache"), args.Contains("--optuna")),
     "service" => await Service.RunAsync(Arg(1, 10000)),
     _ => Usage(),
 };

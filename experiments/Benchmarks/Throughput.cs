@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Tuning.Tuner;
@@ -12,10 +13,13 @@ namespace Tuning.Benchmarks;
 /// In-process it times the study alone; end to end it times <c>tuner run</c> as a user runs it, start-up,
 /// progress output and study.json included. Each trial's parameter differs, so with the cache on every step is a
 /// miss that computes its key, runs and stores an entry: the cache's cost on the path every new trial takes.
+/// With <c>optuna</c>, Optuna 3.1 then runs the same trials as processes (experiments/optuna-parity/optuna_throughput.py,
+/// JournalStorage, as many threads as trials at once), timed the same way from its start to its exit, so both
+/// rates come from one run on one machine's load.
 /// </summary>
 public static class Throughput
 {
-    public static async Task<int> RunAsync(int trials, int parallel, bool endToEnd, bool cache)
+    public static async Task<int> RunAsync(int trials, int parallel, bool endToEnd, bool cache, bool optuna)
     {
         var data = Directory.CreateTempSubdirectory("tuning-throughput-").FullName;
         try
@@ -44,9 +48,11 @@ public static class Throughput
                 trialsPerSecond = Math.Round(trials / wall, 1),
                 first100PerSecond = Math.Round(Rate(0, window), 1),
                 last100PerSecond = Math.Round(Rate(completed.Length - 1 - window, completed.Length - 1), 1),
+                optunaTrialsPerSecond = optuna ? RunOptuna(data, trials, parallel) : (double?)null,
             };
             Console.Error.WriteLine($"{result.benchmark}: {trials} trials, {parallel} parallel, cache {(cache ? "on" : "off")}: {result.trialsPerSecond}/s overall, " +
-                $"first 100 {result.first100PerSecond}/s, last 100 {result.last100PerSecond}/s, {wall:F2} s wall");
+                $"first 100 {result.first100PerSecond}/s, last 100 {result.last100PerSecond}/s, {wall:F2} s wall" +
+                (optuna ? $"; Optuna 3.1 in the same run: {result.optunaTrialsPerSecond}/s" : ""));
             Console.WriteLine(JsonSerializer.Serialize(result));
             return status == nameof(StudyStatus.Succeeded) ? 0 : 1;
         }
@@ -75,6 +81,26 @@ public static class Throughput
         var completed = (await study.GetTrials()).Select(t => t.CompletedAt!.Value).Order().ToArray();
         await host.StopAsync();
         return (snapshot.Status.ToString(), wall, completed);
+    }
+
+    /// <summary>Trials per second of Optuna running the same trials, from its process's start to its exit; null where it failed.</summary>
+    private static double? RunOptuna(string data, int trials, int parallel)
+    {
+        var script = TpeParity.FindScript("optuna_throughput.py") ?? throw new FileNotFoundException("experiments/optuna-parity/optuna_throughput.py not found");
+        var start = new ProcessStartInfo(TpeParity.DebianPython) { RedirectStandardOutput = true, UseShellExecute = false, WorkingDirectory = data };
+        foreach (var argument in new[] { script, trials.ToString(CultureInfo.InvariantCulture), parallel.ToString(CultureInfo.InvariantCulture), "optuna-journal.log" })
+            start.ArgumentList.Add(argument);
+        var clock = Stopwatch.StartNew();
+        using var optuna = Process.Start(start)!;
+        var output = optuna.StandardOutput.ReadToEnd();
+        optuna.WaitForExit();
+        var wall = clock.Elapsed.TotalSeconds;
+        if (optuna.ExitCode != 0 || JsonDocument.Parse(output).RootElement.GetProperty("succeeded").GetInt32() != trials)
+        {
+            Console.Error.WriteLine($"optuna_throughput.py failed (exit code {optuna.ExitCode}): {output}");
+            return null;
+        }
+        return Math.Round(trials / wall, 1);
     }
 
     /// <summary><c>tuner run</c> as a child process, timed from its start to its exit; trial times from its study.json.</summary>

@@ -20,7 +20,7 @@ public static class TpeParity
     public static int Run(int seeds, IReadOnlyCollection<string> functions, string? python, IReadOnlyDictionary<string, string> settings, string? optunaJson)
     {
         var suite = TestFunction.Suite.Where(f => functions.Count == 0 || functions.Contains(f.Name)).ToArray();
-        var script = FindScript();
+        var script = FindScript("optuna_tpe.py");
         if (script is null)
         {
             Console.Error.WriteLine("experiments/optuna-parity/optuna_tpe.py not found above the current folder");
@@ -87,7 +87,7 @@ public static class TpeParity
     private static string? RunOptuna(string? python, string script, int seeds, TestFunction[] suite)
     {
         var clock = Stopwatch.StartNew();
-        python ??= File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+        python ??= DebianPython;
         var start = new ProcessStartInfo(python) { RedirectStandardOutput = true };
         foreach (var argument in new[] { script, "--seeds", seeds.ToString(CultureInfo.InvariantCulture) }
                      .Concat(suite.Select(f => $"{f.Name}={f.Budget}")))
@@ -146,12 +146,16 @@ public static class TpeParity
         return Math.Min(1, 2 * (1 - Tuning.Algorithms.Numerics.NormalMath.Cdf(Math.Max(z, 0))));
     }
 
-    private static string? FindScript()
+    /// <summary>Debian's python3, which has python3-optuna, before whatever python3 comes first on PATH.</summary>
+    internal static string DebianPython => File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+
+    /// <summary>A script of experiments/optuna-parity, looked for above the current folder and above this program.</summary>
+    internal static string? FindScript(string name)
     {
         foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
             for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
             {
-                var path = Path.Combine(dir.FullName, "experiments", "optuna-parity", "optuna_tpe.py");
+                var path = Path.Combine(dir.FullName, "experiments", "optuna-parity", name);
                 if (File.Exists(path)) return path;
             }
         return null;

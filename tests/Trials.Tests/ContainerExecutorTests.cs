@@ -8,6 +8,7 @@ using Tuning.Tests.Shared;
 namespace Tuning.Trials.Tests;
 
 /// <summary>Steps as real containers (podman, runc, a local busybox image), through the pipeline runner.</summary>
+[Collection(StepsAlone.Name)]
 public sealed class ContainerExecutorTests() : InTemporaryFolder("tuning-containers-")
 {
     private ContainerExecutor Executor { get; } = new(BusyboxImage.Engine, BusyboxImage.EngineArguments, GpuSlots.None, CpuSlots.Machine());

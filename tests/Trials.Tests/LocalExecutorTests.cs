@@ -6,6 +6,7 @@ using Tuning.Tests.Shared;
 namespace Tuning.Trials.Tests;
 
 /// <summary>The local executor and pipeline runner against real child processes.</summary>
+[Collection(StepsAlone.Name)]
 public sealed class LocalExecutorTests() : InTemporaryFolder("tuning-executor-")
 {
     private async Task<TrialResult> Run(string steps, string budget = "maxTrials: 1", string parameters = "- {name: x, type: double, min: 0, max: 10}", double x = 3)
@@ -224,7 +225,7 @@ public sealed class LocalExecutorTests() : InTemporaryFolder("tuning-executor-")
         // An attempt whose tuner died: its step still runs, recorded in its folder and marked in its environment.
         var stepDirectory = Path.Combine(Root, "trial-0", "s");
         Directory.CreateDirectory(stepDirectory);
-        var start = new System.Diagnostics.ProcessStartInfo(StepProcesses.SessionLauncher!) { UseShellExecute = false };
+        var start = new System.Diagnostics.ProcessStartInfo("/usr/bin/setsid") { UseShellExecute = false };
         foreach (var argument in new[] { "/bin/sh", "-c", "sleep 60 & sleep 60" }) start.ArgumentList.Add(argument);
         start.Environment[StepProcesses.MarkerVariable] = stepDirectory;
         using var orphan = System.Diagnostics.Process.Start(start)!;
@@ -291,6 +292,71 @@ public sealed class LocalExecutorTests() : InTemporaryFolder("tuning-executor-")
             """);
         Assert.Equal(TrialOutcome.Succeeded, result.Outcome);
         Assert.False(StepProcesses.IsAlive(int.Parse(File.ReadAllText(pidFile).Trim())), "a daemon outlived its successful step (and would keep its GPU)");
+    }
+
+    // A new session and a cleared environment shed both the step's process group and its marker; only the
+    // tuner's adopting what the step orphaned finds them.
+    [Theory]
+    [InlineData("env -i setsid -f")]
+    [InlineData("env -u TUNER_STEP_DIR setsid -f")]
+    public async Task A_daemon_that_sheds_the_group_and_the_marker_ends_with_its_step(string escape)
+    {
+        var pidFile = Path.Combine(Root, "daemon.pid");
+        var result = await Run($$"""
+                - name: s
+                  command: [sh, -c, "{{escape}} /bin/sh -c 'echo $$ > {{pidFile}}; exec sleep 1000' > /dev/null 2>&1; until [ -s {{pidFile}} ]; do sleep 0.01; done; echo objective=1"]
+            """);
+        Assert.Equal(TrialOutcome.Succeeded, result.Outcome);
+        AssertEnded(int.Parse(File.ReadAllText(pidFile).Trim()), "a daemon in a new session with a cleared environment outlived its step");
+    }
+
+    [Fact]
+    public async Task A_double_forked_daemon_with_an_empty_environment_ends_with_its_step()
+    {
+        var pidFile = Path.Combine(Root, "daemon.pid");
+        var script = Path.Combine(Root, "daemonize.py");
+        File.WriteAllText(script, $$"""
+            import os, time
+            if os.fork() == 0:
+                os.setsid()
+                if os.fork() == 0:
+                    with open("{{pidFile}}", "w") as f:
+                        f.write(str(os.getpid()))
+                    os.execve("/bin/sleep", ["sleep", "1000"], {})
+                os._exit(0)
+            while not os.path.exists("{{pidFile}}") or os.path.getsize("{{pidFile}}") == 0:
+                time.sleep(0.01)
+            print("objective=1")
+            """);
+        var result = await Run($$"""
+                - name: s
+                  command: [/usr/bin/python3, {{script}}]
+            """);
+        Assert.Equal(TrialOutcome.Succeeded, result.Outcome);
+        AssertEnded(int.Parse(File.ReadAllText(pidFile).Trim()), "a double-forked daemon with an empty environment outlived its step");
+    }
+
+    [Fact]
+    public async Task Processes_the_tuner_starts_itself_are_still_waited_for_while_it_adopts_orphans()
+    {
+        var result = await Run("""
+                - name: s
+                  command: [sh, -c, "echo objective=1"]
+            """);
+        Assert.Equal(TrialOutcome.Succeeded, result.Outcome);
+        Assert.True(StepProcesses.AdoptsOrphans, "the tuner does not adopt what its steps orphan");
+        using var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("/bin/sh", ["-c", "sleep 0.1; exit 7"]))!;
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(7, process.ExitCode);
+    }
+
+    /// <summary>The process is gone, not even left a zombie for the tuner to reap.</summary>
+    private static void AssertEnded(int pid, string message)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(2);
+        while (Directory.Exists($"/proc/{pid}") && DateTime.UtcNow < deadline) Thread.Sleep(20);
+        Assert.False(StepProcesses.IsAlive(pid), message);
+        Assert.False(Directory.Exists($"/proc/{pid}"), $"process {pid} was ended but left a zombie");
     }
 
     [Fact]

@@ -79,6 +79,12 @@ public sealed class ContainerExecutor(string engine, IReadOnlyList<string> extra
     public static string MemoryFlag(string quantity) =>
         quantity.EndsWith("i", StringComparison.Ordinal) ? quantity[..^2] + char.ToLowerInvariant(quantity[^2]) : quantity.ToLowerInvariant();
 
+    /// <summary>
+    /// The engine's monitor (podman's conmon) leaves the client's session with an empty environment and must outlive
+    /// the client to report the container's end and remove it: killing it with the step would leave the container.
+    /// </summary>
+    protected override bool EndsEscapedOrphans => false;
+
     /// <summary>A killed client may leave its container running (the engine's monitor keeps it): remove it.</summary>
     protected override Task AfterKillAsync(StepInvocation step) => RemoveAsync([ContainerName(step)]);
 

@@ -95,6 +95,12 @@ public class LocalExecutor(GpuSlots gpus, CpuSlots cpus) : IStepExecutor
         return environment;
     }
 
+    /// <summary>
+    /// Whether the orphans a step leaves with neither its group nor its marker end with it. An executor whose client
+    /// hands the step to a monitor that must outlive the client (a container engine's) ends what is left its own way.
+    /// </summary>
+    protected virtual bool EndsEscapedOrphans => true;
+
     /// <summary>Ends what the step's process leaves running outside its process tree once it was killed (a container).</summary>
     protected virtual Task AfterKillAsync(StepInvocation step) => Task.CompletedTask;
 
@@ -116,36 +122,29 @@ public class LocalExecutor(GpuSlots gpus, CpuSlots cpus) : IStepExecutor
         if (program.Error is { } missing)
             return new StepResult(metrics, $"step '{step.StepName}' could not start '{launch.Command[0]}': {missing}", clock.Elapsed);
 
-        // Through setsid the step leads a process group of its own: everything it starts can be signalled at once.
-        var start = new ProcessStartInfo(StepProcesses.SessionLauncher ?? program.Path)
-        {
-            WorkingDirectory = step.StepDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = false,
-            UseShellExecute = false,
-        };
-        if (StepProcesses.SessionLauncher is not null) start.ArgumentList.Add(program.Path);
-        foreach (var argument in launch.Command.Skip(1)) start.ArgumentList.Add(argument);
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (System.Collections.DictionaryEntry variable in Environment.GetEnvironmentVariables())
+            environment[(string)variable.Key] = (string?)variable.Value ?? "";
         // A client key in the tuner's own environment (tuner serve started from a shell that set it) is no step's business.
-        start.Environment.Remove("TUNER_KEY");
-        foreach (var (name, value) in launch.Environment) start.Environment[name] = value;
-        start.Environment[StepProcesses.MarkerVariable] = step.StepDirectory;
-        start.Environment[StepProcesses.OwnerVariable] = StepProcesses.Self;
+        environment.Remove("TUNER_KEY");
+        foreach (var (name, value) in launch.Environment) environment[name] = value;
+        environment[StepProcesses.MarkerVariable] = step.StepDirectory;
+        environment[StepProcesses.OwnerVariable] = StepProcesses.Self;
 
-        using var process = new Process { StartInfo = start };
+        // The step leads a session and process group of its own: everything it starts can be signalled at once.
+        StepProcess process;
         try
         {
-            process.Start();
+            process = StepProcess.Start(program.Path, launch.Command.Skip(1), environment, step.StepDirectory);
         }
         catch (Win32Exception e)
         {
             return new StepResult(metrics, $"step '{step.StepName}' could not start '{launch.Command[0]}': {e.Message}", clock.Elapsed);
         }
-        var group = StepProcesses.SessionLauncher is null ? null : StepProcesses.GroupOf(process.Id);
+        using var started = process;
         // Written before anything else can go wrong, so a later run finds this group even if the tuner is killed now.
-        if (group is { } recorded) StepProcesses.Record(step.StepDirectory, recorded);
-        IReadOnlyCollection<StepProcesses.Group> groups = group is { } g ? [g] : [];
+        StepProcesses.Record(step.StepDirectory, process.Group);
+        IReadOnlyCollection<StepProcesses.Group> groups = [process.Group];
 
         var stopReading = new CancellationTokenSource();
         // Lines read once reading has stopped are not metrics of this step: the check and the read share a lock.
@@ -168,7 +167,7 @@ public class LocalExecutor(GpuSlots gpus, CpuSlots cpus) : IStepExecutor
         try
         {
             // The metrics file is read as it grows, so its values reach the trial while the step runs.
-            var exited = process.WaitForExitAsync(cancellation);
+            var exited = process.Exited.WaitAsync(cancellation);
             while (!await Finishes(exited, MetricsFilePoll).ConfigureAwait(false)) metricsLines.ReadNew();
             await exited.ConfigureAwait(false);
         }
@@ -177,10 +176,12 @@ public class LocalExecutor(GpuSlots gpus, CpuSlots cpus) : IStepExecutor
             killed = true;
         }
         // Whatever the step started ends with it: on a timeout or stop the step itself, after a normal exit what it
-        // left running (background children, daemons that hold a GPU). Only processes started since the step are looked at.
-        await StepProcesses.EndAsync(step.StepDirectory, groups, StepProcesses.TerminationGrace, group?.StartTicks ?? 0).ConfigureAwait(false);
-        if (killed && group is null) process.Kill(entireProcessTree: true);
-        await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+        // left running (background children, daemons that hold a GPU), looked for among all processes only when its
+        // group or the orphans it left say something is left. Only processes started since the step are looked at.
+        if (killed || StepProcesses.LeftBehind(process.Group, process.StartedAt))
+            await StepProcesses.EndAsync(step.StepDirectory, groups, StepProcesses.TerminationGrace, process.Group.StartTicks,
+                escapedFrom: EndsEscapedOrphans ? (process.Id, process.StartedAt) : null).ConfigureAwait(false);
+        var exitCode = await process.Exited.ConfigureAwait(false);
         if (killed) await AfterKillAsync(step).ConfigureAwait(false);
         // The pipes close once every process holding them is gone. Still open after a second: either this tuner is
         // slow to read what is left (a busy machine), and the end of the output is waited for, since no one writes
@@ -195,7 +196,8 @@ public class LocalExecutor(GpuSlots gpus, CpuSlots cpus) : IStepExecutor
         metricsLines.Finish();
 
         string? error = killed ? $"step '{step.StepName}' was killed"
-            : process.ExitCode != 0 ? Failure(step, process.ExitCode, LastLine(Path.Combine(step.StepDirectory, "stderr.log")))
+            : exitCode is not { } code ? $"step '{step.StepName}' ended, but its exit code was taken by another wait (the tuner runs as PID 1: start it under an init such as tini)"
+            : code != 0 ? Failure(step, code, LastLine(Path.Combine(step.StepDirectory, "stderr.log")))
             : null;
         return new StepResult(metrics, error, clock.Elapsed);
     }
