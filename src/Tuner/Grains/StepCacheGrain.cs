@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Hosting;
 using Tuning.Trials;
 using Orleans.Concurrency;
 using Tuning.Trials.Caching;
@@ -64,7 +65,8 @@ public sealed class StepCacheGrain : Grain, IStepCacheGrain
 /// silo unreachable, declared dead) is made again, backing off, until the grain is back on another silo. Its turns
 /// are forgotten with it, which is right: their owners on the lost silo are gone too.
 /// </remarks>
-public sealed class GrainStepRunGate(IGrainFactory grains) : IStepRunGate
+/// <param name="lifetime">A silo that is stopping tries nothing again: its grains are going, and so are the turns' owners.</param>
+public sealed class GrainStepRunGate(IGrainFactory grains, IHostApplicationLifetime lifetime) : IStepRunGate
 {
     /// <summary>How long calls are tried again while a lost silo is being declared dead.</summary>
     private static readonly TimeSpan LostSiloWait = TimeSpan.FromSeconds(60);
@@ -92,16 +94,23 @@ public sealed class GrainStepRunGate(IGrainFactory grains) : IStepRunGate
         return true;
     }, CancellationToken.None);
 
-    public Task ExitAsync(string key, Guid turn, string? error, bool abandoned) => Retried(async () =>
-    {
-        await grains.GetGrain<IStepCacheGrain>(key).Exit(turn, error, abandoned).ConfigureAwait(false);
-        return true;
-    }, CancellationToken.None);
+    /// <remarks>
+    /// A silo that is stopping gives no turn back: its steps were ended by the stop, the grain cannot be reached any
+    /// more (Orleans would log each try as an error on the user's terminal), and the turn's lease runs out by itself.
+    /// </remarks>
+    public Task ExitAsync(string key, Guid turn, string? error, bool abandoned) => lifetime.ApplicationStopping.IsCancellationRequested
+        ? Task.CompletedTask
+        : Retried(async () =>
+        {
+            await grains.GetGrain<IStepCacheGrain>(key).Exit(turn, error, abandoned).ConfigureAwait(false);
+            return true;
+        }, CancellationToken.None);
 
-    private static async Task<T> Retried<T>(Func<Task<T>> call, CancellationToken cancellation)
+    private async Task<T> Retried<T>(Func<Task<T>> call, CancellationToken cancellation)
     {
         var giveUp = DateTime.UtcNow + LostSiloWait;
-        var untilDeclaredDead = Retrying.Backoff(e => e is OrleansException && DateTime.UtcNow < giveUp, TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(4));
+        var untilDeclaredDead = Retrying.Backoff(e => e is OrleansException && DateTime.UtcNow < giveUp && !lifetime.ApplicationStopping.IsCancellationRequested,
+            TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(4));
         return await untilDeclaredDead.ExecuteAsync(async _ => await call().ConfigureAwait(false), cancellation).ConfigureAwait(false);
     }
 }
