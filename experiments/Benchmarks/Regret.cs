@@ -105,7 +105,7 @@ public static class Regret
             observations.Add(new Observation(finished, value + function.Noise * GpPriors.Gaussian(new Random(Seeds.ForTrial(seed ^ NoiseSalt, values.Count)))));
         }
         var luckiest = Enumerable.Range(0, values.Count).MinBy(i => observations[i].Loss!.Value);
-        var recommended = function.Noise > 0 ? Recommendation.Best(function.Space, observations, seed)!.Index : luckiest;
+        var recommended = function.Noise > 0 ? Recommendation.Best(function.Space, observations)!.Index : luckiest;
         return new RunOutcome(values[luckiest], values[recommended]);
     }
 

@@ -20,14 +20,14 @@ public class RecommenderTests
         var trials = Enumerable.Range(0, 12).Select(i => Trial(i, i / 11.0, -Math.Pow(i / 11.0 - 0.3, 2))).ToList();
         // Reported far above the rest, but it failed: its value is no result.
         trials.Add(Trial(12, 0.9, 5, TrialStatus.Failed));
-        Assert.Equal(3, Recommender.Of(Line, Objective(Goal.Maximize), 0, trials)?.Trial.Number);
-        Assert.Null(Recommender.Of(Line, Objective(Goal.Maximize), 0, [Trial(0, 0.5, 1, TrialStatus.Failed)]));
+        Assert.Equal(3, Recommender.Of(Line, Objective(Goal.Maximize), trials)?.Trial.Number);
+        Assert.Null(Recommender.Of(Line, Objective(Goal.Maximize), [Trial(0, 0.5, 1, TrialStatus.Failed)]));
     }
 
     [Fact]
     public async Task The_model_is_fitted_again_only_when_the_number_of_succeeded_trials_changes()
     {
-        var recommender = new Recommender(Line, Objective(Goal.Minimize), 0);
+        var recommender = new Recommender(Line, Objective(Goal.Minimize));
         var trials = Enumerable.Range(0, 6).Select(i => Trial(i, i / 5.0, Math.Abs(i / 5.0 - 0.4))).ToList();
         Assert.Equal(2, (await recommender.RecommendAsync(trials))?.Trial.Number);
         // Another poll while nothing else succeeded (a trial started, one failed) reuses the answer.

@@ -18,8 +18,14 @@ public static class Recommendation
     /// </summary>
     public const int MaxModelPoints = 1000;
 
+    /// <summary>
+    /// The seed of the fit's random restarts, the same for every study: a recommendation reports on results and
+    /// decides no search, so the same results give the same recommendation whichever study or run they come from.
+    /// </summary>
+    private const int FitSeed = 0;
+
     /// <summary>The recommended one of <paramref name="observations"/>; null when none has a finite loss.</summary>
-    public static RecommendedPoint? Best(SearchSpace space, IReadOnlyList<Observation> observations, int seed = 0)
+    public static RecommendedPoint? Best(SearchSpace space, IReadOnlyList<Observation> observations)
     {
         // Best observed first: candidates are taken in this order, so equal posterior means go to the better observed value.
         var finite = Enumerable.Range(0, observations.Count)
@@ -31,7 +37,7 @@ public static class Recommendation
         var inputs = new ModelInputs(space);
         var x = finite.Select(i => inputs.ToFeatures(space.ToUnit(observations[i].Parameters))).ToArray();
         var y = GaussianProcess.Standardise(finite.Select(i => observations[i].Loss!.Value).ToArray());
-        var random = new Random(seed);
+        var random = new Random(FitSeed);
         var fit = GaussianProcess.Fit(TrainingData.Subset(x, y, inputs.Categorical, random), null, random, restarts: 2,
             GpPriors.ForDimensions(space.Dimensions));
         var means = GaussianProcess.Create(x, y, inputs.Categorical, fit).Means(x);

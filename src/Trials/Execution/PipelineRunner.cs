@@ -60,15 +60,12 @@ public sealed class PipelineRunner
         // Cancelled to end every running step: the trial stopped or stopped early, or a step failed.
         using var abort = CancellationTokenSource.CreateLinkedTokenSource(cancellation, earlyStop);
         using var deadline = new TrialDeadline(_spec.Budget.TrialTimeout, abort.Token);
-        var run = new Run(this, trial, deadline, abort, watch?.Reported);
+        var run = new Run(this, trial, deadline, abort, watch?.Reported, cancellation, earlyStop);
         // What ended the trial is what happened first: a stop, an early stop, the timeout or a step's failure; what
         // comes after it (the early stop of a trial whose step has already failed, say) changes nothing.
-        using var onCancel = cancellation.Register(() => run.Ends(TrialOutcome.Cancelled, "cancelled"));
-        using var onEarlyStop = earlyStop.Register(() => run.Ends(TrialOutcome.EarlyStopped, "stopped early: its intermediate values were worse than the others' at the same step"));
-        using var onTimeout = deadline.Token.Register(() =>
-        {
-            if (deadline.RanOut) run.Ends(TrialOutcome.Failed, $"timed out after {_spec.Budget.TrialTimeout} (budget.trialTimeout)", timedOut: true);
-        });
+        using var onCancel = cancellation.Register(() => run.EndedFromOutside());
+        using var onEarlyStop = earlyStop.Register(() => run.EndedFromOutside());
+        using var onTimeout = deadline.Token.Register(() => run.EndedFromOutside());
 
         var steps = new Dictionary<string, Task<StepDone>>(StringComparer.Ordinal);
         using var quotaWatch = new CancellationTokenSource();
@@ -146,7 +143,8 @@ public sealed class PipelineRunner
     }
 
     /// <summary>One trial's pipeline while it runs: the steps' shared deadline, and what ended it first.</summary>
-    private sealed class Run(PipelineRunner runner, TrialRun trial, TrialDeadline deadline, CancellationTokenSource abort, Action<MetricReport>? reported)
+    private sealed class Run(PipelineRunner runner, TrialRun trial, TrialDeadline deadline, CancellationTokenSource abort, Action<MetricReport>? reported,
+        CancellationToken stop, CancellationToken earlyStop)
     {
         private (TrialOutcome Outcome, string Error, bool TimedOut, bool Infrastructure)? _end;
         private string? _killed;
@@ -203,6 +201,20 @@ public sealed class PipelineRunner
         }
 
         /// <summary>Records what ended the trial, if nothing did before, and ends its running steps.</summary>
+        /// <summary>
+        /// Records a stop, an early stop or the timeout as the trial's end if one has happened (each is flagged before
+        /// its callbacks run). A step killed for it is heard ending as its cause's callback runs, or even before (its
+        /// end can complete within the cancellation), so a failed step asks this first: its kill is not the cause.
+        /// </summary>
+        public bool EndedFromOutside()
+        {
+            if (stop.IsCancellationRequested) Ends(TrialOutcome.Cancelled, "cancelled");
+            else if (earlyStop.IsCancellationRequested) Ends(TrialOutcome.EarlyStopped, "stopped early: its intermediate values were worse than the others' at the same step");
+            else if (deadline.RanOut) Ends(TrialOutcome.Failed, $"timed out after {runner._spec.Budget.TrialTimeout} (budget.trialTimeout)", timedOut: true);
+            else return false;
+            return true;
+        }
+
         public void Ends(TrialOutcome outcome, string error, bool timedOut = false, bool infrastructure = false)
         {
             lock (this) _end ??= (outcome, error, timedOut, infrastructure);
@@ -230,7 +242,7 @@ public sealed class PipelineRunner
             if (!done.Succeeded)
             {
                 lock (this) _killed ??= step.Name;
-                Ends(TrialOutcome.Failed, done.Summary?.Error ?? $"step '{step.Name}' failed", infrastructure: done.Infrastructure);
+                if (!EndedFromOutside()) Ends(TrialOutcome.Failed, done.Summary?.Error ?? $"step '{step.Name}' failed", infrastructure: done.Infrastructure);
             }
             return done;
         }

@@ -20,7 +20,7 @@ public sealed record RecommendedTrial([property: Id(0)] TrialRecord Trial, [prop
 /// study they only grow, and a succeeded trial stays as it is), and computed on the thread pool, one fit at a time.
 /// Called from one thread at a time (the study grain's turns).
 /// </summary>
-public sealed class Recommender(SearchSpace space, ObjectiveSpec objective, int seed)
+public sealed class Recommender(SearchSpace space, ObjectiveSpec objective)
 {
     private int _succeeded;
     private Task<RecommendedTrial?> _answer = Task.FromResult<RecommendedTrial?>(null);
@@ -32,11 +32,11 @@ public sealed class Recommender(SearchSpace space, ObjectiveSpec objective, int 
         // While a fit runs, its answer stands (a trial behind at most): fits queued per poll would only pile up.
         if (succeeded.Length == _succeeded || !_answer.IsCompleted) return _answer;
         _succeeded = succeeded.Length;
-        return _answer = Task.Run(() => Of(space, objective, seed, succeeded));
+        return _answer = Task.Run(() => Of(space, objective, succeeded));
     }
 
     /// <summary>The recommended trial, fitted afresh.</summary>
-    public static RecommendedTrial? Of(SearchSpace space, ObjectiveSpec objective, int seed, IEnumerable<TrialRecord> trials)
+    public static RecommendedTrial? Of(SearchSpace space, ObjectiveSpec objective, IEnumerable<TrialRecord> trials)
     {
         // In number order, so the same trials give the same fit however they finished.
         var succeeded = trials
@@ -44,6 +44,6 @@ public sealed class Recommender(SearchSpace space, ObjectiveSpec objective, int 
             .OrderBy(t => t.Number)
             .ToArray();
         var observations = succeeded.Select(t => new Observation(t.Parameters, objective.ToLoss(t.Metrics[objective.Metric]))).ToArray();
-        return Recommendation.Best(space, observations, seed) is { } point ? new RecommendedTrial(succeeded[point.Index], point.ModelLearnt) : null;
+        return Recommendation.Best(space, observations) is { } point ? new RecommendedTrial(succeeded[point.Index], point.ModelLearnt) : null;
     }
 }
