@@ -27,16 +27,48 @@ public class RecommenderTests
     [Fact]
     public async Task The_model_is_fitted_again_only_when_the_number_of_succeeded_trials_changes()
     {
-        var recommender = new Recommender(Line, Objective(Goal.Minimize));
+        var clock = new SteppedClock();
+        var recommender = new Recommender(Line, Objective(Goal.Minimize), clock);
         var trials = Enumerable.Range(0, 6).Select(i => Trial(i, i / 5.0, Math.Abs(i / 5.0 - 0.4))).ToList();
-        Assert.Equal(2, (await recommender.RecommendAsync(trials))?.Trial.Number);
+        Assert.Equal(2, (await recommender.RecommendAsync(trials, ended: false))?.Trial.Number);
         // Another poll while nothing else succeeded (a trial started, one failed) reuses the answer.
         trials.Add(Trial(6, 0.1, double.NaN, TrialStatus.Running));
         trials.Add(Trial(7, 0.1, double.NaN, TrialStatus.Failed));
-        Assert.Same(await recommender.RecommendAsync(trials), await recommender.RecommendAsync(trials));
-        Assert.Equal(2, (await recommender.RecommendAsync(trials))?.Trial.Number);
+        Assert.Same(await recommender.RecommendAsync(trials, ended: false), await recommender.RecommendAsync(trials, ended: false));
+        Assert.Equal(2, (await recommender.RecommendAsync(trials, ended: false))?.Trial.Number);
         // Another trial succeeded: fitted again, to results that (to show it) put the minimum elsewhere.
+        clock.Advance(TimeSpan.FromSeconds(10));
         var moved = Enumerable.Range(0, 7).Select(i => Trial(i, i / 6.0, Math.Pow(i / 6.0 - 5 / 6.0, 2))).ToList();
-        Assert.Equal(5, (await recommender.RecommendAsync(moved))?.Trial.Number);
+        Assert.Equal(5, (await recommender.RecommendAsync(moved, ended: false))?.Trial.Number);
+    }
+
+    /// <summary>A clock that moves only when told: every fit takes one second of it, and polls come when the test says.</summary>
+    private sealed class SteppedClock : TimeProvider
+    {
+        private long _ticks;
+
+        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+
+        public override long GetTimestamp() => Interlocked.Add(ref _ticks, TimeSpan.TicksPerSecond / 2);
+
+        public void Advance(TimeSpan by) => Interlocked.Add(ref _ticks, by.Ticks);
+    }
+
+    [Fact]
+    public async Task A_running_study_rests_nine_times_a_fit_s_time_between_fits_and_an_ended_one_counts_every_trial()
+    {
+        var clock = new SteppedClock();
+        var recommender = new Recommender(Line, Objective(Goal.Minimize), clock);
+        List<TrialRecord> Trials(int count, double minimum) =>
+            Enumerable.Range(0, count).Select(i => Trial(i, i / (double)count, Math.Pow(i / (double)count - minimum, 2))).ToList();
+        var first = await recommender.RecommendAsync(Trials(40, 0.25), ended: false);
+        Assert.Equal(10, first?.Trial.Number);
+        // The fit took half a second of the clock: a poll 3.5 s after it keeps its answer, though another trial moved the minimum.
+        clock.Advance(TimeSpan.FromSeconds(3));
+        Assert.Same(first, await recommender.RecommendAsync(Trials(41, 0.75), ended: false));
+        clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(31, (await recommender.RecommendAsync(Trials(41, 0.75), ended: false))?.Trial.Number);
+        // Ended, the last trial counts at once.
+        Assert.Equal(32, (await recommender.RecommendAsync(Trials(43, 0.75), ended: true))?.Trial.Number);
     }
 }

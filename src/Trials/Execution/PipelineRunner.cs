@@ -68,12 +68,10 @@ public sealed class PipelineRunner
         using var onTimeout = deadline.Token.Register(() => run.EndedFromOutside());
 
         var steps = new Dictionary<string, Task<StepDone>>(StringComparer.Ordinal);
-        using var quotaWatch = new CancellationTokenSource();
-        var quota = run.WatchDiskAsync(quotaWatch.Token);
+        var quota = new Periodic(DiskQuotaPoll, run.WithinQuotaAsync);
         foreach (var step in _order) steps[step.Name] = run.WhenReadyAsync(step, steps);
         var done = await Task.WhenAll(_order.Select(step => steps[step.Name])).ConfigureAwait(false);
-        quotaWatch.Cancel();
-        await quota.ConfigureAwait(false);
+        await quota.StopAsync().ConfigureAwait(false);
 
         var metrics = new MetricReport();
         foreach (var step in done) metrics.Merge(step.Metrics);
@@ -164,25 +162,16 @@ public sealed class PipelineRunner
                 : $"the trial wrote {StudyFile.FormatSize(used)}, over its quota of {StudyFile.FormatSize(quota)} (budget.trialDiskQuota)";
         }
 
-        /// <summary>Measures the trial's folders every <see cref="DiskQuotaPoll"/> and ends the trial once they hold more than its quota.</summary>
-        public async Task WatchDiskAsync(CancellationToken stop)
+        /// <summary>
+        /// One look at the trial's disk use, every <see cref="DiskQuotaPoll"/>: false, the trial ended, once its folders
+        /// hold more than its quota.
+        /// </summary>
+        public async Task<bool> WithinQuotaAsync()
         {
-            using var timer = new PeriodicTimer(DiskQuotaPoll);
-            try
-            {
-                while (await timer.WaitForNextTickAsync(stop).ConfigureAwait(false))
-                {
-                    // Measuring walks the folders: off the timer's thread, and never two at once.
-                    if (await Task.Run(OverQuota, stop).ConfigureAwait(false) is { } over)
-                    {
-                        Ends(TrialOutcome.Failed, over);
-                        return;
-                    }
-                }
-            }
-            catch (OperationCanceledException)
-            {
-            }
+            // Measuring walks the folders: off the timer's thread, and never two at once.
+            if (await Task.Run(OverQuota).ConfigureAwait(false) is not { } over) return true;
+            Ends(TrialOutcome.Failed, over);
+            return false;
         }
 
         /// <summary>How the trial ended, for a trial with a step that did not succeed.</summary>
@@ -307,8 +296,7 @@ public sealed class PipelineRunner
 
             string? error = "the tuner failed while running the step";
             var abandoned = true;
-            using var renewing = new CancellationTokenSource();
-            var renewal = RenewAsync(key, turn, renewing.Token);
+            var renewal = new Periodic(RenewEvery, () => RenewAsync(key, turn));
             try
             {
                 // A run that ended just before this turn was given left its entry.
@@ -357,8 +345,7 @@ public sealed class PipelineRunner
             }
             finally
             {
-                renewing.Cancel();
-                await renewal.ConfigureAwait(false);
+                await renewal.StopAsync().ConfigureAwait(false);
                 try
                 {
                     await runner._gate.ExitAsync(key, turn, error, abandoned).ConfigureAwait(false);
@@ -370,26 +357,17 @@ public sealed class PipelineRunner
             }
         }
 
-        private async Task RenewAsync(string key, Guid turn, CancellationToken stop)
+        private async Task<bool> RenewAsync(string key, Guid turn)
         {
-            using var timer = new PeriodicTimer(RenewEvery);
             try
             {
-                while (await timer.WaitForNextTickAsync(stop).ConfigureAwait(false))
-                {
-                    try
-                    {
-                        await runner._gate.RenewAsync(key, turn).ConfigureAwait(false);
-                    }
-                    catch (Exception e) when (e is not OperationCanceledException)
-                    {
-                        // One renewal lost is no harm: the lease outlasts several; the next one tries again.
-                    }
-                }
+                await runner._gate.RenewAsync(key, turn).ConfigureAwait(false);
             }
-            catch (OperationCanceledException)
+            catch (Exception e) when (e is not OperationCanceledException)
             {
+                // One renewal lost is no harm: the lease outlasts several; the next one tries again.
             }
+            return true;
         }
 
         private StepDone Hit(StepSpec step, string key, CacheEntry entry)

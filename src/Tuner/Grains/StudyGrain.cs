@@ -261,7 +261,7 @@ public sealed class StudyGrain(
 
     public Task<StudySnapshot> GetSnapshot() => Task.FromResult(Snapshot());
 
-    public Task<RecommendedTrial?> GetRecommendation() => _recommender is null ? throw new StudyNotFoundException(Id) : _recommender.RecommendAsync(_trials);
+    public Task<RecommendedTrial?> GetRecommendation() => _recommender is null ? throw new StudyNotFoundException(Id) : _recommender.RecommendAsync(_trials, ended: state.State.Status.IsTerminal());
 
     public Task<TrialRecord[]> GetTrials() => Task.FromResult(_trials.OfType<TrialRecord>().ToArray());
 

@@ -246,15 +246,14 @@ public sealed class TrialGrain(
         private readonly CancellationToken _stopping;
         private readonly MetricReport _live = new();
         private readonly CancellationTokenSource _earlyStop = new();
-        private readonly CancellationTokenSource _stop = new();
-        private readonly Task _pumping;
+        private readonly Periodic _pumping;
         private int _changed;
 
         public ProgressPump(TrialRecord started, ITrialGrain trial, IStudyGrain study, ILogger logger, CancellationToken stopping)
         {
             (_started, _trial, _study, _logger, _stopping) = (started, trial, study, logger, stopping);
             Watch = new TrialWatch(Reported, _earlyStop.Token);
-            _pumping = Task.Run(PumpAsync);
+            _pumping = new Periodic(Every, ReportAsync);
         }
 
         public TrialWatch Watch { get; }
@@ -268,49 +267,39 @@ public sealed class TrialGrain(
             Volatile.Write(ref _changed, 1);
         }
 
-        private async Task PumpAsync()
+        /// <summary>One period's report, when anything new was heard; false ends the pump (the silo is stopping).</summary>
+        private async Task<bool> ReportAsync()
         {
-            using var timer = new PeriodicTimer(Every);
+            if (Interlocked.Exchange(ref _changed, 0) == 0) return true;
+            TrialRecord record;
+            lock (_live)
+                record = _started with
+                {
+                    Metrics = new Dictionary<string, double>(_live.Final),
+                    Intermediate = _live.Intermediate.ToDictionary(m => m.Key, m => m.Value.ToArray()),
+                };
             try
             {
-                while (await timer.WaitForNextTickAsync(_stop.Token))
+                // Only the trial's current attempt may steer its study: the trial grain, which knows it, says.
+                if (await _trial.RecordProgress(record) && await _study.TrialProgress(record) is { } reason && StopReason is null)
                 {
-                    if (Interlocked.Exchange(ref _changed, 0) == 0) continue;
-                    TrialRecord record;
-                    lock (_live)
-                        record = _started with
-                        {
-                            Metrics = new Dictionary<string, double>(_live.Final),
-                            Intermediate = _live.Intermediate.ToDictionary(m => m.Key, m => m.Value.ToArray()),
-                        };
-                    try
-                    {
-                        // Only the trial's current attempt may steer its study: the trial grain, which knows it, says.
-                        if (await _trial.RecordProgress(record) && await _study.TrialProgress(record) is { } reason && StopReason is null)
-                        {
-                            StopReason = reason;
-                            _earlyStop.Cancel();
-                        }
-                    }
-                    catch (Exception e) when (e is not OperationCanceledException)
-                    {
-                        // A silo shutting down cannot be told anything: the trial runs again on resume.
-                        if (_stopping.IsCancellationRequested) return;
-                        _logger.LogWarning(e, "trial {Trial}: could not report its progress", _started.Id);
-                        Volatile.Write(ref _changed, 1);
-                    }
+                    StopReason = reason;
+                    _earlyStop.Cancel();
                 }
             }
-            catch (OperationCanceledException)
+            catch (Exception e)
             {
+                // A silo shutting down cannot be told anything: the trial runs again on resume.
+                if (_stopping.IsCancellationRequested) return false;
+                _logger.LogWarning(e, "trial {Trial}: could not report its progress", _started.Id);
+                Volatile.Write(ref _changed, 1);
             }
+            return true;
         }
 
         public async Task StopAsync()
         {
-            _stop.Cancel();
-            await _pumping;
-            _stop.Dispose();
+            await _pumping.StopAsync();
             _earlyStop.Dispose();
         }
     }
