@@ -279,6 +279,15 @@ public sealed class ServiceTests : IAsyncLifetime
                 var security = operation.Value.GetProperty("security").EnumerateArray().SelectMany(r => r.EnumerateObject().Select(s => s.Name));
                 Assert.Equal([ApiDocument.ApiKeyScheme, ApiDocument.BearerScheme], security.Order());
                 if (!operation.Value.TryGetProperty("requestBody", out var body)) continue;
+                if (path.Name != "/api/studies")
+                {
+                    // An external trial's report, tell or heartbeat: a JSON body only.
+                    Assert.Equal(["application/json"], body.GetProperty("content").EnumerateObject().Select(t => t.Name));
+                    var plain = new StringContent("{}", System.Text.Encoding.UTF8, "text/plain");
+                    var url = path.Name.TrimStart('/').Replace("{id}", "0123456789abcdef0123456789abcdef").Replace("{number}", "0");
+                    Assert.Equal(HttpStatusCode.UnsupportedMediaType, (await _client.PostAsync(url, plain)).StatusCode);
+                    continue;
+                }
                 foreach (var type in body.GetProperty("content").EnumerateObject())
                 {
                     Assert.Equal("#/components/schemas/StudyFile", type.Value.GetProperty("schema").GetProperty("$ref").GetString());

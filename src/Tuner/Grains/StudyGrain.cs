@@ -401,15 +401,18 @@ public sealed class StudyGrain(
 
     public async Task<ExternalAnswer> Tell(int number, string attempt, Dictionary<string, double>? metrics, string? failed)
     {
-        if (ExternalRefusal(number) is { } refused) return refused;
+        // A tell of a trial that has ended is answered by the trial even once the study has ended (the last tell ends
+        // it): the same tell again is taken, another one refused.
+        var told = number >= 0 && number < _trials.Count && _trials[number] is { Status: not TrialStatus.Cancelled } known && known.Status.IsTerminal();
+        if (ExternalRefusal(number, mayHaveEnded: told) is { } refused) return refused;
         if ((metrics is null) == (failed is null))
             return ExternalAnswer.Refused(Refusal.Invalid, "a tell carries either metrics (the trial succeeded) or failed (why it did not), not both nor neither");
         var objective = Spec.Objective.Metric;
         if (metrics is not null && !(metrics.TryGetValue(objective, out var value) && double.IsFinite(value)))
             return ExternalAnswer.Refused(Refusal.Invalid, $"the metrics hold no finite value of the objective metric '{objective}'");
-        var told = await Trial(number).Tell(attempt, failed is null ? TrialStatus.Succeeded : TrialStatus.Failed, metrics ?? [], failed);
-        if (told.Trial is { } record) await TrialFinished(record);
-        return told;
+        var answer = await Trial(number).Tell(attempt, failed is null ? TrialStatus.Succeeded : TrialStatus.Failed, metrics ?? [], failed);
+        if (answer.Trial is { } record) await TrialFinished(record);
+        return answer;
     }
 
     public Task<ExternalAnswer> Heartbeat(int number, string attempt)
@@ -426,14 +429,15 @@ public sealed class StudyGrain(
     }
 
     /// <summary>
-    /// Why a client's call is refused before it reaches a trial: the study is not external or not running, or (with
-    /// <paramref name="number"/>) no such trial was asked for. Null where it may go on.
+    /// Why a client's call is refused before it reaches a trial: the study is not external or (unless
+    /// <paramref name="mayHaveEnded"/>) not running, or (with <paramref name="number"/>) no such trial was asked for.
+    /// Null where it may go on.
     /// </summary>
-    private ExternalAnswer? ExternalRefusal(int? number = null)
+    private ExternalAnswer? ExternalRefusal(int? number = null, bool mayHaveEnded = false)
     {
         if (!External)
             return ExternalAnswer.Refused(Refusal.Conflict, "the study runs its own trials (trial.steps); ask and tell are for studies with trial: {external: ...}");
-        if (state.State.Status != StudyStatus.Running)
+        if (state.State.Status != StudyStatus.Running && !mayHaveEnded)
             return ExternalAnswer.Refused(Refusal.Conflict, $"the study has ended ({state.State.Status}{(state.State.Reason is { } why ? ": " + why : "")})");
         if (number is { } n && (n < 0 || n >= _trials.Count || _trials[n] is null))
             return ExternalAnswer.Refused(Refusal.NoSuchTrial, $"no trial {n} was asked for in this study");
