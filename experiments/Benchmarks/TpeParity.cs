@@ -20,7 +20,7 @@ public static class TpeParity
     public static int Run(int seeds, IReadOnlyCollection<string> functions, string? python, IReadOnlyDictionary<string, string> settings, string? optunaJson)
     {
         var suite = TestFunction.Suite.Where(f => functions.Count == 0 || functions.Contains(f.Name)).ToArray();
-        var script = FindScript();
+        var script = FindScript("optuna_tpe.py");
         if (script is null)
         {
             Console.Error.WriteLine("experiments/optuna-parity/optuna_tpe.py not found above the current folder");
@@ -146,12 +146,13 @@ public static class TpeParity
         return Math.Min(1, 2 * (1 - Tuning.Algorithms.Numerics.NormalMath.Cdf(Math.Max(z, 0))));
     }
 
-    private static string? FindScript()
+    /// <summary>A script of experiments/optuna-parity, found above the current folder or the program's.</summary>
+    internal static string? FindScript(string file)
     {
         foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
             for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
             {
-                var path = Path.Combine(dir.FullName, "experiments", "optuna-parity", "optuna_tpe.py");
+                var path = Path.Combine(dir.FullName, "experiments", "optuna-parity", file);
                 if (File.Exists(path)) return path;
             }
         return null;
