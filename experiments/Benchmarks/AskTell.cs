@@ -3,9 +3,6 @@ using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
-using Tuning.Api.Service;
-using Tuning.Trials.Execution;
-using Tuning.Tuner;
 
 namespace Tuning.Benchmarks;
 
@@ -21,10 +18,9 @@ public static class AskTell
         var folder = Directory.CreateTempSubdirectory("tuning-asktell-").FullName;
         try
         {
-            var url = $"http://127.0.0.1:{TuningSilo.FreePort()}";
-            await using var app = TunerServer.Build(new ServerOptions(url, Path.Combine(folder, "data"), null, folder, AllowRemote: false), GpuSlots.None);
-            await app.StartAsync();
-            using var client = new HttpClient { BaseAddress = new Uri(url + "/"), Timeout = TimeSpan.FromMinutes(5) };
+            var (app, client) = await Service.StartAsync(folder);
+            await using var stopping = app;
+            using var _ = client;
             var yaml = $$"""
                 name: asktell
                 objective: {metric: objective, goal: minimize}

@@ -56,24 +56,18 @@ public static class StudyEndpoints
         studies.MapPost("/{id}/trials/{number}/report", Report)
             .WithSummary("Report an external trial's intermediate values at a step; answers whether the study stops it early")
             .Produces<ReportAnswerView>()
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status409Conflict);
+            .RefusedAsTrialCall();
 
         studies.MapPost("/{id}/trials/{number}/tell", Tell)
             .WithSummary("Tell an external trial's outcome: its metrics, or why it failed")
             .WithDescription("The same tell again is 200 (a client may retry); another outcome, or a tell from an attempt no longer current, is 409.")
             .Produces<TrialView>()
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status409Conflict);
+            .RefusedAsTrialCall();
 
         studies.MapPost("/{id}/trials/{number}/heartbeat", Heartbeat)
             .WithSummary("Keep an external trial's attempt alive (any report does too)")
             .Produces<AskedTrialView>()
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status409Conflict);
+            .RefusedAsTrialCall();
 
         studies.MapGet("/{id}/spec", async Task<IResult> (string id, HttpContext context, StudyService service) =>
                 ParseId(id) is { } guid && await service.SourceAsync(guid, Visible(context)) is { } source
@@ -197,6 +191,12 @@ public static class StudyEndpoints
             { Refusal: Refusal.Invalid } => Problem(StatusCodes.Status400BadRequest, "Invalid request", answer.Reason!),
             _ => ok(answer),
         };
+
+    /// <summary>How a report, tell or heartbeat is refused: a body without what it needs, an unknown trial, a superseded attempt or an ended trial.</summary>
+    private static RouteHandlerBuilder RefusedAsTrialCall(this RouteHandlerBuilder endpoint) => endpoint
+        .ProducesProblem(StatusCodes.Status400BadRequest)
+        .ProducesProblem(StatusCodes.Status404NotFound)
+        .ProducesProblem(StatusCodes.Status409Conflict);
 
     private static AskedTrialView Asked(TrialRecord trial) => new(trial.Number, trial.Id, Views.Parameters(trial.Parameters), trial.Attempt!);
 
