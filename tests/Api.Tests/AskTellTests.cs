@@ -6,24 +6,8 @@ using System.Text.Json;
 namespace Tuning.Api.Tests;
 
 /// <summary>External studies over HTTP: trials asked for, reported and told by clients, against a real <c>tuner serve</c>.</summary>
-public sealed class AskTellTests : IAsyncLifetime
+public sealed class AskTellTests : OnOneServer
 {
-    private Server _server = null!;
-    private HttpClient _client = null!;
-
-    public async Task InitializeAsync()
-    {
-        _server = await Server.StartAsync();
-        _client = _server.Client();
-    }
-
-    public async Task DisposeAsync()
-    {
-        _client.Dispose();
-        await _server.DisposeAsync();
-        Directory.Delete(_server.Folder, recursive: true);
-    }
-
     /// <summary>A study run by clients: x and k from a small discrete space (18 points).</summary>
     public static string ExternalStudy(string name = "external", int trials = 4, string algorithm = "random", string heartbeat = "5m",
         int maxRetries = 2, string earlyStopping = "") => $$"""
@@ -38,13 +22,6 @@ public sealed class AskTellTests : IAsyncLifetime
         trial:
           external: {heartbeatTimeout: {{heartbeat}}}
         """;
-
-    private static async Task<JsonElement> Json(HttpResponseMessage response, HttpStatusCode expected)
-    {
-        var text = await response.Content.ReadAsStringAsync();
-        Assert.True(response.StatusCode == expected, $"{(int)response.StatusCode} instead of {(int)expected}: {text}");
-        return JsonDocument.Parse(text).RootElement.Clone();
-    }
 
     private static async Task<string> SubmitAsync(HttpClient client, string yaml) =>
         (await Json(await client.PostAsync("api/studies", Server.Yaml(yaml)), HttpStatusCode.Created)).GetProperty("id").GetString()!;
@@ -88,6 +65,29 @@ public sealed class AskTellTests : IAsyncLifetime
         Assert.Equal(0, end.GetProperty("bestTrial").GetProperty("number").GetInt32());
         var spent = await Json(await AskAsync(_client, id), HttpStatusCode.Conflict);
         Assert.Contains("ended", spent.GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task A_report_is_answered_by_the_early_stopping_rule()
+    {
+        var id = await SubmitAsync(_client, ExternalStudy(trials: 3, earlyStopping: "earlyStopping: {name: median, settings: {minTrials: 2, startStep: 1}}"));
+        for (var n = 0; n < 2; n++)
+        {
+            var good = await Json(await AskAsync(_client, id), HttpStatusCode.Created);
+            var attempt = good.GetProperty("attempt").GetString();
+            await Json(await PostAsync(_client, id, n, "report", new { attempt, step = 1, metrics = new { loss = 1.0 } }), HttpStatusCode.OK);
+            await Json(await TellAsync(_client, id, good, 1), HttpStatusCode.OK);
+        }
+        var bad = await Json(await AskAsync(_client, id), HttpStatusCode.Created);
+        var answer = await Json(await PostAsync(_client, id, 2, "report",
+            new { attempt = bad.GetProperty("attempt").GetString(), step = 1, metrics = new { loss = 100.0 } }), HttpStatusCode.OK);
+        Assert.True(answer.GetProperty("stop").GetBoolean());
+        Assert.False(string.IsNullOrEmpty(answer.GetProperty("reason").GetString()));
+        // Stopped: the trial has ended, at its last value, and the study with it.
+        await Json(await TellAsync(_client, id, bad, 100), HttpStatusCode.Conflict);
+        var end = await Server.WaitForEndAsync(_client, id, TimeSpan.FromSeconds(10));
+        Assert.Equal("Succeeded", end.GetProperty("status").GetString());
+        Assert.Equal(1, end.GetProperty("earlyStopped").GetInt32());
     }
 
     [Fact]

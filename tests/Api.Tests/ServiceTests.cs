@@ -8,31 +8,8 @@ using Tuning.Trials.Execution;
 namespace Tuning.Api.Tests;
 
 /// <summary>Every endpoint and every error status of <c>tuner serve</c>, over real HTTP.</summary>
-public sealed class ServiceTests : IAsyncLifetime
+public sealed class ServiceTests : OnOneServer
 {
-    private Server _server = null!;
-    private HttpClient _client = null!;
-
-    public async Task InitializeAsync()
-    {
-        _server = await Server.StartAsync();
-        _client = _server.Client();
-    }
-
-    public async Task DisposeAsync()
-    {
-        _client.Dispose();
-        await _server.DisposeAsync();
-        Directory.Delete(_server.Folder, recursive: true);
-    }
-
-    private async Task<JsonElement> Json(HttpResponseMessage response, HttpStatusCode expected)
-    {
-        var text = await response.Content.ReadAsStringAsync();
-        Assert.True(response.StatusCode == expected, $"{(int)response.StatusCode} instead of {(int)expected}: {text}");
-        return JsonDocument.Parse(text).RootElement.Clone();
-    }
-
     private async Task<string> SubmitAsync(string yaml)
     {
         var created = await _client.PostAsync("api/studies", Server.Yaml(yaml));
