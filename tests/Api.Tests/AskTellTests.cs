@@ -104,6 +104,10 @@ public sealed class AskTellTests : OnOneServer
         await Json(await PostAsync(_client, id, 0, "tell", new { attempt }), HttpStatusCode.BadRequest);
         await Json(await PostAsync(_client, id, 0, "heartbeat", new { }), HttpStatusCode.BadRequest);
         await Json(await PostAsync(_client, id, 0, "report", new { attempt, step = 1 }), HttpStatusCode.BadRequest);
+        // Metrics are named as in a study file and finite ("NaN" is read as a number, then refused).
+        var nan = new StringContent($$$"""{"attempt": "{{{attempt}}}", "step": 1, "metrics": {"loss": "NaN"}}""", System.Text.Encoding.UTF8, "application/json");
+        Assert.Contains("not a finite number", (await Json(await _client.PostAsync($"api/studies/{id}/trials/0/report", nan), HttpStatusCode.BadRequest)).GetProperty("detail").GetString());
+        await Json(await PostAsync(_client, id, 0, "report", new { attempt, step = 1, metrics = new Dictionary<string, double> { ["\u202e../x"] = 1 } }), HttpStatusCode.BadRequest);
         await Json(await _client.PostAsync($"api/studies/{id}/trials/0/tell", new StringContent("{", System.Text.Encoding.UTF8, "application/json")), HttpStatusCode.BadRequest);
         await Json(await AskAsync(_client, "0123456789abcdef0123456789abcdef"), HttpStatusCode.NotFound);
         // A study that runs its own trials takes no ask.
@@ -153,7 +157,7 @@ public sealed class AskTellTests : OnOneServer
         Assert.Equal(first.GetProperty("parameters").GetRawText(), again.GetProperty("parameters").GetRawText());
         Assert.NotEqual(first.GetProperty("attempt").GetString(), again.GetProperty("attempt").GetString());
         var stale = await Json(await TellAsync(_client, id, first, 1), HttpStatusCode.Conflict);
-        Assert.Contains("no longer current", stale.GetProperty("detail").GetString());
+        Assert.Contains("not the current one", stale.GetProperty("detail").GetString());
         await Json(await PostAsync(_client, id, 0, "heartbeat", new { attempt = first.GetProperty("attempt").GetString() }), HttpStatusCode.Conflict);
 
         // Heartbeats keep the new attempt's lease: trial 1 is asked, trial 0 is not handed out again.

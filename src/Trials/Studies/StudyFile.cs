@@ -388,6 +388,9 @@ public static partial class StudyFile
     }
 
     /// <summary>A required name field (of a parameter, step or metric): a letter or '_', then letters, digits, '_', '.', '-'.</summary>
+    /// <summary>A name as the study file allows for parameters, steps and metrics: a letter or '_', then letters, digits, '_', '.' or '-'.</summary>
+    public static bool IsName(string name) => Identifier().IsMatch(name);
+
     private static string? ReadName(YamlReader r, YamlMappingNode map, string path, string field, string what)
     {
         var fieldPath = YamlReader.Join(path, field);

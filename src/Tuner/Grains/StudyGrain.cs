@@ -388,7 +388,7 @@ public sealed class StudyGrain(
 
     public async Task<ExternalAnswer> Report(int number, string attempt, long step, Dictionary<string, double> metrics)
     {
-        if (ExternalRefusal(number) is { } refused) return refused;
+        if ((ExternalRefusal(number) ?? InvalidMetrics(metrics)) is { } refused) return refused;
         var reported = await Trial(number).Report(attempt, step, metrics);
         if (reported.Trial is not { } record) return reported;
         _heard[number] = DateTimeOffset.UtcNow;
@@ -407,6 +407,9 @@ public sealed class StudyGrain(
         if (ExternalRefusal(number, mayHaveEnded: told) is { } refused) return refused;
         if ((metrics is null) == (failed is null))
             return ExternalAnswer.Refused(Refusal.Invalid, "a tell carries either metrics (the trial succeeded) or failed (why it did not), not both nor neither");
+        if (failed is { Length: > MaxFailedReason })
+            return ExternalAnswer.Refused(Refusal.Invalid, $"failed: a reason of at most {MaxFailedReason} characters");
+        if (metrics is not null && InvalidMetrics(metrics) is { } invalid) return invalid;
         var objective = Spec.Objective.Metric;
         if (metrics is not null && !(metrics.TryGetValue(objective, out var value) && double.IsFinite(value)))
             return ExternalAnswer.Refused(Refusal.Invalid, $"the metrics hold no finite value of the objective metric '{objective}'");
@@ -420,12 +423,31 @@ public sealed class StudyGrain(
         if (ExternalRefusal(number) is { } refused) return Task.FromResult(refused);
         var current = _trials[number]!;
         if (current.Attempt != attempt)
-            return Task.FromResult(ExternalAnswer.Refused(Refusal.Conflict,
-                $"attempt '{attempt}' of trial {number} is no longer current: the trial was handed out again (attempt {current.Attempt})"));
+            return Task.FromResult(ExternalAnswer.Refused(Refusal.Conflict, TrialGrain.NotCurrent(number, current.Attempt)));
         if (current.Status.IsTerminal())
             return Task.FromResult(ExternalAnswer.Refused(Refusal.Conflict, $"trial {number} ended already ({current.Status})"));
         _heard[number] = DateTimeOffset.UtcNow;
         return Task.FromResult(new ExternalAnswer(current));
+    }
+
+    /// <summary>The most metrics one report or tell may carry.</summary>
+    private const int MaxMetrics = 1000;
+
+    /// <summary>The longest reason a failed trial may be told with.</summary>
+    private const int MaxFailedReason = 10_000;
+
+    /// <summary>Why a client's metrics are refused: named as a study file names them, finite, not too many. Null where they are fine.</summary>
+    private static ExternalAnswer? InvalidMetrics(Dictionary<string, double> metrics)
+    {
+        if (metrics.Count > MaxMetrics) return ExternalAnswer.Refused(Refusal.Invalid, $"more than {MaxMetrics} metrics at once");
+        foreach (var (name, value) in metrics)
+        {
+            // The name is quoted only once it is known to be plain.
+            if (!StudyFile.IsName(name))
+                return ExternalAnswer.Refused(Refusal.Invalid, "a metric name is a letter or '_', then letters, digits, '_', '.' or '-'");
+            if (!double.IsFinite(value)) return ExternalAnswer.Refused(Refusal.Invalid, $"metric '{name}' is not a finite number");
+        }
+        return null;
     }
 
     /// <summary>

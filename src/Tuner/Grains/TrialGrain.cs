@@ -150,13 +150,15 @@ public sealed class TrialGrain(
     private ExternalAnswer? Fence(string attempt)
     {
         if (!state.RecordExists) return ExternalAnswer.Refused(Refusal.NoSuchTrial, "the trial was never asked for");
-        if (attempt != state.State.Attempt)
-            return ExternalAnswer.Refused(Refusal.Conflict,
-                $"attempt '{attempt}' of trial {state.State.Number} is no longer current: the trial was handed out again (attempt {state.State.Attempt})");
+        if (attempt != state.State.Attempt) return ExternalAnswer.Refused(Refusal.Conflict, NotCurrent(state.State.Number, state.State.Attempt));
         if (state.State.Status.IsTerminal())
             return ExternalAnswer.Refused(Refusal.Conflict, $"trial {state.State.Number} ended already ({state.State.Status})");
         return null;
     }
+
+    /// <summary>Why a call from another attempt than the trial's current one is refused (the client's attempt is not quoted: it may be anything).</summary>
+    public static string NotCurrent(int number, string? current) =>
+        $"the attempt sent is not the current one of trial {number}: the trial was handed out again, as attempt {current}";
 
     /// <summary>The trial's final metrics with <paramref name="metrics"/>' values taken over: the last value reported is a metric's final one.</summary>
     private Dictionary<string, double> Merged(Dictionary<string, double> metrics)
