@@ -66,6 +66,10 @@ public sealed class ClientTests
             Assert.True(exit == 0, $"exit {exit}\n{output}\n{error}");
             Assert.Contains(n == 0 ? "Succeeded" : "Failed", output);
         }
+        // tuner run has no clients to ask: it refuses such a study instead of waiting for ever.
+        (exit, _, error) = await Tuner.RunAsync(work, "run", "external.yaml", "--data", "run-data");
+        Assert.Equal(2, exit);
+        Assert.Contains("tuner serve", error);
         // The budget is spent: a clear refusal, exit 1; a tell without an outcome is exit 2.
         (exit, _, error) = await Tuner.RunAsync(work, At("ask", id));
         Assert.Equal(1, exit);
