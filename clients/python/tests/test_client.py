@@ -92,6 +92,14 @@ class ClientTests(unittest.TestCase):
         again.tell(loss=1.0)
         self.assertEqual("Succeeded", self.wait_for_end(study)["status"])
 
+    def test_optimize_keeps_a_long_trial_alive_past_the_heartbeat_timeout(self):
+        study = self.client.create_study(spec("py-long", 1, heartbeat="1s"))
+        self.assertEqual(1.0, study.heartbeat_timeout())
+        study.optimize(lambda trial: time.sleep(2) or 0.5, n_trials=1)
+        (trial,) = study.trials()
+        self.assertEqual("Succeeded", trial["status"])
+        self.assertIsNone(trial["retries"])
+
     def test_errors_carry_the_problem_details(self):
         with self.assertRaises(TunerError) as missing:
             self.client.study("0123456789abcdef0123456789abcdef").ask()

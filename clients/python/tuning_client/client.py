@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import threading
 import time
 import urllib.error
@@ -9,6 +10,12 @@ import urllib.parse
 import urllib.request
 
 DEFAULT_SERVER = "http://127.0.0.1:8080"
+
+# A duration as a study file writes it: 90s, 5m, 1h30m, 500ms.
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
+_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_HEARTBEAT_TIMEOUT = re.compile(r"heartbeatTimeout[\"']?\s*:\s*[\"']?((?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+)")
+DEFAULT_HEARTBEAT_TIMEOUT = 300.0
 
 # Statuses of a server that is there but cannot answer now (a proxy in front of a restarting tuner): asked again.
 _RETRIED_STATUSES = (502, 503, 504)
@@ -38,8 +45,8 @@ class Client:
         self.backoff = backoff
         self.timeout = timeout
 
-    def request(self, method, path, body=None, content_type="application/json"):
-        """The server's JSON answer (None for an empty one); a refusal raises TunerError with its ProblemDetails."""
+    def request(self, method, path, body=None, content_type="application/json", raw=False):
+        """The server's JSON answer (None for an empty one; its text with ``raw``); a refusal raises TunerError with its ProblemDetails."""
         data = None
         if body is not None:
             data = body.encode("utf-8") if isinstance(body, str) else json.dumps(body).encode("utf-8")
@@ -53,7 +60,7 @@ class Client:
             try:
                 with urllib.request.urlopen(request, timeout=self.timeout) as response:
                     text = response.read().decode("utf-8")
-                    return json.loads(text) if text else None
+                    return text if raw else json.loads(text) if text else None
             except urllib.error.HTTPError as e:
                 text = e.read().decode("utf-8", "replace")
                 if e.code in _RETRIED_STATUSES and attempt < self.retries:
@@ -121,18 +128,29 @@ class Study:
             if not after:
                 return found
 
+    def heartbeat_timeout(self):
+        """Seconds a trial may stay silent before it is handed out again (the study file's trial.external.heartbeatTimeout)."""
+        spec = self.client.request("GET", self._path("/spec"), raw=True)
+        found = _HEARTBEAT_TIMEOUT.search(spec)
+        if not found:
+            return DEFAULT_HEARTBEAT_TIMEOUT
+        return sum(float(n) * _SECONDS[unit] for n, unit in _DURATION_PART.findall(found.group(1)))
+
     def ask(self):
         """A trial to run (its number, parameters and attempt); TunerError 409 once the budget is spent or the study ended."""
         return Trial(self, self.client.request("POST", self._path("/trials")))
 
-    def optimize(self, fn, n_trials, n_jobs=1, heartbeat_interval=30.0, catch=True):
+    def optimize(self, fn, n_trials, n_jobs=1, heartbeat_interval=None, catch=True):
         """Runs ``fn(trial)`` for up to ``n_trials`` trials, ``n_jobs`` at a time, each in a thread of its own.
 
         ``fn`` returns the objective (a number) or a dict of metrics; an exception fails the trial with its message
         (re-raised after the others end when ``catch`` is false). A heartbeat thread keeps each trial's lease while
-        ``fn`` runs. Stops early once the server refuses to hand out more (budget spent, study ended).
+        ``fn`` runs, every ``heartbeat_interval`` seconds (default: a third of the study's heartbeat timeout). Stops
+        early once the server refuses to hand out more (budget spent, study ended).
         """
         metric = self.info()["objective"]["metric"]
+        if heartbeat_interval is None:
+            heartbeat_interval = self.heartbeat_timeout() / 3
         lock = threading.Lock()
         remaining = [n_trials]
         errors = []
