@@ -25,6 +25,11 @@ const string usage = """
                                        misses the cache and stores an entry, or with --no-cache is not cached;
                                        --optuna then runs the same trials under Optuna 3.1 (JournalStorage, as
                                        many threads as PARALLEL), timed from its start to its exit
+      ask-tell [ROUNDS] [THREADS] [--algorithm A] [--python PATH]
+                                       tuner serve with an external study: ask+tell round trips per second from
+                                       THREADS threads over HTTP (default 2000, 8) and each ask's p50/p99 (per hundred
+                                       observations too); with random search, Optuna 3.1's ask/tell on JournalStorage
+                                       from as many threads beside it (experiments/optuna-parity/optuna_asktell.py)
       service [TRIALS]                 tuner serve: a study of TRIALS trials over HTTP (default 10000), then the
                                        milliseconds of each request that opens its dashboard page
     """;
@@ -45,6 +50,7 @@ return args.FirstOrDefault() switch
     "latency" => Latency.Run(),
     "throughput" => await Throughput.RunAsync(Arg(1, 2000), Arg(2, 8), args.Contains("--end-to-end"), !args.Contains("--no-cache"), args.Contains("--optuna")),
     "service" => await Service.RunAsync(Arg(1, 10000)),
+    "ask-tell" => await AskTell.RunAsync(Arg(1, 2000), Arg(2, 8), Option("--algorithm") ?? "random", Option("--python")),
     _ => Usage(),
 };
 

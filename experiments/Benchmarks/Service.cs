@@ -20,10 +20,9 @@ public static class Service
         var folder = Directory.CreateTempSubdirectory("tuning-service-").FullName;
         try
         {
-            var url = $"http://127.0.0.1:{TuningSilo.FreePort()}";
-            await using var app = TunerServer.Build(new ServerOptions(url, Path.Combine(folder, "data"), null, folder, AllowRemote: false), GpuSlots.None);
-            await app.StartAsync();
-            using var client = new HttpClient { BaseAddress = new Uri(url + "/"), Timeout = TimeSpan.FromMinutes(5) };
+            var (app, client) = await StartAsync(folder);
+            await using var stopping = app;
+            using var _ = client;
             var yaml = $$"""
                 name: service
                 objective: {metric: objective, goal: minimize}
@@ -80,5 +79,14 @@ public static class Service
         {
             Directory.Delete(folder, recursive: true);
         }
+    }
+
+    /// <summary>A <c>tuner serve</c> in this process on a free loopback port, its store and workdir in <paramref name="folder"/>, and a client of it.</summary>
+    internal static async Task<(Microsoft.AspNetCore.Builder.WebApplication App, HttpClient Client)> StartAsync(string folder)
+    {
+        var url = $"http://127.0.0.1:{TuningSilo.FreePort()}";
+        var app = TunerServer.Build(new ServerOptions(url, Path.Combine(folder, "data"), null, folder, AllowRemote: false), GpuSlots.None);
+        await app.StartAsync();
+        return (app, new HttpClient { BaseAddress = new Uri(url + "/"), Timeout = TimeSpan.FromMinutes(5) });
     }
 }

@@ -44,6 +44,41 @@ public sealed class ClientTests
     }
 
     [Fact]
+    public async Task A_shell_script_runs_an_external_study_with_ask_and_tell()
+    {
+        await using var server = await Server.StartAsync();
+        var work = server.Folder;
+        File.WriteAllText(Path.Combine(work, "external.yaml"), AskTellTests.ExternalStudy(trials: 2));
+        string[] At(params string[] args) => [.. args, "--server", server.Url];
+        var (exit, output, error) = await Tuner.RunAsync(work, At("submit", "external.yaml", "--json"));
+        Assert.True(exit == 0, $"exit {exit}\n{output}\n{error}");
+        var id = JsonDocument.Parse(output).RootElement.GetProperty("id").GetString()!;
+
+        for (var n = 0; n < 2; n++)
+        {
+            (exit, output, error) = await Tuner.RunAsync(work, At("ask", id));
+            Assert.True(exit == 0, $"exit {exit}\n{output}\n{error}");
+            var trial = JsonDocument.Parse(output).RootElement;
+            Assert.Equal(n, trial.GetProperty("number").GetInt32());
+            var attempt = trial.GetProperty("attempt").GetString()!;
+            string[] outcome = n == 0 ? ["--metric", "loss=0.1", "--metric", "runtime=3"] : ["--failed", "diverged"];
+            (exit, output, error) = await Tuner.RunAsync(work, At(["tell", id, $"{n}", "--attempt", attempt, .. outcome]));
+            Assert.True(exit == 0, $"exit {exit}\n{output}\n{error}");
+            Assert.Contains(n == 0 ? "Succeeded" : "Failed", output);
+        }
+        // tuner run has no clients to ask: it refuses such a study instead of waiting for ever.
+        (exit, _, error) = await Tuner.RunAsync(work, "run", "external.yaml", "--data", "run-data");
+        Assert.Equal(2, exit);
+        Assert.Contains("tuner serve", error);
+        // The budget is spent: a clear refusal, exit 1; a tell without an outcome is exit 2.
+        (exit, _, error) = await Tuner.RunAsync(work, At("ask", id));
+        Assert.Equal(1, exit);
+        Assert.Contains("409", error);
+        (exit, _, _) = await Tuner.RunAsync(work, At("tell", id, "0", "--attempt", "x", "--metric", "loss"));
+        Assert.Equal(2, exit);
+    }
+
+    [Fact]
     public async Task Trials_print_categories_with_control_and_bidirectional_characters_escaped()
     {
         await using var server = await Server.StartAsync();

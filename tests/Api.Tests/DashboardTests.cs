@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Playwright;
 
@@ -7,6 +8,37 @@ namespace Tuning.Api.Tests;
 public sealed class DashboardTests
 {
     private const string Chromium = "/usr/bin/chromium";
+
+    [Fact]
+    public async Task An_external_trial_shows_its_clients_reports_live_and_its_given_up_attempts()
+    {
+        Assert.True(File.Exists(Chromium), $"{Chromium} is missing: apt-get install chromium (.ci/run does)");
+        await using var server = await Server.StartAsync();
+        using var client = server.Client();
+        var created = await client.PostAsync("api/studies", Server.Yaml(AskTellTests.ExternalStudy(trials: 2, heartbeat: "1s")));
+        var id = JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString();
+        var first = JsonDocument.Parse(await (await client.PostAsync($"api/studies/{id}/trials", null)).Content.ReadAsStringAsync()).RootElement;
+
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = Chromium, Headless = true, Args = ["--no-sandbox", "--disable-gpu"],
+        });
+        var page = await browser.NewPageAsync();
+        await page.GotoAsync($"{server.Url}/#/studies/{id}");
+        await page.WaitForSelectorAsync("[data-testid=trial-row] .status-Running");
+
+        // The client's report reaches the page without a reload.
+        await client.PostAsJsonAsync($"api/studies/{id}/trials/0/report", new { attempt = first.GetProperty("attempt").GetString(), step = 1, metrics = new { loss = 0.125 } });
+        await page.WaitForFunctionAsync("document.querySelector('[data-testid=trial-row]').textContent.includes('0.125')", null,
+            new PageWaitForFunctionOptions { Timeout = 30_000 });
+        // Silent past its heartbeat timeout, the trial is handed out again: the page says an attempt was given up.
+        await Task.Delay(1500);
+        (await client.PostAsync($"api/studies/{id}/trials", null)).EnsureSuccessStatusCode();
+        await page.WaitForFunctionAsync("document.querySelector('[data-testid=trial-error]').textContent.includes('1 earlier attempt given up')", null,
+            new PageWaitForFunctionOptions { Timeout = 30_000 });
+        Assert.Contains("no report or heartbeat", await page.Locator("[data-testid=trial-error]").First.GetAttributeAsync("title"));
+    }
 
     [Fact]
     public async Task A_study_page_updates_while_trials_run_shows_plots_and_compares_two_trials()

@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Net;
 using System.Text.Json;
 using Tuning.Api.Service;
@@ -59,6 +60,11 @@ public sealed class NamespaceTests : IAsyncLifetime
                      ("GET", $"api/studies/{theirs}/plots/history.svg"), ("POST", $"api/studies/{theirs}/stop"), ("DELETE", $"api/studies/{theirs}"),
                  })
             Assert.Equal(HttpStatusCode.NotFound, (await a.SendAsync(new HttpRequestMessage(new HttpMethod(method), path))).StatusCode);
+        // Ask, report, tell and heartbeat too, with bodies they would take.
+        Assert.Equal(HttpStatusCode.NotFound, (await a.PostAsync($"api/studies/{theirs}/trials", null)).StatusCode);
+        foreach (var verb in new[] { "report", "tell", "heartbeat" })
+            Assert.Equal(HttpStatusCode.NotFound, (await a.PostAsJsonAsync($"api/studies/{theirs}/trials/0/{verb}",
+                new { attempt = "a", step = 1, metrics = new { objective = 1.0 } })).StatusCode);
 
         // Untouched: still running in its own namespace, which sees it.
         var study = JsonDocument.Parse(await b.GetStringAsync($"api/studies/{theirs}")).RootElement;

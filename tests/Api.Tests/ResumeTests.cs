@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
 using Tuning.Trials.Execution;
 using System.Text.Json;
 using Tuning.Algorithms.Suggesters;
@@ -12,6 +14,68 @@ namespace Tuning.Api.Tests;
 /// </summary>
 public sealed class ResumeTests() : InTemporaryFolder("tuning-resume-")
 {
+    [Fact]
+    public async Task A_tell_is_taken_after_the_server_was_killed_between_the_ask_and_it()
+    {
+        File.WriteAllText(Path.Combine(Root, "external.yaml"), AskTellTests.ExternalStudy(trials: 3));
+        var url = $"http://127.0.0.1:{Tuning.Tuner.TuningSilo.FreePort()}";
+        using var client = new HttpClient { BaseAddress = new Uri(url + "/") };
+        async Task<Process> Serve()
+        {
+            var server = Tuner.Start(Root, "serve", "--urls", url, "--data", Path.Combine(Root, "data"), "--workdir", Root);
+            var output = Tuner.Collect(server);
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (true)
+            {
+                try
+                {
+                    if ((await client.GetAsync("api/studies")).IsSuccessStatusCode) return server;
+                }
+                catch (HttpRequestException)
+                {
+                }
+                Assert.True(DateTime.UtcNow < deadline && !server.HasExited, "the server did not start: " + output);
+                await Task.Delay(200);
+            }
+        }
+        async Task<JsonElement> Post(string path, HttpContent? body, System.Net.HttpStatusCode expected)
+        {
+            var response = await client.PostAsync(path, body);
+            var text = await response.Content.ReadAsStringAsync();
+            Assert.True(response.StatusCode == expected, $"{(int)response.StatusCode} instead of {(int)expected}: {text}");
+            return JsonDocument.Parse(text).RootElement.Clone();
+        }
+        HttpContent Tell(JsonElement trial) => JsonContent.Create(new { attempt = trial.GetProperty("attempt").GetString(), metrics = new { loss = 0.5 } });
+
+        string id;
+        JsonElement first, second;
+        using (var killed = await Serve())
+        {
+            id = (await Post("api/studies", Server.Yaml(File.ReadAllText(Path.Combine(Root, "external.yaml"))), System.Net.HttpStatusCode.Created)).GetProperty("id").GetString()!;
+            first = await Post($"api/studies/{id}/trials", null, System.Net.HttpStatusCode.Created);
+            second = await Post($"api/studies/{id}/trials", null, System.Net.HttpStatusCode.Created);
+            killed.Kill(entireProcessTree: true);
+            await killed.WaitForExitAsync();
+        }
+        using var restarted = await Serve();
+        try
+        {
+            // Both trials asked before the kill are taken, a retried tell too, and the next ask is a new number.
+            await Post($"api/studies/{id}/trials/1/tell", Tell(second), System.Net.HttpStatusCode.OK);
+            await Post($"api/studies/{id}/trials/0/tell", Tell(first), System.Net.HttpStatusCode.OK);
+            await Post($"api/studies/{id}/trials/0/tell", Tell(first), System.Net.HttpStatusCode.OK);
+            var third = await Post($"api/studies/{id}/trials", null, System.Net.HttpStatusCode.Created);
+            Assert.Equal(2, third.GetProperty("number").GetInt32());
+            await Post($"api/studies/{id}/trials/2/tell", Tell(third), System.Net.HttpStatusCode.OK);
+            Assert.Equal("Succeeded", (await Server.WaitForEndAsync(client, id, TimeSpan.FromSeconds(20))).GetProperty("status").GetString());
+        }
+        finally
+        {
+            restarted.Kill(entireProcessTree: true);
+            await restarted.WaitForExitAsync();
+        }
+    }
+
     [Theory]
     [InlineData("random", "")]
     [InlineData("grid", "")]

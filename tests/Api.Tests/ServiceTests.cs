@@ -8,31 +8,8 @@ using Tuning.Trials.Execution;
 namespace Tuning.Api.Tests;
 
 /// <summary>Every endpoint and every error status of <c>tuner serve</c>, over real HTTP.</summary>
-public sealed class ServiceTests : IAsyncLifetime
+public sealed class ServiceTests : OnOneServer
 {
-    private Server _server = null!;
-    private HttpClient _client = null!;
-
-    public async Task InitializeAsync()
-    {
-        _server = await Server.StartAsync();
-        _client = _server.Client();
-    }
-
-    public async Task DisposeAsync()
-    {
-        _client.Dispose();
-        await _server.DisposeAsync();
-        Directory.Delete(_server.Folder, recursive: true);
-    }
-
-    private async Task<JsonElement> Json(HttpResponseMessage response, HttpStatusCode expected)
-    {
-        var text = await response.Content.ReadAsStringAsync();
-        Assert.True(response.StatusCode == expected, $"{(int)response.StatusCode} instead of {(int)expected}: {text}");
-        return JsonDocument.Parse(text).RootElement.Clone();
-    }
-
     private async Task<string> SubmitAsync(string yaml)
     {
         var created = await _client.PostAsync("api/studies", Server.Yaml(yaml));
@@ -279,6 +256,15 @@ public sealed class ServiceTests : IAsyncLifetime
                 var security = operation.Value.GetProperty("security").EnumerateArray().SelectMany(r => r.EnumerateObject().Select(s => s.Name));
                 Assert.Equal([ApiDocument.ApiKeyScheme, ApiDocument.BearerScheme], security.Order());
                 if (!operation.Value.TryGetProperty("requestBody", out var body)) continue;
+                if (path.Name != "/api/studies")
+                {
+                    // An external trial's report, tell or heartbeat: a JSON body only.
+                    Assert.Equal(["application/json"], body.GetProperty("content").EnumerateObject().Select(t => t.Name));
+                    var plain = new StringContent("{}", System.Text.Encoding.UTF8, "text/plain");
+                    var url = path.Name.TrimStart('/').Replace("{id}", "0123456789abcdef0123456789abcdef").Replace("{number}", "0");
+                    Assert.Equal(HttpStatusCode.UnsupportedMediaType, (await _client.PostAsync(url, plain)).StatusCode);
+                    continue;
+                }
                 foreach (var type in body.GetProperty("content").EnumerateObject())
                 {
                     Assert.Equal("#/components/schemas/StudyFile", type.Value.GetProperty("schema").GetProperty("$ref").GetString());

@@ -175,6 +175,28 @@ public class StudyFileTests
         Single(Replace("startStep: 3", "minStep: 3"), "earlyStopping.settings.minStep", "allowed: minTrials, startStep", at: "minStep: |3");
     }
 
+    /// <summary>The example with its pipeline replaced by <c>trial: {external: EXTERNAL}</c>.</summary>
+    private static string External(string external) =>
+        Valid[..Valid.IndexOf("trial:\n", StringComparison.Ordinal)] + $"trial:\n  external: {external}\n";
+
+    [Fact]
+    public void External_trials_take_a_heartbeat_timeout_and_no_steps()
+    {
+        Assert.Equal(TimeSpan.FromSeconds(90), StudyFile.Parse(External("{heartbeatTimeout: 90s}"), "/studies").Trial.External!.HeartbeatTimeout);
+        var defaulted = StudyFile.Parse(External("{}"), "/studies").Trial;
+        Assert.Equal(ExternalSpec.DefaultHeartbeatTimeout, defaulted.External!.HeartbeatTimeout);
+        Assert.Empty(defaulted.Steps);
+        Assert.Null(StudyFile.Parse(Valid, "/studies").Trial.External);
+    }
+
+    [Fact]
+    public void External_trials_refuse_steps_and_a_bad_heartbeat_timeout()
+    {
+        Single(Replace("  executor: local\n", "  external: {}\n"), "trial.steps", "not with trial.external", at: "- name: prepare");
+        Single(External("{heartbeatTimeout: soon}"), "trial.external.heartbeatTimeout", "not a duration", at: "soon");
+        Single(External("{heartbeat: 5m}"), "trial.external.heartbeat", "unknown field", at: "heartbeat:");
+    }
+
     [Fact]
     public void A_container_executor_needs_an_image_on_every_step() =>
         Single(Replace("executor: local", "executor: container"), "trial.steps[1]", "missing field 'image': executor container", at: "name: train");

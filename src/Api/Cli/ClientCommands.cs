@@ -12,7 +12,8 @@ using Tuning.Tuner.Grains;
 namespace Tuning.Api.Cli;
 
 /// <summary>
-/// The client verbs: <c>submit</c>, <c>list</c>, <c>status</c>, <c>trials</c>, <c>stop</c>, <c>delete</c>, <c>plot</c>,
+/// The client verbs: <c>submit</c>, <c>list</c>, <c>status</c>, <c>trials</c>, <c>stop</c>, <c>delete</c>, <c>plot</c>, and
+/// <c>ask</c> and <c>tell</c> for an external study's trials,
 /// against a server (<c>--server</c> or <c>TUNER_SERVER</c>, a key from <c>--key</c> or <c>TUNER_KEY</c>).
 /// Exit codes: 0 done, 1 the server refused or failed (unknown study, conflict), 2 invalid input, 3 no server or no valid key.
 /// </summary>
@@ -37,7 +38,7 @@ public static class ClientCommands
     /// <summary>The client verbs, each with the options they share.</summary>
     public static IEnumerable<Command> Create()
     {
-        foreach (var verb in new[] { Submit(), List(), Status(), Trials(), Stop(), Delete(), Plot() })
+        foreach (var verb in new[] { Submit(), List(), Status(), Trials(), Stop(), Delete(), Plot(), Ask(), Tell() })
         {
             verb.Options.Add(Server);
             verb.Options.Add(Key);
@@ -181,6 +182,48 @@ public static class ClientCommands
             var path = parse.GetValue(output) ?? name;
             await File.WriteAllBytesAsync(path, await response.Content.ReadAsByteArrayAsync());
             Console.WriteLine($"Wrote {path}");
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command Ask()
+    {
+        var command = new Command("ask", "Ask an external study for a trial to run; prints it as JSON (number, id, parameters, attempt)") { Id };
+        command.SetAction((parse, _) => Call(parse, async client =>
+        {
+            var response = await client.PostAsync($"api/studies/{Uri.EscapeDataString(parse.GetValue(Id)!)}/trials", null);
+            if (!response.IsSuccessStatusCode) return await Refused(response);
+            Console.WriteLine(JsonSerializer.Serialize(await Read<AskedTrialView>(response), Views.Json));
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command Tell()
+    {
+        var number = new Argument<int>("N") { Description = "The trial's number, as ask printed it" };
+        var attempt = new Option<string>("--attempt") { Description = "The attempt ask printed", Required = true };
+        var metrics = new Option<string[]>("--metric") { Description = "A metric as NAME=VALUE (the objective at least); repeat for more", AllowMultipleArgumentsPerToken = false };
+        var failed = new Option<string?>("--failed") { Description = "The trial failed, for this reason (instead of --metric)" };
+        var command = new Command("tell", "Tell an external study a trial's outcome: its metrics, or --failed REASON") { Id, number, attempt, metrics, failed };
+        command.SetAction((parse, _) => Call(parse, async client =>
+        {
+            var told = parse.GetValue(metrics) ?? [];
+            if ((told.Length == 0) == (parse.GetValue(failed) is null)) return Fail(2, "give either --metric NAME=VALUE (one or more) or --failed REASON");
+            var values = new Dictionary<string, double>();
+            foreach (var metric in told)
+            {
+                var cut = metric.IndexOf('=');
+                if (cut <= 0 || !double.TryParse(metric[(cut + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
+                    return Fail(2, $"--metric: '{metric}' is not NAME=VALUE with a number");
+                values[metric[..cut]] = value;
+            }
+            var body = new TellRequest(parse.GetValue(attempt), told.Length == 0 ? null : values, parse.GetValue(failed));
+            var response = await client.PostAsJsonAsync($"api/studies/{Uri.EscapeDataString(parse.GetValue(Id)!)}/trials/{parse.GetValue(number)}/tell", body, Views.Json);
+            if (!response.IsSuccessStatusCode) return await Refused(response);
+            var trial = await Read<TrialView>(response);
+            Print(parse, trial, $"Trial {trial.Number}: {trial.Status}");
             return 0;
         }));
         return command;

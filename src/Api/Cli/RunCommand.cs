@@ -53,6 +53,12 @@ public static class RunCommand
             }
             return 2;
         }
+        if (spec.Trial.External is not null)
+        {
+            // Its trials are asked for by clients over HTTP: in this process nobody could, and the run would wait forever.
+            Console.Error.WriteLine($"{file}: trial.external: a study run by clients needs a server; submit it to `tuner serve` (tuner submit {file})");
+            return 2;
+        }
 
         var source = new StudySource(text, spec.StudyDirectory);
         var outDirectory = Path.GetFullPath(output ?? spec.Name);

@@ -203,7 +203,8 @@ async function showStudy(id) {
         names.map((n) => el("td", { class: "num" }, fmt(t.parameters[n]))),
         el("td", { class: "num" }, seconds(t)),
         el("td", {}, t.steps.map((s) => `${s.name}${s.cached ? " (cached)" : ""}`).join(", ")),
-        el("td", { class: "error" }, t.error || "")))));
+        el("td", { class: "error", "data-testid": "trial-error", title: t.retries ? t.retries.join("\n") : null }, t.error || "",
+          t.retries ? ` (${t.retries.length} earlier attempt${t.retries.length === 1 ? "" : "s"} given up)` : "")))));
     pageInfo.textContent = `${page.total} trials, page ${state.page + 1} of ${Math.max(1, Math.ceil(page.total / PAGE))}`;
     prev.disabled = state.page === 0;
     next.disabled = !page.next;

@@ -48,7 +48,7 @@ public static class Views
     /// <summary>A parameter's value as JSON: a number, or the category's name.</summary>
     public static object Value(ParameterValue value) => value.Category is { } category ? category : value.Number;
 
-    private static Dictionary<string, object> Parameters(IReadOnlyDictionary<string, ParameterValue> values) =>
+    public static Dictionary<string, object> Parameters(IReadOnlyDictionary<string, ParameterValue> values) =>
         values.ToDictionary(v => v.Key, v => Value(v.Value));
 
     private static Dictionary<string, double?> Metrics(IReadOnlyDictionary<string, double> metrics) =>

@@ -45,6 +45,30 @@ public static class StudyEndpoints
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound);
 
+        studies.MapPost("/{id}/trials", Ask)
+            .WithSummary("Ask for a trial of an external study (trial: {external: ...}): its number, parameters and attempt")
+            .WithDescription("A trial whose client sent nothing for the heartbeat timeout is handed out again (same number and parameters, " +
+                             "new attempt); else the next enqueued set or suggestion. 409 once the budget is spent or the study has ended.")
+            .Produces<AskedTrialView>(StatusCodes.Status201Created)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+
+        studies.MapPost("/{id}/trials/{number}/report", Report)
+            .WithSummary("Report an external trial's intermediate values at a step; answers whether the study stops it early")
+            .Produces<ReportAnswerView>()
+            .RefusedAsTrialCall();
+
+        studies.MapPost("/{id}/trials/{number}/tell", Tell)
+            .WithSummary("Tell an external trial's outcome: its metrics, or why it failed")
+            .WithDescription("The same tell again is 200 (a client may retry); another outcome, or a tell from an attempt no longer current, is 409.")
+            .Produces<TrialView>()
+            .RefusedAsTrialCall();
+
+        studies.MapPost("/{id}/trials/{number}/heartbeat", Heartbeat)
+            .WithSummary("Keep an external trial's attempt alive (any report does too)")
+            .Produces<AskedTrialView>()
+            .RefusedAsTrialCall();
+
         studies.MapGet("/{id}/spec", async Task<IResult> (string id, HttpContext context, StudyService service) =>
                 ParseId(id) is { } guid && await service.SourceAsync(guid, Visible(context)) is { } source
                     ? TypedResults.Text(source.Text, "application/yaml", Encoding.UTF8)
@@ -124,6 +148,58 @@ public static class StudyEndpoints
             : NotFound(id);
     }
 
+    private static async Task<IResult> Ask(string id, HttpContext context, StudyService service) =>
+        ParseId(id) is { } guid
+            ? Answer(id, await service.ExternalAsync(guid, Visible(context), study => study.Ask()),
+                answer => TypedResults.Created($"/api/studies/{guid:N}/trials/{answer.Trial!.Number}", Asked(answer.Trial)))
+            : NotFound(id);
+
+    private static async Task<IResult> Report(string id, string number, [FromBody] ReportRequest body, HttpContext context, StudyService service)
+    {
+        if (body.Step is not { } step || body.Metrics is not { Count: > 0 } metrics)
+            return Problem(StatusCodes.Status400BadRequest, "Invalid report", "a report carries attempt, step and at least one metric");
+        return await OnTrial(id, number, body.Attempt, context, service, (study, n, attempt) => study.Report(n, attempt, step, metrics),
+            answer => TypedResults.Ok(new ReportAnswerView(answer.StopReason is not null, answer.StopReason)));
+    }
+
+    private static Task<IResult> Tell(string id, string number, [FromBody] TellRequest body, HttpContext context, StudyService service) =>
+        OnTrial(id, number, body.Attempt, context, service, (study, n, attempt) => study.Tell(n, attempt, body.Metrics, body.Failed),
+            answer => TypedResults.Ok(Views.Trial(answer.Trial!)));
+
+    private static Task<IResult> Heartbeat(string id, string number, [FromBody] HeartbeatRequest body, HttpContext context, StudyService service) =>
+        OnTrial(id, number, body.Attempt, context, service, (study, n, attempt) => study.Heartbeat(n, attempt), answer => TypedResults.Ok(Asked(answer.Trial!)));
+
+    /// <summary>A call on trial <paramref name="number"/> of study <paramref name="id"/> for <paramref name="attempt"/>, answered by <paramref name="ok"/> where it was taken.</summary>
+    private static async Task<IResult> OnTrial(string id, string number, string? attempt, HttpContext context, StudyService service,
+        Func<IStudyGrain, int, string, Task<ExternalAnswer>> call, Func<ExternalAnswer, IResult> ok)
+    {
+        if (ParseId(id) is not { } guid) return NotFound(id);
+        if (!int.TryParse(number, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n))
+            return Problem(StatusCodes.Status404NotFound, "No such trial", $"'{TunerServer.Printable(number)}' is not a trial number");
+        if (string.IsNullOrEmpty(attempt))
+            return Problem(StatusCodes.Status400BadRequest, "Invalid request", "the body must name the attempt the trial was handed out as (its ask's attempt)");
+        return Answer(id, await service.ExternalAsync(guid, Visible(context), study => call(study, n, attempt)), ok);
+    }
+
+    /// <summary>What an external trial's call came to, as HTTP: a refusal as ProblemDetails, else <paramref name="ok"/>'s answer.</summary>
+    private static IResult Answer(string id, ExternalAnswer? answer, Func<ExternalAnswer, IResult> ok) =>
+        answer switch
+        {
+            null => NotFound(id),
+            { Refusal: Refusal.NoSuchTrial } => Problem(StatusCodes.Status404NotFound, "No such trial", answer.Reason!),
+            { Refusal: Refusal.Conflict } => Problem(StatusCodes.Status409Conflict, "Refused", answer.Reason!),
+            { Refusal: Refusal.Invalid } => Problem(StatusCodes.Status400BadRequest, "Invalid request", answer.Reason!),
+            _ => ok(answer),
+        };
+
+    /// <summary>How a report, tell or heartbeat is refused: a body without what it needs, an unknown trial, a superseded attempt or an ended trial.</summary>
+    private static RouteHandlerBuilder RefusedAsTrialCall(this RouteHandlerBuilder endpoint) => endpoint
+        .ProducesProblem(StatusCodes.Status400BadRequest)
+        .ProducesProblem(StatusCodes.Status404NotFound)
+        .ProducesProblem(StatusCodes.Status409Conflict);
+
+    private static AskedTrialView Asked(TrialRecord trial) => new(trial.Number, trial.Id, Views.Parameters(trial.Parameters), trial.Attempt!);
+
     /// <summary>
     /// The content types a study file is taken as. The OpenAPI document lists exactly these, and routing answers any
     /// other with 415 before the endpoint runs (which still refuses a body that names no type).
@@ -194,3 +270,17 @@ public static class StudyEndpoints
                 ["errors"] = errors.Select(e => new { path = e.Path, label = e.Label ?? e.Path, line = e.Line, column = e.Column, message = e.Message }).ToArray(),
             });
 }
+
+/// <summary>A trial handed out to a client: what it runs, and the attempt its reports and tell must name.</summary>
+public sealed record AskedTrialView(int Number, string Id, Dictionary<string, object> Parameters, string Attempt);
+
+/// <param name="Stop">The study stopped the trial early (<paramref name="Reason"/> says why): the client should end it; no tell is needed.</param>
+public sealed record ReportAnswerView(bool Stop, string? Reason);
+
+/// <summary>Intermediate values of an external trial at one step.</summary>
+public sealed record ReportRequest(string? Attempt, long? Step, Dictionary<string, double>? Metrics);
+
+/// <summary>An external trial's outcome: metrics (with the objective) for a trial that succeeded, or why it failed.</summary>
+public sealed record TellRequest(string? Attempt, Dictionary<string, double>? Metrics, string? Failed);
+
+public sealed record HeartbeatRequest(string? Attempt);

@@ -64,8 +64,12 @@ public static class StudyFileSchema
                 ["step"] = Number("A grid step (double, int)"),
                 ["values"] = List(new OpenApiSchema { Description = "A number (discrete) or a name (categorical)" }),
             }, "name", "type")),
-            ["trial"] = Object("The pipeline every trial runs", new()
+            ["trial"] = Object("The pipeline every trial runs (steps), or external: clients ask for trials and tell their results", new()
             {
+                ["external"] = Object("Trials run by clients over ask/tell; instead of steps", new()
+                {
+                    ["heartbeatTimeout"] = Text("Like 90s or 5m (default 5m): a trial silent this long is handed out again under a new attempt"),
+                }),
                 ["executor"] = Choice("Where steps run", ExecutorCatalog.Names.ToArray()),
                 ["kubernetes"] = Object("For executor: kubernetes", new() { ["namespace"] = Text("Namespace"), ["volumeClaim"] = Text("Volume claim") }),
                 ["steps"] = List(Object("One step", new()
@@ -83,7 +87,7 @@ public static class StudyFileSchema
                     }),
                     ["cache"] = new OpenApiSchema { Type = JsonSchemaType.Boolean, Description = "Take the step from the cache when its inputs did not change (default true)" },
                 }, "name", "command")),
-            }, "steps"),
+            }),
         }, "name", "objective", "budget", "parameters", "trial");
 
     private static OpenApiSchema Object(string description, Dictionary<string, IOpenApiSchema> properties, params string[] required) => new()

@@ -388,6 +388,9 @@ public static partial class StudyFile
     }
 
     /// <summary>A required name field (of a parameter, step or metric): a letter or '_', then letters, digits, '_', '.', '-'.</summary>
+    /// <summary>A name as the study file allows for parameters, steps and metrics: a letter or '_', then letters, digits, '_', '.' or '-'.</summary>
+    public static bool IsName(string name) => Identifier().IsMatch(name);
+
     private static string? ReadName(YamlReader r, YamlMappingNode map, string path, string field, string what)
     {
         var fieldPath = YamlReader.Join(path, field);
@@ -511,8 +514,9 @@ public static partial class StudyFile
     private static PipelineSpec? ReadPipeline(YamlReader r, YamlNode? node, IReadOnlySet<string>? parameters)
     {
         const string path = "trial";
-        var map = r.Mapping(node, path, ["executor", "kubernetes", "steps"]);
+        var map = r.Mapping(node, path, ["executor", "kubernetes", "steps", "external"]);
         if (map is null) return null;
+        if (YamlReader.Field(map, "external") is { } externalNode) return ReadExternal(r, map, externalNode);
         var executor = r.String(YamlReader.Field(map, "executor"), "trial.executor") ?? ExecutorCatalog.Local;
         if (!ExecutorCatalog.Names.Contains(executor))
             r.Error("trial.executor", YamlReader.Field(map, "executor"), $"unknown executor '{executor}'; allowed: {string.Join(", ", ExecutorCatalog.Names)}");
@@ -545,6 +549,28 @@ public static partial class StudyFile
                     r.Error($"trial.steps[{i}]", stepNodes[i].Node, $"missing field 'image': executor {executor} runs each step in a container image");
         CheckDependencies(r, pipeline, parameters);
         return pipeline;
+    }
+
+    /// <summary><c>trial: {external: {heartbeatTimeout: 5m}}</c>: trials are asked for and told by clients, so nothing else of a pipeline applies.</summary>
+    private static PipelineSpec? ReadExternal(YamlReader r, YamlMappingNode trial, YamlNode node)
+    {
+        foreach (var other in new[] { "steps", "executor", "kubernetes" })
+            if (YamlReader.Field(trial, other) is { } otherNode)
+                r.Error($"trial.{other}", otherNode, "not with trial.external: external trials are run by clients, not by the tuner");
+        // external: {} (or a bare "external:") takes the default heartbeat timeout.
+        var map = r.Mapping(node, "trial.external", ["heartbeatTimeout"]);
+        var timeout = ExternalSpec.DefaultHeartbeatTimeout;
+        if (r.String(YamlReader.Field(map, "heartbeatTimeout"), "trial.external.heartbeatTimeout") is { } text)
+        {
+            var seconds = DurationSeconds(text);
+            if (seconds is null)
+                r.Error("trial.external.heartbeatTimeout", YamlReader.Field(map, "heartbeatTimeout"), $"'{text}' is not a duration; write it like 90s, 5m or 1h");
+            else if (seconds < 0.001 || seconds > MaxTrialTimeout.TotalSeconds)
+                r.Error("trial.external.heartbeatTimeout", YamlReader.Field(map, "heartbeatTimeout"),
+                    $"'{text}' is not between a millisecond and {MaxTrialTimeout.TotalDays:0}d");
+            else timeout = TimeSpan.FromSeconds(seconds.Value);
+        }
+        return new PipelineSpec(ExecutorCatalog.Local, null, [], new ExternalSpec(timeout));
     }
 
     private static StepSpec? ReadStep(YamlReader r, YamlNode node, string path)

@@ -62,7 +62,14 @@ public sealed record BudgetSpec(int MaxTrials, int ParallelTrials, int MaxFailed
     public const int DefaultMaxRetries = 2;
 }
 
-public sealed record PipelineSpec(string Executor, KubernetesSpec? Kubernetes, IReadOnlyList<StepSpec> Steps);
+/// <param name="External">Set for trials run by clients that ask for parameters and tell results (no steps).</param>
+public sealed record PipelineSpec(string Executor, KubernetesSpec? Kubernetes, IReadOnlyList<StepSpec> Steps, ExternalSpec? External = null);
+
+/// <summary><c>trial: {external: ...}</c>: the tuner suggests, clients run; a trial silent for <paramref name="HeartbeatTimeout"/> is handed out again.</summary>
+public sealed record ExternalSpec(TimeSpan HeartbeatTimeout)
+{
+    public static readonly TimeSpan DefaultHeartbeatTimeout = TimeSpan.FromMinutes(5);
+}
 
 public sealed record KubernetesSpec(string? Namespace, string? VolumeClaim);
 

@@ -58,4 +58,23 @@ public interface IStudyGrain : IGrainWithGuidKey
 
     /// <summary>Called by a trial when its run has ended (succeeded, failed or cancelled).</summary>
     Task TrialFinished(TrialRecord record);
+
+    /// <summary>
+    /// An external study's ask: a trial silent for its heartbeat timeout again under a new attempt, else the next
+    /// trial number with the enqueued set or the suggester's parameters (trials asked and not told are pending), stored
+    /// before the answer. Refused (a conflict) once the budget is spent or the study has ended.
+    /// </summary>
+    Task<ExternalAnswer> Ask();
+
+    /// <summary>A client's intermediate values: stored on the trial, then judged by the study's early-stopping rule (<see cref="ExternalAnswer.StopReason"/>).</summary>
+    Task<ExternalAnswer> Report(int number, string attempt, long step, Dictionary<string, double> metrics);
+
+    /// <summary>
+    /// A client's outcome: <paramref name="metrics"/> (with the objective) for a trial that succeeded, or why it
+    /// <paramref name="failed"/>. Stored on the trial, then observed by the study.
+    /// </summary>
+    Task<ExternalAnswer> Tell(int number, string attempt, Dictionary<string, double>? metrics, string? failed);
+
+    /// <summary>The client of the trial's current attempt is alive: its lease is renewed.</summary>
+    Task<ExternalAnswer> Heartbeat(int number, string attempt);
 }

@@ -37,6 +37,28 @@ public interface ITrialGrain : IGrainWithStringKey
     /// </summary>
     Task<bool> Save(TrialRecord record);
 
+    /// <summary>
+    /// Hands the trial to a client (an external study's ask): stored as Running under a new attempt id, which the
+    /// client's reports and tell must carry. Nothing runs here.
+    /// </summary>
+    Task<TrialRecord> Ask(TrialAssignment assignment);
+
+    /// <summary>
+    /// The client of the current attempt went silent (<paramref name="reason"/>): the attempt is recorded in the
+    /// retries and the trial handed out under a new attempt, or failed once more than <paramref name="maxRetries"/>
+    /// attempts were given up. Returns the record as it now stands.
+    /// </summary>
+    Task<TrialRecord> AskAgain(TrialAssignment assignment, string reason, int maxRetries);
+
+    /// <summary>A client's intermediate values at <paramref name="step"/>, taken only from the current attempt of a trial not ended.</summary>
+    Task<ExternalAnswer> Report(string attempt, long step, Dictionary<string, double> metrics);
+
+    /// <summary>
+    /// A client's outcome of the current attempt: stored as the trial's end. The same outcome again is answered as
+    /// taken (a client may retry); another one, or one from a superseded attempt, is a conflict.
+    /// </summary>
+    Task<ExternalAnswer> Tell(string attempt, TrialStatus status, Dictionary<string, double> metrics, string? error);
+
     /// <summary>Forgets the trial (its study is being deleted, its run already cancelled).</summary>
     Task Clear();
 }

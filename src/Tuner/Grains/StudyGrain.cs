@@ -62,9 +62,21 @@ public sealed class StudyGrain(
     private Recommender? _recommender;
     private bool _exhausted;
 
+    /// <summary>When each external trial's client was last heard of (ask, report, heartbeat); held in memory only.</summary>
+    private readonly Dictionary<int, DateTimeOffset> _heard = [];
+
+    /// <summary>
+    /// When this activation began: the last news of a trial it has not heard of yet. A restarted server gives every
+    /// client a whole timeout to get through again.
+    /// </summary>
+    private DateTimeOffset _activated = DateTimeOffset.UtcNow;
+
     private Guid Id => this.GetPrimaryKey();
 
     private StudySpec Spec => _spec ?? throw new StudyNotFoundException(Id);
+
+    /// <summary>Clients run the trials (<c>trial: {external: ...}</c>): the study hands them out on ask and starts nothing.</summary>
+    private bool External => Spec.Trial.External is not null;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -131,7 +143,7 @@ public sealed class StudyGrain(
             await state.WriteStateAsync();
         }
         await this.RegisterOrUpdateReminder(WatchReminder, options.Value.WatchPeriod, options.Value.WatchPeriod);
-        await ResumeTrials(lostAttempts: false);
+        if (!External) await ResumeTrials(lostAttempts: false);
         await Advance();
         return Snapshot();
     }
@@ -144,7 +156,7 @@ public sealed class StudyGrain(
             await StopWatching();
             return;
         }
-        await ResumeTrials(lostAttempts: true);
+        if (!External) await ResumeTrials(lostAttempts: true);
         await Advance();
     }
 
@@ -185,8 +197,7 @@ public sealed class StudyGrain(
     {
         try
         {
-            return await grains.GetGrain<ITrialGrain>(TrialGrain.Key(Id, number))
-                .EnsureRunning(new TrialAssignment(Id, number, record.Parameters, state.State.Source!, IsEnqueued(number)), Spec.Budget.MaxRetries);
+            return await Trial(number).EnsureRunning(Assignment(number, record.Parameters), Spec.Budget.MaxRetries);
         }
         catch (OrleansException)
         {
@@ -293,6 +304,8 @@ public sealed class StudyGrain(
             return;
         }
 
+        // An external study's trials are created on ask (Ask), never here.
+        if (External) return;
         var running = _trials.Counts().Running;
         var created = new List<(int Number, Dictionary<string, ParameterValue> Parameters)>();
         while (running + created.Count < Spec.Budget.ParallelTrials && _trials.Count < Spec.Budget.MaxTrials && !_exhausted)
@@ -321,10 +334,136 @@ public sealed class StudyGrain(
     private StudyEnd? Decide() =>
         StudyCompletion.Decide(Spec, _trials.Counts(), _trials.Best()?.Metrics[Spec.Objective.Metric], _exhausted);
 
-    private async Task StartTrial(int number, Dictionary<string, ParameterValue> parameters)
+    private async Task StartTrial(int number, Dictionary<string, ParameterValue> parameters) =>
+        _trials.Started(await Trial(number).Start(Assignment(number, parameters)));
+
+    private ITrialGrain Trial(int number) => grains.GetGrain<ITrialGrain>(TrialGrain.Key(Id, number));
+
+    private TrialAssignment Assignment(int number, Dictionary<string, ParameterValue> parameters) =>
+        new(Id, number, parameters, state.State.Source!, IsEnqueued(number));
+
+    public async Task<ExternalAnswer> Ask()
     {
-        var assignment = new TrialAssignment(Id, number, parameters, state.State.Source!, IsEnqueued(number));
-        _trials.Started(await grains.GetGrain<ITrialGrain>(TrialGrain.Key(Id, number)).Start(assignment));
+        if (ExternalRefusal() is { } refused) return refused;
+        var timeout = Spec.Trial.External!.HeartbeatTimeout;
+        // A trial whose client went silent goes first, with its number and parameters, under a new attempt.
+        foreach (var silent in _trials.Unended.Where(t => Heard(t.Number) + timeout < DateTimeOffset.UtcNow).ToArray())
+        {
+            var again = await Trial(silent.Number).AskAgain(Assignment(silent.Number, silent.Parameters),
+                $"its client sent no report or heartbeat for {timeout} (trial.external.heartbeatTimeout)", Spec.Budget.MaxRetries);
+            if (!again.Status.IsTerminal()) return HandedOut(again);
+            await TrialFinished(again);
+            if (ExternalRefusal() is { } ended) return ended;
+        }
+        // Then a number handed out whose trial was never stored (the process died between the header and the trial).
+        for (var number = 0; number < _trials.Count; number++)
+            if (_trials[number] is null && ToDictionary(await Next(number)) is { } parameters)
+                return HandedOut(await Trial(number).Ask(Assignment(number, parameters)));
+        if (_trials.Count < Spec.Budget.MaxTrials && !_exhausted)
+        {
+            if (ToDictionary(await Next(_trials.Count)) is { } parameters)
+            {
+                var number = _trials.HandOut();
+                // The header first, as Advance does: a trial number is never handed out twice, even if this process dies right here.
+                state.State = state.State with { TrialCount = _trials.Count };
+                await state.WriteStateAsync();
+                return HandedOut(await Trial(number).Ask(Assignment(number, parameters)));
+            }
+            _exhausted = true;
+        }
+        await Advance();
+        return ExternalRefusal() ?? ExternalAnswer.Refused(Refusal.Conflict,
+            $"the budget is spent: {(_exhausted ? "the search space is exhausted" : $"all {Spec.Budget.MaxTrials} trials (budget.maxTrials) were handed out")}, " +
+            $"{_trials.Counts().Running} not told yet");
+    }
+
+    private ExternalAnswer HandedOut(TrialRecord record)
+    {
+        _trials.Started(record);
+        _heard[record.Number] = DateTimeOffset.UtcNow;
+        return new ExternalAnswer(record);
+    }
+
+    private DateTimeOffset Heard(int number) => _heard.TryGetValue(number, out var at) ? at : _activated;
+
+    public async Task<ExternalAnswer> Report(int number, string attempt, long step, Dictionary<string, double> metrics)
+    {
+        if ((ExternalRefusal(number) ?? InvalidMetrics(metrics)) is { } refused) return refused;
+        var reported = await Trial(number).Report(attempt, step, metrics);
+        if (reported.Trial is not { } record) return reported;
+        _heard[number] = DateTimeOffset.UtcNow;
+        if (await TrialProgress(record) is not { } reason) return reported;
+        // Stopped early: the trial ends here, observed at its last values; the client learns it from the answer.
+        var stopped = await Trial(number).Tell(attempt, TrialStatus.EarlyStopped, [], reason);
+        if (stopped.Trial is { } ended) await TrialFinished(ended);
+        return reported with { Trial = stopped.Trial ?? record, StopReason = reason };
+    }
+
+    public async Task<ExternalAnswer> Tell(int number, string attempt, Dictionary<string, double>? metrics, string? failed)
+    {
+        // A tell of a trial that has ended is answered by the trial even once the study has ended (the last tell ends
+        // it): the same tell again is taken, another one refused.
+        var told = number >= 0 && number < _trials.Count && _trials[number] is { Status: not TrialStatus.Cancelled } known && known.Status.IsTerminal();
+        if (ExternalRefusal(number, mayHaveEnded: told) is { } refused) return refused;
+        if ((metrics is null) == (failed is null))
+            return ExternalAnswer.Refused(Refusal.Invalid, "a tell carries either metrics (the trial succeeded) or failed (why it did not), not both nor neither");
+        if (failed is { Length: > MaxFailedReason })
+            return ExternalAnswer.Refused(Refusal.Invalid, $"failed: a reason of at most {MaxFailedReason} characters");
+        if (metrics is not null && InvalidMetrics(metrics) is { } invalid) return invalid;
+        var objective = Spec.Objective.Metric;
+        if (metrics is not null && !(metrics.TryGetValue(objective, out var value) && double.IsFinite(value)))
+            return ExternalAnswer.Refused(Refusal.Invalid, $"the metrics hold no finite value of the objective metric '{objective}'");
+        var answer = await Trial(number).Tell(attempt, failed is null ? TrialStatus.Succeeded : TrialStatus.Failed, metrics ?? [], failed);
+        if (answer.Trial is { } record) await TrialFinished(record);
+        return answer;
+    }
+
+    public Task<ExternalAnswer> Heartbeat(int number, string attempt)
+    {
+        if (ExternalRefusal(number) is { } refused) return Task.FromResult(refused);
+        var current = _trials[number]!;
+        if (current.Attempt != attempt)
+            return Task.FromResult(ExternalAnswer.Refused(Refusal.Conflict, TrialGrain.NotCurrent(number, current.Attempt)));
+        if (current.Status.IsTerminal())
+            return Task.FromResult(ExternalAnswer.Refused(Refusal.Conflict, $"trial {number} ended already ({current.Status})"));
+        _heard[number] = DateTimeOffset.UtcNow;
+        return Task.FromResult(new ExternalAnswer(current));
+    }
+
+    /// <summary>The most metrics one report or tell may carry.</summary>
+    private const int MaxMetrics = 1000;
+
+    /// <summary>The longest reason a failed trial may be told with.</summary>
+    private const int MaxFailedReason = 10_000;
+
+    /// <summary>Why a client's metrics are refused: named as a study file names them, finite, not too many. Null where they are fine.</summary>
+    private static ExternalAnswer? InvalidMetrics(Dictionary<string, double> metrics)
+    {
+        if (metrics.Count > MaxMetrics) return ExternalAnswer.Refused(Refusal.Invalid, $"more than {MaxMetrics} metrics at once");
+        foreach (var (name, value) in metrics)
+        {
+            // The name is quoted only once it is known to be plain.
+            if (!StudyFile.IsName(name))
+                return ExternalAnswer.Refused(Refusal.Invalid, "a metric name is a letter or '_', then letters, digits, '_', '.' or '-'");
+            if (!double.IsFinite(value)) return ExternalAnswer.Refused(Refusal.Invalid, $"metric '{name}' is not a finite number");
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// Why a client's call is refused before it reaches a trial: the study is not external or (unless
+    /// <paramref name="mayHaveEnded"/>) not running, or (with <paramref name="number"/>) no such trial was asked for.
+    /// Null where it may go on.
+    /// </summary>
+    private ExternalAnswer? ExternalRefusal(int? number = null, bool mayHaveEnded = false)
+    {
+        if (!External)
+            return ExternalAnswer.Refused(Refusal.Conflict, "the study runs its own trials (trial.steps); ask and tell are for studies with trial: {external: ...}");
+        if (state.State.Status != StudyStatus.Running && !mayHaveEnded)
+            return ExternalAnswer.Refused(Refusal.Conflict, $"the study has ended ({state.State.Status}{(state.State.Reason is { } why ? ": " + why : "")})");
+        if (number is { } n && (n < 0 || n >= _trials.Count || _trials[n] is null))
+            return ExternalAnswer.Refused(Refusal.NoSuchTrial, $"no trial {n} was asked for in this study");
+        return null;
     }
 
     private async Task End(StudyEnd end)

@@ -40,13 +40,7 @@ public sealed class TrialGrain(
     public async Task<TrialRecord> Start(TrialAssignment assignment)
     {
         if (_run is not null) return state.State;
-
-        // An attempt that starts again keeps the reasons its earlier attempts were given up.
-        var retries = state.RecordExists && !state.State.Status.IsTerminal() ? state.State.Retries : null;
-        // Each attempt has an id of its own: what an earlier attempt still running somewhere reports is not this one's.
-        await Write(new TrialRecord(
-            TrialId(assignment.StudyId, assignment.Number), assignment.Number, TrialStatus.Running,
-            assignment.Parameters, [], [], [], DateTimeOffset.UtcNow, null, null, retries, RuntimeIdentity, Guid.NewGuid().ToString("N"), assignment.Enqueued));
+        await Begin(assignment);
 
         var spec = specs.Get(assignment.Source);
         var directory = Path.Combine(options.Value.RunsDirectory, assignment.StudyId.ToString("N"), assignment.Number.ToString(System.Globalization.CultureInfo.InvariantCulture));
@@ -65,6 +59,17 @@ public sealed class TrialGrain(
         return state.State;
     }
 
+    /// <summary>Stores the trial as Running under a new attempt.</summary>
+    private Task Begin(TrialAssignment assignment)
+    {
+        // An attempt that starts again keeps the reasons its earlier attempts were given up.
+        var retries = state.RecordExists && !state.State.Status.IsTerminal() ? state.State.Retries : null;
+        // Each attempt has an id of its own: what an earlier attempt still running somewhere reports is not this one's.
+        return Write(new TrialRecord(
+            TrialId(assignment.StudyId, assignment.Number), assignment.Number, TrialStatus.Running,
+            assignment.Parameters, [], [], [], DateTimeOffset.UtcNow, null, null, retries, RuntimeIdentity, Guid.NewGuid().ToString("N"), assignment.Enqueued));
+    }
+
     public async Task<TrialRecord?> EnsureRunning(TrialAssignment assignment, int maxRetries)
     {
         if (_run is not null || !state.RecordExists || state.State.Status.IsTerminal()) return state.RecordExists ? state.State : null;
@@ -81,7 +86,16 @@ public sealed class TrialGrain(
             logger.LogInformation("trial {Trial}: its silo {Silo} is gone; running it again", state.State.Id, ranOn);
             return await Start(assignment);
         }
-        string[] retries = [.. state.State.Retries ?? [], $"attempt {(state.State.Retries?.Length ?? 0) + 1}: its silo {ranOn ?? "(unknown)"} was lost"];
+        return await GiveUpAttempt($"its silo {ranOn ?? "(unknown)"} was lost", maxRetries) ? await Start(assignment) : state.State;
+    }
+
+    /// <summary>
+    /// Records the current attempt as given up for <paramref name="reason"/>: true where the trial may have another,
+    /// false where it failed, more than <paramref name="maxRetries"/> attempts given up.
+    /// </summary>
+    private async Task<bool> GiveUpAttempt(string reason, int maxRetries)
+    {
+        string[] retries = [.. state.State.Retries ?? [], $"attempt {(state.State.Retries?.Length ?? 0) + 1}: {reason}"];
         logger.LogWarning("trial {Trial}: {Lost}", state.State.Id, retries[^1]);
         if (retries.Length > maxRetries)
         {
@@ -92,10 +106,66 @@ public sealed class TrialGrain(
                 Error = $"given up after {retries.Length} attempts lost to the machinery (budget.maxRetries {maxRetries}); last: {retries[^1]}",
                 Retries = retries,
             });
-            return state.State;
+            return false;
         }
         await Write(state.State with { Retries = retries });
-        return await Start(assignment);
+        return true;
+    }
+
+    public async Task<TrialRecord> Ask(TrialAssignment assignment)
+    {
+        await Begin(assignment);
+        return state.State;
+    }
+
+    public async Task<TrialRecord> AskAgain(TrialAssignment assignment, string reason, int maxRetries) =>
+        await GiveUpAttempt(reason, maxRetries) ? await Ask(assignment) : state.State;
+
+    public async Task<ExternalAnswer> Report(string attempt, long step, Dictionary<string, double> metrics)
+    {
+        if (Fence(attempt) is { } refused) return refused;
+        var intermediate = state.State.Intermediate.ToDictionary(m => m.Key, m => m.Value);
+        foreach (var (name, value) in metrics)
+            intermediate[name] = [.. intermediate.GetValueOrDefault(name, []).Where(p => p.Step != step), new MetricPoint(step, value)];
+        await Write(state.State with { Metrics = Merged(metrics), Intermediate = intermediate });
+        return new ExternalAnswer(state.State);
+    }
+
+    public async Task<ExternalAnswer> Tell(string attempt, TrialStatus status, Dictionary<string, double> metrics, string? error)
+    {
+        if (state.RecordExists && state.State.Status.IsTerminal() && attempt == state.State.Attempt)
+        {
+            var same = state.State.Status == status && state.State.Error == error &&
+                       metrics.All(m => state.State.Metrics.TryGetValue(m.Key, out var stored) && stored.Equals(m.Value));
+            return same
+                ? new ExternalAnswer(state.State)
+                : ExternalAnswer.Refused(Refusal.Conflict, $"trial {state.State.Number} ended already ({state.State.Status}{(state.State.Error is { } why ? ": " + why : "")}); a different outcome is refused");
+        }
+        if (Fence(attempt) is { } refused) return refused;
+        await Write(state.State with { Status = status, Metrics = Merged(metrics), CompletedAt = DateTimeOffset.UtcNow, Error = error });
+        return new ExternalAnswer(state.State);
+    }
+
+    /// <summary>Why a client's call for <paramref name="attempt"/> is not taken; null where it is the current attempt of a trial not ended.</summary>
+    private ExternalAnswer? Fence(string attempt)
+    {
+        if (!state.RecordExists) return ExternalAnswer.Refused(Refusal.NoSuchTrial, "the trial was never asked for");
+        if (attempt != state.State.Attempt) return ExternalAnswer.Refused(Refusal.Conflict, NotCurrent(state.State.Number, state.State.Attempt));
+        if (state.State.Status.IsTerminal())
+            return ExternalAnswer.Refused(Refusal.Conflict, $"trial {state.State.Number} ended already ({state.State.Status})");
+        return null;
+    }
+
+    /// <summary>Why a call from another attempt than the trial's current one is refused (the client's attempt is not quoted: it may be anything).</summary>
+    public static string NotCurrent(int number, string? current) =>
+        $"the attempt sent is not the current one of trial {number}: the trial was handed out again, as attempt {current}";
+
+    /// <summary>The trial's final metrics with <paramref name="metrics"/>' values taken over: the last value reported is a metric's final one.</summary>
+    private Dictionary<string, double> Merged(Dictionary<string, double> metrics)
+    {
+        var merged = new Dictionary<string, double>(state.State.Metrics);
+        foreach (var (name, value) in metrics) merged[name] = value;
+        return merged;
     }
 
     /// <summary>Stores <paramref name="record"/> as the trial's state; a write that fails leaves the state as it was.</summary>

@@ -88,6 +88,13 @@ public sealed class StudyService(IGrainFactory grains, ExecutorSelector executor
 
     public Task<StudySource?> SourceAsync(Guid id, string? @namespace) => OnStudy(id, @namespace, study => study.GetSource());
 
+    /// <summary>
+    /// An ask, report, tell or heartbeat of an external study's trial (<see cref="IStudyGrain.Ask"/> and the rest); null
+    /// where there is no such study.
+    /// </summary>
+    public Task<ExternalAnswer?> ExternalAsync(Guid id, string? @namespace, Func<IStudyGrain, Task<ExternalAnswer>> call) =>
+        OnStudy(id, @namespace, call);
+
     /// <summary>Stops a running study (its trials' processes killed, none left Running).</summary>
     public async Task<(StopOutcome Outcome, StudySnapshot? Study)> StopAsync(Guid id, string? @namespace)
     {
