@@ -24,33 +24,28 @@ public static class RunCommand
         var file = new Argument<string>("STUDY") { Description = "The study file (YAML or JSON)" };
         var output = new Option<string?>("--out") { Description = "Where study.json and the plots go (default: ./NAME, the study's name)" };
         var data = CommonOptions.Data();
+        var executor = CommonOptions.KatibExecutor();
         var command = new Command("run", """
             Run a study here: one embedded silo, state in tuner.db under --data, no servers. Shows progress, prints the
             best trial and writes study.json and the plots. If the data folder holds an unfinished study with the
             same name and file, it resumes it. Exit codes: 0 the study succeeded, 2 the study file is invalid, 1 otherwise.
-            """) { file, output, data };
-        command.SetAction((parse, _) => RunAsync(parse.GetValue(file)!, parse.GetValue(output), parse.GetValue(data)!));
+            A Katib Experiment (kubeflow.org/v1beta1) runs as it is, on the local executor unless --executor says otherwise.
+            """) { file, output, data, executor };
+        command.SetAction((parse, _) => RunAsync(parse.GetValue(file)!, parse.GetValue(output), parse.GetValue(data)!, parse.GetValue(executor)));
         return command;
     }
 
-    private static async Task<int> RunAsync(string file, string? output, string dataOption)
+    private static async Task<int> RunAsync(string file, string? output, string dataOption, string? executor)
     {
         StudySpec spec;
         string text;
         try
         {
-            (spec, text) = StudyFile.Load(file);
+            (spec, text) = StudyFile.Load(file, executor);
         }
         catch (StudyFileException e)
         {
-            // One problem is one line; several are listed under a line that counts them.
-            if (e.Errors.Count == 1)
-                Console.Error.WriteLine($"{file}: {e.Errors[0]}");
-            else
-            {
-                Console.Error.WriteLine($"{file}: invalid study file ({e.Errors.Count} problems):");
-                foreach (var error in e.Errors) Console.Error.WriteLine("  " + error);
-            }
+            CommonOptions.PrintInvalid(file, e);
             return 2;
         }
 

@@ -45,10 +45,14 @@ public static partial class StudyFile
     /// Loads and validates a study file, giving the spec and the text it was read from (what a study keeps);
     /// throws <see cref="StudyFileException"/> with every problem, or the one reason the file cannot be read.
     /// </summary>
-    public static (StudySpec Spec, string Text) Load(string path)
+    /// <param name="katibExecutor">Where set, the file must be a Katib Experiment, and is kept as the study file it
+    /// amounts to with its trials run by this executor (an Experiment names none; read as it is, it runs locally).</param>
+    public static (StudySpec Spec, string Text) Load(string path, string? katibExecutor = null)
     {
         var text = ReadText(path);
-        return (Parse(text, Path.GetDirectoryName(Path.GetFullPath(path))!), text);
+        var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        if (katibExecutor is not null) text = ConvertKatib(text, directory, katibExecutor);
+        return (Parse(text, directory), text);
     }
 
     private static string ReadText(string path)
@@ -75,7 +79,32 @@ public static partial class StudyFile
     /// <param name="readWarmStart">Whether to read and check the study.json that <c>warmStart.from</c> names (what a
     /// submission needs); false gives its path alone (what a running study's grains need: the study keeps the
     /// observations it read when it was created, so it does not depend on the file afterwards).</param>
-    public static StudySpec Parse(string text, string studyDirectory, bool readWarmStart = true)
+    public static StudySpec Parse(string text, string studyDirectory, bool readWarmStart = true) =>
+        Parse(text, studyDirectory, readWarmStart, ExecutorCatalog.Local).Spec;
+
+    /// <summary>
+    /// The study file (YAML) a Katib Experiment amounts to, its trials run by <paramref name="executor"/>: what
+    /// <c>tuner convert</c> prints, and what a study run with <c>--executor</c> keeps as its text. Throws
+    /// <see cref="StudyFileException"/> for an Experiment that cannot run here (each error naming the Katib field)
+    /// or a text that is not an Experiment.
+    /// </summary>
+    public static string ConvertKatib(string text, string studyDirectory, string executor)
+    {
+        var (_, study) = Parse(text, studyDirectory, readWarmStart: false, executor);
+        if (study is null)
+            throw new StudyFileException([new StudyFileError("", 0, 0, $"not a Katib Experiment (apiVersion: {KatibExperiment.ApiVersion}, kind: Experiment)")]);
+        // Katib writes numbers as strings ("0.01"); the study file reads either, and reads plain ones more easily. An
+        // empty, ~ or null value stays quoted: plain, it would read as no value.
+        foreach (var scalar in study.AllNodes.OfType<YamlScalarNode>())
+            if (scalar.Value is not (null or "" or "~" or "null")) scalar.Style = ScalarStyle.Any;
+        var output = new StringWriter();
+        new YamlStream(new YamlDocument(study)).Save(output, assignAnchors: false);
+        // YamlDotNet ends a document with "...": a study file is one document, which needs no end marker.
+        return output.ToString().Replace("\n...\n", "\n", StringComparison.Ordinal);
+    }
+
+    /// <summary>The spec, and the study file a Katib Experiment was translated into (null for a study file).</summary>
+    private static (StudySpec Spec, YamlMappingNode? Katib) Parse(string text, string studyDirectory, bool readWarmStart, string katibExecutor)
     {
         if (string.IsNullOrWhiteSpace(text))
             throw new StudyFileException([new StudyFileError("", 0, 0, "the study file is empty")]);
@@ -105,7 +134,20 @@ public static partial class StudyFile
                 "the study file holds more than one YAML document")]);
 
         var reader = new YamlReader();
-        var spec = Read(reader, stream.Documents[0].RootNode, studyDirectory, readWarmStart);
+        var root = stream.Documents[0].RootNode;
+        StudySpec? spec = null;
+        YamlMappingNode? katib = null;
+        if (KatibExperiment.Is(root))
+        {
+            (katib, var katibPath) = KatibExperiment.Translate(reader, (YamlMappingNode)root, katibExecutor);
+            // What the Experiment asks for and cannot have is reported alone: its study file is only partly made.
+            if (reader.Errors.Count == 0 && katib is not null)
+            {
+                spec = Read(reader, katib, studyDirectory, readWarmStart);
+                reader.RenamePaths(katibPath);
+            }
+        }
+        else spec = Read(reader, root, studyDirectory, readWarmStart);
         // In the order of the file (errors that have no position last), as a user fixes them.
         if (reader.Errors.Count > 0 || spec is null)
         {
@@ -119,7 +161,7 @@ public static partial class StudyFile
             }
             throw new StudyFileException(errors);
         }
-        return spec;
+        return (spec, katib);
     }
 
     /// <summary>Deeper than any study file: YamlDotNet's document loader recurses per level and would overflow the stack.</summary>
