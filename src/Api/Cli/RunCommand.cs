@@ -3,11 +3,14 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Spectre.Console;
 using Tuning.Api.Reports;
 using Tuning.Trials.Execution;
+using Tuning.Trials.Notebooks;
 using Tuning.Trials.Studies;
 using Tuning.Tuner;
+using Tuning.Tuner.Hosting;
 using Tuning.Tuner.Grains;
 using Tuning.Tuner.Studies;
 
@@ -41,7 +44,7 @@ public static class RunCommand
         string text;
         try
         {
-            (spec, text) = StudyFile.Load(file, executor);
+            (spec, text) = NotebookStudy.IsNotebook(file) ? NotebookStudy.Load(file) : StudyFile.Load(file, executor);
         }
         catch (StudyFileException e)
         {
@@ -105,6 +108,8 @@ public static class RunCommand
             var trials = await study.GetTrials();
             var recommended = await study.GetRecommendation();
             var plots = StudyReports.Write(outDirectory, snapshot, trials, spec, recommended?.Trial);
+            if (NotebookStudy.IsNotebook(file))
+                WriteTrialNotebooks(host.Services.GetRequiredService<IOptions<TunerOptions>>().Value.RunsDirectory, snapshot.Id, trials, spec, outDirectory);
             PrintSummary(snapshot, trials, recommended, Path.Combine(outDirectory, "study.json"), plots.Count);
             return snapshot.Status == StudyStatus.Succeeded ? 0 : 1;
         }
@@ -117,6 +122,19 @@ public static class RunCommand
         {
             using var stopping = new CancellationTokenSource(TimeSpan.FromSeconds(10));
             await host.StopAsync(stopping.Token);
+        }
+    }
+
+    /// <summary>Each trial's executed notebook, its failing cell's traceback included, as OUT/trials/N.ipynb.</summary>
+    private static void WriteTrialNotebooks(string runs, Guid study, IReadOnlyList<TrialRecord> trials, StudySpec spec, string outDirectory)
+    {
+        var folder = Path.Combine(outDirectory, "trials");
+        Directory.CreateDirectory(folder);
+        foreach (var trial in trials)
+        {
+            var trialDirectory = Path.Combine(runs, study.ToString("N"), trial.Number.ToString(CultureInfo.InvariantCulture));
+            if (NotebookStudy.TrialNotebook(trialDirectory, spec.Trial.Steps.Select(s => s.Name)) is { } notebook)
+                File.WriteAllText(Path.Combine(folder, $"{trial.Number}.ipynb"), notebook);
         }
     }
 

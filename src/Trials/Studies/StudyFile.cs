@@ -55,7 +55,7 @@ public static partial class StudyFile
         return (Parse(text, directory), text);
     }
 
-    private static string ReadText(string path)
+    internal static string ReadText(string path)
     {
         static StudyFileException Problem(string message) => new([new StudyFileError("", 0, 0, message)]);
         if (Directory.Exists(path)) throw Problem($"{path} is a folder, not a study file");
