@@ -59,4 +59,37 @@ public sealed class NotebookCommandTests() : InTemporaryFolder("tuning-notebook-
         Assert.Contains("\"output_type\": \"error\"", executed);
         Assert.Contains("RuntimeError", executed);
     }
+
+    [Fact]
+    public async Task Tuner_notebook_replays_a_failed_step_from_the_state_it_started_from()
+    {
+        File.WriteAllText(Path.Combine(Root, "raises.ipynb"), TaggedNotebook.Of(
+            [
+                ("pipeline-parameters", "lr = 0.1"),
+                ("step:make", "numbers = [1, 2, 3]"),
+                ("step:use prev:make", "total = sum(numbers) * lr\nraise ValueError(f'total={total}')"),
+                ("pipeline-metrics", "total"),
+            ],
+            """
+            {"name": "raises", "objective": {"metric": "total", "goal": "maximize"}, "budget": {"maxTrials": 1, "maxFailedTrials": 0},
+             "parameters": [{"name": "lr", "type": "double", "min": 0.01, "max": 1}]}
+            """));
+        var (exit, output, error) = await Tuner.RunAsync(Root, "run", "raises.ipynb", "--out", "out", "--data", "data");
+        Assert.True(exit == 1, $"exit {exit}\n{output}\n{error}");
+        Assert.Contains("cell 2 (total = sum(numbers) * lr) of step use raised ValueError: total=", output);
+        var failure = output[output.IndexOf("total=", StringComparison.Ordinal)..].Split('\n')[0].Trim();
+
+        (exit, output, error) = await Tuner.RunAsync(Root, "notebook", "raises", "0", "--step", "use", "--out", "replay.ipynb", "--data", "data");
+        Assert.True(exit == 0, $"exit {exit}\n{output}\n{error}");
+        // Run in Jupyter's way, the replay loads what make saved and this trial's lr, and fails as the trial did.
+        var run = new ProcessStartInfo("/usr/bin/python3") { WorkingDirectory = Root, RedirectStandardOutput = true, RedirectStandardError = true };
+        run.ArgumentList.Add("-c");
+        run.ArgumentList.Add("import nbformat, nbclient; nb = nbformat.read('replay.ipynb', 4); nbclient.NotebookClient(nb, allow_errors=True).execute(); " +
+                             "print([o['evalue'] for c in nb.cells for o in c.get('outputs', []) if o['output_type'] == 'error'])");
+        using var python = Process.Start(run)!;
+        var printed = await python.StandardOutput.ReadToEndAsync();
+        await python.WaitForExitAsync();
+        Assert.True(python.ExitCode == 0, await python.StandardError.ReadToEndAsync());
+        Assert.Equal($"['{failure}']", printed.Trim());
+    }
 }

@@ -278,6 +278,37 @@ public static partial class NotebookStudy
     }
 
     /// <summary>
+    /// A notebook that replays a step as it ran in a trial, from the executed notebook it left
+    /// (<c>executed.ipynb</c> in its folder): the state it started from (its inputs loaded from the variables the steps
+    /// before it saved, the trial's parameters), then its cells, outputs cleared; the tuner's saving and metrics cells
+    /// are left out. Null where the step left no executed notebook in that folder.
+    /// </summary>
+    public static string? Replay(string stepDirectory, string title)
+    {
+        var file = Path.Combine(stepDirectory, "executed.ipynb");
+        if (!File.Exists(file)) return null;
+        var notebook = JsonNode.Parse(File.ReadAllText(file))!.AsObject();
+        var cells = new JsonArray(new JsonObject
+        {
+            ["cell_type"] = "markdown",
+            ["id"] = "tuner-replay",
+            ["metadata"] = new JsonObject(),
+            ["source"] = title,
+        });
+        foreach (var cell in notebook["cells"]!.AsArray().Select(c => c!.AsObject()))
+        {
+            var tags = (cell["metadata"]?["tags"] as JsonArray)?.Select(t => (string?)t).ToList() ?? [];
+            if (tags.Contains("tuner:save") || tags.Contains("pipeline-metrics")) continue;
+            var copy = (JsonObject)cell.DeepClone();
+            copy["outputs"] = new JsonArray();
+            copy["execution_count"] = null;
+            cells.Add(copy);
+        }
+        notebook["cells"] = cells;
+        return notebook.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+    }
+
+    /// <summary>
     /// A trial's executed notebook: each step's executed notebook (from <c>executed.ipynb</c> in the step's folder under
     /// <paramref name="trialDirectory"/>), in pipeline order, under a heading per step; null where no step left one.
     /// </summary>
