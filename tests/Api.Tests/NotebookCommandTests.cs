@@ -92,4 +92,37 @@ public sealed class NotebookCommandTests() : InTemporaryFolder("tuning-notebook-
         Assert.True(python.ExitCode == 0, await python.StandardError.ReadToEndAsync());
         Assert.Equal($"['{failure}']", printed.Trim());
     }
+
+    [Fact]
+    public async Task A_server_takes_a_notebook_and_serves_each_trials_executed_notebook()
+    {
+        var notebook = TaggedNotebook.Of(
+            [
+                ("pipeline-parameters", "lr = 0.1"),
+                ("step:make", "numbers = [1, 2, 3]\nprint('made', numbers)"),
+                ("step:use prev:make", "total = sum(numbers) * lr"),
+                ("pipeline-metrics", "total"),
+            ],
+            """
+            {"name": "posted-notebook", "objective": {"metric": "total", "goal": "maximize"}, "budget": {"maxTrials": 2},
+             "parameters": [{"name": "lr", "type": "double", "min": 0.01, "max": 1}]}
+            """);
+        await using var server = await Server.StartAsync();
+        using var client = server.Client();
+        var created = await client.PostAsync("api/studies", new StringContent(notebook, System.Text.Encoding.UTF8, "application/x-ipynb+json"));
+        var body = await created.Content.ReadAsStringAsync();
+        Assert.True(created.StatusCode == System.Net.HttpStatusCode.Created, body);
+        var id = JsonDocument.Parse(body).RootElement.GetProperty("id").GetString()!;
+        var end = await Server.WaitForEndAsync(client, id);
+        Assert.Equal("Succeeded", end.GetProperty("status").GetString());
+
+        var served = await client.GetAsync($"api/studies/{id}/trials/1/notebook");
+        Assert.Equal("application/x-ipynb+json", served.Content.Headers.ContentType!.MediaType);
+        var text = await served.Content.ReadAsStringAsync();
+        Assert.Contains("## Step make", text);
+        Assert.Contains("made [1, 2, 3]", text);
+        Assert.Contains("## Step use", text);
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, (await client.GetAsync($"api/studies/{id}/trials/7/notebook")).StatusCode);
+        Directory.Delete(server.Folder, recursive: true);
+    }
 }
