@@ -126,6 +126,8 @@ public class NotebookTests
     [Fact]
     public void The_study_comes_from_the_tuning_metadata_which_may_not_name_a_trial()
     {
+        var invalid = Assert.Throws<StudyFileException>(() => NotebookStudy.ToStudyFile(Notebook(Valid, Tuning.Replace("maximize", "highest")), "/nb"));
+        Assert.Equal("metadata.tuning.objective.goal: must be minimize or maximize, got 'highest'", Assert.Single(invalid.Errors).ToString());
         var e = Assert.Throws<StudyFileException>(() => NotebookStudy.ToStudyFile(Notebook(Valid, Tuning.Replace("\"budget\"", "\"trial\": {}, \"budget\"")), "/nb"));
         Assert.StartsWith("metadata.tuning.trial", Assert.Single(e.Errors).Message);
         var text = Encoding.UTF8.GetString(JsonSerializer.SerializeToUtf8Bytes(JsonNode.Parse(Notebook(Valid))!["metadata"]!["tuning"]));

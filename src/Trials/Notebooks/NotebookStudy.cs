@@ -203,7 +203,18 @@ public static partial class NotebookStudy
             pipeline.Add(entry);
         }
         study.Fields["trial"] = new JsonObject { ["steps"] = pipeline };
-        return study.Fields.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+        var studyFile = study.Fields.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+        try
+        {
+            StudyFile.Parse(studyFile, directory);
+        }
+        catch (StudyFileException e)
+        {
+            // Lines of the study file made here mean nothing to the user: the field is under the notebook's metadata.
+            throw new StudyFileException([.. e.Errors.Select(error => new StudyFileError(
+                error.Path.StartsWith("trial", StringComparison.Ordinal) ? error.Path : "metadata.tuning." + error.Path, 0, 0, error.Message))]);
+        }
+        return studyFile;
     }
 
     private static void Arguments(JsonArray command, params string[] arguments)
