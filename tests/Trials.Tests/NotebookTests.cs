@@ -133,4 +133,44 @@ public class NotebookTests
         var text = Encoding.UTF8.GetString(JsonSerializer.SerializeToUtf8Bytes(JsonNode.Parse(Notebook(Valid))!["metadata"]!["tuning"]));
         Assert.Contains("\"maxTrials\":3", text);
     }
+
+    /// <summary>Valid with Kale's katib_metadata (as Kale writes it: Katib's fields, numbers as strings) for its study.</summary>
+    private static string KaleNotebook(string katibMetadata)
+    {
+        var notebook = JsonNode.Parse(Notebook(Valid))!.AsObject();
+        notebook["metadata"] = new JsonObject
+        {
+            ["kubeflow_notebook"] = new JsonObject { ["experiment_name"] = "kale-nb", ["katib_run"] = true, ["katib_metadata"] = JsonNode.Parse(katibMetadata) },
+        };
+        return notebook.ToJsonString();
+    }
+
+    private const string KatibMetadata = """
+        {"parameters": [{"name": "lr", "parameterType": "double", "feasibleSpace": {"min": "0.001", "max": "0.1"}}],
+         "objective": {"type": "maximize", "objectiveMetricName": "accuracy", "additionalMetricNames": []},
+         "algorithm": {"algorithmName": "random", "algorithmSettings": [{"name": "random_state", "value": "5"}]},
+         "maxTrialCount": 3, "parallelTrialCount": 1, "maxFailedTrialCount": 1}
+        """;
+
+    [Fact]
+    public void Kales_katib_metadata_gives_the_study_read_as_a_katib_experiment_is()
+    {
+        var spec = StudyFile.Parse(NotebookStudy.ToStudyFile(KaleNotebook(KatibMetadata), "/nb"), "/nb");
+        Assert.Equal("kale-nb", spec.Name);
+        Assert.Equal(("accuracy", Goal.Maximize), (spec.Objective.Metric, spec.Objective.Goal));
+        Assert.Equal(("random", 5), (spec.Algorithm.Name, spec.Algorithm.Seed));
+        Assert.Equal((3, 1, 1), (spec.Budget.MaxTrials, spec.Budget.ParallelTrials, spec.Budget.MaxFailedTrials));
+        Assert.Equal(new Algorithms.Space.DoubleParameter("lr", 0.001, 0.1), spec.Space.Parameters[0]);
+        Assert.Contains("lr=${params.lr}", spec.Trial.Steps.Single(s => s.Name == "train").Command);
+    }
+
+    [Theory]
+    [InlineData("\"random\"", "\"pbt\"", "metadata.kubeflow_notebook.katib_metadata.algorithm.algorithmName: pbt is not supported")]
+    [InlineData("\"0.001\"", "\"1\"", "metadata.kubeflow_notebook.katib_metadata.parameters[0].feasibleSpace.min: min (1) must be less than max (0.1)")]
+    [InlineData("\"maximize\"", "\"up\"", "metadata.kubeflow_notebook.katib_metadata.objective.type: must be minimize or maximize")]
+    public void Kales_katib_metadata_errors_name_its_field(string from, string to, string message)
+    {
+        var e = Assert.Throws<StudyFileException>(() => NotebookStudy.ToStudyFile(KaleNotebook(KatibMetadata.Replace(from, to)), "/nb"));
+        Assert.StartsWith(message, Assert.Single(e.Errors).ToString());
+    }
 }

@@ -4,12 +4,13 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Tuning.Trials.Studies;
+using YamlDotNet.RepresentationModel;
 
 namespace Tuning.Trials.Notebooks;
 
 /// <summary>
 /// A Jupyter notebook tagged as Kale tags it, read as the study it amounts to: the study (space, objective,
-/// algorithm, budget) from its metadata's <c>tuning</c> key, and a pipeline whose steps are the notebook's steps,
+/// algorithm, budget) from its metadata (our <c>tuning</c> key, or Kale's <c>kubeflow_notebook.katib_metadata</c>), and a pipeline whose steps are the notebook's steps,
 /// each run by <c>notebook_runner.py</c> under Debian's python3. The tags and the step graph are read here; what each
 /// step reads and writes is found by the runner's <c>analyse</c> mode (Python's own parser), once per notebook.
 /// The study is kept as the study file this makes (JSON), so a study re-reads it as any study file, with no Python.
@@ -212,7 +213,7 @@ public static partial class NotebookStudy
         {
             // Lines of the study file made here mean nothing to the user: the field is under the notebook's metadata.
             throw new StudyFileException([.. e.Errors.Select(error => new StudyFileError(
-                error.Path.StartsWith("trial", StringComparison.Ordinal) ? error.Path : "metadata.tuning." + error.Path, 0, 0, error.Message))]);
+                error.Path.StartsWith("trial", StringComparison.Ordinal) ? error.Path : study.Place(error.Path), 0, 0, error.Message))]);
         }
         return studyFile;
     }
@@ -222,22 +223,63 @@ public static partial class NotebookStudy
         foreach (var argument in arguments) command.Add(argument);
     }
 
-    private sealed record TuningFields(JsonObject Fields, IReadOnlySet<string> Searched);
+    /// <param name="Place">The notebook field a study-file path came from, for errors.</param>
+    private sealed record TuningFields(JsonObject Fields, IReadOnlySet<string> Searched, Func<string, string> Place);
 
-    /// <summary>The study fields of the notebook's metadata (<c>tuning</c>), checked against its parameters cell.</summary>
+    /// <summary>
+    /// The study fields of the notebook's metadata (<c>tuning</c>, or Kale's <c>kubeflow_notebook.katib_metadata</c>),
+    /// checked against its parameters cell.
+    /// </summary>
     private static TuningFields Tuning(JsonObject notebook, JsonObject parameters, List<string> errors)
     {
-        if (notebook["metadata"]?["tuning"] is not JsonObject tuning)
-            throw Problem("metadata.tuning: missing: the study (name, objective, algorithm, budget, parameters) as a study file writes it");
-        var fields = (JsonObject)tuning.DeepClone();
-        if (fields.ContainsKey("trial")) throw Problem("metadata.tuning.trial: the notebook's steps are the trial; remove it");
+        JsonObject fields;
+        Func<string, string> place;
+        if (notebook["metadata"]?["tuning"] is JsonObject tuning)
+        {
+            fields = (JsonObject)tuning.DeepClone();
+            place = path => "metadata.tuning." + path;
+            if (fields.ContainsKey("trial")) throw Problem("metadata.tuning.trial: the notebook's steps are the trial; remove it");
+        }
+        else if (notebook["metadata"]?["kubeflow_notebook"] is JsonObject { } kale && kale["katib_metadata"] is JsonObject katib)
+            (fields, place) = Katib(katib, kale["experiment_name"] is JsonValue name && name.TryGetValue<string>(out var text) ? text : null);
+        else
+            throw Problem("metadata.tuning: missing: the study (name, objective, algorithm, budget, parameters) as a study file writes it, " +
+                          "or Kale's kubeflow_notebook.katib_metadata");
         var searched = (fields["parameters"] as JsonArray)?.Select(p => (string?)p?["name"]).OfType<string>().ToHashSet(StringComparer.Ordinal) ?? [];
         var missing = searched.Where(p => !parameters.ContainsKey(p)).ToList();
         // First: a searched parameter missing from the cell is also read by cells as a variable no step defines.
         if (missing.Count > 0)
-            errors.Insert(0, $"metadata.tuning.parameters: {string.Join(", ", missing)} {(missing.Count == 1 ? "is" : "are")} searched but not assigned in the pipeline-parameters cell");
-        return new TuningFields(fields, searched);
+            errors.Insert(0, $"{place("parameters")}: {string.Join(", ", missing)} {(missing.Count == 1 ? "is" : "are")} searched but not assigned in the pipeline-parameters cell");
+        return new TuningFields(fields, searched, place);
     }
+
+    /// <summary>Kale's katib_metadata (an Experiment's spec less its trial template) as the study file's fields, read as a Katib Experiment is.</summary>
+    private static (JsonObject Fields, Func<string, string> Place) Katib(JsonObject katib, string? name)
+    {
+        const string at = "metadata.kubeflow_notebook";
+        if (name is null) throw Problem($"{at}.experiment_name: missing: the study's name, which Kale keeps there");
+        var stream = new YamlStream();
+        stream.Load(new StringReader(katib.ToJsonString()));
+        var reader = new YamlReader();
+        var (study, katibPath) = KatibExperiment.TranslateSearch(reader, (YamlMappingNode)stream.Documents[0].RootNode, new YamlScalarNode(name));
+        string Place(string path) => katibPath(path) switch
+        {
+            "spec" => at + ".katib_metadata",
+            "name" => at + ".experiment_name",
+            var katibField when katibField.StartsWith("spec.", StringComparison.Ordinal) => at + ".katib_metadata." + katibField[5..],
+            var other => at + ".katib_metadata." + other,
+        };
+        if (reader.Errors.Count > 0 || study is null)
+            throw new StudyFileException([.. reader.Errors.Select(e => new StudyFileError(Place(e.Path), 0, 0, e.Message))]);
+        return ((JsonObject)Json(study)!, Place);
+    }
+
+    private static JsonNode? Json(YamlNode node) => node switch
+    {
+        YamlMappingNode map => new JsonObject(map.Children.Select(c => KeyValuePair.Create(((YamlScalarNode)c.Key).Value!, Json(c.Value)))),
+        YamlSequenceNode list => new JsonArray([.. list.Children.Select(Json)]),
+        _ => JsonValue.Create(((YamlScalarNode)node).Value),
+    };
 
     private static JsonObject Analyse(object notebook)
     {

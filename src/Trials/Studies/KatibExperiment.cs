@@ -90,6 +90,31 @@ internal sealed partial class KatibExperiment
 
         var study = _r.Placed(new YamlMappingNode(), root);
         Add(study, "name", YamlReader.Field(metadata, "name"), "metadata.name", "name");
+        var parameters = Search(study, spec);
+        var trial = Trial(spec, metadata, executor, parameters);
+        if (trial is not null) study.Add("trial", trial);
+        return study;
+    }
+
+    /// <summary>
+    /// Kale's <c>katib_metadata</c>, an Experiment's spec without its trial template (the notebook is the trial), as
+    /// the study file's fields but <c>trial</c>, named <paramref name="name"/> (Kale's experiment_name); its paths are
+    /// those of an Experiment's spec (<c>spec.parameters[0]</c>), for the caller to place.
+    /// </summary>
+    public static (YamlMappingNode? Study, Func<string, string> KatibPath) TranslateSearch(YamlReader reader, YamlMappingNode spec, YamlScalarNode name)
+    {
+        var katib = new KatibExperiment(reader);
+        if (reader.Mapping(spec, "spec", ["parameters", "objective", "algorithm", "earlyStopping", "parallelTrialCount", "maxTrialCount", "maxFailedTrialCount"], "Kale's katib_metadata") is null)
+            return (null, katib.KatibPath);
+        var study = reader.Placed(new YamlMappingNode(), spec);
+        study.Add("name", name);
+        katib.Search(study, spec);
+        return (study, katib.KatibPath);
+    }
+
+    /// <summary>Adds the search (objective, algorithm, early stopping, budget, parameters) of an Experiment's spec; gives the parameters.</summary>
+    private YamlSequenceNode? Search(YamlMappingNode study, YamlMappingNode spec)
+    {
         var objective = Objective(spec);
         if (objective is not null) study.Add("objective", objective);
         var algorithm = Algorithm(spec);
@@ -99,9 +124,7 @@ internal sealed partial class KatibExperiment
         study.Add("budget", Budget(spec));
         var parameters = Parameters(spec);
         if (parameters is not null) study.Add("parameters", parameters);
-        var trial = Trial(spec, metadata, executor, parameters);
-        if (trial is not null) study.Add("trial", trial);
-        return study;
+        return parameters;
     }
 
     private YamlMappingNode? Objective(YamlMappingNode spec)
