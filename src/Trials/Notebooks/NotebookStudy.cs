@@ -285,7 +285,16 @@ public static partial class NotebookStudy
     {
         var start = new ProcessStartInfo(Python) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var argument in new[] { "-c", Runner, "analyse" }) start.ArgumentList.Add(argument);
-        using var process = Process.Start(start) ?? throw Problem($"cannot start {Python} to read the notebook");
+        Process? started;
+        try
+        {
+            started = Process.Start(start);
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw Problem($"cannot run {Python} to read the notebook ({e.Message}); notebooks need Debian's python3, python3-nbclient, python3-ipykernel and python3-dill");
+        }
+        using var process = started ?? throw Problem($"cannot start {Python} to read the notebook");
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
         process.StandardInput.Write(JsonSerializer.Serialize(notebook));

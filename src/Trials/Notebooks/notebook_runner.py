@@ -235,9 +235,12 @@ def step_notebook(step, values, inputs, outputs):
 
 
 def run(arguments):
-    import nbformat
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
+    try:
+        import nbformat
+        from nbclient import NotebookClient
+        from nbclient.exceptions import CellExecutionError
+    except ImportError as e:
+        sys.exit(f"a notebook step needs Debian's python3-nbclient and python3-ipykernel (and python3-dill): {e}")
 
     parser = argparse.ArgumentParser(prog="notebook_runner.py run")
     parser.add_argument("--param", action="append", default=[])
