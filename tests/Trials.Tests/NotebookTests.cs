@@ -173,4 +173,41 @@ public class NotebookTests
         var e = Assert.Throws<StudyFileException>(() => NotebookStudy.ToStudyFile(KaleNotebook(KatibMetadata.Replace(from, to)), "/nb"));
         Assert.StartsWith(message, Assert.Single(e.Errors).ToString());
     }
+
+    [Fact]
+    public void A_study_file_may_name_a_notebook_as_its_trial()
+    {
+        var folder = Directory.CreateTempSubdirectory("tuning-nb-").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(folder, "train.ipynb"), Notebook(Valid));
+            const string study = """
+                name: from-a-study-file
+                objective: {metric: accuracy, goal: maximize}
+                budget: {maxTrials: 2}
+                parameters:
+                  - {name: lr, type: double, min: 0.001, max: 0.1}
+                trial:
+                  notebook: train.ipynb
+                """;
+            File.WriteAllText(Path.Combine(folder, "study.yaml"), study);
+            var (spec, _) = StudyFile.Load(Path.Combine(folder, "study.yaml"));
+            Assert.Equal(["load", "train", "evaluate", NotebookStudy.MetricsStep], spec.Trial.Steps.Select(s => s.Name));
+            Assert.Contains("lr=${params.lr}", spec.Trial.Steps[1].Command);
+            Assert.DoesNotContain(spec.Trial.Steps[0].Command, a => a.Contains("${params.", StringComparison.Ordinal));
+
+            File.WriteAllText(Path.Combine(folder, "study.yaml"), study.Replace("name: lr", "name: momentum"));
+            var e = Assert.Throws<StudyFileException>(() => StudyFile.Load(Path.Combine(folder, "study.yaml")));
+            Assert.Equal("trial.notebook (line 7, column 13): train.ipynb: momentum is searched (parameters) but not assigned in the notebook's pipeline-parameters cell",
+                Assert.Single(e.Errors).ToString());
+
+            File.WriteAllText(Path.Combine(folder, "study.yaml"), study + "\n  steps: []\n");
+            e = Assert.Throws<StudyFileException>(() => StudyFile.Load(Path.Combine(folder, "study.yaml")));
+            Assert.Contains(e.Errors, error => error.Message == "give steps or a notebook, not both");
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
 }

@@ -108,8 +108,7 @@ public static class RunCommand
             var trials = await study.GetTrials();
             var recommended = await study.GetRecommendation();
             var plots = StudyReports.Write(outDirectory, snapshot, trials, spec, recommended?.Trial);
-            if (NotebookStudy.IsNotebook(file))
-                WriteTrialNotebooks(host.Services.GetRequiredService<IOptions<TunerOptions>>().Value.RunsDirectory, snapshot.Id, trials, spec, outDirectory);
+            WriteTrialNotebooks(host.Services.GetRequiredService<IOptions<TunerOptions>>().Value.RunsDirectory, snapshot.Id, trials, spec, outDirectory);
             PrintSummary(snapshot, trials, recommended, Path.Combine(outDirectory, "study.json"), plots.Count);
             return snapshot.Status == StudyStatus.Succeeded ? 0 : 1;
         }
@@ -125,16 +124,19 @@ public static class RunCommand
         }
     }
 
-    /// <summary>Each trial's executed notebook, its failing cell's traceback included, as OUT/trials/N.ipynb.</summary>
+    /// <summary>
+    /// Each trial's executed notebook, its failing cell's traceback included, as OUT/trials/N.ipynb: where the study runs
+    /// a notebook (given to tuner run, or named by the study file's trial.notebook), whose steps leave them.
+    /// </summary>
     private static void WriteTrialNotebooks(string runs, Guid study, IReadOnlyList<TrialRecord> trials, StudySpec spec, string outDirectory)
     {
         var folder = Path.Combine(outDirectory, "trials");
-        Directory.CreateDirectory(folder);
         foreach (var trial in trials)
         {
             var trialDirectory = Path.Combine(runs, study.ToString("N"), trial.Number.ToString(CultureInfo.InvariantCulture));
-            if (NotebookStudy.TrialNotebook(trialDirectory, spec.Trial.Steps.Select(s => s.Name)) is { } notebook)
-                File.WriteAllText(Path.Combine(folder, $"{trial.Number}.ipynb"), notebook);
+            if (NotebookStudy.TrialNotebook(trialDirectory, spec.Trial.Steps.Select(s => s.Name)) is not { } notebook) continue;
+            Directory.CreateDirectory(folder);
+            File.WriteAllText(Path.Combine(folder, $"{trial.Number}.ipynb"), notebook);
         }
     }
 

@@ -69,6 +69,39 @@ public static partial class NotebookStudy
     /// <summary>The study file (JSON) a notebook's text amounts to; throws <see cref="StudyFileException"/> naming the cell or field.</summary>
     public static string ToStudyFile(string text, string directory)
     {
+        var notebook = Parse(text);
+        TuningFields? study = null;
+        var pipeline = Pipeline(notebook, (parameters, problems) => (study = Tuning(notebook, parameters, problems)).Searched);
+        study!.Fields["trial"] = new JsonObject { ["steps"] = pipeline };
+        var studyFile = study.Fields.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+        try
+        {
+            StudyFile.Parse(studyFile, directory);
+        }
+        catch (StudyFileException e)
+        {
+            // Lines of the study file made here mean nothing to the user: the field is under the notebook's metadata.
+            throw new StudyFileException([.. e.Errors.Select(error => new StudyFileError(
+                error.Path.StartsWith("trial", StringComparison.Ordinal) ? error.Path : study.Place(error.Path), 0, 0, error.Message))]);
+        }
+        return studyFile;
+    }
+
+    /// <summary>
+    /// The steps (as a study file writes them, JSON) of a notebook that a study file names (<c>trial: {notebook: FILE}</c>)
+    /// and whose space holds <paramref name="searched"/>; throws <see cref="StudyFileException"/> naming the cell.
+    /// </summary>
+    internal static JsonArray StepsOf(string text, IReadOnlySet<string> searched) =>
+        Pipeline(Parse(text), (parameters, problems) =>
+        {
+            var missing = searched.Where(p => !parameters.ContainsKey(p)).ToList();
+            if (missing.Count > 0)
+                problems.Insert(0, $"{string.Join(", ", missing)} {(missing.Count == 1 ? "is" : "are")} searched (parameters) but not assigned in the notebook's pipeline-parameters cell");
+            return searched;
+        });
+
+    private static JsonObject Parse(string text)
+    {
         JsonObject notebook;
         try
         {
@@ -78,7 +111,17 @@ public static partial class NotebookStudy
         {
             throw Problem($"not a notebook: not JSON (line {e.LineNumber + 1}, position {e.BytePositionInLine + 1}): {e.Message.Split(" Path:")[0]}");
         }
-        if (notebook["cells"] is not JsonArray cells) throw Problem("not a notebook: no cells list");
+        if (notebook["cells"] is not JsonArray) throw Problem("not a notebook: no cells list");
+        return notebook;
+    }
+
+    /// <summary>
+    /// The notebook's steps as a study file writes them. <paramref name="searchedOf"/> is given the parameters cell's
+    /// assignments and the problems found so far (to add its own), and gives the parameters the study searches.
+    /// </summary>
+    private static JsonArray Pipeline(JsonObject notebook, Func<JsonObject, List<string>, IReadOnlySet<string>> searchedOf)
+    {
+        var cells = notebook["cells"]!.AsArray();
 
         var errors = new List<string>();
         var imports = new List<Cell>();
@@ -163,7 +206,7 @@ public static partial class NotebookStudy
                 .Concat(metrics is null ? [] : [new { name = MetricsStep, ancestors = steps.Select(s => s.Name).ToList(), cells = Enumerable.Empty<object>() }]),
         });
         var problems = analysed["errors"]!.AsArray().Select(e => (string)e!).ToList();
-        var study = Tuning(notebook, analysed["parameters"]!.AsObject(), problems);
+        var searched = searchedOf(analysed["parameters"]!.AsObject(), problems);
         if (problems.Count > 0) throw new StudyFileException([.. problems.Select(e => new StudyFileError("", 0, 0, e))]);
         var prelude = imports.Concat(functions).Select(c => c.Json).ToList();
         var pipeline = new JsonArray();
@@ -173,7 +216,6 @@ public static partial class NotebookStudy
         {
             var uses = analysed["steps"]![name]!;
             var reads = uses["parameters"]!.AsArray().Select(p => (string)p!).ToList();
-            var searched = study.Searched;
             var upstream = step is null ? steps.Select(s => s.Name).ToList() : ancestors[name];
             var command = new JsonArray(Python, "-c", Runner, "run");
             foreach (var parameter in reads.Where(searched.Contains)) Arguments(command, "--param", $"{parameter}=${{params.{parameter}}}");
@@ -203,19 +245,7 @@ public static partial class NotebookStudy
             if (step?.Gpu > 0) entry["resources"] = new JsonObject { ["gpu"] = step.Gpu };
             pipeline.Add(entry);
         }
-        study.Fields["trial"] = new JsonObject { ["steps"] = pipeline };
-        var studyFile = study.Fields.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
-        try
-        {
-            StudyFile.Parse(studyFile, directory);
-        }
-        catch (StudyFileException e)
-        {
-            // Lines of the study file made here mean nothing to the user: the field is under the notebook's metadata.
-            throw new StudyFileException([.. e.Errors.Select(error => new StudyFileError(
-                error.Path.StartsWith("trial", StringComparison.Ordinal) ? error.Path : study.Place(error.Path), 0, 0, error.Message))]);
-        }
-        return studyFile;
+        return pipeline;
     }
 
     private static void Arguments(JsonArray command, params string[] arguments)

@@ -215,7 +215,7 @@ public static partial class StudyFile
         var algorithm = ReadAlgorithm(r, YamlReader.Field(top, "algorithm"), space);
         var earlyStopping = ReadEarlyStopping(r, YamlReader.Field(top, "earlyStopping"));
         var budget = ReadBudget(r, r.Required(top, "", "budget", "the budget (at least maxTrials)"));
-        var pipeline = ReadPipeline(r, r.Required(top, "", "trial", "the trial pipeline (steps)"), DeclaredNames(parametersNode));
+        var pipeline = ReadPipeline(r, r.Required(top, "", "trial", "the trial pipeline (steps)"), DeclaredNames(parametersNode), studyDirectory);
         var enqueue = ReadEnqueue(r, YamlReader.Field(top, "enqueue"), space, budget, algorithm);
         var warmStart = ReadWarmStart(r, YamlReader.Field(top, "warmStart"), space, objective, studyDirectory, readWarmStart);
 
@@ -550,10 +550,10 @@ public static partial class StudyFile
                 .Select(n => n.Value).OfType<string>().ToHashSet(StringComparer.Ordinal)
             : null;
 
-    private static PipelineSpec? ReadPipeline(YamlReader r, YamlNode? node, IReadOnlySet<string>? parameters)
+    private static PipelineSpec? ReadPipeline(YamlReader r, YamlNode? node, IReadOnlySet<string>? parameters, string studyDirectory)
     {
         const string path = "trial";
-        var map = r.Mapping(node, path, ["executor", "kubernetes", "steps"]);
+        var map = r.Mapping(node, path, ["executor", "kubernetes", "steps", "notebook"]);
         if (map is null) return null;
         var executor = r.String(YamlReader.Field(map, "executor"), "trial.executor") ?? ExecutorCatalog.Local;
         if (!ExecutorCatalog.Names.Contains(executor))
@@ -569,7 +569,10 @@ public static partial class StudyFile
                 r.String(YamlReader.Field(kubernetesMap, "volumeClaim"), "trial.kubernetes.volumeClaim"));
         }
 
-        var stepNodes = r.Sequence(r.Required(map, path, "steps", "the steps each trial runs"), "trial.steps");
+        var stepsNode = YamlReader.Field(map, "notebook") is { } notebookNode
+            ? NotebookSteps(r, map, notebookNode, studyDirectory, parameters)
+            : r.Required(map, path, "steps", "the steps each trial runs (or notebook: a Kale-tagged notebook)");
+        var stepNodes = r.Sequence(stepsNode, "trial.steps");
         if (stepNodes is null) return null;
         if (stepNodes.Count == 0)
         {
@@ -587,6 +590,29 @@ public static partial class StudyFile
                     r.Error($"trial.steps[{i}]", stepNodes[i].Node, $"missing field 'image': executor {executor} runs each step in a container image");
         CheckDependencies(r, pipeline, parameters);
         return pipeline;
+    }
+
+    /// <summary>
+    /// The steps of the Kale-tagged notebook <c>trial.notebook</c> names (relative to the study file's folder), as a
+    /// study file writes steps; null, with the notebook's problems at <c>trial.notebook</c>, where it cannot run.
+    /// </summary>
+    private static YamlNode? NotebookSteps(YamlReader r, YamlMappingNode trial, YamlNode node, string studyDirectory, IReadOnlySet<string>? parameters)
+    {
+        if (YamlReader.Field(trial, "steps") is not null)
+            r.Error("trial.notebook", node, "give steps or a notebook, not both");
+        if (r.String(node, "trial.notebook") is not { } file) return null;
+        try
+        {
+            var steps = Notebooks.NotebookStudy.StepsOf(ReadText(Path.Combine(studyDirectory, file)), parameters ?? new HashSet<string>());
+            var stream = new YamlStream();
+            stream.Load(new StringReader(steps.ToJsonString()));
+            return stream.Documents[0].RootNode;
+        }
+        catch (StudyFileException e)
+        {
+            foreach (var error in e.Errors) r.Error("trial.notebook", node, $"{file}: {error.Message}");
+            return null;
+        }
     }
 
     private static StepSpec? ReadStep(YamlReader r, YamlNode node, string path)
