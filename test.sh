@@ -20,6 +20,11 @@ command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v kubectl >/dev/null 2>&1 || need+=(kubectl)
 # experiments/digits (run by a test as the README says) needs Debian's scikit-learn under /usr/bin/python3.
 /usr/bin/python3 -c 'import sklearn' >/dev/null 2>&1 || need+=(python3-sklearn)
+# Notebooks (experiments/notebook and their tests) run through nbclient on an ipykernel, variables saved with dill.
+/usr/bin/python3 -c 'import nbformat' >/dev/null 2>&1 || need+=(python3-nbformat)
+/usr/bin/python3 -c 'import nbclient' >/dev/null 2>&1 || need+=(python3-nbclient)
+/usr/bin/python3 -c 'import ipykernel' >/dev/null 2>&1 || need+=(python3-ipykernel)
+/usr/bin/python3 -c 'import dill' >/dev/null 2>&1 || need+=(python3-dill)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "test.sh: installing what the tests run: ${need[*]}"

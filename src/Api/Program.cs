@@ -3,6 +3,8 @@ using Tuning.Api.Cli;
 
 var root = new RootCommand("tuner: hyperparameter tuning. Run a study here (run), serve studies over HTTP with a dashboard (serve), or talk to a server (submit, list, status, trials, stop, delete, plot); manage the step cache (cache)");
 root.Subcommands.Add(RunCommand.Create());
+root.Subcommands.Add(ConvertCommand.Create());
+root.Subcommands.Add(NotebookCommand.Create());
 root.Subcommands.Add(ServeCommand.Create());
 foreach (var verb in ClientCommands.Create()) root.Subcommands.Add(verb);
 root.Subcommands.Add(KeyCommand.Create());

@@ -57,7 +57,9 @@ public static class ClientCommands
             var path = Path.GetFullPath(parse.GetValue(file)!);
             if (!File.Exists(path)) return Fail(2, $"no study file {path}");
             var content = new StringContent(await File.ReadAllTextAsync(path), Encoding.UTF8,
-                path.EndsWith(".json", StringComparison.OrdinalIgnoreCase) ? "application/json" : "application/yaml");
+                path.EndsWith(".json", StringComparison.OrdinalIgnoreCase) ? "application/json"
+                : path.EndsWith(".ipynb", StringComparison.OrdinalIgnoreCase) ? Service.StudyEndpoints.NotebookType
+                : "application/yaml");
             var response = await client.PostAsync($"api/studies?dir={Uri.EscapeDataString(Path.GetDirectoryName(path)!)}", content);
             if (!response.IsSuccessStatusCode) return await Refused(response);
             var study = await Read<StudyView>(response);

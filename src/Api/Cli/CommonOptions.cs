@@ -29,6 +29,26 @@ public static class CommonOptions
         }
     }
 
+    /// <summary>The executor a Katib Experiment's trials run on (an Experiment names none: local by default).</summary>
+    public static Option<string?> KatibExecutor()
+    {
+        var option = new Option<string?>("--executor") { Description = "For a Katib Experiment: local (default), container or kubernetes" };
+        option.AcceptOnlyFromAmong([.. Trials.Execution.ExecutorCatalog.Names]);
+        return option;
+    }
+
+    /// <summary>An invalid study file's problems: one is one line; several are listed under a line that counts them.</summary>
+    public static void PrintInvalid(string file, Trials.Studies.StudyFileException e)
+    {
+        if (e.Errors.Count == 1)
+            Console.Error.WriteLine($"{file}: {e.Errors[0]}");
+        else
+        {
+            Console.Error.WriteLine($"{file}: invalid study file ({e.Errors.Count} problems):");
+            foreach (var error in e.Errors) Console.Error.WriteLine("  " + error);
+        }
+    }
+
     public static string InUse(string data) =>
         $"tuner: the data folder {data} is in use by another tuner process; wait for it or pass another --data";
 }

@@ -3,11 +3,14 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Spectre.Console;
 using Tuning.Api.Reports;
 using Tuning.Trials.Execution;
+using Tuning.Trials.Notebooks;
 using Tuning.Trials.Studies;
 using Tuning.Tuner;
+using Tuning.Tuner.Hosting;
 using Tuning.Tuner.Grains;
 using Tuning.Tuner.Studies;
 
@@ -24,33 +27,28 @@ public static class RunCommand
         var file = new Argument<string>("STUDY") { Description = "The study file (YAML or JSON)" };
         var output = new Option<string?>("--out") { Description = "Where study.json and the plots go (default: ./NAME, the study's name)" };
         var data = CommonOptions.Data();
+        var executor = CommonOptions.KatibExecutor();
         var command = new Command("run", """
             Run a study here: one embedded silo, state in tuner.db under --data, no servers. Shows progress, prints the
             best trial and writes study.json and the plots. If the data folder holds an unfinished study with the
             same name and file, it resumes it. Exit codes: 0 the study succeeded, 2 the study file is invalid, 1 otherwise.
-            """) { file, output, data };
-        command.SetAction((parse, _) => RunAsync(parse.GetValue(file)!, parse.GetValue(output), parse.GetValue(data)!));
+            A Katib Experiment (kubeflow.org/v1beta1) runs as it is, on the local executor unless --executor says otherwise.
+            """) { file, output, data, executor };
+        command.SetAction((parse, _) => RunAsync(parse.GetValue(file)!, parse.GetValue(output), parse.GetValue(data)!, parse.GetValue(executor)));
         return command;
     }
 
-    private static async Task<int> RunAsync(string file, string? output, string dataOption)
+    private static async Task<int> RunAsync(string file, string? output, string dataOption, string? executor)
     {
         StudySpec spec;
         string text;
         try
         {
-            (spec, text) = StudyFile.Load(file);
+            (spec, text) = NotebookStudy.IsNotebook(file) ? NotebookStudy.Load(file) : StudyFile.Load(file, executor);
         }
         catch (StudyFileException e)
         {
-            // One problem is one line; several are listed under a line that counts them.
-            if (e.Errors.Count == 1)
-                Console.Error.WriteLine($"{file}: {e.Errors[0]}");
-            else
-            {
-                Console.Error.WriteLine($"{file}: invalid study file ({e.Errors.Count} problems):");
-                foreach (var error in e.Errors) Console.Error.WriteLine("  " + error);
-            }
+            CommonOptions.PrintInvalid(file, e);
             return 2;
         }
         if (spec.Trial.External is not null)
@@ -116,6 +114,7 @@ public static class RunCommand
             var trials = await study.GetTrials();
             var recommended = await study.GetRecommendation();
             var plots = StudyReports.Write(outDirectory, snapshot, trials, spec, recommended?.Trial);
+            WriteTrialNotebooks(host.Services.GetRequiredService<IOptions<TunerOptions>>().Value.RunsDirectory, snapshot.Id, trials, spec, outDirectory);
             PrintSummary(snapshot, trials, recommended, Path.Combine(outDirectory, "study.json"), plots.Count);
             return snapshot.Status == StudyStatus.Succeeded ? 0 : 1;
         }
@@ -128,6 +127,22 @@ public static class RunCommand
         {
             using var stopping = new CancellationTokenSource(TimeSpan.FromSeconds(10));
             await host.StopAsync(stopping.Token);
+        }
+    }
+
+    /// <summary>
+    /// Each trial's executed notebook, its failing cell's traceback included, as OUT/trials/N.ipynb: where the study runs
+    /// a notebook (given to tuner run, or named by the study file's trial.notebook), whose steps leave them.
+    /// </summary>
+    private static void WriteTrialNotebooks(string runs, Guid study, IReadOnlyList<TrialRecord> trials, StudySpec spec, string outDirectory)
+    {
+        var folder = Path.Combine(outDirectory, "trials");
+        foreach (var trial in trials)
+        {
+            var trialDirectory = Path.Combine(runs, study.ToString("N"), trial.Number.ToString(CultureInfo.InvariantCulture));
+            if (NotebookStudy.TrialNotebook(trialDirectory, spec.Trial.Steps.Select(s => s.Name)) is not { } notebook) continue;
+            Directory.CreateDirectory(folder);
+            File.WriteAllText(Path.Combine(folder, $"{trial.Number}.ipynb"), notebook);
         }
     }
 

@@ -1,9 +1,12 @@
 using System.Text;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
 using Tuning.Api.Reports;
 using Tuning.Trials;
+using Tuning.Trials.Notebooks;
 using Tuning.Trials.Studies;
 using Tuning.Tuner.Grains;
+using Tuning.Tuner.Hosting;
 using Tuning.Tuner.Studies;
 
 namespace Tuning.Api.Service;
@@ -77,6 +80,19 @@ public static class StudyEndpoints
             .Produces<string>(contentType: "application/yaml")
             .ProducesProblem(StatusCodes.Status404NotFound);
 
+        studies.MapGet("/{id}/trials/{number:int}/notebook", async Task<IResult> (string id, int number, HttpContext context, StudyService service, IOptions<TunerOptions> options) =>
+            {
+                if (ParseId(id) is not { } guid || await service.SourceAsync(guid, Visible(context)) is not { } source) return NotFound(id);
+                var steps = StudyFile.Parse(source.Text, source.Directory, readWarmStart: false).Trial.Steps.Select(s => s.Name);
+                var trial = Path.Combine(options.Value.RunsDirectory, guid.ToString("N"), number.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                return NotebookStudy.TrialNotebook(trial, steps) is { } notebook
+                    ? TypedResults.Text(notebook, NotebookType, Encoding.UTF8)
+                    : Problem(StatusCodes.Status404NotFound, "No notebook", $"trial {number} of study {id} has no executed notebook (not a notebook study, or no step of it ran)");
+            })
+            .WithSummary("A trial's executed notebook (a notebook study's): every step's cells with their outputs, a failure's traceback included")
+            .Produces<string>(contentType: NotebookType)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
         studies.MapPost("/{id}/stop", async Task<IResult> (string id, HttpContext context, StudyService service) =>
             {
                 if (ParseId(id) is not { } guid) return NotFound(id);
@@ -106,7 +122,8 @@ public static class StudyEndpoints
         var caller = Caller(context);
         // Only the types a study file comes as: a page elsewhere can post text/plain without asking first
         // (no CORS preflight), and a study runs commands here.
-        if (!StudyTypes.Contains(context.Request.ContentType?.Split(';')[0].Trim().ToLowerInvariant() ?? ""))
+        var type = context.Request.ContentType?.Split(';')[0].Trim().ToLowerInvariant() ?? "";
+        if (!StudyTypes.Contains(type))
             return Problem(StatusCodes.Status415UnsupportedMediaType, "Unsupported media type", SendStudyAs);
         var body = await ReadBodyAsync(context.Request);
         if (body is null)
@@ -116,6 +133,8 @@ public static class StudyEndpoints
             return Invalid([new StudyFileError("dir", 0, 0, folderError)]);
         try
         {
+            // A notebook is kept as the study file it amounts to, which the study's grains re-read without Python.
+            if (type == NotebookType) body = NotebookStudy.ToStudyFile(body, folder.Path!);
             var study = await service.SubmitAsync(new StudySource(body, folder.Path!, caller.Name));
             return TypedResults.Created($"/api/studies/{study.Id:N}", Views.Study(study));
         }
@@ -204,7 +223,10 @@ public static class StudyEndpoints
     /// The content types a study file is taken as. The OpenAPI document lists exactly these, and routing answers any
     /// other with 415 before the endpoint runs (which still refuses a body that names no type).
     /// </summary>
-    public static readonly string[] StudyTypes = ["application/yaml", "application/x-yaml", "text/yaml", "application/json"];
+    public static readonly string[] StudyTypes = ["application/yaml", "application/x-yaml", "text/yaml", "application/json", NotebookType];
+
+    /// <summary>A Kale-tagged Jupyter notebook, taken as the study it amounts to.</summary>
+    public const string NotebookType = "application/x-ipynb+json";
 
     /// <summary>What a 415 for a study file says, the endpoint's or routing's.</summary>
     public static readonly string SendStudyAs = $"send the study file as {string.Join(" or ", StudyTypes)}";

@@ -45,13 +45,17 @@ public static partial class StudyFile
     /// Loads and validates a study file, giving the spec and the text it was read from (what a study keeps);
     /// throws <see cref="StudyFileException"/> with every problem, or the one reason the file cannot be read.
     /// </summary>
-    public static (StudySpec Spec, string Text) Load(string path)
+    /// <param name="katibExecutor">Where set, the file must be a Katib Experiment, and is kept as the study file it
+    /// amounts to with its trials run by this executor (an Experiment names none; read as it is, it runs locally).</param>
+    public static (StudySpec Spec, string Text) Load(string path, string? katibExecutor = null)
     {
         var text = ReadText(path);
-        return (Parse(text, Path.GetDirectoryName(Path.GetFullPath(path))!), text);
+        var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        if (katibExecutor is not null) text = ConvertKatib(text, directory, katibExecutor);
+        return (Parse(text, directory), text);
     }
 
-    private static string ReadText(string path)
+    internal static string ReadText(string path)
     {
         static StudyFileException Problem(string message) => new([new StudyFileError("", 0, 0, message)]);
         if (Directory.Exists(path)) throw Problem($"{path} is a folder, not a study file");
@@ -75,7 +79,32 @@ public static partial class StudyFile
     /// <param name="readWarmStart">Whether to read and check the study.json that <c>warmStart.from</c> names (what a
     /// submission needs); false gives its path alone (what a running study's grains need: the study keeps the
     /// observations it read when it was created, so it does not depend on the file afterwards).</param>
-    public static StudySpec Parse(string text, string studyDirectory, bool readWarmStart = true)
+    public static StudySpec Parse(string text, string studyDirectory, bool readWarmStart = true) =>
+        Parse(text, studyDirectory, readWarmStart, ExecutorCatalog.Local).Spec;
+
+    /// <summary>
+    /// The study file (YAML) a Katib Experiment amounts to, its trials run by <paramref name="executor"/>: what
+    /// <c>tuner convert</c> prints, and what a study run with <c>--executor</c> keeps as its text. Throws
+    /// <see cref="StudyFileException"/> for an Experiment that cannot run here (each error naming the Katib field)
+    /// or a text that is not an Experiment.
+    /// </summary>
+    public static string ConvertKatib(string text, string studyDirectory, string executor)
+    {
+        var (_, study) = Parse(text, studyDirectory, readWarmStart: false, executor);
+        if (study is null)
+            throw new StudyFileException([new StudyFileError("", 0, 0, $"not a Katib Experiment (apiVersion: {KatibExperiment.ApiVersion}, kind: Experiment)")]);
+        // Katib writes numbers as strings ("0.01"); the study file reads either, and reads plain ones more easily. An
+        // empty, ~ or null value stays quoted: plain, it would read as no value.
+        foreach (var scalar in study.AllNodes.OfType<YamlScalarNode>())
+            if (scalar.Value is not (null or "" or "~" or "null")) scalar.Style = ScalarStyle.Any;
+        var output = new StringWriter();
+        new YamlStream(new YamlDocument(study)).Save(output, assignAnchors: false);
+        // YamlDotNet ends a document with "...": a study file is one document, which needs no end marker.
+        return output.ToString().Replace("\n...\n", "\n", StringComparison.Ordinal);
+    }
+
+    /// <summary>The spec, and the study file a Katib Experiment was translated into (null for a study file).</summary>
+    private static (StudySpec Spec, YamlMappingNode? Katib) Parse(string text, string studyDirectory, bool readWarmStart, string katibExecutor)
     {
         if (string.IsNullOrWhiteSpace(text))
             throw new StudyFileException([new StudyFileError("", 0, 0, "the study file is empty")]);
@@ -105,7 +134,20 @@ public static partial class StudyFile
                 "the study file holds more than one YAML document")]);
 
         var reader = new YamlReader();
-        var spec = Read(reader, stream.Documents[0].RootNode, studyDirectory, readWarmStart);
+        var root = stream.Documents[0].RootNode;
+        StudySpec? spec = null;
+        YamlMappingNode? katib = null;
+        if (KatibExperiment.Is(root))
+        {
+            (katib, var katibPath) = KatibExperiment.Translate(reader, (YamlMappingNode)root, katibExecutor);
+            // What the Experiment asks for and cannot have is reported alone: its study file is only partly made.
+            if (reader.Errors.Count == 0 && katib is not null)
+            {
+                spec = Read(reader, katib, studyDirectory, readWarmStart);
+                reader.RenamePaths(katibPath);
+            }
+        }
+        else spec = Read(reader, root, studyDirectory, readWarmStart);
         // In the order of the file (errors that have no position last), as a user fixes them.
         if (reader.Errors.Count > 0 || spec is null)
         {
@@ -119,7 +161,7 @@ public static partial class StudyFile
             }
             throw new StudyFileException(errors);
         }
-        return spec;
+        return (spec, katib);
     }
 
     /// <summary>Deeper than any study file: YamlDotNet's document loader recurses per level and would overflow the stack.</summary>
@@ -173,7 +215,7 @@ public static partial class StudyFile
         var algorithm = ReadAlgorithm(r, YamlReader.Field(top, "algorithm"), space);
         var earlyStopping = ReadEarlyStopping(r, YamlReader.Field(top, "earlyStopping"));
         var budget = ReadBudget(r, r.Required(top, "", "budget", "the budget (at least maxTrials)"));
-        var pipeline = ReadPipeline(r, r.Required(top, "", "trial", "the trial pipeline (steps)"), DeclaredNames(parametersNode));
+        var pipeline = ReadPipeline(r, r.Required(top, "", "trial", "the trial pipeline (steps)"), DeclaredNames(parametersNode), studyDirectory);
         var enqueue = ReadEnqueue(r, YamlReader.Field(top, "enqueue"), space, budget, algorithm);
         var warmStart = ReadWarmStart(r, YamlReader.Field(top, "warmStart"), space, objective, studyDirectory, readWarmStart);
 
@@ -511,10 +553,10 @@ public static partial class StudyFile
                 .Select(n => n.Value).OfType<string>().ToHashSet(StringComparer.Ordinal)
             : null;
 
-    private static PipelineSpec? ReadPipeline(YamlReader r, YamlNode? node, IReadOnlySet<string>? parameters)
+    private static PipelineSpec? ReadPipeline(YamlReader r, YamlNode? node, IReadOnlySet<string>? parameters, string studyDirectory)
     {
         const string path = "trial";
-        var map = r.Mapping(node, path, ["executor", "kubernetes", "steps", "external"]);
+        var map = r.Mapping(node, path, ["executor", "kubernetes", "steps", "external", "notebook"]);
         if (map is null) return null;
         if (YamlReader.Field(map, "external") is { } externalNode) return ReadExternal(r, map, externalNode);
         var executor = r.String(YamlReader.Field(map, "executor"), "trial.executor") ?? ExecutorCatalog.Local;
@@ -531,7 +573,10 @@ public static partial class StudyFile
                 r.String(YamlReader.Field(kubernetesMap, "volumeClaim"), "trial.kubernetes.volumeClaim"));
         }
 
-        var stepNodes = r.Sequence(r.Required(map, path, "steps", "the steps each trial runs"), "trial.steps");
+        var stepsNode = YamlReader.Field(map, "notebook") is { } notebookNode
+            ? NotebookSteps(r, map, notebookNode, studyDirectory, parameters)
+            : r.Required(map, path, "steps", "the steps each trial runs (or notebook: a Kale-tagged notebook)");
+        var stepNodes = r.Sequence(stepsNode, "trial.steps");
         if (stepNodes is null) return null;
         if (stepNodes.Count == 0)
         {
@@ -554,7 +599,7 @@ public static partial class StudyFile
     /// <summary><c>trial: {external: {heartbeatTimeout: 5m}}</c>: trials are asked for and told by clients, so nothing else of a pipeline applies.</summary>
     private static PipelineSpec? ReadExternal(YamlReader r, YamlMappingNode trial, YamlNode node)
     {
-        foreach (var other in new[] { "steps", "executor", "kubernetes" })
+        foreach (var other in new[] { "steps", "notebook", "executor", "kubernetes" })
             if (YamlReader.Field(trial, other) is { } otherNode)
                 r.Error($"trial.{other}", otherNode, "not with trial.external: external trials are run by clients, not by the tuner");
         // external: {} (or a bare "external:") takes the default heartbeat timeout.
@@ -571,6 +616,29 @@ public static partial class StudyFile
             else timeout = TimeSpan.FromSeconds(seconds.Value);
         }
         return new PipelineSpec(ExecutorCatalog.Local, null, [], new ExternalSpec(timeout));
+    }
+
+    /// <summary>
+    /// The steps of the Kale-tagged notebook <c>trial.notebook</c> names (relative to the study file's folder), as a
+    /// study file writes steps; null, with the notebook's problems at <c>trial.notebook</c>, where it cannot run.
+    /// </summary>
+    private static YamlNode? NotebookSteps(YamlReader r, YamlMappingNode trial, YamlNode node, string studyDirectory, IReadOnlySet<string>? parameters)
+    {
+        if (YamlReader.Field(trial, "steps") is not null)
+            r.Error("trial.notebook", node, "give steps or a notebook, not both");
+        if (r.String(node, "trial.notebook") is not { } file) return null;
+        try
+        {
+            var steps = Notebooks.NotebookStudy.StepsOf(ReadText(Path.Combine(studyDirectory, file)), parameters ?? new HashSet<string>());
+            var stream = new YamlStream();
+            stream.Load(new StringReader(steps.ToJsonString()));
+            return stream.Documents[0].RootNode;
+        }
+        catch (StudyFileException e)
+        {
+            foreach (var error in e.Errors) r.Error("trial.notebook", node, $"{file}: {error.Message}");
+            return null;
+        }
     }
 
     private static StepSpec? ReadStep(YamlReader r, YamlNode node, string path)

@@ -13,12 +13,13 @@ internal sealed class YamlReader
     private readonly List<StudyFileError> _errors = [];
     private readonly Dictionary<string, Mark> _marks = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _names = new(StringComparer.Ordinal);
+    private readonly Dictionary<YamlNode, YamlNode> _placedAt = new(ReferenceEqualityComparer.Instance);
 
     public IReadOnlyList<StudyFileError> Errors => _errors;
 
     public void Error(string path, YamlNode? node, string message)
     {
-        var mark = node?.Start ?? PositionOf(path);
+        var mark = node is null ? PositionOf(path) : StartOf(node);
         _errors.Add(new StudyFileError(path, (int)(mark?.Line ?? 0), (int)(mark?.Column ?? 0), message) { Label = Label(path) });
     }
 
@@ -31,6 +32,16 @@ internal sealed class YamlReader
     {
         if (node is YamlMappingNode map && Field(map, "name") is YamlScalarNode { Value: { Length: > 0 and <= 80 } name })
             _names[path] = name;
+    }
+
+    /// <summary>Gives each error recorded so far the path <paramref name="rename"/> makes of its own (a Katib field's, say).</summary>
+    public void RenamePaths(Func<string, string> rename)
+    {
+        for (var i = 0; i < _errors.Count; i++)
+        {
+            var path = rename(_errors[i].Path);
+            _errors[i] = _errors[i] with { Path = path, Label = Label(path) };
+        }
     }
 
     private string? Label(string path)
@@ -56,7 +67,19 @@ internal sealed class YamlReader
         return cut <= 0 ? "" : path[..cut];
     }
 
-    private void Visit(string path, YamlNode node) => _marks.TryAdd(path, node.Start);
+    private void Visit(string path, YamlNode node) => _marks.TryAdd(path, StartOf(node));
+
+    /// <summary>
+    /// A node made while translating another document (a Katib Experiment) into a study file: it has no place of
+    /// its own, so its errors point at <paramref name="at"/>, the field it was made from.
+    /// </summary>
+    public T Placed<T>(T node, YamlNode at) where T : YamlNode
+    {
+        _placedAt[node] = _placedAt.GetValueOrDefault(at) ?? at;
+        return node;
+    }
+
+    private Mark StartOf(YamlNode node) => _placedAt.TryGetValue(node, out var at) ? at.Start : node.Start;
 
     /// <summary>A mapping with only the allowed keys; each other key is an error naming it and what is allowed.</summary>
     /// <param name="required">Where set, an empty entry is an error too, saying that this is expected.</param>
