@@ -39,6 +39,19 @@ public class InitialDesignTests
     public void The_default_initial_design_is_sized_from_the_space_and_the_budget(int dimensions, int? maxTrials, int expected) =>
         Assert.Equal(expected, BayesianSettings.DefaultInitialTrials(dimensions, maxTrials));
 
+    [Fact]
+    public void Parallel_design_points_on_a_small_grid_are_all_different()
+    {
+        // Six points in all; eight trials asked at once, each seeing those handed out before it as pending.
+        var space = new SearchSpace([new IntParameter("n", 0, 2), new CategoricalParameter("kind", ["a", "b"])]);
+        var suggester = AlgorithmCatalog.Find("bayesian")!.Create(new Dictionary<string, string> { ["initialTrials"] = "8" }, space, 3, 8);
+        var pending = new List<IReadOnlyDictionary<string, ParameterValue>>();
+        for (var n = 0; n < 6; n++) pending.Add(suggester.Suggest(new SuggestionContext(n, [], pending.ToArray()))!);
+        Assert.Equal(6, pending.Select(p => $"{p["n"]}/{p["kind"]}").Distinct().Count());
+        // The same trial number and pending trials give the same point: a resumed study asks again and gets it.
+        Assert.Equal(pending[5]["n"], suggester.Suggest(new SuggestionContext(5, [], pending.Take(5).ToArray()))!["n"]);
+    }
+
     [Theory]
     [InlineData(null, 100, 1024)]
     [InlineData(null, 301, 256)]    // past 300 observations the default shrinks: each candidate costs O(n)

@@ -105,7 +105,7 @@ public sealed class BayesianSuggester : ISuggester
         var random = new Random(Seeds.ForTrial(_seed, context.TrialNumber));
         // A warm start's observations take the place of initial-design points: 30 of them and the model runs at trial 0.
         if (context.TrialNumber + context.WarmStarted < _settings.InitialTrials || observed.Length < 2)
-            return InitialDesign(context.TrialNumber, random);
+            return InitialDesign(context, random);
 
         var x = observed.Select(o => _inputs.ToFeatures(_space.ToUnit(o.Parameters))).ToArray();
         var losses = observed.Select(o => o.Loss!.Value).ToArray();
@@ -136,13 +136,30 @@ public sealed class BayesianSuggester : ISuggester
             var parameters = _space.FromUnit(_inputs.FromFeatures(point));
             if (seen.Add(Key(_inputs.ToFeatures(_space.ToUnit(parameters))))) return parameters;
         }
-        return InitialDesign(context.TrialNumber, random);
+        return InitialDesign(context, random);
     }
 
-    private IReadOnlyDictionary<string, ParameterValue> InitialDesign(int trialNumber, Random random)
+    /// <summary>
+    /// Trial n's design point: Sobol point n, unless on the space's grid (ints, steps, categories) it falls on a point
+    /// observed or pending already (with parallel trials on a small discrete space, many would: eight clients asking at
+    /// once were handed a repeat). Then uniform draws of the trial's own seeded generator stand in (not later Sobol
+    /// points: n + 2^k differs from n only below 2^-k, the same grid point): the design stays a function of the trial
+    /// number and the points taken.
+    /// </summary>
+    private IReadOnlyDictionary<string, ParameterValue> InitialDesign(SuggestionContext context, Random random)
     {
-        var point = _sobol?.Point(trialNumber) ?? UniformPoint.Draw(random, _space.Dimensions);
-        return _space.FromUnit(point);
+        var taken = context.Completed.Select(o => o.Parameters).Concat(context.Pending)
+            .Select(p => Key(_inputs.ToFeatures(_space.ToUnit(p)))).ToHashSet();
+        IReadOnlyDictionary<string, ParameterValue>? first = null;
+        for (var detour = 0; detour < 64; detour++)
+        {
+            var point = detour == 0 && _sobol is not null ? _sobol.Point(context.TrialNumber) : UniformPoint.Draw(random, _space.Dimensions);
+            var parameters = _space.FromUnit(point);
+            first ??= parameters;
+            if (!taken.Contains(Key(_inputs.ToFeatures(_space.ToUnit(parameters))))) return parameters;
+        }
+        // Nearly every point is taken (a space smaller than the study): a repeat is all there is.
+        return first!;
     }
 
     /// <summary>
