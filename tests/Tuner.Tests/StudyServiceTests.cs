@@ -93,7 +93,9 @@ public sealed class StudyServiceTests() : InTemporaryFolder("tuning-service-")
         }
         Assert.True(await deleting);
         Console.WriteLine($"delete of {large.Created} trials answered in {(await answered).TotalMilliseconds:F0} ms; slowest of {lists} lists meanwhile: {slowest.TotalMilliseconds:F0} ms");
-        Assert.True(slowest < TimeSpan.FromMilliseconds(500), $"a list took {slowest.TotalMilliseconds:F0} ms during the delete");
+        // A delete that held the registry's turn stalled lists for the whole delete (10 s for these 3,000 trials); a
+        // loaded 2-core machine can take a good part of a second for one list, so the bound sits between the two.
+        Assert.True(slowest < TimeSpan.FromMilliseconds(2500), $"a list took {slowest.TotalMilliseconds:F0} ms during the delete");
         Assert.Null(await cluster.Studies.GetAsync(large.Id, StudySource.DefaultNamespace));
         // Its records go in the background: gone soon after, the registry entry last.
         var deadline = DateTime.UtcNow.AddSeconds(60);
