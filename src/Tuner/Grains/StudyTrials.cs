@@ -38,8 +38,7 @@ public sealed class StudyTrials(ObjectiveSpec objective) : IReadOnlyList<TrialRe
     public IReadOnlyList<Observation> Observations => _observations;
 
     /// <summary>The parameters of the trials handed out and not ended: what a suggester must not suggest again.</summary>
-    public IEnumerable<IReadOnlyDictionary<string, ParameterValue>> Pending =>
-        _trials.OfType<TrialRecord>().Where(t => !t.Status.IsTerminal()).Select(t => (IReadOnlyDictionary<string, ParameterValue>)t.Parameters);
+    public IEnumerable<IReadOnlyDictionary<string, ParameterValue>> Pending => Unended.Select(t => (IReadOnlyDictionary<string, ParameterValue>)t.Parameters);
 
     /// <summary>The trials stored as not ended, by number.</summary>
     public IEnumerable<TrialRecord> Unended => _trials.OfType<TrialRecord>().Where(t => !t.Status.IsTerminal());
