@@ -157,24 +157,28 @@ public static partial class StepProcesses
         waitpid(pid, &status, Wnohang);
     }
 
-    /// <summary>This process's children, from each of its threads' <c>children</c> lists (an orphan is adopted by one of them).</summary>
+    /// <summary>
+    /// The orphans this process adopted, with the children its main thread started: the main thread's
+    /// <c>children</c> list. The kernel hands an orphan to the first live thread of the subreaper, which is the main
+    /// thread while the process runs, so the other threads' lists hold only children they started themselves (steps,
+    /// which are known). Reading one list where every thread's was read saved about 27 file reads a step.
+    /// </summary>
     private static IEnumerable<int> Children()
     {
-        foreach (var thread in Directory.EnumerateDirectories("/proc/self/task"))
+        string children;
+        try
         {
-            string children;
-            try
-            {
-                children = File.ReadAllText(Path.Combine(thread, "children"));
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                continue; // the thread ended meanwhile
-            }
-            foreach (var pid in children.Split(' ', StringSplitOptions.RemoveEmptyEntries))
-                yield return int.Parse(pid, CultureInfo.InvariantCulture);
+            children = File.ReadAllText(MainThreadChildren);
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            yield break;
+        }
+        foreach (var pid in children.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            yield return int.Parse(pid, CultureInfo.InvariantCulture);
     }
+
+    private static readonly string MainThreadChildren = $"/proc/self/task/{System.Environment.ProcessId}/children";
 
     /// <summary>
     /// Whether a step whose leader has exited may have left anything running: a process in its group, or an orphan
