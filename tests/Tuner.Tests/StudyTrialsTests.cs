@@ -120,4 +120,18 @@ public sealed class StudyTrialsTests
         Assert.Equal(1, trials.Best()!.Number);
         Assert.Equal(-0.8, trials.Loss(trials[2]!));
     }
+
+    [Fact]
+    public void The_best_trial_is_the_first_of_equals_whatever_order_they_end_in_and_follows_a_replaced_record()
+    {
+        var trials = Running(4);
+        trials.Finished(Trial(2, TrialStatus.Succeeded, 0.8));
+        Assert.Equal(2, trials.Best()!.Number);
+        trials.Finished(Trial(1, TrialStatus.Succeeded, 0.8));
+        Assert.Equal(1, trials.Best()!.Number);
+        trials.Finished(Trial(3, TrialStatus.Succeeded, 0.7));
+        // A check that finds the best trial ended otherwise after all (its end report was another attempt's) replaces it.
+        trials.Checked(Trial(1, TrialStatus.Failed));
+        Assert.Equal(2, trials.Best()!.Number);
+    }
 }
