@@ -62,6 +62,20 @@ public sealed class StepCacheTests() : InTemporaryFolder("tuning-cache-")
     }
 
     [Fact]
+    public void An_entry_keeps_its_step_s_logs_by_a_second_name_that_outlives_the_trial_folder()
+    {
+        var cache = new StepCache(Path.Combine(Root, "cache"));
+        var step = Directory.CreateDirectory(Path.Combine(Root, "runs", "0", "s")).FullName;
+        File.WriteAllText(Path.Combine(step, "stdout.log"), "objective=1\n");
+        var entry = cache.Commit(cache.Begin("k"), "s", "a", 1, new MetricReport(), step);
+        var kept = Path.Combine(entry.Folder, "logs", "stdout.log");
+        Assert.Equal(FileStat.Of(Path.Combine(step, "stdout.log")).Inode, FileStat.Of(kept).Inode);
+        Assert.False(File.Exists(Path.Combine(entry.Folder, "logs", "stderr.log")));
+        Directory.Delete(Path.Combine(Root, "runs"), recursive: true);
+        Assert.Equal("objective=1\n", File.ReadAllText(kept));
+    }
+
+    [Fact]
     public void An_entry_is_visible_only_once_committed_and_prune_removes_by_age_then_by_size()
     {
         var cache = new StepCache(Path.Combine(Root, "cache"));

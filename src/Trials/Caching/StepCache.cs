@@ -67,7 +67,7 @@ public sealed class StepCache(string directory, Action<string>? replacedChanged 
     }
 
     /// <summary>
-    /// Makes a complete build the entry of its key: its outputs sealed, its logs copied beside them, its record (with
+    /// Makes a complete build the entry of its key: its outputs sealed, its logs linked beside them (the trial writes them no more), its record (with
     /// the outputs' contents) written, then the folder renamed into place in one step. Where an entry appeared
     /// meanwhile (a run whose turn lapsed built it too), that one is kept and this build is dropped.
     /// </summary>
@@ -76,7 +76,7 @@ public sealed class StepCache(string directory, Action<string>? replacedChanged 
         var logs = System.IO.Directory.CreateDirectory(Path.Combine(build.Folder, "logs"));
         foreach (var log in new[] { "stdout.log", "stderr.log" })
             if (File.Exists(Path.Combine(logsFrom, log)))
-                File.Copy(Path.Combine(logsFrom, log), Path.Combine(logs.FullName, log), overwrite: true);
+                HardLink.LinkOrCopy(Path.Combine(logsFrom, log), Path.Combine(logs.FullName, log));
         EntryContents.Seal(build.OutputDirectory);
         var record = new EntryRecord(step, study, DateTimeOffset.UtcNow, seconds, metrics.Final,
             metrics.Intermediate.ToDictionary(m => m.Key, m => m.Value.ToArray()), EntryContents.Record(build.OutputDirectory));
