@@ -412,12 +412,12 @@ public sealed class LocalExecutorTests() : InTemporaryFolder("tuning-executor-")
     public void Recorded_groups_that_name_init_this_process_or_a_dead_leader_are_never_trusted()
     {
         var trial = Path.Combine(Root, "trial-x");
-        Directory.CreateDirectory(Path.Combine(trial, StepProcesses.RecordFolder));
-        File.WriteAllText(Path.Combine(trial, StepProcesses.RecordFolder, "a"), "1 0");
-        File.WriteAllText(Path.Combine(trial, StepProcesses.RecordFolder, "b"), "0 0");
-        File.WriteAllText(Path.Combine(trial, StepProcesses.RecordFolder, "c"), "-1 0");
+        Directory.CreateDirectory(trial);
+        File.WriteAllText(Path.Combine(trial, StepProcesses.RecordPrefix + "a"), "1 0");
+        File.WriteAllText(Path.Combine(trial, StepProcesses.RecordPrefix + "b"), "0 0");
+        File.WriteAllText(Path.Combine(trial, StepProcesses.RecordPrefix + "c"), "-1 0");
         // This process is alive, but it did not start at tick 0: its id is not the recorded leader's.
-        File.WriteAllText(Path.Combine(trial, StepProcesses.RecordFolder, "d"), $"{Environment.ProcessId} 0");
+        File.WriteAllText(Path.Combine(trial, StepProcesses.RecordPrefix + "d"), $"{Environment.ProcessId} 0");
         Assert.Empty(StepProcesses.LiveRecordedGroups(trial));
     }
 
