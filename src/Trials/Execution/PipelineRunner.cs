@@ -372,6 +372,7 @@ public sealed class PipelineRunner
 
         private StepDone Hit(StepSpec step, string key, CacheEntry entry)
         {
+            StepLogs.PointToEntry(Path.Combine(trial.TrialDirectory, step.Name), entry.Folder);
             reported?.Invoke(entry.Metrics);
             return new StepDone(true, entry.OutputDirectory, key, entry.Metrics, new StepSummary(step.Name, true, 0, null));
         }

@@ -44,7 +44,7 @@ public sealed class TrialGrain(
         await Begin(assignment);
 
         var spec = specs.Get(assignment.Source);
-        var directory = Path.Combine(options.Value.RunsDirectory, assignment.StudyId.ToString("N"), assignment.Number.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var directory = options.Value.TrialDirectory(assignment.StudyId, assignment.Number);
         var runner = new PipelineRunner(spec, executors.For(spec.Trial), cache, gate);
         var run = new TrialRun(state.State.Id, assignment.Number, assignment.Parameters, directory);
         _run = new CancellationTokenSource();
