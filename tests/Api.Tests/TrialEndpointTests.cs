@@ -7,8 +7,20 @@ namespace Tuning.Api.Tests;
 /// <summary>One trial over HTTP: its record, its steps' logs, and what a trial that reports too much leaves of it.</summary>
 public sealed class TrialEndpointTests : OnOneServer
 {
-    private async Task<string> RunAsync(string yaml)
+    /// <summary>Runs to its end a study of x in [0, 1] whose trials run <paramref name="steps"/> (the YAML under <c>steps:</c>).</summary>
+    private async Task<string> RunAsync(string name, int parallel, string steps)
     {
+        var yaml = $$"""
+            name: {{name}}
+            objective: {metric: objective, goal: minimize}
+            algorithm: {name: random, seed: 3}
+            budget: {maxTrials: 2, parallelTrials: {{parallel}}}
+            parameters:
+              - {name: x, type: double, min: 0, max: 1}
+            trial:
+              steps:
+
+            """ + steps;
         var id = (await Json(await _client.PostAsync("api/studies", Server.Yaml(yaml)), HttpStatusCode.Created)).GetProperty("id").GetString()!;
         Assert.Equal("Succeeded", (await Server.WaitForEndAsync(_client, id)).GetProperty("status").GetString());
         return id;
@@ -17,15 +29,7 @@ public sealed class TrialEndpointTests : OnOneServer
     [Fact]
     public async Task A_trial_printing_thousands_of_metric_names_keeps_a_hundred_and_says_so_and_the_lists_stay_small()
     {
-        var id = await RunAsync("""
-            name: flood
-            objective: {metric: objective, goal: minimize}
-            algorithm: {name: random, seed: 3}
-            budget: {maxTrials: 2, parallelTrials: 2}
-            parameters:
-              - {name: x, type: double, min: 0, max: 1}
-            trial:
-              steps:
+        var id = await RunAsync("flood", parallel: 2, """
                 - name: s
                   command: [sh, -c, "awk 'BEGIN { for (i = 0; i < 5000; i++) print \"step=\" i, \"m\" i \"=\" i }'; echo objective=${params.x}"]
             """);
@@ -46,15 +50,8 @@ public sealed class TrialEndpointTests : OnOneServer
     [Fact]
     public async Task A_steps_log_is_served_whole_by_range_or_by_its_last_lines_and_a_cached_steps_from_its_entry()
     {
-        var id = await RunAsync("""
-            name: logs
-            objective: {metric: objective, goal: minimize}
-            algorithm: {name: random, seed: 3}
-            budget: {maxTrials: 2, parallelTrials: 1}
-            parameters:
-              - {name: x, type: double, min: 0, max: 1}
-            trial:
-              steps:
+        // One trial at a time: the second takes prepare from the cache.
+        var id = await RunAsync("logs", parallel: 1, """
                 - name: prepare
                   command: [sh, -c, "echo prepared once"]
                 - name: train
