@@ -227,7 +227,7 @@ public sealed class ServiceTests : OnOneServer
         var document = await Json(await _client.GetAsync("openapi/v1.json"), HttpStatusCode.OK);
         var paths = document.GetProperty("paths");
         foreach (var path in new[] { "/api/studies", "/api/studies/{id}", "/api/studies/{id}/trials", "/api/studies/{id}/stop", "/api/studies/{id}/plots/{file}",
-                     "/api/studies/{id}/trials/{number}", "/api/studies/{id}/trials/{number}/logs" })
+                     "/api/studies/{id}/trials/{number}", "/api/studies/{id}/trials/{number}/logs", "/api/studies/{id}/events" })
             Assert.True(paths.TryGetProperty(path, out _), $"no {path} in the OpenAPI document");
         var study = document.GetProperty("components").GetProperty("schemas").GetProperty("StudyFile");
         Assert.Equal(["name", "objective", "budget", "parameters", "trial"], study.GetProperty("required").EnumerateArray().Select(r => r.GetString()));

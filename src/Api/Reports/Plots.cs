@@ -94,6 +94,8 @@ public static class Plots
 
     private static PlotModel History(StudyData data)
     {
+        // An empty 0-100 frame would read as a plot of nothing; the page shows this note instead.
+        if (data.Succeeded.Count == 0) throw new PlotException($"no trial has succeeded yet: the history shows succeeded trials' {data.Metric}");
         var model = new PlotModel { Title = $"History of {data.Metric}" };
         model.Axes.Add(new LinearAxis { Position = AxisPosition.Bottom, Title = "trial", MinimumMajorStep = 1, MinimumMinorStep = 1 });
         model.Axes.Add(ValueAxis(data.Metric, data.Succeeded.Select(s => s.Value)));

@@ -68,10 +68,19 @@ public sealed record StepView(string Name, bool Cached, double Seconds);
 /// <param name="Retries">Why earlier attempts were given up (a lost silo, an evicted pod); null when there were none.</param>
 /// <param name="Silo">The silo that ran the trial's last attempt.</param>
 /// <param name="Note">What the trial reported that was not kept (metric names past the first 100); null when nothing was left out.</param>
-public sealed record TrialView(
+public record TrialView(
     string Id, int Number, string Status, string Source, Dictionary<string, object> Parameters, Dictionary<string, double?> Metrics,
     Dictionary<string, double?[][]> Intermediate, StepView[] Steps, DateTimeOffset? StartedAt, DateTimeOffset? CompletedAt, string? Error,
     string[]? Retries, string? Silo, string? Note);
+
+/// <summary>One trial, as GET /api/studies/{id}/trials/{n} returns it: with its study's step names, whose logs it may have.</summary>
+public sealed record TrialDetailView : TrialView
+{
+    public TrialDetailView(TrialView trial, string[] studySteps) : base(trial) => StudySteps = studySteps;
+
+    /// <summary>The steps of the study file in its order, those the trial has not reached (or ran before a failure) included.</summary>
+    public string[] StudySteps { get; }
+}
 
 /// <summary>A study at a glance, as the API lists it.</summary>
 public record StudyView(

@@ -22,10 +22,12 @@ public static class TrialEndpoints
     {
         var trials = app.MapGroup("/api/studies/{id}/trials/{number:int}").WithTags("studies");
 
-        trials.MapGet("/", async Task<IResult> (string id, int number, HttpContext context, StudyService service) =>
-                await Find(id, number, context, service) is (_, { } trial) ? TypedResults.Ok(Views.Trial(trial)) : Missing(id, number))
-            .WithSummary("One trial: parameters, metrics, learning curves, steps (cached or not, seconds), error and retries")
-            .Produces<TrialView>()
+        trials.MapGet("/", async Task<IResult> (string id, int number, HttpContext context, StudyService service, StudySpecCache specs) =>
+                await Find(id, number, context, service) is ({ } guid, { } trial) && await StepNames(guid, context, service, specs) is { } steps
+                    ? TypedResults.Ok(new TrialDetailView(Views.Trial(trial), steps))
+                    : Missing(id, number))
+            .WithSummary("One trial: parameters, metrics, learning curves, steps (cached or not, seconds), error and retries, and the study's step names")
+            .Produces<TrialDetailView>()
             .ProducesProblem(StatusCodes.Status404NotFound);
 
         trials.MapGet("/logs", Logs)
@@ -47,10 +49,9 @@ public static class TrialEndpoints
         var lines = 0;
         if (tail is not null && !(int.TryParse(tail, NumberStyles.None, CultureInfo.InvariantCulture, out lines) && lines is > 0 and <= MaxTail))
             return StudyEndpoints.Problem(StatusCodes.Status400BadRequest, "Invalid query", $"tail is a number of lines from 1 to {MaxTail}, got '{TunerServer.Printable(tail)}'");
-        if (await Find(id, number, context, service) is not ({ } guid, { }) || await service.SourceAsync(guid, StudyEndpoints.Visible(context)) is not { } source)
+        if (await Find(id, number, context, service) is not ({ } guid, { }) || await StepNames(guid, context, service, specs) is not { } steps)
             return Missing(id, number);
         // Only the study's own step names reach the file system: a name is never a path.
-        var steps = specs.Get(source).Trial.Steps.Select(s => s.Name).ToArray();
         if (string.IsNullOrEmpty(step) || !steps.Contains(step))
             return StudyEndpoints.Problem(StatusCodes.Status404NotFound, "No such step",
                 $"{(string.IsNullOrEmpty(step) ? "name a step with ?step=NAME" : $"the study has no step '{TunerServer.Printable(step)}'")}; its steps: {string.Join(", ", steps)}");
@@ -96,6 +97,10 @@ public static class TrialEndpoints
     /// <summary>The study's id and the trial's record; the record is null where the study or the trial is unknown to the caller.</summary>
     private static async Task<(Guid? Study, Tuning.Tuner.Grains.TrialRecord? Trial)> Find(string id, int number, HttpContext context, StudyService service) =>
         Guid.TryParse(id, out var guid) ? (guid, await service.TrialAsync(guid, StudyEndpoints.Visible(context), number)) : (null, null);
+
+    /// <summary>The study's steps in its file's order; null for a study deleted meanwhile.</summary>
+    private static async Task<string[]?> StepNames(Guid study, HttpContext context, StudyService service, StudySpecCache specs) =>
+        await service.SourceAsync(study, StudyEndpoints.Visible(context)) is { } source ? specs.Get(source).Trial.Steps.Select(s => s.Name).ToArray() : null;
 
     private static IResult Missing(string id, int number) =>
         StudyEndpoints.Problem(StatusCodes.Status404NotFound, "No such trial", $"no trial {number} of study '{TunerServer.Printable(id)}' in this namespace");

@@ -128,6 +128,7 @@ public static class TunerServer
         });
         StudyEndpoints.Map(app);
         TrialEndpoints.Map(app);
+        StudyEvents.Map(app);
         PlotEndpoints.Map(app);
         DashboardEndpoints.Map(app);
         app.MapOpenApi();
