@@ -154,6 +154,15 @@ public sealed class DashboardTests
             .Select(v => double.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
         Assert.Equal(values.OrderDescending(), values);
 
+        // The contour's two parameters are chosen on the page.
+        await shared.WaitForSelectorAsync("[data-testid=plot-contour][data-loaded=true]", new() { Timeout = 20_000 });
+        await shared.FillAsync("[data-testid=choose-contour]", "x,lr");
+        await shared.RunAndWaitForRequestAsync(() => shared.PressAsync("[data-testid=choose-contour]", "Enter"), request => request.Url.Contains("contour.png?params=x%2Clr"));
+        // Enlarged, it is the same contour.
+        await shared.RunAndWaitForRequestAsync(() => shared.ClickAsync("[data-testid=plot-contour]"), request => request.Url.Contains("contour.svg?params=x%2Clr"));
+        await shared.WaitForSelectorAsync("[data-testid=lightbox] img");
+        await shared.Keyboard.PressAsync("Escape");
+
         // A plot, clicked, is shown large; Escape closes it.
         await shared.WaitForSelectorAsync("[data-testid=plot-history][data-loaded=true]", new() { Timeout = 20_000 });
         await shared.ClickAsync("[data-testid=plot-history]");
@@ -221,5 +230,26 @@ public sealed class DashboardTests
         Assert.False(await page.Locator("[data-testid=plot-history]").IsVisibleAsync());
         await page.WaitForSelectorAsync("[data-testid=plot-note-contour]:not([hidden])", new() { Timeout = 20_000 });
         Assert.False(await page.Locator("[data-testid=plot-contour]").IsVisibleAsync());
+    }
+
+    [Fact]
+    public async Task A_flood_of_metric_names_leaves_the_page_quick_and_its_table_narrow()
+    {
+        await using var server = await Server.StartAsync();
+        using var client = server.Client();
+        var flood = "awk 'BEGIN { for (i = 0; i < 5000; i++) print \\\"m\\\" i \\\"=\\\" i }';";
+        var id = await SubmitAsync(client, Server.Study(trials: 4, parallel: 2).Replace("echo step=1 objective=2;", flood));
+        await Server.WaitForEndAsync(client, id);
+        await using var browser = await HeadlessChromium.LaunchAsync();
+        var page = await browser.NewPageAsync();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await page.GotoAsync($"{server.Url}/#/studies/{id}");
+        await page.WaitForSelectorAsync("[data-testid=trial-row]");
+        var loaded = clock.Elapsed;
+        // The objective and six more metrics, beside the checkbox, number, status, 3 parameters, duration, steps and error.
+        Assert.Equal(3 + 7 + 3 + 3, await page.Locator("[data-testid=trials] thead th").CountAsync());
+        Assert.Contains("only the first 100 metric names are kept", await page.Locator("[data-testid=trial-error]").First.GetAttributeAsync("title"));
+        Console.WriteLine($"dashboard: a study whose trials printed 5,000 metric names each shows its trials in {loaded.TotalMilliseconds:F0} ms");
+        Assert.True(loaded < TimeSpan.FromSeconds(10), $"the page took {loaded}");
     }
 }

@@ -206,12 +206,22 @@ async function showStudy(id, query) {
   } }, "Stop study");
   const plots = el("div", { class: "plots", "data-testid": "plots" });
   const images = {};
+  // What the contour and the learning curves show, as the API takes it: two parameters, chosen trials.
+  const choices = {
+    contour: { name: "params", input: el("input", { "data-testid": "choose-contour", placeholder: "two parameters: x1,x2", size: 22 }) },
+    intermediate: { name: "trials", input: el("input", { "data-testid": "choose-intermediate", placeholder: "trials: 3,7 (default: the best 10)", size: 28 }) },
+  };
+  const plotPath = (kind, format) => {
+    const chosen = choices[kind]?.input.value.replace(/\s+/g, "");
+    return `/api/studies/${id}/plots/${kind}.${format}${chosen ? `?${choices[kind].name}=${encodeURIComponent(chosen)}` : ""}`;
+  };
+  const drawPlot = (kind) => loadImage(images[kind], plotPath(kind, "png"));
   for (const kind of PLOTS) {
-    images[kind] = el("img", { alt: kind, "data-testid": `plot-${kind}`, title: "click to enlarge",
-      onclick: () => enlarge(`/api/studies/${id}/plots/${kind}.svg`, kind) });
-    plots.append(el("figure", {}, images[kind], el("p", { class: "plot-note muted", hidden: true, "data-testid": `plot-note-${kind}` }), el("figcaption", {}, kind,
-      el("span", {}, el("a", { href: "#", onclick: (e) => { e.preventDefault(); download(`/api/studies/${id}/plots/${kind}.svg`, `${state.name || id}-${kind}.svg`); } }, "SVG"), " · ",
-        el("a", { href: "#", onclick: (e) => { e.preventDefault(); download(`/api/studies/${id}/plots/${kind}.png`, `${state.name || id}-${kind}.png`); } }, "PNG")))));
+    images[kind] = el("img", { alt: kind, "data-testid": `plot-${kind}`, title: "click to enlarge", onclick: () => enlarge(plotPath(kind, "svg"), kind) });
+    const choice = choices[kind] ? el("form", { class: "choice", onsubmit: (e) => { e.preventDefault(); drawPlot(kind); } }, choices[kind].input, el("button", {}, "Draw")) : "";
+    plots.append(el("figure", {}, choice, images[kind], el("p", { class: "plot-note muted", hidden: true, "data-testid": `plot-note-${kind}` }), el("figcaption", {}, kind,
+      el("span", {}, el("a", { href: "#", onclick: (e) => { e.preventDefault(); download(plotPath(kind, "svg"), `${state.name || id}-${kind}.svg`); } }, "SVG"), " · ",
+        el("a", { href: "#", onclick: (e) => { e.preventDefault(); download(plotPath(kind, "png"), `${state.name || id}-${kind}.png`); } }, "PNG")))));
   }
   const firstPage = () => { state.cursors = [null]; state.page = 0; };
   const filter = el("select", { "data-testid": "filter", onchange: () => { state.status = filter.value; firstPage(); refreshTrials(); } },
@@ -294,7 +304,7 @@ async function showStudy(id, query) {
       state.plotsDrawn = drawn;
       state.plotsAt = Date.now();
       // PNG on the page (an SVG of thousands of points weighs megabytes); SVG when enlarged and as a download.
-      for (const kind of PLOTS) loadImage(images[kind], `/api/studies/${id}/plots/${kind}.png`);
+      for (const kind of PLOTS) drawPlot(kind);
     }, wait);
   }
 
@@ -415,7 +425,7 @@ async function showTrial(id, number) {
       t.retries ? [el("h2", {}, "Earlier attempts given up"), el("ul", { "data-testid": "trial-retries" }, t.retries.map((r) => el("li", {}, r)))] : "",
       el("div", { class: "columns" },
         el("div", {}, el("h2", {}, "Parameters"), pairs(t.parameters)),
-        el("div", {}, el("h2", {}, "Metrics"), pairs(t.metrics)),
+        el("div", {}, el("h2", {}, "Metrics"), pairs(Object.fromEntries(metricNames([t], study.objective.metric).map((m) => [m, t.metrics[m]])))),
         el("div", {}, el("h2", {}, "Steps"), el("table", { "data-testid": "trial-steps" },
           el("thead", {}, el("tr", {}, ["Step", "From cache", "Seconds"].map((h) => el("th", {}, h)))),
           el("tbody", {}, t.steps.map((s) => el("tr", {}, el("td", {}, s.name), el("td", {}, s.cached ? "cached" : "ran"), el("td", { class: "num" }, s.seconds))))))));
