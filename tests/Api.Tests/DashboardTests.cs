@@ -38,6 +38,15 @@ public sealed class DashboardTests
 
     private static readonly PageWaitForFunctionOptions Patiently = new() { Timeout = 30_000 };
 
+    /// <summary>Opens a study's page; returns how long it took to show its first trial rows.</summary>
+    private static async Task<TimeSpan> OpenStudyAsync(IPage page, Server server, string id)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await page.GotoAsync($"{server.Url}/#/studies/{id}");
+        await page.WaitForSelectorAsync("[data-testid=trial-row]");
+        return clock.Elapsed;
+    }
+
     private static async Task<string> SubmitAsync(HttpClient client, string yaml) =>
         JsonDocument.Parse(await (await client.PostAsync("api/studies", Server.Yaml(yaml))).Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()!;
 
@@ -80,10 +89,7 @@ public sealed class DashboardTests
 
         await using var browser = await HeadlessChromium.LaunchAsync();
         var page = await browser.NewPageAsync();
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        await page.GotoAsync($"{server.Url}/#/studies/{id}");
-        await page.WaitForSelectorAsync("[data-testid=trial-row]");
-        var loaded = clock.Elapsed;
+        var loaded = await OpenStudyAsync(page, server, id!);
 
         // The table follows the study while it runs: trials succeed on the page without a reload.
         Assert.Equal(0, await page.Locator("[data-testid=trial-row] .status-Succeeded").CountAsync());
@@ -242,10 +248,7 @@ public sealed class DashboardTests
         await Server.WaitForEndAsync(client, id);
         await using var browser = await HeadlessChromium.LaunchAsync();
         var page = await browser.NewPageAsync();
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        await page.GotoAsync($"{server.Url}/#/studies/{id}");
-        await page.WaitForSelectorAsync("[data-testid=trial-row]");
-        var loaded = clock.Elapsed;
+        var loaded = await OpenStudyAsync(page, server, id!);
         // The objective and six more metrics, beside the checkbox, number, status, 3 parameters, duration, steps and error.
         Assert.Equal(3 + 7 + 3 + 3, await page.Locator("[data-testid=trials] thead th").CountAsync());
         Assert.Contains("only the first 100 metric names are kept", await page.Locator("[data-testid=trial-error]").First.GetAttributeAsync("title"));
