@@ -255,4 +255,32 @@ public sealed class DashboardTests
         Console.WriteLine($"dashboard: a study whose trials printed 5,000 metric names each shows its trials in {loaded.TotalMilliseconds:F0} ms");
         Assert.True(loaded < TimeSpan.FromSeconds(10), $"the page took {loaded}");
     }
+
+    [Fact]
+    public async Task The_tables_page_is_in_its_url()
+    {
+        await using var server = await Server.StartAsync();
+        using var client = server.Client();
+        var id = await SubmitAsync(client, AskTellTests.ExternalStudy(trials: 60));
+        for (var n = 0; n < 60; n++)
+        {
+            var trial = JsonDocument.Parse(await (await client.PostAsync($"api/studies/{id}/trials", null)).Content.ReadAsStringAsync()).RootElement;
+            (await client.PostAsJsonAsync($"api/studies/{id}/trials/{n}/tell", new { attempt = trial.GetProperty("attempt").GetString(), metrics = new { loss = n } })).EnsureSuccessStatusCode();
+        }
+        await Server.WaitForEndAsync(client, id);
+        await using var browser = await HeadlessChromium.LaunchAsync();
+        var page = await browser.NewPageAsync();
+        await OpenStudyAsync(page, server, id);
+        await page.ClickAsync("[data-testid=next]");
+        await page.WaitForFunctionAsync("location.hash.includes('page=2')", null, Patiently);
+
+        // The second page, opened from its URL elsewhere, shows the same rows; Previous goes back to the first.
+        var shared = await browser.NewPageAsync();
+        await shared.GotoAsync(page.Url);
+        await shared.WaitForSelectorAsync("[data-testid=trial-row][data-number='50']");
+        Assert.Equal("60 trials, page 2 of 2", await shared.Locator("[data-testid=page-info]").TextContentAsync());
+        await shared.ClickAsync("[data-testid=prev]");
+        await shared.WaitForSelectorAsync("[data-testid=trial-row][data-number='0']");
+        Assert.DoesNotContain("page=", new Uri(shared.Url).Fragment);
+    }
 }
