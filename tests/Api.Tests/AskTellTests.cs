@@ -104,6 +104,10 @@ public sealed class AskTellTests : OnOneServer
         await Json(await PostAsync(_client, id, 0, "tell", new { attempt }), HttpStatusCode.BadRequest);
         await Json(await PostAsync(_client, id, 0, "heartbeat", new { }), HttpStatusCode.BadRequest);
         await Json(await PostAsync(_client, id, 0, "report", new { attempt, step = 1 }), HttpStatusCode.BadRequest);
+        // A trial keeps at most 100 metric names: a flood of them is refused, however it is spread over reports.
+        await Json(await PostAsync(_client, id, 0, "report", new { attempt, step = 1, metrics = Enumerable.Range(0, 60).ToDictionary(i => $"m{i}", i => 1.0) }), HttpStatusCode.OK);
+        var flood = await Json(await PostAsync(_client, id, 0, "report", new { attempt, step = 2, metrics = Enumerable.Range(60, 60).ToDictionary(i => $"m{i}", i => 1.0) }), HttpStatusCode.BadRequest);
+        Assert.Contains("at most 100 metric names", flood.GetProperty("detail").GetString());
         // Metrics are named as in a study file and finite ("NaN" is read as a number, then refused).
         var nan = new StringContent($$$"""{"attempt": "{{{attempt}}}", "step": 1, "metrics": {"loss": "NaN"}}""", System.Text.Encoding.UTF8, "application/json");
         Assert.Contains("not a finite number", (await Json(await _client.PostAsync($"api/studies/{id}/trials/0/report", nan), HttpStatusCode.BadRequest)).GetProperty("detail").GetString());

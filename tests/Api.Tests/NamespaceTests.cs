@@ -57,7 +57,9 @@ public sealed class NamespaceTests : IAsyncLifetime
         foreach (var (method, path) in new[]
                  {
                      ("GET", $"api/studies/{theirs}"), ("GET", $"api/studies/{theirs}/trials"), ("GET", $"api/studies/{theirs}/spec"),
-                     ("GET", $"api/studies/{theirs}/plots/history.svg"), ("POST", $"api/studies/{theirs}/stop"), ("DELETE", $"api/studies/{theirs}"),
+                     ("GET", $"api/studies/{theirs}/plots/history.svg"), ("GET", $"api/studies/{theirs}/trials/0"),
+                     ("GET", $"api/studies/{theirs}/trials/0/logs?step=s"), ("GET", $"api/studies/{theirs}/events"),
+                     ("POST", $"api/studies/{theirs}/stop"), ("DELETE", $"api/studies/{theirs}"),
                  })
             Assert.Equal(HttpStatusCode.NotFound, (await a.SendAsync(new HttpRequestMessage(new HttpMethod(method), path))).StatusCode);
         // Ask, report, tell and heartbeat too, with bodies they would take.

@@ -205,7 +205,6 @@ public sealed class ServiceTests : OnOneServer
             using var bitmap = SkiaSharp.SKBitmap.Decode(png);
             Assert.Equal((960, 600), (bitmap.Width, bitmap.Height));
         }
-        string Texts(XDocument svg) => string.Join("|", svg.Descendants().Where(e => e.Name.LocalName == "text").Select(e => e.Value.Trim()));
         var history = XDocument.Parse(await _client.GetStringAsync($"api/studies/{id}/plots/history.svg"));
         Assert.Contains("History of objective", Texts(history));
         Assert.Contains("best so far (min)", Texts(history));
@@ -221,12 +220,35 @@ public sealed class ServiceTests : OnOneServer
         Assert.StartsWith("trial 99 does not exist: the study has ", unknown.GetProperty("detail").GetString());
     }
 
+    private static string Texts(XDocument svg) => string.Join("|", svg.Descendants().Where(e => e.Name.LocalName == "text").Select(e => e.Value.Trim()));
+
+    [Fact]
+    public async Task Every_category_is_labelled_numeric_axes_have_ticks_and_every_plot_marks_the_best_trial()
+    {
+        var id = await SubmitAsync(Server.Study(trials: 8).Replace("values: [sgd, adam]", "values: [sgd, adam, rmsprop, lamb]"));
+        var best = (await Server.WaitForEndAsync(_client, id)).GetProperty("bestTrial").GetProperty("number").GetInt32();
+        async Task<string> Plot(string kind) => Texts(XDocument.Parse(await _client.GetStringAsync($"api/studies/{id}/plots/{kind}.svg")));
+        var parallel = await Plot("parallel-coordinates");
+        var slice = await Plot("slice");
+        foreach (var category in new[] { "sgd", "adam", "rmsprop", "lamb" })
+        {
+            Assert.Contains(category, parallel.Split('|'));
+            Assert.Contains(category, slice.Split('|'));
+        }
+        // x runs from 0 to 1: ticks between its ends too.
+        Assert.Contains("0.5", parallel.Split('|'));
+        Assert.Contains("0.25", parallel.Split('|'));
+        foreach (var kind in new[] { "history", "parallel-coordinates", "slice", "contour", "intermediate" })
+            Assert.Contains($"trial {best}, the best", await Plot(kind));
+    }
+
     [Fact]
     public async Task The_openapi_document_describes_the_endpoints_and_the_study_file()
     {
         var document = await Json(await _client.GetAsync("openapi/v1.json"), HttpStatusCode.OK);
         var paths = document.GetProperty("paths");
-        foreach (var path in new[] { "/api/studies", "/api/studies/{id}", "/api/studies/{id}/trials", "/api/studies/{id}/stop", "/api/studies/{id}/plots/{file}" })
+        foreach (var path in new[] { "/api/studies", "/api/studies/{id}", "/api/studies/{id}/trials", "/api/studies/{id}/stop", "/api/studies/{id}/plots/{file}",
+                     "/api/studies/{id}/trials/{number}", "/api/studies/{id}/trials/{number}/logs", "/api/studies/{id}/events" })
             Assert.True(paths.TryGetProperty(path, out _), $"no {path} in the OpenAPI document");
         var study = document.GetProperty("components").GetProperty("schemas").GetProperty("StudyFile");
         Assert.Equal(["name", "objective", "budget", "parameters", "trial"], study.GetProperty("required").EnumerateArray().Select(r => r.GetString()));

@@ -158,4 +158,28 @@ public class MetricReportTests
         trial.MergeLine(cached);
         Assert.Equal(100, trial.Final["rows"]);
     }
+
+    [Fact]
+    public void A_flood_of_metric_names_keeps_the_first_hundred_and_the_objective_and_notes_the_rest()
+    {
+        var step = new MetricReport(["objective"]);
+        for (var i = 0; i < 5000; i++)
+            step.MergeLine(MetricReport.OfLine($"step={i} m{i}={i}", json: false, out _)!);
+        step.MergeLine(MetricReport.OfLine("objective=0.5", json: false, out _)!);
+        // step is among the hundred names, as are m0..m98; objective is kept past them.
+        Assert.Equal(MetricReport.MaxNames + 1, step.Final.Count);
+        Assert.Equal(0.5, step.Final["objective"]);
+        Assert.True(step.Intermediate.Count < MetricReport.MaxNames);
+        Assert.Equal("only the first 100 metric names are kept: 4,901 values were reported under further names (m99, m100, m101, m102, m103, …) and not kept", step.Note);
+
+        // Merged into the trial's report, the steps' refusals add up and the cap holds across steps.
+        var trial = new MetricReport(["objective"]);
+        trial.Merge(step);
+        var second = new MetricReport();
+        second.MergeLine(MetricReport.OfLine("other=1", json: false, out _)!);
+        trial.Merge(second);
+        Assert.False(trial.Final.ContainsKey("other"));
+        Assert.Contains("4,902 values", trial.Note);
+        Assert.Null(new MetricReport().Note);
+    }
 }

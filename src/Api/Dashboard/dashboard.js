@@ -1,13 +1,26 @@
-// The tuner's dashboard: studies, a live study page with plots, a sortable, filterable, paged trial table, and
-// a side-by-side comparison of chosen trials. Plain browser JavaScript served by the tuner itself: no CDN.
+// The tuner's dashboard: studies, a live study page with plots, a sortable, filterable, paged trial table, a
+// comparison of chosen trials and a page per trial with its logs. Every view has a URL that can be shared:
+//   #/studies/ID?status=Failed&sort=-value&page=2&after=CURSOR   the study, its table as it was
+//   #/studies/ID/compare/3,7                                      trials side by side
+//   #/studies/ID/trials/3                                         one trial
+// Plain browser JavaScript served by the tuner itself: no CDN.
 "use strict";
 
 const app = document.getElementById("app");
 const connection = document.getElementById("connection");
 const PLOTS = ["history", "parallel-coordinates", "slice", "importance", "contour", "intermediate"];
 const PAGE = 50;
-const REFRESH_MS = 1500;
+// The studies list has no event stream of its own: it asks this often, and redraws only what changed.
+const LIST_REFRESH_MS = 5000;
+// Plots are drawn again at most this often while a study runs (each is a server-side drawing).
+const PLOT_REFRESH_MS = 5000;
+// Metric columns in the trial table beside the objective; a trial's page shows all of them.
+const TABLE_METRICS = 6;
+// step and epoch give the step of the values on their line (DESIGN.md, Metrics): they are no metric to compare.
+const STEP_NAMES = new Set(["step", "epoch"]);
+const LOG_TAIL = 200;
 let timer = null;
+let following = null; // the event stream the page follows, aborted when the page changes
 let view = null; // the page shown now, with its state
 
 // --- the API: a key is asked for once (if the server wants one) and kept in this browser ---------------------
@@ -35,35 +48,93 @@ function keyCookie() {
 }
 keyCookie();
 
-async function json(path, options) {
-  const response = await api(path, options);
-  if (!response.ok) {
-    let detail = response.statusText;
-    try { const problem = await response.json(); detail = problem.detail || problem.title || detail; } catch { }
-    throw new Error(`${response.status}: ${detail}`);
-  }
-  return response.status === 204 ? null : response.json();
+async function problem(response) {
+  try { const body = await response.json(); return body.detail || body.title || response.statusText; } catch { return response.statusText; }
 }
 
-// Plots are fetched (not linked) so that the API key travels with them.
+/// The answer's text, or an error with the problem's detail.
+async function text(path, options) {
+  const response = await api(path, options);
+  if (!response.ok) throw new Error(`${response.status}: ${await problem(response)}`);
+  return response.text();
+}
+
+async function json(path, options) {
+  const body = await text(path, options);
+  return body === "" ? null : JSON.parse(body);
+}
+
+// Follows a study's server-sent events (read with fetch, since EventSource cannot send the API key): onEvent gets
+// each event's study and answers whether the study has ended. The stream ends with the study; a cut one is opened again.
+async function follow(id, onEvent) {
+  const controller = new AbortController();
+  following?.abort();
+  following = controller;
+  while (!controller.signal.aborted) {
+    let ended = false;
+    try {
+      const response = await api(`/api/studies/${id}/events`, { signal: controller.signal });
+      if (!response.ok) throw new Error(`${response.status}: ${await problem(response)}`);
+      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += value;
+        for (let cut = buffer.indexOf("\n\n"); cut >= 0; cut = buffer.indexOf("\n\n")) {
+          const data = buffer.slice(0, cut).split("\n").filter((line) => line.startsWith("data:")).map((line) => line.slice(5)).join("\n");
+          buffer = buffer.slice(cut + 2);
+          if (data) ended = await onEvent(JSON.parse(data));
+        }
+      }
+    } catch (e) {
+      if (controller.signal.aborted) return;
+      connection.textContent = "reconnecting…";
+    }
+    if (ended) return;
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+  }
+}
+
+const ended = (status) => !(status === "Running" || status === "Created");
+
+// Plots are fetched (not linked) so that the API key travels with them. One that cannot be drawn shows only why.
 async function loadImage(img, path) {
   const response = await api(path);
   const note = img.nextElementSibling?.classList.contains("plot-note") ? img.nextElementSibling : null;
   if (!response.ok) {
-    // Say why there is no plot (a contour needs two numeric parameters, say) instead of showing a broken image.
-    let reason = `${response.status}`;
-    try { const problem = await response.json(); reason = problem.detail || problem.title || reason; } catch { }
     img.hidden = true;
-    if (note) { note.textContent = `No plot: ${reason}`; note.hidden = false; }
+    img.dataset.failed = "true";
+    if (note) { note.textContent = `No plot: ${await problem(response)}`; note.hidden = false; }
     return;
   }
   img.hidden = false;
+  delete img.dataset.failed;
   if (note) note.hidden = true;
   const url = URL.createObjectURL(await response.blob());
   const old = img.dataset.url;
   img.onload = () => { img.dataset.loaded = "true"; if (old) URL.revokeObjectURL(old); };
   img.dataset.url = url;
   img.src = url;
+}
+
+// A plot enlarged over the page, as SVG (sharp at any size); a click or Escape closes it.
+async function enlarge(path, title) {
+  const response = await api(path);
+  if (!response.ok) return;
+  const url = URL.createObjectURL(await response.blob());
+  const close = () => { box.remove(); URL.revokeObjectURL(url); document.removeEventListener("keydown", onKey); };
+  const onKey = (e) => { if (e.key === "Escape") close(); };
+  const box = el("div", { class: "lightbox", "data-testid": "lightbox", onclick: close }, el("img", { src: url, alt: title }));
+  document.addEventListener("keydown", onKey);
+  document.body.append(box);
+}
+
+// Downloads what the API answers at path (the key travels with the request, so no plain link will do).
+async function download(path, name) {
+  const response = await api(path);
+  if (!response.ok) { alert(`${name}: ${await problem(response)}`); return; }
+  el("a", { href: URL.createObjectURL(await response.blob()), download: name }).click();
 }
 
 // --- helpers ------------------------------------------------------------------------------------------------
@@ -81,11 +152,15 @@ const seconds = (t) => t.startedAt && t.completedAt ? ((new Date(t.completedAt) 
 const progress = (s) => el("span", { class: "progress", title: `${s.done}/${s.maxTrials}` },
   el("span", { style: `width:${Math.min(100, 100 * (s.done) / s.maxTrials)}%` }));
 const statusCell = (status) => el("span", { class: `status status-${status}` }, status);
-
-function schedule(refresh) {
-  clearTimeout(timer);
-  timer = setTimeout(async () => { try { await refresh(); } catch (e) { connection.textContent = "reconnecting…"; } schedule(refresh); }, REFRESH_MS);
-}
+// A trial's status; stopping early is the early-stopping rule at work, not an error: a quiet badge, the reason on hover.
+const trialStatus = (t) => t.status === "EarlyStopped"
+  ? el("span", { class: "badge", title: t.error || "", "data-testid": "early-stopped" }, "stopped early")
+  : statusCell(t.status);
+// A metric's values, the objective first, without step and epoch.
+const metricNames = (trials, objective) => [...new Set([objective, ...trials.flatMap((t) => Object.keys(t.metrics))])]
+  .filter((m) => !STEP_NAMES.has(m) && trials.some((t) => m in t.metrics));
+const back = (href, label) => el("p", {}, el("a", { href }, `← ${label}`));
+const trialLink = (id, n) => el("a", { href: `#/studies/${id}/trials/${n}`, "data-testid": "trial-link" }, String(n));
 
 // --- the studies ---------------------------------------------------------------------------------------------
 async function showStudies() {
@@ -94,8 +169,12 @@ async function showStudies() {
   app.replaceChildren(el("h1", {}, "Studies"), el("div", { class: "scroll" }, el("table", {},
     el("thead", {}, el("tr", {}, ["Name", "Status", "Progress", "Done", "Running", "Failed", "Best", "Created"].map((h) => el("th", {}, h)))),
     body)));
+  let shown = null;
   async function refresh() {
-    const studies = await json("/api/studies");
+    const answer = await text("/api/studies");
+    if (answer === shown) return; // nothing changed: the rows (and a selection in them) stay
+    shown = answer;
+    const studies = JSON.parse(answer);
     body.replaceChildren(...(studies.length === 0
       ? [el("tr", {}, el("td", { colspan: 8, class: "muted" }, "No studies yet: submit one with `tuner submit STUDY.yaml`."))]
       : studies.map((s) => el("tr", { "data-testid": "study-row" },
@@ -108,150 +187,299 @@ async function showStudies() {
         el("td", { class: "num" }, s.bestTrial ? `${fmt(s.bestTrial.metrics[s.objective.metric])} (#${s.bestTrial.number})` : "–"),
         el("td", {}, new Date(s.createdAt).toLocaleString())))));
   }
+  async function poll() {
+    try { await refresh(); } catch { connection.textContent = "reconnecting…"; }
+    timer = setTimeout(poll, LIST_REFRESH_MS);
+  }
   await refresh();
-  schedule(refresh);
+  timer = setTimeout(poll, LIST_REFRESH_MS);
 }
 
 // --- one study -----------------------------------------------------------------------------------------------
-async function showStudy(id) {
-  const state = { kind: "study", id, status: "", sort: "number", cursors: [null], page: 0, selected: new Set(), plotsAt: 0, finished: false };
+async function showStudy(id, query) {
+  const state = { kind: "study", id, status: "", sort: "number", cursors: [null], page: 0, selected: new Set(), shownTrials: null, plotsDrawn: null, plotTimer: null, plotsAt: 0 };
   view = state;
   const summary = el("div", { class: "summary", "data-testid": "summary" });
   const stop = el("button", { class: "danger", "data-testid": "stop", onclick: async () => {
     if (!confirm("Stop this study? Its running trials are killed.")) return;
-    try { await json(`/api/studies/${id}/stop`, { method: "POST" }); await refresh(); } catch (e) { alert(e.message); }
+    try { await json(`/api/studies/${id}/stop`, { method: "POST" }); } catch (e) { alert(e.message); }
   } }, "Stop study");
   const plots = el("div", { class: "plots", "data-testid": "plots" });
   const images = {};
-  for (const kind of PLOTS.filter((k) => k !== "intermediate").concat("intermediate")) {
-    images[kind] = el("img", { alt: kind, "data-testid": `plot-${kind}` });
-    plots.append(el("figure", {}, images[kind], el("p", { class: "plot-note muted", hidden: true }), el("figcaption", {}, kind,
-      el("span", {}, el("a", { href: "#", onclick: (e) => { e.preventDefault(); download(kind, "svg"); } }, "SVG"), " · ",
-        el("a", { href: "#", onclick: (e) => { e.preventDefault(); download(kind, "png"); } }, "PNG")))));
+  // What the contour and the learning curves show, as the API takes it: two parameters, chosen trials.
+  const choices = {
+    contour: { name: "params", input: el("input", { "data-testid": "choose-contour", placeholder: "two parameters: x1,x2", size: 22 }) },
+    intermediate: { name: "trials", input: el("input", { "data-testid": "choose-intermediate", placeholder: "trials: 3,7 (default: the best 10)", size: 28 }) },
+  };
+  const plotPath = (kind, format) => {
+    const chosen = choices[kind]?.input.value.replace(/\s+/g, "");
+    return `/api/studies/${id}/plots/${kind}.${format}${chosen ? `?${choices[kind].name}=${encodeURIComponent(chosen)}` : ""}`;
+  };
+  const drawPlot = (kind) => loadImage(images[kind], plotPath(kind, "png"));
+  for (const kind of PLOTS) {
+    images[kind] = el("img", { alt: kind, "data-testid": `plot-${kind}`, title: "click to enlarge", onclick: () => enlarge(plotPath(kind, "svg"), kind) });
+    const choice = choices[kind] ? el("form", { class: "choice", onsubmit: (e) => { e.preventDefault(); drawPlot(kind); } }, choices[kind].input, el("button", {}, "Draw")) : "";
+    plots.append(el("figure", {}, choice, images[kind], el("p", { class: "plot-note muted", hidden: true, "data-testid": `plot-note-${kind}` }), el("figcaption", {}, kind,
+      el("span", {}, el("a", { href: "#", onclick: (e) => { e.preventDefault(); download(plotPath(kind, "svg"), `${state.name || id}-${kind}.svg`); } }, "SVG"), " · ",
+        el("a", { href: "#", onclick: (e) => { e.preventDefault(); download(plotPath(kind, "png"), `${state.name || id}-${kind}.png`); } }, "PNG")))));
   }
-  const filter = el("select", { "data-testid": "filter", onchange: () => { state.status = filter.value; state.cursors = [null]; state.page = 0; refreshTrials(); } },
+  const firstPage = () => { state.cursors = [null]; state.page = 0; };
+  const filter = el("select", { "data-testid": "filter", onchange: () => { state.status = filter.value; firstPage(); refreshTrials(); } },
     ["", "Succeeded", "Failed", "Running", "Cancelled", "EarlyStopped"].map((s) => el("option", { value: s }, s || "all statuses")));
-  const prev = el("button", { "data-testid": "prev", onclick: () => { if (state.page > 0) { state.page--; refreshTrials(); } } }, "← Previous");
+  // A page opened from a URL knows only its own cursor: Previous then starts again from the first page.
+  const prev = el("button", { "data-testid": "prev", onclick: () => {
+    if (state.page === 0) return;
+    if (state.cursors[state.page - 1] === undefined) firstPage(); else state.page--;
+    refreshTrials();
+  } }, "← Previous");
   const next = el("button", { "data-testid": "next", onclick: () => { if (state.cursors[state.page + 1]) { state.page++; refreshTrials(); } } }, "Next →");
-  const compare = el("button", { class: "primary", "data-testid": "compare", onclick: () => showComparison() }, "Compare selected");
+  const compare = el("button", { class: "primary", "data-testid": "compare", onclick: () => {
+    const chosen = [...state.selected].sort((a, b) => a - b);
+    if (chosen.length < 2) { alert("Select at least two trials to compare."); return; }
+    location.hash = `#/studies/${id}/compare/${chosen.join(",")}`;
+  } }, "Compare selected");
   const pageInfo = el("span", { class: "muted", "data-testid": "page-info" });
   const table = el("table", { "data-testid": "trials" });
-  const comparison = el("div", { "data-testid": "comparison" });
   app.replaceChildren(
-    el("p", {}, el("a", { href: "#/" }, "← Studies")),
+    back("#/", "Studies"),
     el("h1", { "data-testid": "study-name" }, "Study"), summary, el("div", { class: "toolbar" }, stop),
-    el("h2", {}, "Plots"), plots,
+    el("h2", {}, "Plots ", el("span", { class: "muted small" }, "(click one to enlarge)")), plots,
     el("h2", {}, "Trials"), el("div", { class: "toolbar" }, filter, prev, next, pageInfo, compare),
-    el("div", { class: "scroll" }, table), comparison);
+    el("div", { class: "scroll" }, table));
 
   let study = null;
-  let trials = [];
 
-  async function refresh() {
-    study = await json(`/api/studies/${id}`);
-    app.querySelector("[data-testid=study-name]").textContent = `${study.name}`;
+  // The table's state, from the URL and back: a view can be shared as it is.
+  state.show = (query) => {
+    state.status = query.get("status") || "";
+    state.sort = query.get("sort") || "number";
+    const page = Math.max(1, Number(query.get("page")) || 1) - 1;
+    state.cursors = [null];
+    state.page = query.get("after") ? page : 0;
+    if (state.page > 0) state.cursors[state.page] = query.get("after");
+    filter.value = state.status;
+    return refreshTrials();
+  };
+  function writeQuery() {
+    const query = new URLSearchParams();
+    if (state.status) query.set("status", state.status);
+    if (state.sort !== "number") query.set("sort", state.sort);
+    if (state.page > 0) { query.set("page", state.page + 1); query.set("after", state.cursors[state.page]); }
+    const hash = `#/studies/${id}${query.size ? "?" + query : ""}`;
+    if (location.hash !== hash) history.replaceState(null, "", hash);
+  }
+
+  async function showSummary() {
+    const detail = await json(`/api/studies/${id}`);
+    study = detail;
+    state.name = detail.name;
+    app.querySelector("[data-testid=study-name]").textContent = detail.name;
     summary.replaceChildren(
-      el("div", {}, el("span", {}, "status"), statusCell(study.status)),
-      el("div", {}, el("span", {}, "progress"), progress(study), ` ${study.done}/${study.maxTrials}`),
-      el("div", {}, el("span", {}, "running"), String(study.running)),
-      el("div", {}, el("span", {}, "failed"), String(study.failed)),
-      el("div", {}, el("span", {}, "stopped early"), String(study.earlyStopped)),
-      el("div", {}, el("span", {}, "steps from cache"), String(study.cachedSteps)),
-      el("div", {}, el("span", {}, `best ${study.objective.metric} (${study.objective.goal})`),
-        study.bestTrial ? `${fmt(study.bestTrial.metrics[study.objective.metric])} (trial ${study.bestTrial.number})` : "–"),
+      el("div", {}, el("span", {}, "status"), statusCell(detail.status)),
+      el("div", {}, el("span", {}, "progress"), progress(detail), ` ${detail.done}/${detail.maxTrials}`),
+      el("div", {}, el("span", {}, "running"), String(detail.running)),
+      el("div", {}, el("span", {}, "failed"), String(detail.failed)),
+      el("div", {}, el("span", {}, "stopped early"), String(detail.earlyStopped)),
+      el("div", {}, el("span", {}, "steps from cache"), String(detail.cachedSteps)),
+      el("div", {}, el("span", {}, `best ${detail.objective.metric} (${detail.objective.goal})`),
+        detail.bestTrial ? [fmt(detail.bestTrial.metrics[detail.objective.metric]), " (trial ", trialLink(id, detail.bestTrial.number), ")"] : "–"),
       // The model's best can differ from the best observed value, which may be a lucky draw of a noisy metric; where
       // the model found no signal it is the best observed trial, and is not called the model's.
       el("div", { "data-testid": "recommended" }, el("span", {}, "recommended"),
-        study.recommendedTrial
-          ? `${fmt(study.recommendedTrial.metrics[study.objective.metric])} (trial ${study.recommendedTrial.number}` +
-            (study.modelLearnt ? ", the model's best)" : ", best observed: the model found no signal)")
+        detail.recommendedTrial
+          ? `${fmt(detail.recommendedTrial.metrics[detail.objective.metric])} (trial ${detail.recommendedTrial.number}` +
+            (detail.modelLearnt ? ", the model's best)" : ", best observed: the model found no signal)")
           : "–"),
-      study.reason ? el("div", {}, el("span", {}, "reason"), study.reason) : "");
-    stop.disabled = !(study.status === "Running" || study.status === "Created");
-    // Plots redraw every few seconds while the study runs, once more when it ends.
-    const running = study.status === "Running" || study.status === "Created";
-    if (Date.now() - state.plotsAt > 5000 && (running || !state.finished)) {
+      detail.reason ? el("div", {}, el("span", {}, "reason"), detail.reason) : "");
+    stop.disabled = ended(detail.status);
+  }
+
+  // Plots are drawn again when trials end, at most every few seconds, and once more when the study ends.
+  function redrawPlots() {
+    const drawn = `${study.done}/${study.status}`;
+    if (drawn === state.plotsDrawn) return;
+    clearTimeout(state.plotTimer);
+    const wait = ended(study.status) ? 0 : Math.max(0, PLOT_REFRESH_MS - (Date.now() - state.plotsAt));
+    state.plotTimer = setTimeout(() => {
+      state.plotsDrawn = drawn;
       state.plotsAt = Date.now();
-      state.finished = !running;
-      // PNG on the page (an SVG of thousands of points weighs megabytes); SVG stays a download.
-      for (const kind of PLOTS) loadImage(images[kind], `/api/studies/${id}/plots/${kind}.png`);
-    }
-    await refreshTrials();
+      // PNG on the page (an SVG of thousands of points weighs megabytes); SVG when enlarged and as a download.
+      for (const kind of PLOTS) drawPlot(kind);
+    }, wait);
   }
 
   async function refreshTrials() {
     const query = new URLSearchParams({ sort: state.sort, limit: PAGE });
     if (state.status) query.set("status", state.status);
     if (state.cursors[state.page]) query.set("after", state.cursors[state.page]);
-    const page = await json(`/api/studies/${id}/trials?${query}`);
+    const answer = await text(`/api/studies/${id}/trials?${query}`);
+    writeQuery();
+    if (answer === state.shownTrials) return; // nothing changed: the table (and a selection in it) stays as it is
+    state.shownTrials = answer;
+    const page = JSON.parse(answer);
     state.cursors[state.page + 1] = page.next;
-    trials = page.trials;
+    const trials = page.trials;
+    const objective = study?.objective.metric;
     const names = [...new Set(trials.flatMap((t) => Object.keys(t.parameters)))];
-    const metrics = [...new Set(trials.flatMap((t) => Object.keys(t.metrics)))];
-    const sortable = (label, key) => el("th", { class: "sortable", onclick: () => {
-      state.sort = state.sort === key ? "-" + key : key; state.cursors = [null]; state.page = 0; refreshTrials(); } },
+    const metrics = metricNames(trials, objective).slice(0, TABLE_METRICS + 1);
+    const sortable = (label, key) => el("th", { class: "sortable", "data-testid": `sort-${key}`, onclick: () => {
+      state.sort = state.sort === key ? "-" + key : key; firstPage(); refreshTrials(); } },
       label + (state.sort === key ? " ▲" : state.sort === "-" + key ? " ▼" : ""));
     table.replaceChildren(
       el("thead", {}, el("tr", {}, el("th", {}, ""), sortable("#", "number"), el("th", {}, "Status"),
-        metrics.map((m) => m === study?.objective.metric ? sortable(m, "value") : el("th", {}, m)),
-        names.map((n) => el("th", {}, n)), sortable("Duration", "duration"), el("th", {}, "Steps"), el("th", {}, "Error"))),
+        metrics.map((m) => m === objective ? sortable(m, "value") : el("th", {}, m)),
+        names.map((n) => el("th", {}, n)), sortable("Duration", "duration"), el("th", {}, "Steps"), el("th", {}, "Error or note"))),
       el("tbody", {}, trials.map((t) => el("tr", { "data-testid": "trial-row", "data-number": t.number },
         el("td", {}, el("input", { type: "checkbox", "data-testid": "select", checked: state.selected.has(t.number),
           onchange: (e) => { e.target.checked ? state.selected.add(t.number) : state.selected.delete(t.number); compare.textContent = `Compare selected (${state.selected.size})`; } })),
-        el("td", { class: "num" }, t.number), el("td", {}, statusCell(t.status)),
+        el("td", { class: "num" }, trialLink(id, t.number)), el("td", {}, trialStatus(t)),
         metrics.map((m) => el("td", { class: "num" }, fmt(t.metrics[m]))),
         names.map((n) => el("td", { class: "num" }, fmt(t.parameters[n]))),
         el("td", { class: "num" }, seconds(t)),
         el("td", {}, t.steps.map((s) => `${s.name}${s.cached ? " (cached)" : ""}`).join(", ")),
-        el("td", { class: "error", "data-testid": "trial-error", title: t.retries ? t.retries.join("\n") : null }, t.error || "",
-          t.retries ? ` (${t.retries.length} earlier attempt${t.retries.length === 1 ? "" : "s"} given up)` : "")))));
+        errorCell(t)))));
     pageInfo.textContent = `${page.total} trials, page ${state.page + 1} of ${Math.max(1, Math.ceil(page.total / PAGE))}`;
     prev.disabled = state.page === 0;
     next.disabled = !page.next;
   }
 
-  async function showComparison() {
-    const chosen = [...state.selected].sort((a, b) => a - b);
-    if (chosen.length < 2) { alert("Select at least two trials to compare."); return; }
-    const all = [];
-    let after = null;
-    do {  // the chosen trials' records, whichever page they are on
-      const page = await json(`/api/studies/${id}/trials?limit=1000${after ? `&after=${after}` : ""}`);
-      all.push(...page.trials.filter((t) => state.selected.has(t.number)));
-      after = page.next;
-    } while (after && all.length < chosen.length);
-    const names = [...new Set(all.flatMap((t) => Object.keys(t.parameters).concat(Object.keys(t.metrics).map((m) => "metric:" + m))))];
-    const curves = el("img", { alt: "learning curves", "data-testid": "compare-plot" });
-    comparison.replaceChildren(el("div", { class: "compare" },
-      el("h2", {}, `Comparing trials ${chosen.join(", ")}`),
+  // The summary first: the table sorts by the study's objective.
+  await showSummary();
+  await state.show(query);
+  follow(id, async (snapshot) => {
+    await showSummary();
+    await refreshTrials();
+    redrawPlots();
+    return ended(snapshot.status);
+  });
+}
+
+// One line whatever its length (the whole text on hover): an error in red, an early stop's reason or a note muted.
+function errorCell(t) {
+  const retries = t.retries ? ` (${t.retries.length} earlier attempt${t.retries.length === 1 ? "" : "s"} given up)` : "";
+  const said = t.status === "EarlyStopped" ? "" : t.error || "";
+  const title = [t.status === "EarlyStopped" ? t.error : said, t.note, ...(t.retries || [])].filter(Boolean).join("\n");
+  return el("td", { class: `clipped ${said ? "error" : "muted"}`, "data-testid": "trial-error", title: title || null },
+    said || t.note || "", retries);
+}
+
+// --- trials side by side -------------------------------------------------------------------------------------
+async function showComparison(id, numbers) {
+  view = { kind: "compare", id };
+  const trials = await Promise.all(numbers.map((n) => json(`/api/studies/${id}/trials/${n}`)));
+  const study = await json(`/api/studies/${id}`);
+  const names = [...new Set(trials.flatMap((t) => Object.keys(t.parameters)))];
+  const metrics = metricNames(trials, study.objective.metric);
+  const curves = el("img", { alt: "learning curves", "data-testid": "compare-plot", title: "click to enlarge",
+    onclick: () => enlarge(`/api/studies/${id}/plots/intermediate.svg?trials=${numbers.join(",")}`, "learning curves") });
+  const row = (label, value) => el("tr", {}, el("th", {}, label), trials.map((t) => el("td", { class: "num" }, fmt(value(t)))));
+  app.replaceChildren(
+    back(`#/studies/${id}`, study.name),
+    el("h1", {}, `Comparing trials ${numbers.join(", ")} of ${study.name}`),
+    el("div", { class: "compare" },
       el("div", { class: "scroll" }, el("table", { "data-testid": "compare-table" },
-        el("thead", {}, el("tr", {}, el("th", {}, ""), all.map((t) => el("th", {}, `trial ${t.number}`)))),
-        el("tbody", {}, names.map((n) => el("tr", {}, el("th", {}, n.replace("metric:", "")),
-          all.map((t) => el("td", { class: "num" }, fmt(n.startsWith("metric:") ? t.metrics[n.slice(7)] : t.parameters[n])))))))),
-      el("figure", {}, curves)));
-    await loadImage(curves, `/api/studies/${id}/plots/intermediate.png?trials=${chosen.join(",")}`);
+        el("thead", {}, el("tr", {}, el("th", {}, ""), trials.map((t) => el("th", {}, `trial ${t.number}`)))),
+        el("tbody", {},
+          el("tr", {}, el("th", {}, "status"), trials.map((t) => el("td", {}, trialStatus(t)))),
+          names.map((n) => row(n, (t) => t.parameters[n])),
+          metrics.map((m) => row(m, (t) => t.metrics[m]))))),
+      el("figure", {}, curves, el("p", { class: "plot-note muted", hidden: true }))));
+  await loadImage(curves, `/api/studies/${id}/plots/intermediate.png?trials=${numbers.join(",")}`);
+}
+
+// --- one trial -----------------------------------------------------------------------------------------------
+async function showTrial(id, number) {
+  view = { kind: "trial", id, number };
+  const study = await json(`/api/studies/${id}`);
+  const curve = el("img", { alt: "learning curve", "data-testid": "trial-curve", title: "click to enlarge",
+    onclick: () => enlarge(`/api/studies/${id}/plots/intermediate.svg?trials=${number}`, "learning curve") });
+  const details = el("div", { "data-testid": "trial-details" });
+  const logs = el("div", { "data-testid": "trial-logs" });
+  const notebook = el("p", { hidden: true }, el("a", { href: "#", "data-testid": "notebook", onclick: (e) => {
+    e.preventDefault(); download(`/api/studies/${id}/trials/${number}/notebook`, `${study.name}-trial-${number}.ipynb`); } }, "the executed notebook"));
+  app.replaceChildren(
+    back(`#/studies/${id}`, study.name),
+    el("h1", { "data-testid": "trial-title" }, `Trial ${number} of ${study.name}`),
+    details, notebook,
+    el("h2", {}, "Learning curve"), el("figure", { class: "curve" }, curve, el("p", { class: "plot-note muted", hidden: true })),
+    el("h2", {}, "Logs"), logs);
+
+  let shown = null;
+  async function render() {
+    const answer = await text(`/api/studies/${id}/trials/${number}`);
+    if (answer === shown) return;
+    shown = answer;
+    const t = JSON.parse(answer);
+    const pairs = (values) => el("table", { class: "pairs" }, el("tbody", {},
+      Object.entries(values).map(([name, value]) => el("tr", {}, el("th", {}, name), el("td", { class: "num" }, fmt(value))))));
+    details.replaceChildren(
+      el("div", { class: "summary" },
+        el("div", {}, el("span", {}, "status"), trialStatus(t)),
+        el("div", {}, el("span", {}, "source"), t.source),
+        el("div", {}, el("span", {}, "duration"), seconds(t)),
+        el("div", {}, el("span", {}, "started"), t.startedAt ? new Date(t.startedAt).toLocaleString() : "–"),
+        el("div", {}, el("span", {}, "silo"), t.silo || "–")),
+      t.error ? el("p", { class: t.status === "EarlyStopped" ? "muted" : "error", "data-testid": "trial-error" },
+        t.status === "EarlyStopped" ? `Stopped early: ${t.error}` : t.error) : "",
+      t.note ? el("p", { class: "muted", "data-testid": "trial-note" }, t.note) : "",
+      t.retries ? [el("h2", {}, "Earlier attempts given up"), el("ul", { "data-testid": "trial-retries" }, t.retries.map((r) => el("li", {}, r)))] : "",
+      el("div", { class: "columns" },
+        el("div", {}, el("h2", {}, "Parameters"), pairs(t.parameters)),
+        el("div", {}, el("h2", {}, "Metrics"), pairs(Object.fromEntries(metricNames([t], study.objective.metric).map((m) => [m, t.metrics[m]])))),
+        el("div", {}, el("h2", {}, "Steps"), el("table", { "data-testid": "trial-steps" },
+          el("thead", {}, el("tr", {}, ["Step", "From cache", "Seconds"].map((h) => el("th", {}, h)))),
+          el("tbody", {}, t.steps.map((s) => el("tr", {}, el("td", {}, s.name), el("td", {}, s.cached ? "cached" : "ran"), el("td", { class: "num" }, s.seconds))))))));
+    if (Object.keys(t.intermediate).length > 0) loadImage(curve, `/api/studies/${id}/plots/intermediate.png?trials=${number}`);
+    else { curve.hidden = true; curve.nextElementSibling.textContent = "No learning curve: the trial reported no value with a step."; curve.nextElementSibling.hidden = false; }
+    // Every step of the study file, whether or not this trial has reached it: a running step's log grows.
+    logs.replaceChildren(...t.studySteps.map((step) => logViewer(id, number, step)));
+    return t;
   }
 
-  async function download(kind, format) {
-    const response = await api(`/api/studies/${id}/plots/${kind}.${format}`);
-    if (!response.ok) { alert(`no ${kind} plot: ${response.status}`); return; }
-    const link = el("a", { href: URL.createObjectURL(await response.blob()), download: `${study?.name || id}-${kind}.${format}` });
-    link.click();
-  }
+  const trial = await render();
+  json(`/api/studies/${id}/trials/${number}/notebook`).then(() => { notebook.hidden = false; }, () => { });
+  if (trial.status !== "Running" && trial.status !== "Pending") return;
+  // A running trial's page follows it until it ends.
+  follow(id, async () => !["Running", "Pending"].includes((await render() ?? JSON.parse(shown)).status));
+}
 
-  await refresh();
-  schedule(refresh);
+// A step's log: its last lines at first, the whole of it on request, standard output or error.
+function logViewer(id, number, step) {
+  const pre = el("pre", { class: "log", "data-testid": `log-${step}` });
+  const state = { stream: "stdout", whole: false };
+  const load = async () => {
+    const query = new URLSearchParams({ step, stream: state.stream });
+    if (!state.whole) query.set("tail", LOG_TAIL);
+    try { pre.textContent = await text(`/api/studies/${id}/trials/${number}/logs?${query}`) || "(empty)"; }
+    catch (e) { pre.textContent = e.message; }
+  };
+  const choose = (stream, whole) => () => { state.stream = stream; state.whole = whole; load(); };
+  load();
+  return el("section", { class: "step-log" },
+    el("h3", {}, step, " ",
+      el("button", { onclick: choose("stdout", false) }, `stdout (last ${LOG_TAIL} lines)`),
+      el("button", { onclick: choose("stderr", false), "data-testid": `stderr-${step}` }, "stderr"),
+      el("button", { onclick: choose(state.stream, true) }, "whole log"),
+      el("button", { onclick: () => download(`/api/studies/${id}/trials/${number}/logs?step=${step}&stream=${state.stream}`, `trial-${number}-${step}-${state.stream}.log`) }, "download")),
+    pre);
 }
 
 // --- routing -------------------------------------------------------------------------------------------------
 async function route() {
   clearTimeout(timer);
-  const match = location.hash.match(/^#\/studies\/([0-9a-f]+)/);
+  const [path, search = ""] = location.hash.replace(/^#/, "").split("?");
+  const [root, id, part, argument] = path.split("/").filter(Boolean);
+  const query = new URLSearchParams(search);
   try {
-    if (match) await showStudy(match[1]);
-    else await showStudies();
+    if (root !== "studies" || !/^[0-9a-f]+$/.test(id || "")) { following?.abort(); return await showStudies(); }
+    if (part === "trials" && /^\d+$/.test(argument || "")) { following?.abort(); return await showTrial(id, Number(argument)); }
+    if (part === "compare" && argument) { following?.abort(); return await showComparison(id, argument.split(",").filter((n) => /^\d+$/.test(n)).map(Number)); }
+    // The same study with another table state (a URL edited or pasted): only the table changes.
+    if (view?.kind === "study" && view.id === id) return await view.show(query);
+    following?.abort();
+    await showStudy(id, query);
   } catch (e) {
-    app.replaceChildren(el("p", { class: "error" }, e.message), el("p", {}, el("a", { href: "#/" }, "← Studies")));
+    app.replaceChildren(el("p", { class: "error" }, e.message), back("#/", "Studies"));
   }
 }
 window.addEventListener("hashchange", route);

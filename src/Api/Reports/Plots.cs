@@ -50,7 +50,9 @@ public static class Plots
             _ => throw new PlotException($"unknown plot '{kind}'; plots: {string.Join(", ", Kinds)}"),
         };
         model.Background = OxyColors.White;
-        model.TitleFontSize = 16;
+        // Read on a page at half its size: larger than OxyPlot's 12 px.
+        model.DefaultFontSize = 15;
+        model.TitleFontSize = 19;
         model.Subtitle ??= $"study {study.Name}, {data.Succeeded.Count} succeeded of {trials.Count} trials" +
                            (data.Shown.Count < data.Succeeded.Count ? $" ({data.Shown.Count} drawn as points: the best and a sample)" : "");
         return model;
@@ -94,6 +96,8 @@ public static class Plots
 
     private static PlotModel History(StudyData data)
     {
+        // An empty 0-100 frame would read as a plot of nothing; the page shows this note instead.
+        if (data.Succeeded.Count == 0) throw new PlotException($"no trial has succeeded yet: the history shows succeeded trials' {data.Metric}");
         var model = new PlotModel { Title = $"History of {data.Metric}" };
         model.Axes.Add(new LinearAxis { Position = AxisPosition.Bottom, Title = "trial", MinimumMajorStep = 1, MinimumMinorStep = 1 });
         model.Axes.Add(ValueAxis(data.Metric, data.Succeeded.Select(s => s.Value)));
@@ -110,7 +114,9 @@ public static class Plots
         if (data.Succeeded.Count > 0) best.Points.Add(new DataPoint(data.Succeeded[^1].Trial.Number, incumbent!.Value));
         model.Series.Add(trials);
         model.Series.Add(best);
-        model.Legends.Add(new Legend { LegendPosition = LegendPosition.RightTop, LegendBackground = OxyColor.FromAColor(200, OxyColors.White) });
+        var (top, topValue) = data.Ranked.First();
+        model.Series.Add(BestPoint(top, top.Number, topValue));
+        model.Legends.Add(OutsideLegend());
         return model;
     }
 
@@ -121,8 +127,10 @@ public static class Plots
         var bottom = new CategoryAxis { Position = AxisPosition.Bottom, GapWidth = 0, IsZoomEnabled = false };
         bottom.Labels.AddRange(axes);
         model.Axes.Add(bottom);
-        model.Axes.Add(new LinearAxis { Position = AxisPosition.Left, Minimum = -0.1, Maximum = 1.1, IsAxisVisible = false });
+        model.Axes.Add(new LinearAxis { Position = AxisPosition.Left, Minimum = -0.1, Maximum = 1.1, IsAxisVisible = false, IsZoomEnabled = false });
         if (data.Succeeded.Count == 0) return model;
+        model.Axes[^1].Minimum = -0.05;
+        model.Axes[^1].Maximum = 1.05;
         var (low, high) = (data.Succeeded.Min(s => s.Value), data.Succeeded.Max(s => s.Value));
         double Scaled(double value) => high > low ? (value - low) / (high - low) : 0.5;
         var ranked = data.Ranked.ToList();
@@ -134,13 +142,23 @@ public static class Plots
         var coloured = ranked.Take(ColouredLines).ToList();
         for (var i = coloured.Count - 1; i >= 0; i--)
             model.Series.Add(Line(coloured[i].Trial, coloured[i].Value, palette.Colors[i * (ColouredLines - 1) / Math.Max(coloured.Count - 1, 1)]));
-        // Each axis says where its ends lie, in the parameter's own terms.
+        var best = Line(ranked[0].Trial, ranked[0].Value, BestColour);
+        best.StrokeThickness = 3;
+        best.Title = BestTitle(ranked[0].Trial);
+        model.Series.Add(best);
+        model.Legends.Add(OutsideLegend());
+        // Each axis is read in the parameter's own terms: every category where it lies, numbers at ticks between the ends.
         for (var j = 0; j < axes.Length; j++)
         {
-            var (bottomText, topText) = j < space.Dimensions ? Ends(space.Parameters[j]) : (Format(low), Format(high));
+            var ticks = j < space.Dimensions ? Ticks(space.Parameters[j]) : ObjectiveTicks(low, high, Scaled);
             model.Annotations.Add(new LineAnnotation { Type = LineAnnotationType.Vertical, X = j, Color = OxyColors.Black, StrokeThickness = 1, LineStyle = LineStyle.Solid });
-            model.Annotations.Add(new TextAnnotation { TextPosition = new DataPoint(j, -0.02), Text = bottomText, Stroke = OxyColors.Transparent, FontSize = 11, TextVerticalAlignment = VerticalAlignment.Top });
-            model.Annotations.Add(new TextAnnotation { TextPosition = new DataPoint(j, 1.02), Text = topText, Stroke = OxyColors.Transparent, FontSize = 11, TextVerticalAlignment = VerticalAlignment.Bottom });
+            foreach (var (at, text) in ticks)
+                model.Annotations.Add(new TextAnnotation
+                {
+                    TextPosition = new DataPoint(j, at), Text = text, Stroke = OxyColors.Transparent, FontSize = 12,
+                    TextHorizontalAlignment = HorizontalAlignment.Left, TextVerticalAlignment = VerticalAlignment.Middle, Offset = new ScreenVector(4, 0),
+                    Background = OxyColor.FromAColor(200, OxyColors.White),
+                });
         }
         return model;
 
@@ -181,29 +199,49 @@ public static class Plots
             foreach (var point in points.Where(p => double.IsFinite(p.Value))) line.Points.Add(new DataPoint(point.Step, point.Value));
             model.Series.Add(line);
         }
-        model.Legends.Add(new Legend { LegendPosition = LegendPosition.RightTop, LegendBackground = OxyColor.FromAColor(200, OxyColors.White) });
+        var bestNumber = data.Ranked.Select(r => r.Trial.Number).Cast<int?>().FirstOrDefault();
+        foreach (var line in model.Series.OfType<LineSeries>().Where(l => l.Title == $"trial {bestNumber}"))
+        {
+            line.Title = BestTitle(withCurves[bestNumber!.Value]);
+            line.Color = BestColour;
+            line.StrokeThickness = 3;
+        }
+        model.Legends.Add(OutsideLegend());
         if (model.Series.Count == 0) model.Subtitle = "no trial reported intermediate values (print step=N or epoch=N with a metric)";
         return model;
     }
 
     private static PlotModel Slice(StudyData data, SearchSpace space)
     {
-        var model = new PlotModel { Title = $"{data.Metric} against each parameter" };
-        model.Axes.Add(ValueAxis(data.Metric, data.Succeeded.Select(s => s.Value)));
+        var model = new PlotModel { Title = $"{data.Metric} against each parameter", PlotAreaBorderThickness = new OxyThickness(0) };
+        var values = ValueAxis(data.Metric, data.Succeeded.Select(s => s.Value));
+        values.AxislineStyle = LineStyle.Solid;
+        model.Axes.Add(values);
         var d = space.Dimensions;
         for (var j = 0; j < d; j++)
         {
             var parameter = space.Parameters[j];
             var key = "x" + j.ToString(CultureInfo.InvariantCulture);
             var axis = ParameterAxis(parameter, key);
-            // Panels apart, so one panel's labels do not read as the next one's.
+            // Panels apart, each with a baseline of its own rather than one frame around them all, so one panel's
+            // labels do not read as the next one's.
             axis.StartPosition = (double)j / d + 0.025;
             axis.EndPosition = (double)(j + 1) / d - 0.025;
+            axis.AxislineStyle = LineStyle.Solid;
             model.Axes.Add(axis);
             var series = new ScatterSeries { XAxisKey = key, MarkerType = MarkerType.Circle, MarkerSize = data.Shown.Count > 500 ? 2 : 3, MarkerFill = OxyColor.FromAColor(150, OxyColors.SteelBlue) };
             foreach (var (trial, value) in data.Shown) series.Points.Add(new ScatterPoint(AxisValue(parameter, trial.Parameters[parameter.Name]), value));
             model.Series.Add(series);
+            if (data.Succeeded.Count > 0)
+            {
+                var (top, topValue) = data.Ranked.First();
+                var point = BestPoint(top, AxisValue(parameter, top.Parameters[parameter.Name]), topValue, xAxisKey: key);
+                // One legend entry, not one per panel.
+                if (j > 0) point.Title = null;
+                model.Series.Add(point);
+            }
         }
+        if (data.Succeeded.Count > 0) model.Legends.Add(OutsideLegend());
         return model;
     }
 
@@ -290,6 +328,12 @@ public static class Plots
         foreach (var (trial, value) in data.Shown)
             trials.Points.Add(new ScatterPoint(trial.Parameters[pair[0].Name].Number, trial.Parameters[pair[1].Name].Number, double.NaN, value));
         model.Series.Add(trials);
+        if (data.Succeeded.Count > 0)
+        {
+            var top = data.Ranked.First().Trial;
+            model.Series.Add(BestPoint(top, top.Parameters[pair[0].Name].Number, top.Parameters[pair[1].Name].Number, "x", "y"));
+            model.Legends.Add(OutsideLegend());
+        }
         return model;
     }
 
@@ -303,7 +347,8 @@ public static class Plots
     {
         Axis axis = parameter switch
         {
-            CategoricalParameter c => new CategoryAxis { ItemsSource = c.Values, GapWidth = 0.5 },
+            // Half a category of room at each end, so the first and last markers and labels are not cut; every label shown, turned so long ones do not overlap.
+            CategoricalParameter c => new CategoryAxis { ItemsSource = c.Values, GapWidth = 0.5, Minimum = -0.5, Maximum = c.Values.Length - 0.5, MajorStep = 1, Angle = c.Values.Length > 3 ? -30 : 0 },
             _ when IsLog(parameter) => new LogarithmicAxis(),
             _ => new LinearAxis(),
         };
@@ -324,14 +369,40 @@ public static class Plots
         Axis axis = log ? new LogarithmicAxis() : new LinearAxis();
         axis.Position = AxisPosition.Left;
         axis.Title = metric + (log ? " (log)" : "");
+        // Room beyond the extremes: the best trial's marker sits on one of them and is not to be cut by the frame.
+        axis.MinimumPadding = axis.MaximumPadding = 0.05;
         return axis;
     }
 
-    private static (string Bottom, string Top) Ends(Parameter parameter) => parameter switch
+    /// <summary>Where a parameter's values lie on its parallel-coordinates axis (0 to 1) and their labels: every category, or five numbers ends included.</summary>
+    private static IEnumerable<(double At, string Text)> Ticks(Parameter parameter) => parameter switch
     {
-        CategoricalParameter c => (c.Values[0], c.Values[^1]),
-        _ => (Format(parameter.FromUnit(0).Number), Format(parameter.FromUnit(1).Number)),
+        CategoricalParameter c => c.Values.Select(v => (c.ToUnit(ParameterValue.Of(v)), v)),
+        _ => UnitTicks.Select(u => (u, Format(parameter.FromUnit(u).Number))),
     };
+
+    private static IEnumerable<(double At, string Text)> ObjectiveTicks(double low, double high, Func<double, double> scaled) =>
+        high > low ? UnitTicks.Select(u => (scaled(low + u * (high - low)), Format(low + u * (high - low)))) : [(scaled(low), Format(low))];
+
+    private static readonly double[] UnitTicks = [0, 0.25, 0.5, 0.75, 1];
+
+    /// <summary>The best trial, drawn over the others in every plot.</summary>
+    private static readonly OxyColor BestColour = OxyColors.Crimson;
+
+    private static string BestTitle(TrialRecord trial) => $"trial {trial.Number}, the best";
+
+    /// <summary>A legend beside the plot, never over its data.</summary>
+    private static Legend OutsideLegend() => new() { LegendPlacement = LegendPlacement.Outside, LegendPosition = LegendPosition.RightTop };
+
+    /// <summary>The best trial as a marker of its own over a scatter of trials.</summary>
+    private static ScatterSeries BestPoint(TrialRecord trial, double x, double y, string? xAxisKey = null, string? yAxisKey = null)
+    {
+        var best = new ScatterSeries { Title = BestTitle(trial), MarkerType = MarkerType.Star, MarkerSize = 9, MarkerStroke = BestColour, MarkerStrokeThickness = 2, MarkerFill = BestColour };
+        if (xAxisKey is not null) best.XAxisKey = xAxisKey;
+        if (yAxisKey is not null) best.YAxisKey = yAxisKey;
+        best.Points.Add(new ScatterPoint(x, y));
+        return best;
+    }
 
     private static string Format(double value) => value.ToString("G4", CultureInfo.InvariantCulture);
 }

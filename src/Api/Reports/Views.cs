@@ -35,7 +35,7 @@ public static class Views
         t.Id, t.Number, t.Status.ToString(), t.Enqueued ? "enqueued" : "suggested", Parameters(t.Parameters), Metrics(t.Metrics),
         t.Intermediate.ToDictionary(m => m.Key, m => m.Value.Select(p => new double?[] { p.Step, Finite(p.Value) }).ToArray()),
         t.Steps.Select(step => new StepView(step.Name, step.Cached, Math.Round(step.Seconds, 3))).ToArray(),
-        t.StartedAt, t.CompletedAt, t.Error, t.Retries, t.Silo);
+        t.StartedAt, t.CompletedAt, t.Error, t.Retries, t.Silo, t.Note);
 
     /// <param name="recommended">The trial the model recommends (<see cref="Recommender"/>); null when none succeeded.</param>
     public static StudyReport Report(StudySnapshot study, IEnumerable<TrialRecord> trials, TrialRecord? recommended) => new(
@@ -67,10 +67,20 @@ public sealed record StepView(string Name, bool Cached, double Seconds);
 /// <param name="Intermediate">Per metric, [step, value] pairs.</param>
 /// <param name="Retries">Why earlier attempts were given up (a lost silo, an evicted pod); null when there were none.</param>
 /// <param name="Silo">The silo that ran the trial's last attempt.</param>
-public sealed record TrialView(
+/// <param name="Note">What the trial reported that was not kept (metric names past the first 100); null when nothing was left out.</param>
+public record TrialView(
     string Id, int Number, string Status, string Source, Dictionary<string, object> Parameters, Dictionary<string, double?> Metrics,
     Dictionary<string, double?[][]> Intermediate, StepView[] Steps, DateTimeOffset? StartedAt, DateTimeOffset? CompletedAt, string? Error,
-    string[]? Retries, string? Silo);
+    string[]? Retries, string? Silo, string? Note);
+
+/// <summary>One trial, as GET /api/studies/{id}/trials/{n} returns it: with its study's step names, whose logs it may have.</summary>
+public sealed record TrialDetailView : TrialView
+{
+    public TrialDetailView(TrialView trial, string[] studySteps) : base(trial) => StudySteps = studySteps;
+
+    /// <summary>The steps of the study file in its order, those the trial has not reached (or ran before a failure) included.</summary>
+    public string[] StudySteps { get; }
+}
 
 /// <summary>A study at a glance, as the API lists it.</summary>
 public record StudyView(

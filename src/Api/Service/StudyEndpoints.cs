@@ -84,7 +84,7 @@ public static class StudyEndpoints
             {
                 if (ParseId(id) is not { } guid || await service.SourceAsync(guid, Visible(context)) is not { } source) return NotFound(id);
                 var steps = StudyFile.Parse(source.Text, source.Directory, readWarmStart: false).Trial.Steps.Select(s => s.Name);
-                var trial = Path.Combine(options.Value.RunsDirectory, guid.ToString("N"), number.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                var trial = options.Value.TrialDirectory(guid, number);
                 return NotebookStudy.TrialNotebook(trial, steps) is { } notebook
                     ? TypedResults.Text(notebook, NotebookType, Encoding.UTF8)
                     : Problem(StatusCodes.Status404NotFound, "No notebook", $"trial {number} of study {id} has no executed notebook (not a notebook study, or no step of it ran)");

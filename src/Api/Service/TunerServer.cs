@@ -127,6 +127,8 @@ public static class TunerServer
             await next(context);
         });
         StudyEndpoints.Map(app);
+        TrialEndpoints.Map(app);
+        StudyEvents.Map(app);
         PlotEndpoints.Map(app);
         DashboardEndpoints.Map(app);
         app.MapOpenApi();

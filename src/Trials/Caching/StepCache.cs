@@ -73,8 +73,8 @@ public sealed class StepCache(string directory, Action<string>? replacedChanged 
     /// </summary>
     public CacheEntry Commit(CacheBuild build, string step, string study, double seconds, MetricReport metrics, string logsFrom)
     {
-        var logs = System.IO.Directory.CreateDirectory(Path.Combine(build.Folder, "logs"));
-        foreach (var log in new[] { "stdout.log", "stderr.log" })
+        var logs = System.IO.Directory.CreateDirectory(Path.Combine(build.Folder, StepLogs.EntryLogsFolder));
+        foreach (var log in StepLogs.Streams.Select(StepLogs.FileName))
             if (File.Exists(Path.Combine(logsFrom, log)))
                 HardLink.LinkOrCopy(Path.Combine(logsFrom, log), Path.Combine(logs.FullName, log));
         EntryContents.Seal(build.OutputDirectory);

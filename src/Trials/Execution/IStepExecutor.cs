@@ -8,6 +8,7 @@ namespace Tuning.Trials.Execution;
 /// <param name="Reported">Told each metric line as the step reports it (values of that line only), while it runs.</param>
 /// <param name="TrialDirectory">The trial's folder on this machine.</param>
 /// <param name="Inputs">The output folders, on this machine, of the steps this step depends on, by step name.</param>
+/// <param name="NamedMetrics">The metrics the study names, kept however many others the step reports (<see cref="MetricReport.MaxNames"/>).</param>
 public sealed record StepInvocation(
     string TrialId,
     string StepName,
@@ -20,7 +21,8 @@ public sealed record StepInvocation(
     ResourceSpec Resources,
     Action<MetricReport>? Reported = null,
     string? TrialDirectory = null,
-    IReadOnlyDictionary<string, string>? Inputs = null);
+    IReadOnlyDictionary<string, string>? Inputs = null,
+    IReadOnlyList<string>? NamedMetrics = null);
 
 /// <param name="Error">Why the step failed (exit code, cannot start, killed); null when it succeeded.</param>
 /// <param name="Infrastructure">

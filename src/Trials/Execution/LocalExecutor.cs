@@ -114,7 +114,7 @@ public class LocalExecutor(GpuSlots gpus, CpuSlots cpus) : IStepExecutor
     private async Task<StepResult> RunProcessAsync(StepInvocation step, DeviceLease? lease, CancellationToken cancellation)
     {
         Directory.CreateDirectory(step.OutputDirectory);
-        var metrics = new MetricReport();
+        var metrics = new MetricReport(step.NamedMetrics);
         var clock = Stopwatch.StartNew();
         var metricsFile = Path.Combine(step.StepDirectory, "metrics.jsonl");
         var launch = Prepare(step, lease, metricsFile);

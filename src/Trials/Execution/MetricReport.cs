@@ -16,7 +16,8 @@ public sealed record RejectedLine(string Where, string Text, string Reason)
 /// The metrics a step reported. A metric's final value is its last reported value (of the latest step, where lines
 /// arrive out of order); values reported together with <c>step=N</c> or <c>epoch=N</c> are also kept as
 /// intermediate values at that step. The last few lines that looked like metric lines but were not understood are
-/// kept, so a trial that reports no objective can say which of its lines meant to.
+/// kept, so a trial that reports no objective can say which of its lines meant to. At most <see cref="MaxNames"/>
+/// distinct names are kept; values of further names are counted and a few of those names kept for <see cref="Note"/>.
 /// </summary>
 public sealed partial class MetricReport
 {
@@ -24,6 +25,11 @@ public sealed partial class MetricReport
     private static partial System.Text.RegularExpressions.Regex BareNonFinite();
 
     private static readonly string[] StepNames = ["step", "epoch"];
+
+    /// <param name="alwaysKept">Names kept past <see cref="MaxNames"/> too: the study's objective, which a step may print after a flood of others.</param>
+    public MetricReport(IEnumerable<string>? alwaysKept = null) => _alwaysKept = [.. alwaysKept ?? []];
+
+    private readonly HashSet<string> _alwaysKept;
 
     public Dictionary<string, double> Final { get; } = new(StringComparer.Ordinal);
 
@@ -39,6 +45,49 @@ public sealed partial class MetricReport
     private const int RejectedTextKept = 200;
 
     private readonly Queue<RejectedLine> _rejected = new();
+
+    /// <summary>
+    /// How many distinct metric names a trial keeps. A step printing a new name on every line (<c>m1=1</c>, <c>m2=2</c>,
+    /// …) would otherwise grow its trial's record, every list and page that shows the trial, and the server, without
+    /// bound: a million names made the study list 20 MB and froze the dashboard.
+    /// </summary>
+    public const int MaxNames = 100;
+
+    /// <summary>How many of the names not kept are named in <see cref="Note"/>: enough to recognise the pattern.</summary>
+    private const int RefusedNamesNamed = 5;
+
+    /// <summary>Values reported under names past <see cref="MaxNames"/>, which were not kept.</summary>
+    private long _refusedValues;
+
+    private readonly List<string> _refusedNames = [];
+
+    /// <summary>What was not kept for want of room for more names, as the trial's note says it; null when everything was kept.</summary>
+    public string? Note => _refusedValues == 0 ? null :
+        $"only the first {MaxNames} metric names are kept: {_refusedValues.ToString("N0", CultureInfo.InvariantCulture)} " +
+        $"value{(_refusedValues == 1 ? " was" : "s were")} reported under further names ({string.Join(", ", _refusedNames)}{(_refusedValues > _refusedNames.Count ? ", …" : "")}) and not kept";
+
+    /// <summary>
+    /// Whether a value of <paramref name="name"/> is kept where lines and steps are merged (one line's own report is
+    /// bounded by the line's length): a name already kept is, a new one while there is room for it; one that is not is counted.</summary>
+    private bool Keeps(string name)
+    {
+        if (Final.ContainsKey(name) || Final.Count < MaxNames || _alwaysKept.Contains(name)) return true;
+        CountRefused(name, 1);
+        return false;
+    }
+
+    private void CountRefused(string name, long values)
+    {
+        _refusedValues += values;
+        if (_refusedNames.Count < RefusedNamesNamed && !_refusedNames.Contains(name)) _refusedNames.Add(name);
+    }
+
+    /// <summary>Counts what <paramref name="other"/> did not keep as not kept here either.</summary>
+    private void CountRefused(MetricReport other)
+    {
+        foreach (var name in other._refusedNames) CountRefused(name, 0);
+        _refusedValues += other._refusedValues;
+    }
 
     /// <summary>The last <see cref="RejectedKept"/> lines that looked like metric lines but were not understood, oldest first.</summary>
     public IReadOnlyCollection<RejectedLine> Rejected => _rejected;
@@ -196,15 +245,18 @@ public sealed partial class MetricReport
     /// </summary>
     public void MergeLine(MetricReport line)
     {
+        CountRefused(line);
         foreach (var (name, value) in line.Final)
         {
+            if (!Keeps(name)) continue;
             // A value with no step recorded (a cache entry's metrics, set as final) is the step's last word.
             var at = line._finalSteps.GetValueOrDefault(name, long.MaxValue);
             if (_finalSteps.TryGetValue(name, out var mine) && mine > at) continue;
             Final[name] = value;
             _finalSteps[name] = at;
         }
-        foreach (var (name, points) in line.Intermediate)
+        // A curve's name is among its report's final names, kept above or refused.
+        foreach (var (name, points) in line.Intermediate.Where(curve => Final.ContainsKey(curve.Key)))
         {
             if (!Intermediate.TryGetValue(name, out var mine)) Intermediate[name] = mine = [];
             foreach (var point in points)
@@ -220,12 +272,14 @@ public sealed partial class MetricReport
     public void Merge(MetricReport later)
     {
         foreach (var rejected in later._rejected) Keep(rejected);
+        CountRefused(later);
         foreach (var (name, value) in later.Final)
         {
+            if (!Keeps(name)) continue;
             Final[name] = value;
             _finalSteps[name] = later._finalSteps.GetValueOrDefault(name, long.MaxValue);
         }
-        foreach (var (name, points) in later.Intermediate)
+        foreach (var (name, points) in later.Intermediate.Where(curve => Final.ContainsKey(curve.Key)))
         {
             if (!Intermediate.TryGetValue(name, out var mine)) Intermediate[name] = mine = [];
             mine.AddRange(points);

@@ -73,7 +73,7 @@ public sealed class PipelineRunner
         var done = await Task.WhenAll(_order.Select(step => steps[step.Name])).ConfigureAwait(false);
         await quota.StopAsync().ConfigureAwait(false);
 
-        var metrics = new MetricReport();
+        var metrics = new MetricReport(_spec.Objective.Named);
         foreach (var step in done) metrics.Merge(step.Metrics);
         var summaries = done.Select(d => d.Summary).OfType<StepSummary>().ToArray();
         TrialResult Ended(TrialOutcome outcome, string? error, bool retryable = false) => new(outcome, metrics, summaries, error, retryable);
@@ -254,7 +254,7 @@ public sealed class PipelineRunner
                     ? new FolderView(runner._spec.StudyDirectory, outputs, trial.TrialDirectory, d => inputs[d])
                     : FolderView.Mounted);
                 return new StepInvocation(trial.TrialId, step.Name, command, stepDirectory, outputs, runner._spec.StudyDirectory,
-                    environment, step.Image, step.Resources, reported, trial.TrialDirectory, inputs);
+                    environment, step.Image, step.Resources, reported, trial.TrialDirectory, inputs, runner._spec.Objective.Named);
             }
 
             var cached = runner._cache is not null && step.Cache && step.DependsOn.All(d => upstream[d].Key is not null);
@@ -372,6 +372,7 @@ public sealed class PipelineRunner
 
         private StepDone Hit(StepSpec step, string key, CacheEntry entry)
         {
+            StepLogs.PointToEntry(Path.Combine(trial.TrialDirectory, step.Name), entry.Folder);
             reported?.Invoke(entry.Metrics);
             return new StepDone(true, entry.OutputDirectory, key, entry.Metrics, new StepSummary(step.Name, true, 0, null));
         }

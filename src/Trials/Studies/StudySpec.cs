@@ -36,6 +36,9 @@ public sealed record WarmStartTrial(int Number, IReadOnlyDictionary<string, Para
 
 public sealed record ObjectiveSpec(string Metric, Goal Goal, double? Target, IReadOnlyList<string> AdditionalMetrics)
 {
+    /// <summary>The metrics the study file names: never left out of a trial's record, however many others it reports.</summary>
+    public IReadOnlyList<string> Named => [Metric, .. AdditionalMetrics];
+
     /// <summary>The objective as a loss to minimise: suggesters always minimise.</summary>
     public double ToLoss(double value) => Goal == Goal.Minimize ? value : -value;
 

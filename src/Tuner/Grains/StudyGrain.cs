@@ -388,7 +388,7 @@ public sealed class StudyGrain(
 
     public async Task<ExternalAnswer> Report(int number, string attempt, long step, Dictionary<string, double> metrics)
     {
-        if ((ExternalRefusal(number) ?? InvalidMetrics(metrics)) is { } refused) return refused;
+        if ((ExternalRefusal(number) ?? InvalidMetrics(number, metrics)) is { } refused) return refused;
         var reported = await Trial(number).Report(attempt, step, metrics);
         if (reported.Trial is not { } record) return reported;
         _heard[number] = DateTimeOffset.UtcNow;
@@ -409,7 +409,7 @@ public sealed class StudyGrain(
             return ExternalAnswer.Refused(Refusal.Invalid, "a tell carries either metrics (the trial succeeded) or failed (why it did not), not both nor neither");
         if (failed is { Length: > MaxFailedReason })
             return ExternalAnswer.Refused(Refusal.Invalid, $"failed: a reason of at most {MaxFailedReason} characters");
-        if (metrics is not null && InvalidMetrics(metrics) is { } invalid) return invalid;
+        if (metrics is not null && InvalidMetrics(number, metrics) is { } invalid) return invalid;
         var objective = Spec.Objective.Metric;
         if (metrics is not null && !(metrics.TryGetValue(objective, out var value) && double.IsFinite(value)))
             return ExternalAnswer.Refused(Refusal.Invalid, $"the metrics hold no finite value of the objective metric '{objective}'");
@@ -430,16 +430,21 @@ public sealed class StudyGrain(
         return Task.FromResult(new ExternalAnswer(current));
     }
 
-    /// <summary>The most metrics one report or tell may carry.</summary>
-    private const int MaxMetrics = 1000;
-
     /// <summary>The longest reason a failed trial may be told with.</summary>
     private const int MaxFailedReason = 10_000;
 
-    /// <summary>Why a client's metrics are refused: named as a study file names them, finite, not too many. Null where they are fine.</summary>
-    private static ExternalAnswer? InvalidMetrics(Dictionary<string, double> metrics)
+    /// <summary>
+    /// Why a client's metrics for trial <paramref name="number"/> are refused: named as a study file names them, finite,
+    /// and not so many names that the trial would keep more than <see cref="Trials.Execution.MetricReport.MaxNames"/>
+    /// besides the study's own (a step's are cut there; a client is told). Null where they are fine.
+    /// </summary>
+    private ExternalAnswer? InvalidMetrics(int number, Dictionary<string, double> metrics)
     {
-        if (metrics.Count > MaxMetrics) return ExternalAnswer.Refused(Refusal.Invalid, $"more than {MaxMetrics} metrics at once");
+        // ExternalRefusal has made sure the trial was asked for.
+        var names = _trials[number]!.Metrics.Keys.Union(metrics.Keys).Except(Spec.Objective.Named).Count();
+        if (names > Trials.Execution.MetricReport.MaxNames)
+            return ExternalAnswer.Refused(Refusal.Invalid,
+                $"a trial keeps at most {Trials.Execution.MetricReport.MaxNames} metric names besides the study's own; these metrics would make it {names}");
         foreach (var (name, value) in metrics)
         {
             // The name is quoted only once it is known to be plain.

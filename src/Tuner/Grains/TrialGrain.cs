@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Tuning.Trials;
 using Tuning.Trials.Caching;
 using Tuning.Trials.Execution;
+using Tuning.Trials.Studies;
 using Tuning.Tuner.Hosting;
 
 namespace Tuning.Tuner.Grains;
@@ -43,7 +44,7 @@ public sealed class TrialGrain(
         await Begin(assignment);
 
         var spec = specs.Get(assignment.Source);
-        var directory = Path.Combine(options.Value.RunsDirectory, assignment.StudyId.ToString("N"), assignment.Number.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var directory = options.Value.TrialDirectory(assignment.StudyId, assignment.Number);
         var runner = new PipelineRunner(spec, executors.For(spec.Trial), cache, gate);
         var run = new TrialRun(state.State.Id, assignment.Number, assignment.Parameters, directory);
         _run = new CancellationTokenSource();
@@ -55,7 +56,7 @@ public sealed class TrialGrain(
         var started = state.State;
         var token = _run.Token;
         // Kept with the silo's background work, not in this activation: a stopping silo waits for the run to end.
-        _ = background.Run($"trial {run.TrialId}", () => RunAsync(runner, run, started, self, assignment.StudyId, spec.Budget.MaxRetries, token));
+        _ = background.Run($"trial {run.TrialId}", () => RunAsync(runner, run, started, self, assignment.StudyId, spec, token));
         return state.State;
     }
 
@@ -184,12 +185,12 @@ public sealed class TrialGrain(
         }
     }
 
-    private async Task RunAsync(PipelineRunner runner, TrialRun run, TrialRecord started, ITrialGrain self, Guid studyId, int maxRetries, CancellationToken token)
+    private async Task RunAsync(PipelineRunner runner, TrialRun run, TrialRecord started, ITrialGrain self, Guid studyId, StudySpec spec, CancellationToken token)
     {
         TrialRecord finished;
         try
         {
-            var progress = new ProgressPump(started, self, grains.GetGrain<IStudyGrain>(studyId), logger, lifetime.ApplicationStopping);
+            var progress = new ProgressPump(started, self, grains.GetGrain<IStudyGrain>(studyId), spec.Objective.Named, logger, lifetime.ApplicationStopping);
             TrialResult result;
             var retries = started.Retries ?? [];
             try
@@ -198,7 +199,7 @@ public sealed class TrialGrain(
                 while (true)
                 {
                     result = await runner.RunAsync(run, token, progress.Watch);
-                    if (!result.Retryable || retries.Length >= maxRetries || token.IsCancellationRequested) break;
+                    if (!result.Retryable || retries.Length >= spec.Budget.MaxRetries || token.IsCancellationRequested) break;
                     retries = [.. retries, $"attempt {retries.Length + 1}: {result.Error}"];
                     logger.LogWarning("trial {Trial}: {Retry}; running it again", run.TrialId, retries[^1]);
                 }
@@ -218,6 +219,7 @@ public sealed class TrialGrain(
                 },
                 Metrics = result.Metrics.Final,
                 Intermediate = result.Metrics.Intermediate.ToDictionary(m => m.Key, m => m.Value.ToArray()),
+                Note = result.Metrics.Note,
                 Steps = result.Steps.Select(s => new StepRecord(s.Name, s.Cached, s.Seconds, s.Error)).ToArray(),
                 CompletedAt = DateTimeOffset.UtcNow,
                 Error = result.Outcome == TrialOutcome.EarlyStopped ? progress.StopReason ?? result.Error : result.Error,
@@ -314,13 +316,14 @@ public sealed class TrialGrain(
         private readonly IStudyGrain _study;
         private readonly ILogger _logger;
         private readonly CancellationToken _stopping;
-        private readonly MetricReport _live = new();
+        private readonly MetricReport _live;
         private readonly CancellationTokenSource _earlyStop = new();
         private readonly Periodic _pumping;
         private int _changed;
 
-        public ProgressPump(TrialRecord started, ITrialGrain trial, IStudyGrain study, ILogger logger, CancellationToken stopping)
+        public ProgressPump(TrialRecord started, ITrialGrain trial, IStudyGrain study, IReadOnlyList<string> namedMetrics, ILogger logger, CancellationToken stopping)
         {
+            _live = new MetricReport(namedMetrics);
             (_started, _trial, _study, _logger, _stopping) = (started, trial, study, logger, stopping);
             Watch = new TrialWatch(Reported, _earlyStop.Token);
             _pumping = new Periodic(Every, ReportAsync);
@@ -347,6 +350,7 @@ public sealed class TrialGrain(
                 {
                     Metrics = new Dictionary<string, double>(_live.Final),
                     Intermediate = _live.Intermediate.ToDictionary(m => m.Key, m => m.Value.ToArray()),
+                    Note = _live.Note,
                 };
             try
             {

@@ -18,6 +18,7 @@ public sealed record StepRecord(string Name, bool Cached, double Seconds, string
 /// The trial ran a parameter set of the study file's <c>enqueue</c> list rather than a suggestion. Added after the
 /// others so records stored before it still read (as false: <see cref="StudyGrain"/> sets it again on load).
 /// </param>
+/// <param name="Note">What the trial reported that was not kept (metric names past <see cref="MetricReport.MaxNames"/>); null when nothing was left out.</param>
 [GenerateSerializer, Immutable]
 public sealed record TrialRecord(
     string Id,
@@ -33,4 +34,5 @@ public sealed record TrialRecord(
     string[]? Retries = null,
     string? Silo = null,
     string? Attempt = null,
-    bool Enqueued = false);
+    bool Enqueued = false,
+    string? Note = null);

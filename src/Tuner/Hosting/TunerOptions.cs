@@ -12,6 +12,10 @@ public sealed class TunerOptions
 
     public string RunsDirectory => Path.Combine(Path.GetFullPath(DataDirectory), "runs");
 
+    /// <summary>One trial's folder: its steps' folders (logs, outputs) below it.</summary>
+    public string TrialDirectory(Guid study, int number) =>
+        Path.Combine(RunsDirectory, study.ToString("N"), number.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
     /// <summary>The step cache: one folder per cache key, shared by every study of this data folder.</summary>
     public string CacheDirectory => Path.Combine(Path.GetFullPath(DataDirectory), "cache");
 

@@ -86,6 +86,13 @@ public sealed class StudyService(IGrainFactory grains, ExecutorSelector executor
     public Task<StudyRecords?> ReportAsync(Guid id, string? @namespace) =>
         OnStudy(id, @namespace, async study => new StudyRecords(await study.GetSnapshot(), await study.GetTrials(), await study.GetSource()));
 
+    /// <summary>One trial's record as it stands (a running trial's metrics so far); null where there is no such study or trial.</summary>
+    public async Task<TrialRecord?> TrialAsync(Guid id, string? @namespace, int number) =>
+        // Numbers the study never handed out are not asked of a trial grain: each would be activated for nothing.
+        await OnStudy(id, @namespace, study => study.GetSnapshot()) is { } snapshot && number >= 0 && number < snapshot.Created
+            ? await grains.GetGrain<ITrialGrain>(TrialGrain.Key(id, number)).GetRecord()
+            : null;
+
     public Task<StudySource?> SourceAsync(Guid id, string? @namespace) => OnStudy(id, @namespace, study => study.GetSource());
 
     /// <summary>

@@ -158,7 +158,7 @@ public sealed class KubernetesExecutor(IKubernetes client, KubernetesSettings se
 
     private async Task<StepResult> FollowAsync(StepInvocation step, string name, TrialDeadline deadline, Stopwatch clock)
     {
-        var metrics = new MetricReport();
+        var metrics = new MetricReport(step.NamedMetrics);
         void Read(NumberedLine line, bool json)
         {
             MetricReport? reported;
