@@ -57,7 +57,6 @@ public static class LcBench
     public static async Task<int> RunAsync(Options options)
     {
         using var surrogate = new LcBenchSurrogate(options.Folder);
-        var bestKnown = LcBenchBestKnown.Load();
         if (options.Tasks.FirstOrDefault(t => !surrogate.Tasks.Contains(t)) is { } unknown)
         {
             Console.Error.WriteLine($"task {unknown} is not one of LCBench's: {string.Join(", ", surrogate.Tasks)}");
@@ -84,8 +83,8 @@ public static class LcBench
                         var outcomes = new List<LcBenchOutcome>();
                         foreach (var seed in options.Seeds)
                             outcomes.Add(await RunStudyAsync(grains, surrogate, task, algorithm, name, seed, options.Budget, options.Workers));
-                        cells.Add(Cell.Of("ours", task, $"{algorithm}+{name}", options.Seeds, outcomes, bestKnown));
-                        Console.Error.WriteLine($"{task} {algorithm}+{name}: {Show(cells[^1].Distance)} from the best known ({clock.Elapsed.TotalSeconds:F0} s)");
+                        cells.Add(Cell.Of("ours", task, $"{algorithm}+{name}", options.Seeds, outcomes));
+                        Console.Error.WriteLine($"{task} {algorithm}+{name}: {Show(cells[^1].BestFullLength)}% ({clock.Elapsed.TotalSeconds:F0} s)");
                     }
             await host.StopAsync();
         }
@@ -105,10 +104,13 @@ public static class LcBench
                     r.GetProperty("bestFullLength").ValueKind == JsonValueKind.Null ? null : r.GetProperty("bestFullLength").GetDouble(),
                     r.GetProperty("epochs").GetInt32(), r.GetProperty("wallSeconds").GetDouble(),
                     r.GetProperty("trials").GetInt32(), r.GetProperty("fullLength").GetInt32())).ToList();
-                cells.Add(Cell.Of("optuna", cell.GetProperty("task").GetString()!, cell.GetProperty("setup").GetString()!, options.Seeds, outcomes, bestKnown));
+                cells.Add(Cell.Of("optuna", cell.GetProperty("task").GetString()!, cell.GetProperty("setup").GetString()!, options.Seeds, outcomes));
             }
         }
 
+        // Read once the runs are over, so a long run may start while the best known are still being computed.
+        var bestKnown = LcBenchBestKnown.Load();
+        cells = cells.Select(c => c.Measured(bestKnown)).ToList();
         PrintTable(cells, options, bestKnown);
         var result = new { benchmark = "lcbench", budgetEpochs = options.Budget, workers = options.Workers, seeds = options.Seeds, bestKnown, cells };
         var text = JsonSerializer.Serialize(result, new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.CamelCase, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
@@ -195,16 +197,16 @@ public static class LcBench
 
     /// <summary>One set-up on one task over the seeds: medians, and each seed's outcome.</summary>
     public sealed record Cell(string Side, string Task, string Setup, int[] Seeds, LcBenchOutcome[] Runs,
-        double? BestFullLength, double? Distance, double Epochs, double WallSeconds)
+        double BestFullLength, double? Distance, double Epochs, double WallSeconds)
     {
-        public static Cell Of(string side, string task, string setup, int[] seeds, IReadOnlyList<LcBenchOutcome> runs, IReadOnlyDictionary<string, double> bestKnown)
-        {
+        public static Cell Of(string side, string task, string setup, int[] seeds, IReadOnlyList<LcBenchOutcome> runs) =>
             // A run with no full-length trial found nothing: it counts as the worst, 0%.
-            var found = Median(runs.Select(r => r.BestFullLength ?? 0).ToArray());
-            return new Cell(side, task, setup, seeds, [.. runs], found,
-                bestKnown.TryGetValue(task, out var known) ? Math.Round(known - found, 3) : null,
+            new(side, task, setup, seeds, [.. runs], Median(runs.Select(r => r.BestFullLength ?? 0).ToArray()), null,
                 Median(runs.Select(r => (double)r.Epochs).ToArray()), Math.Round(Median(runs.Select(r => r.WallSeconds).ToArray())));
-        }
+
+        /// <summary>With the distance to the task's best known accuracy, where it is known.</summary>
+        public Cell Measured(IReadOnlyDictionary<string, double> bestKnown) =>
+            this with { Distance = bestKnown.TryGetValue(Task, out var known) ? Math.Round(known - BestFullLength, 3) : null };
     }
 
     private static double Median(double[] values) => Regret.Quantile([.. values.Order()], 0.5);
