@@ -94,7 +94,8 @@ public static class LcBenchBestKnown
         {
             var (h, u) = p;
             var value = h.Log ? Math.Exp(Math.Log(h.Lower) + u * (Math.Log(h.Upper) - Math.Log(h.Lower))) : h.Lower + u * (h.Upper - h.Lower);
-            return h.Integer ? Math.Round(value) : value;
+            // exp(log(upper)) may land a rounding above upper.
+            return Math.Clamp(h.Integer ? Math.Round(value) : value, h.Lower, h.Upper);
         });
         return LcBenchSurrogate.Hyperparameters.Select(n => byName[n]).ToArray();
     }
