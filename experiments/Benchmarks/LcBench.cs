@@ -51,6 +51,9 @@ public static class LcBench
 
     private const string Metric = "val_accuracy";
 
+    /// <summary>camelCase both ways, as lcbench_optuna.py writes its runs; "+" of a set-up left as it is.</summary>
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public sealed record Options(string[] Tasks, string[] Algorithms, string[] Rules, int[] Seeds, int Budget, int Workers,
         string? Folder, bool Optuna, string? OptunaJson, string? Out);
 
@@ -100,10 +103,12 @@ public static class LcBench
             using var json = JsonDocument.Parse(optuna);
             foreach (var cell in json.RootElement.GetProperty("cells").EnumerateArray())
             {
-                var outcomes = cell.GetProperty("runs").EnumerateArray().Select(r => new LcBenchOutcome(
-                    r.GetProperty("bestFullLength").ValueKind == JsonValueKind.Null ? null : r.GetProperty("bestFullLength").GetDouble(),
-                    r.GetProperty("epochs").GetInt32(), r.GetProperty("wallSeconds").GetDouble(),
-                    r.GetProperty("trials").GetInt32(), r.GetProperty("fullLength").GetInt32())).ToList();
+                var outcomes = cell.GetProperty("runs").Deserialize<LcBenchOutcome[]>(Json)!;
+                if (outcomes.Length != options.Seeds.Length || outcomes.Any(o => o.Epochs != options.Budget))
+                {
+                    Console.Error.WriteLine($"Optuna's results hold {outcomes.Length} runs of {outcomes.Max(o => o.Epochs)} epochs, not {options.Seeds.Length} of {options.Budget}");
+                    return 1;
+                }
                 cells.Add(Cell.Of("optuna", cell.GetProperty("task").GetString()!, cell.GetProperty("setup").GetString()!, options.Seeds, outcomes));
             }
         }
@@ -113,7 +118,7 @@ public static class LcBench
         cells = cells.Select(c => c.Measured(bestKnown)).ToList();
         PrintTable(cells, options, bestKnown);
         var result = new { benchmark = "lcbench", budgetEpochs = options.Budget, workers = options.Workers, seeds = options.Seeds, bestKnown, cells };
-        var text = JsonSerializer.Serialize(result, new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.CamelCase, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        var text = JsonSerializer.Serialize(result, Json);
         Console.WriteLine(text);
         if (options.Out is { } path) File.WriteAllText(path, text + "\n");
         return 0;
