@@ -30,6 +30,19 @@ const string usage = """
                                        THREADS threads over HTTP (default 2000, 8) and each ask's p50/p99 (per hundred
                                        observations too); with random search, Optuna 3.1's ask/tell on JournalStorage
                                        from as many threads beside it (experiments/optuna-parity/optuna_asktell.py)
+      lcbench [--tasks T,T] [--algorithms a,b] [--rules r,r] [--seeds S,S] [--budget EPOCHS] [--workers N] [--optuna]
+              [--optuna-json FILE] [--out FILE] [--lcbench DIR] [--check]
+                                       multi-fidelity search on LCBench's learning curves (issue 23): studies through the
+                                       grains, each trial reporting val_accuracy per epoch, N workers in simulated time,
+                                       until EPOCHS epochs are trained (default 1040, 4 workers, seeds 100-102, the five
+                                       tuning tasks, random/tpe/bayesian x none and every early-stopping rule); per task
+                                       the distance of the best 52-epoch accuracy to the best known, epochs, wall time;
+                                       --optuna runs lcbench_optuna.py beside it (Optuna 3.1 samplers x pruners);
+                                       --lcbench: the surrogate's folder (default ../shared/benchmarks/lcbench above the
+                                       repository); --check compares our curves with lcbench.py's
+      lcbench-best-known [--tasks T,T] [--samples N] [--out FILE] [--lcbench DIR]
+                                       the long search on the surrogate that finds each task's best known accuracy
+                                       (default every task, 500000 random configurations, then local refinement)
       service [TRIALS]                 tuner serve: a study of TRIALS trials over HTTP (default 10000), then the
                                        milliseconds of each request that opens its dashboard page
     """;
@@ -49,6 +62,17 @@ return args.FirstOrDefault() switch
         List("--settings").Select(s => s.Split('=', 2)).ToDictionary(p => p[0], p => p.Length > 1 ? p[1] : ""), Option("--optuna-json")),
     "latency" => Latency.Run(),
     "throughput" => await Throughput.RunAsync(Arg(1, 2000), Arg(2, 8), args.Contains("--end-to-end"), !args.Contains("--no-cache"), args.Contains("--optuna")),
+    "lcbench" when args.Contains("--check") => LcBench.Check(Option("--lcbench")),
+    "lcbench" => await LcBench.RunAsync(new LcBench.Options(
+        List("--tasks") is { Length: > 0 } tasks ? tasks : LcBench.TuningTasks,
+        List("--algorithms") is { Length: > 0 } algorithms ? algorithms : LcBench.Algorithms,
+        List("--rules") is { Length: > 0 } rules ? rules : LcBench.Rules,
+        List("--seeds") is { Length: > 0 } seeds ? seeds.Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray() : [100, 101, 102],
+        int.Parse(Option("--budget") ?? $"{LcBench.DefaultBudget}", CultureInfo.InvariantCulture),
+        int.Parse(Option("--workers") ?? $"{LcBench.DefaultWorkers}", CultureInfo.InvariantCulture),
+        Option("--lcbench"), args.Contains("--optuna"), Option("--optuna-json"), Option("--out"))),
+    "lcbench-best-known" => LcBenchBestKnown.Compute(Option("--lcbench"), List("--tasks"),
+        int.Parse(Option("--samples") ?? "500000", CultureInfo.InvariantCulture), 1, Option("--out") ?? LcBenchBestKnown.RelativePath),
     "service" => await Service.RunAsync(Arg(1, 10000)),
     "ask-tell" => await AskTell.RunAsync(Arg(1, 2000), Arg(2, 8), Option("--algorithm") ?? "random", Option("--python")),
     _ => Usage(),

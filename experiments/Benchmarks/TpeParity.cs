@@ -150,13 +150,16 @@ public static class TpeParity
     internal static string DebianPython => File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
 
     /// <summary>A script of experiments/optuna-parity, looked for above the current folder and above this program.</summary>
-    internal static string? FindScript(string name)
+    internal static string? FindScript(string name) => FindAbove(Path.Combine("experiments", "optuna-parity", name));
+
+    /// <summary>A file or folder at <paramref name="relativePath"/> below the current folder or this program's folder, or below one of their parents.</summary>
+    internal static string? FindAbove(string relativePath)
     {
         foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
             for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
             {
-                var path = Path.Combine(dir.FullName, "experiments", "optuna-parity", name);
-                if (File.Exists(path)) return path;
+                var path = Path.Combine(dir.FullName, relativePath);
+                if (File.Exists(path) || Directory.Exists(path)) return path;
             }
         return null;
     }
