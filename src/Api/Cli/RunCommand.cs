@@ -112,8 +112,9 @@ public static class RunCommand
                 await reporting;
             }
             var trials = await study.GetTrials();
-            var recommended = await study.GetRecommendation();
-            var plots = StudyReports.Write(outDirectory, snapshot, trials, spec, recommended?.Trial);
+            var recommending = study.GetRecommendation();
+            var plots = await StudyReports.WriteAsync(outDirectory, snapshot, trials, spec, recommending);
+            var recommended = await recommending;
             WriteTrialNotebooks(host.Services.GetRequiredService<IOptions<TunerOptions>>().Value.RunsDirectory, snapshot.Id, trials, spec, outDirectory);
             PrintSummary(snapshot, trials, recommended, Path.Combine(outDirectory, "study.json"), plots.Count);
             return snapshot.Status == StudyStatus.Succeeded ? 0 : 1;

@@ -7,26 +7,37 @@ namespace Tuning.Api.Reports;
 public static class StudyReports
 {
     /// <summary>Writes DIR/study.json and DIR/KIND.svg for every kind of plot that applies (DESIGN.md: the plots into DIR); returns the plots written.</summary>
-    /// <param name="recommended">The trial the model recommends (<see cref="Recommender"/>); null when none succeeded.</param>
-    public static IReadOnlyList<string> Write(string directory, StudySnapshot study, IReadOnlyList<TrialRecord> trials, StudySpec spec, TrialRecord? recommended)
+    /// <param name="recommending">
+    /// The trial the model recommends (<see cref="Recommender"/>; null when none succeeded), for study.json: its final
+    /// fit runs while the plots are drawn.
+    /// </param>
+    public static async Task<IReadOnlyList<string>> WriteAsync(string directory, StudySnapshot study, IReadOnlyList<TrialRecord> trials, StudySpec spec,
+        Task<RecommendedTrial?> recommending)
     {
-        StudyJson.WriteFile(Path.Combine(directory, "study.json"), study, trials, recommended);
-        var written = new List<string>();
-        foreach (var kind in Plots.Kinds)
+        // Drawn at once, as the server draws plots for concurrent requests, and beside the recommendation's fit: at
+        // 2,000 trials the fit and the plots one after another took 2 s of a run's end, on one core of two.
+        Directory.CreateDirectory(directory);
+        var drawn = new string?[Plots.Kinds.Length];
+        var drawing = Task.Run(() => Parallel.For(0, Plots.Kinds.Length, i => drawn[i] = Draw(directory, Plots.Kinds[i], study, trials, spec)));
+        StudyJson.WriteFile(Path.Combine(directory, "study.json"), study, trials, (await recommending)?.Trial);
+        await drawing;
+        return drawn.OfType<string>().ToList();
+    }
+
+    /// <summary>Draws one kind of plot into DIR/KIND.svg; null where this study has no such plot (a contour needs two numeric parameters).</summary>
+    private static string? Draw(string directory, string kind, StudySnapshot study, IReadOnlyList<TrialRecord> trials, StudySpec spec)
+    {
+        OxyPlot.PlotModel model;
+        try
         {
-            OxyPlot.PlotModel model;
-            try
-            {
-                model = Plots.Build(kind, study, trials, spec);
-            }
-            catch (PlotException)
-            {
-                continue; // this study has no such plot (a contour needs two numeric parameters)
-            }
-            var path = Path.Combine(directory, kind + ".svg");
-            using (var file = File.Create(path)) Plots.WriteSvg(model, file);
-            written.Add(path);
+            model = Plots.Build(kind, study, trials, spec);
         }
-        return written;
+        catch (PlotException)
+        {
+            return null;
+        }
+        var path = Path.Combine(directory, kind + ".svg");
+        using (var file = File.Create(path)) Plots.WriteSvg(model, file);
+        return path;
     }
 }
