@@ -15,11 +15,11 @@ public sealed class EarlyStoppingTests
     public void Median_is_a_true_median_not_a_mean()
     {
         // Completed trials' values at step 2: 1, 2 and 30. Median 2, mean 11: a running trial at 5 is worse than
-        // the median (stopped) though better than the mean (Katib's rule would keep it).
+        // the median (stopped) though better than the mean (Katib's rule would keep it). Step 1 was judged before.
         var completed = new[] { Curve(0, 3, 1), Curve(1, 4, 2), Curve(2, 40, 30) };
         var rule = new MedianStopping(minTrials: 3, startStep: 0);
-        Assert.Contains("worse than the median 2 of 3 completed trials", Judge(rule, Curve(3, 6, 5), completed));
-        Assert.Null(Judge(rule, Curve(4, 6, 1.5), completed));
+        Assert.Contains("worse than the median 2 of 3 completed trials", Judge(rule, Curve(3, 6, 5), completed, judgedUpTo: 1));
+        Assert.Null(Judge(rule, Curve(4, 6, 1.5), completed, judgedUpTo: 1));
         Assert.Equal(2.5, MedianStopping.Median([4, 1, 3, 2]));
     }
 
@@ -35,6 +35,19 @@ public sealed class EarlyStoppingTests
     }
 
     [Fact]
+    public void Median_judges_every_step_of_a_batch_not_only_its_last()
+    {
+        // Completed trials at 1 then -20 and 2 then -40: medians 1.5 at step 1 and -30 at step 2. The running trial's
+        // 5 at step 1 is worse; its -100 at step 2 is better. Reported together, it is stopped at step 1.
+        var completed = new[] { Curve(0, 1, -20), Curve(1, 2, -40) };
+        var rule = new MedianStopping(minTrials: 2, startStep: 0);
+        Assert.Contains("at step 1:", Judge(rule, Curve(2, 5, -100), completed));
+        // Step 1 was judged already (and passed, say, against other trials then): only step 2 is judged now.
+        Assert.Null(Judge(rule, Curve(2, 5, -100), completed, judgedUpTo: 1));
+        Assert.Null(Judge(new MedianStopping(2, startStep: 2), Curve(2, 5, -100), completed));
+    }
+
+    [Fact]
     public void Median_never_stops_the_best_trial()
     {
         var random = new Random(3);
@@ -42,7 +55,8 @@ public sealed class EarlyStoppingTests
         {
             var completed = Enumerable.Range(0, 6).Select(t => Curve(t, Enumerable.Range(0, 5).Select(_ => random.NextDouble()).ToArray())).ToArray();
             var best = completed.Min(c => c.BestUpTo(5))!.Value;
-            Assert.Null(Judge(new MedianStopping(1, 0), Curve(9, 1, 1, 1, 1, best), completed));
+            // Its earlier steps, at 1, were judged when it reported them: the step that makes it the best is judged now.
+            Assert.Null(Judge(new MedianStopping(1, 0), Curve(9, 1, 1, 1, 1, best), completed, judgedUpTo: 4));
         }
     }
 
@@ -53,7 +67,7 @@ public sealed class EarlyStoppingTests
         foreach (EarlyStoppingRule rule in new EarlyStoppingRule[] { new MedianStopping(5, 0), new SuccessiveHalving(100, 3) })
             Assert.Contains("reported NaN at step 2", Judge(rule, Curve(2, -0.5, double.NaN), completed));
         // A maximised accuracy is a negated loss inside; the reason speaks of accuracy as reported.
-        var reason = new MedianStopping(2, 0).Judge(new EarlyStoppingQuestion(Curve(3, -0.5, -0.6), long.MinValue, completed, completed, Maximize: true));
+        var reason = new MedianStopping(2, 0).Judge(new EarlyStoppingQuestion(Curve(3, -0.5, -0.6), 1, completed, completed, Maximize: true));
         Assert.Contains("best value so far 0.6 is worse than the median 0.9", reason);
     }
 

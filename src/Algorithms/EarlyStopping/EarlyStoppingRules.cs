@@ -52,6 +52,12 @@ public sealed record LearningCurve(int Trial, IReadOnlyList<CurvePoint> Points)
 public sealed record EarlyStoppingQuestion(
     LearningCurve Running, long JudgedUpTo, IReadOnlyList<LearningCurve> Completed, IReadOnlyList<LearningCurve> Others, bool Maximize = false)
 {
+    /// <summary>
+    /// The steps reported since the trial was last judged, in order: a rule judges each, so a trial whose reports
+    /// arrive in a batch is stopped at the step it failed, not at the batch's last.
+    /// </summary>
+    public IEnumerable<long> NewSteps => Running.Points.Select(p => p.Step).Where(s => s > JudgedUpTo).Distinct().Order();
+
     /// <summary>A loss as the trial reported it.</summary>
     public string Shown(double loss) => (Maximize ? -loss : loss).ToString("G6", CultureInfo.InvariantCulture);
 }
@@ -72,17 +78,18 @@ public abstract class EarlyStoppingRule
 }
 
 /// <summary>
-/// The median rule: once <c>minTrials</c> trials have completed, a running trial whose best loss up to its latest step
-/// s (s &gt;= <c>startStep</c>) is worse than the median of the completed trials' values at s is stopped (a completed
+/// The median rule: once <c>minTrials</c> trials have completed, a running trial whose best loss up to a step s it
+/// reported (s &gt;= <c>startStep</c>; each new step is judged) is worse than the median of the completed trials' values at s is stopped (a completed
 /// trial's value at s is the last it reported at a step up to s). As Optuna's MedianPruner: a true median, where
 /// Katib's rule of the same name takes a mean.
 /// </summary>
 public sealed class MedianStopping(int minTrials, long startStep) : EarlyStoppingRule
 {
-    protected override string? JudgeCurve(EarlyStoppingQuestion question)
+    protected override string? JudgeCurve(EarlyStoppingQuestion question) =>
+        question.NewSteps.Where(step => step >= startStep).Select(step => JudgeStep(question, step)).FirstOrDefault(reason => reason is not null);
+
+    private string? JudgeStep(EarlyStoppingQuestion question, long step)
     {
-        var step = question.Running.LastStep;
-        if (step < startStep || step <= question.JudgedUpTo) return null;
         if (question.Running.BestUpTo(step) is not { } mine) return null;
         var theirs = question.Completed.Select(c => c.ValueAt(step)).OfType<double>().ToArray();
         if (theirs.Length < minTrials) return null;

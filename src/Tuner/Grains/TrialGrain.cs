@@ -1,9 +1,11 @@
+using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Tuning.Trials;
 using Tuning.Trials.Caching;
 using Tuning.Trials.Execution;
+using Tuning.Trials.Studies;
 using Tuning.Tuner.Hosting;
 
 namespace Tuning.Tuner.Grains;
@@ -55,7 +57,7 @@ public sealed class TrialGrain(
         var started = state.State;
         var token = _run.Token;
         // Kept with the silo's background work, not in this activation: a stopping silo waits for the run to end.
-        _ = background.Run($"trial {run.TrialId}", () => RunAsync(runner, run, started, self, assignment.StudyId, spec.Budget.MaxRetries, token));
+        _ = background.Run($"trial {run.TrialId}", () => RunAsync(runner, run, started, self, assignment.StudyId, spec, token));
         return state.State;
     }
 
@@ -184,12 +186,12 @@ public sealed class TrialGrain(
         }
     }
 
-    private async Task RunAsync(PipelineRunner runner, TrialRun run, TrialRecord started, ITrialGrain self, Guid studyId, int maxRetries, CancellationToken token)
+    private async Task RunAsync(PipelineRunner runner, TrialRun run, TrialRecord started, ITrialGrain self, Guid studyId, StudySpec spec, CancellationToken token)
     {
         TrialRecord finished;
         try
         {
-            var progress = new ProgressPump(started, self, grains.GetGrain<IStudyGrain>(studyId), logger, lifetime.ApplicationStopping);
+            var progress = new ProgressPump(started, self, grains.GetGrain<IStudyGrain>(studyId), judged: spec.EarlyStopping is not null, logger, lifetime.ApplicationStopping);
             TrialResult result;
             var retries = started.Retries ?? [];
             try
@@ -198,7 +200,7 @@ public sealed class TrialGrain(
                 while (true)
                 {
                     result = await runner.RunAsync(run, token, progress.Watch);
-                    if (!result.Retryable || retries.Length >= maxRetries || token.IsCancellationRequested) break;
+                    if (!result.Retryable || retries.Length >= spec.Budget.MaxRetries || token.IsCancellationRequested) break;
                     retries = [.. retries, $"attempt {retries.Length + 1}: {result.Error}"];
                     logger.LogWarning("trial {Trial}: {Retry}; running it again", run.TrialId, retries[^1]);
                 }
@@ -301,29 +303,46 @@ public sealed class TrialGrain(
     }
 
     /// <summary>
-    /// Carries a running trial's metrics to its record and its study, at most every <see cref="Every"/>: the study
-    /// sees learning curves as they grow and may answer that the trial should stop early. Runs beside the pipeline,
-    /// never in a grain turn; a report that fails is logged and the next one carries everything again.
+    /// Carries a running trial's metrics to its record and its study: the study sees learning curves as they grow and
+    /// may answer that the trial should stop early. A report goes out once a metric line is heard; lines heard while
+    /// one is on its way go out together in the next. Runs beside the pipeline, never in a grain turn; a report that
+    /// fails is logged and the next one, <see cref="Every"/> later, carries everything again.
     /// </summary>
     private sealed class ProgressPump
     {
+        /// <summary>
+        /// The pause after a report where no early-stopping rule waits for it (it only feeds displays: this spares the
+        /// store a write per line) and after a report that failed.
+        /// </summary>
         private static readonly TimeSpan Every = TimeSpan.FromMilliseconds(500);
+
+        private enum Outcome { Taken, Failed, SiloStopping }
 
         private readonly TrialRecord _started;
         private readonly ITrialGrain _trial;
         private readonly IStudyGrain _study;
+        private readonly bool _judged;
         private readonly ILogger _logger;
         private readonly CancellationToken _stopping;
         private readonly MetricReport _live = new();
         private readonly CancellationTokenSource _earlyStop = new();
-        private readonly Periodic _pumping;
-        private int _changed;
 
-        public ProgressPump(TrialRecord started, ITrialGrain trial, IStudyGrain study, ILogger logger, CancellationToken stopping)
+        /// <summary>Holds one item while lines were heard that no report carried yet.</summary>
+        private readonly Channel<bool> _heard = Channel.CreateBounded<bool>(
+            new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+
+        private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly Task _pumping;
+
+        /// <param name="judged">
+        /// The study judges the trial by an early-stopping rule: each report goes out as soon as the one before it was
+        /// answered, so a stop reaches the trial milliseconds after the line that called for it, not up to a period later.
+        /// </param>
+        public ProgressPump(TrialRecord started, ITrialGrain trial, IStudyGrain study, bool judged, ILogger logger, CancellationToken stopping)
         {
-            (_started, _trial, _study, _logger, _stopping) = (started, trial, study, logger, stopping);
+            (_started, _trial, _study, _judged, _logger, _stopping) = (started, trial, study, judged, logger, stopping);
             Watch = new TrialWatch(Reported, _earlyStop.Token);
-            _pumping = new Periodic(Every, ReportAsync);
+            _pumping = PumpAsync();
         }
 
         public TrialWatch Watch { get; }
@@ -334,13 +353,22 @@ public sealed class TrialGrain(
         private void Reported(MetricReport line)
         {
             lock (_live) _live.MergeLine(line);
-            Volatile.Write(ref _changed, 1);
+            _heard.Writer.TryWrite(true);
         }
 
-        /// <summary>One period's report, when anything new was heard; false ends the pump (the silo is stopping).</summary>
-        private async Task<bool> ReportAsync()
+        private async Task PumpAsync()
         {
-            if (Interlocked.Exchange(ref _changed, 0) == 0) return true;
+            while (await _heard.Reader.WaitToReadAsync() && !_ended.Task.IsCompleted && _heard.Reader.TryRead(out _))
+            {
+                var outcome = await ReportAsync();
+                if (outcome == Outcome.SiloStopping) return;
+                if (outcome == Outcome.Failed) _heard.Writer.TryWrite(true);
+                if (outcome == Outcome.Failed || !_judged) await Task.WhenAny(Task.Delay(Every), _ended.Task);
+            }
+        }
+
+        private async Task<Outcome> ReportAsync()
+        {
             TrialRecord record;
             lock (_live)
                 record = _started with
@@ -356,20 +384,22 @@ public sealed class TrialGrain(
                     StopReason = reason;
                     _earlyStop.Cancel();
                 }
+                return Outcome.Taken;
             }
             catch (Exception e)
             {
                 // A silo shutting down cannot be told anything: the trial runs again on resume.
-                if (_stopping.IsCancellationRequested) return false;
+                if (_stopping.IsCancellationRequested) return Outcome.SiloStopping;
                 _logger.LogWarning(e, "trial {Trial}: could not report its progress", _started.Id);
-                Volatile.Write(ref _changed, 1);
+                return Outcome.Failed;
             }
-            return true;
         }
 
         public async Task StopAsync()
         {
-            await _pumping.StopAsync();
+            _ended.TrySetResult();
+            _heard.Writer.TryComplete();
+            await _pumping;
             _earlyStop.Dispose();
         }
     }
