@@ -33,7 +33,7 @@ public static class StudyFileSchema
             ["earlyStopping"] = Object("Stop trials whose learning curves are clearly worse than the others'", new()
             {
                 ["name"] = Choice("The rule", EarlyStoppingCatalog.Names.ToArray()),
-                ["settings"] = new OpenApiSchema { Type = JsonSchemaType.Object, Description = "median: minTrials, startStep; asha: minStep, reductionFactor" },
+                ["settings"] = new OpenApiSchema { Type = JsonSchemaType.Object, Description = "median: minTrials, startStep; asha: minStep, reductionFactor; hyperband: minStep, maxStep, reductionFactor" },
             }, "name"),
             ["budget"] = Object("How many trials, how many at once, how many may fail", new()
             {
