@@ -184,6 +184,21 @@ public class StudyFileTests
         Single(hyperband.Replace("maxStep: 52", "maxStep: 1"), "earlyStopping.settings.maxStep", "must be more than minStep (1), got 1", at: "1, reductionFactor");
     }
 
+    [Fact]
+    public void Resource_budgets_take_steps_and_a_duration_beside_max_trials()
+    {
+        var budget = StudyFile.Parse(Replace("trialTimeout: 10m", "trialTimeout: 10m\n  maxSteps: 1040\n  maxTime: 1h30m"), "/studies").Budget;
+        Assert.Equal(1040, budget.MaxSteps);
+        Assert.Equal(TimeSpan.FromMinutes(90), budget.MaxTime);
+        Assert.Equal(TimeSpan.FromSeconds(90), StudyFile.Parse(Replace("trialTimeout: 10m", "maxTime: 90"), "/studies").Budget.MaxTime);
+        var none = StudyFile.Parse(Valid, "/studies").Budget;
+        Assert.Null(none.MaxSteps);
+        Assert.Null(none.MaxTime);
+        Single(Replace("trialTimeout: 10m", "maxSteps: 0"), "budget.maxSteps", "at least 1", at: "maxSteps: |0");
+        Single(Replace("trialTimeout: 10m", "maxTime: soon"), "budget.maxTime", "not a duration; write it like 90s", at: "soon");
+        Single(Replace("trialTimeout: 10m", "maxTime: 400d"), "budget.maxTime", "longer than the longest study time, 365d", at: "400d");
+    }
+
     /// <summary>The example with its pipeline replaced by <c>trial: {external: EXTERNAL}</c>.</summary>
     private static string External(string external) =>
         Valid[..Valid.IndexOf("trial:\n", StringComparison.Ordinal)] + $"trial:\n  external: {external}\n";

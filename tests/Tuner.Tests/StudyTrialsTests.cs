@@ -71,6 +71,28 @@ public sealed class StudyTrialsTests
     }
 
     [Fact]
+    public void Steps_spent_are_the_highest_step_of_each_trial_summed_over_its_attempts()
+    {
+        var trials = Running(3);
+        trials.Progress(Trial(0, TrialStatus.Running, curve: [(1, 0.1), (2, 0.2)]), out _);
+        trials.Progress(Trial(0, TrialStatus.Running, curve: [(1, 0.1), (2, 0.2), (3, 0.3)]), out _);
+        trials.Finished(Trial(1, TrialStatus.EarlyStopped, 0.1, curve: [(1, 0.1), (5, 0.1)]));
+        Assert.Equal(8, trials.StepsSpent);
+        // Trial 0 runs again from its first step: the three steps its lost attempt spent stay spent.
+        trials.Checked(Trial(0, TrialStatus.Running, attempt: "a2"));
+        trials.Progress(Trial(0, TrialStatus.Running, attempt: "a2", curve: [(1, 0.1)]), out _);
+        Assert.Equal(8, trials.StepsSpent);
+        trials.Progress(Trial(0, TrialStatus.Running, attempt: "a2", curve: [(1, 0.1), (2, 0.1), (3, 0.1), (4, 0.1)]), out _);
+        Assert.Equal(9, trials.StepsSpent);
+        // A resumed study counts the same from its stored records.
+        var resumed = new StudyTrials(Accuracy);
+        resumed.Load(trials[0]);
+        resumed.Load(trials[1]);
+        resumed.Load(null);
+        Assert.Equal(9, resumed.StepsSpent);
+    }
+
+    [Fact]
     public void A_started_record_does_not_replace_a_curve_already_reported_unless_it_is_a_new_attempt()
     {
         var trials = new StudyTrials(Accuracy);

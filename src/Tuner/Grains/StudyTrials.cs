@@ -22,6 +22,9 @@ public sealed class StudyTrials(ObjectiveSpec objective) : IReadOnlyList<TrialRe
     /// <summary>The learning curves of ended trials, made once: every progress report of a running trial is judged against them.</summary>
     private readonly Dictionary<int, LearningCurve> _endedCurves = [];
 
+    /// <summary>The highest step each trial reported (<see cref="StepsSpent"/>).</summary>
+    private readonly Dictionary<int, long> _stepsReached = [];
+
     public int Count => _trials.Count;
 
     public TrialRecord? this[int number] => _trials[number];
@@ -47,7 +50,9 @@ public sealed class StudyTrials(ObjectiveSpec objective) : IReadOnlyList<TrialRe
     public void Load(TrialRecord? record)
     {
         _trials.Add(record);
-        if (record is { Status: var status } && status.IsTerminal()) Observe(record);
+        if (record is null) return;
+        Account(record);
+        if (record.Status.IsTerminal()) Observe(record);
     }
 
     /// <summary>Hands out the next trial number, its trial not started yet.</summary>
@@ -65,7 +70,7 @@ public sealed class StudyTrials(ObjectiveSpec objective) : IReadOnlyList<TrialRe
     public void Started(TrialRecord record)
     {
         if (_trials[record.Number] is not { } known || (!known.Status.IsTerminal() && (known.Intermediate.Count == 0 || known.Attempt != record.Attempt)))
-            _trials[record.Number] = record;
+            Set(record);
     }
 
     /// <summary>
@@ -75,7 +80,7 @@ public sealed class StudyTrials(ObjectiveSpec objective) : IReadOnlyList<TrialRe
     public void Checked(TrialRecord record)
     {
         if (record.Status.IsTerminal()) Finished(record);
-        else if (_trials[record.Number] is { } known && known.Attempt != record.Attempt) _trials[record.Number] = record;
+        else if (_trials[record.Number] is { } known && known.Attempt != record.Attempt) Set(record);
     }
 
     /// <summary>A trial's end: recorded, and observed unless an end was already.</summary>
@@ -83,7 +88,7 @@ public sealed class StudyTrials(ObjectiveSpec objective) : IReadOnlyList<TrialRe
     {
         if (record.Number >= _trials.Count) return;
         var previous = _trials[record.Number];
-        _trials[record.Number] = record;
+        Set(record);
         if (previous is null || !previous.Status.IsTerminal()) Observe(record);
     }
 
@@ -99,7 +104,7 @@ public sealed class StudyTrials(ObjectiveSpec objective) : IReadOnlyList<TrialRe
         if (record.Number >= _trials.Count) return false;
         var previous = _trials[record.Number];
         if (previous is { } known && (known.Status.IsTerminal() || (known.Attempt is { } current && record.Attempt != current))) return false;
-        _trials[record.Number] = record;
+        Set(record);
         if (previous is not null) judgedUpTo = Curve(previous).LastStep;
         return true;
     }
@@ -122,7 +127,7 @@ public sealed class StudyTrials(ObjectiveSpec objective) : IReadOnlyList<TrialRe
     public void CloseUnended(IEnumerable<TrialRecord?> ended)
     {
         foreach (var record in ended)
-            if (record is { Status: var status } && status.IsTerminal()) _trials[record.Number] = record;
+            if (record is { Status: var status } && status.IsTerminal()) Set(record);
         for (var number = 0; number < _trials.Count; number++)
             if (_trials[number] is { } trial && !trial.Status.IsTerminal())
                 _trials[number] = trial with { Status = TrialStatus.Cancelled, Error = "the study ended before the trial stored its end" };
@@ -166,6 +171,30 @@ public sealed class StudyTrials(ObjectiveSpec objective) : IReadOnlyList<TrialRe
         _observations.Clear();
         _observedNumbers.Clear();
         _endedCurves.Clear();
+        _stepsReached.Clear();
+        StepsSpent = 0;
+    }
+
+    /// <summary>The sum over the trials of the highest step each reported: what they spent of <c>budget.maxSteps</c>.</summary>
+    public long StepsSpent { get; private set; }
+
+    private void Set(TrialRecord record)
+    {
+        _trials[record.Number] = record;
+        Account(record);
+    }
+
+    /// <summary>
+    /// Counts the steps a trial's record shows. A trial's highest step over its attempts counts, so steps an attempt
+    /// lost to the machinery spent are not given back when the next one starts from the first step.
+    /// </summary>
+    private void Account(TrialRecord record)
+    {
+        var highest = record.Intermediate.Values.SelectMany(points => points).Select(p => p.Step).DefaultIfEmpty(0).Max();
+        var before = _stepsReached.GetValueOrDefault(record.Number);
+        if (highest <= before) return;
+        _stepsReached[record.Number] = highest;
+        StepsSpent += highest - before;
     }
 
     /// <summary>A trial's learning curve: the objective's intermediate values, as losses.</summary>

@@ -29,6 +29,9 @@ public sealed class TrialGrain(
 {
     private CancellationTokenSource? _run;
 
+    /// <summary>Why the run was cancelled (its study ended, and why); null while it was not.</summary>
+    private string? _cancelReason;
+
     /// <summary>Completed with the record a run stores at its end: what <see cref="Cancel"/> waits for.</summary>
     private TaskCompletionSource<TrialRecord>? _stored;
 
@@ -191,7 +194,7 @@ public sealed class TrialGrain(
         TrialRecord finished;
         try
         {
-            var progress = new ProgressPump(started, self, grains.GetGrain<IStudyGrain>(studyId), judged: spec.EarlyStopping is not null, logger, lifetime.ApplicationStopping);
+            var progress = new ProgressPump(started, self, grains.GetGrain<IStudyGrain>(studyId), reportAtOnce: spec.EarlyStopping is not null || spec.Budget.MaxSteps is not null, logger, lifetime.ApplicationStopping);
             TrialResult result;
             var retries = started.Retries ?? [];
             try
@@ -222,7 +225,12 @@ public sealed class TrialGrain(
                 Intermediate = result.Metrics.Intermediate.ToDictionary(m => m.Key, m => m.Value.ToArray()),
                 Steps = result.Steps.Select(s => new StepRecord(s.Name, s.Cached, s.Seconds, s.Error)).ToArray(),
                 CompletedAt = DateTimeOffset.UtcNow,
-                Error = result.Outcome == TrialOutcome.EarlyStopped ? progress.StopReason ?? result.Error : result.Error,
+                Error = result.Outcome switch
+                {
+                    TrialOutcome.EarlyStopped => progress.StopReason ?? result.Error,
+                    TrialOutcome.Cancelled => _cancelReason ?? result.Error,
+                    _ => result.Error,
+                },
                 Retries = retries.Length == 0 ? null : retries,
             };
         }
@@ -270,10 +278,11 @@ public sealed class TrialGrain(
 
     public Task<TrialRecord?> GetRecord() => Task.FromResult(state.RecordExists ? state.State : null);
 
-    public async Task<TrialRecord?> Cancel()
+    public async Task<TrialRecord?> Cancel(string reason)
     {
         if (_run is null || _stored is null) return state.RecordExists ? state.State : null;
         var stored = _stored.Task;
+        _cancelReason = reason;
         _run.Cancel();
         try
         {
@@ -321,7 +330,7 @@ public sealed class TrialGrain(
         private readonly TrialRecord _started;
         private readonly ITrialGrain _trial;
         private readonly IStudyGrain _study;
-        private readonly bool _judged;
+        private readonly bool _reportAtOnce;
         private readonly ILogger _logger;
         private readonly CancellationToken _stopping;
         private readonly MetricReport _live = new();
@@ -334,13 +343,14 @@ public sealed class TrialGrain(
         private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly Task _pumping;
 
-        /// <param name="judged">
-        /// The study judges the trial by an early-stopping rule: each report goes out as soon as the one before it was
-        /// answered, so a stop reaches the trial milliseconds after the line that called for it, not up to a period later.
+        /// <param name="reportAtOnce">
+        /// The study acts on each report (an early-stopping rule judges it, a steps budget counts it): each report goes
+        /// out as soon as the one before it was answered, so a stop reaches the trial milliseconds after the line that
+        /// called for it, not up to a period later.
         /// </param>
-        public ProgressPump(TrialRecord started, ITrialGrain trial, IStudyGrain study, bool judged, ILogger logger, CancellationToken stopping)
+        public ProgressPump(TrialRecord started, ITrialGrain trial, IStudyGrain study, bool reportAtOnce, ILogger logger, CancellationToken stopping)
         {
-            (_started, _trial, _study, _judged, _logger, _stopping) = (started, trial, study, judged, logger, stopping);
+            (_started, _trial, _study, _reportAtOnce, _logger, _stopping) = (started, trial, study, reportAtOnce, logger, stopping);
             Watch = new TrialWatch(Reported, _earlyStop.Token);
             _pumping = PumpAsync();
         }
@@ -363,7 +373,7 @@ public sealed class TrialGrain(
                 var outcome = await ReportAsync();
                 if (outcome == Outcome.SiloStopping) return;
                 if (outcome == Outcome.Failed) _heard.Writer.TryWrite(true);
-                if (outcome == Outcome.Failed || !_judged) await Task.WhenAny(Task.Delay(Every), _ended.Task);
+                if (outcome == Outcome.Failed || !_reportAtOnce) await Task.WhenAny(Task.Delay(Every), _ended.Task);
             }
         }
 
