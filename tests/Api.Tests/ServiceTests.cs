@@ -38,6 +38,11 @@ public sealed class ServiceTests : OnOneServer
         Assert.InRange(recommended.GetProperty("number").GetInt32(), 0, 6);
         Assert.Equal(JsonValueKind.Number, recommended.GetProperty("metrics").GetProperty("objective").ValueKind);
         Assert.Contains(one.GetProperty("modelLearnt").ValueKind, new[] { JsonValueKind.True, JsonValueKind.False });
+        // What it spent, beside the resource budgets it has none of: each of its 7 trials reported steps 1 and 2.
+        var resources = one.GetProperty("resources");
+        Assert.Equal(14, resources.GetProperty("steps").GetInt64());
+        Assert.Equal(JsonValueKind.Null, resources.GetProperty("maxSteps").ValueKind);
+        Assert.True(resources.GetProperty("seconds").GetDouble() > 0);
 
         var first = await Json(await _client.GetAsync($"api/studies/{id}/trials?sort=-value&limit=4"), HttpStatusCode.OK);
         Assert.Equal(7, first.GetProperty("total").GetInt32());

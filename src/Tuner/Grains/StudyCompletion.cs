@@ -33,12 +33,15 @@ public static class StudyCompletion
             return new StudyEnd(StudyStatus.Succeeded, $"target {spec.Objective.Target} reached ({spec.Objective.Metric}={best})");
         if (counts.Failed > spec.Budget.MaxFailedTrials)
             return new StudyEnd(StudyStatus.Failed, $"{counts.Failed} trials failed, more than budget.maxFailedTrials ({spec.Budget.MaxFailedTrials})");
-        var spent = counts.Finished >= spec.Budget.MaxTrials ? $"all {spec.Budget.MaxTrials} trials done" : ResourceBudgetSpent(spec.Budget, resources);
-        if (spent is null && !(exhausted && counts.Running == 0)) return null;
+        var trialsDone = counts.Finished >= spec.Budget.MaxTrials;
+        // Said only where maxTrials is not what ended the study: a resource budget ends it with trials running.
+        var resourceSpent = trialsDone ? null : ResourceBudgetSpent(spec.Budget, resources);
+        if (!trialsDone && resourceSpent is null && !(exhausted && counts.Running == 0)) return null;
         // A spent budget with nothing to show is a failure, however few trials failed.
         if (counts.Succeeded == 0)
-            return new StudyEnd(StudyStatus.Failed, $"no trial succeeded: {counts.Failed} of {counts.Finished} failed" + (spent is null ? "" : $" ({spent})"));
-        return new StudyEnd(StudyStatus.Succeeded, spent ?? $"search space exhausted after {counts.Finished} trials");
+            return new StudyEnd(StudyStatus.Failed, $"no trial succeeded: {counts.Failed} of {counts.Finished} failed" + (resourceSpent is null ? "" : $" ({resourceSpent})"));
+        return new StudyEnd(StudyStatus.Succeeded,
+            trialsDone ? $"all {spec.Budget.MaxTrials} trials done" : resourceSpent ?? $"search space exhausted after {counts.Finished} trials");
     }
 
     /// <summary>Which resource budget is spent, said as the study's end and its running trials' reason; null while none is.</summary>
