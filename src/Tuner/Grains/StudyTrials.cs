@@ -209,11 +209,14 @@ public sealed class StudyTrials(ObjectiveSpec objective) : IReadOnlyList<TrialRe
         if (record.Status == TrialStatus.Cancelled) return;
         var at = _observedNumbers.BinarySearch(record.Number);
         if (at >= 0) return;
-        if (record.Intermediate.Count > 0) _endedCurves[record.Number] = Curve(record);
-        // A trial stopped early is observed at its last value, as Optuna treats a pruned trial: the suggester learns
-        // where not to look, at the price of a pessimistic value there.
-        var loss = record.Status is TrialStatus.Succeeded or TrialStatus.EarlyStopped ? Loss(record) : null;
+        var curve = Curve(record);
+        if (record.Intermediate.Count > 0) _endedCurves[record.Number] = curve;
+        // A trial stopped early is observed at its last value and the step it reached, as Optuna keeps a pruned trial:
+        // the suggester learns where not to look, and knows the value is a shorter run's.
+        var stopped = record.Status == TrialStatus.EarlyStopped;
+        var loss = record.Status == TrialStatus.Succeeded || stopped ? Loss(record) : null;
         _observedNumbers.Insert(~at, record.Number);
-        _observations.Insert(~at, new Observation(record.Parameters, loss));
+        _observations.Insert(~at, new Observation(record.Parameters, loss,
+            stopped ? Math.Max(curve.LastStep, 0) : null, curve.Points.Count > 0 ? curve.Points : null));
     }
 }
