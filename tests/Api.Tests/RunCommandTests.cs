@@ -61,12 +61,8 @@ public sealed class RunCommandTests() : InTemporaryFolder("tuning-run-")
             objective: {metric: objective, goal: minimize}
             algorithm: {name: random, seed: 3}
             budget: {maxTrials: 50, parallelTrials: 2, maxSteps: 12}
-            parameters:
-              - {name: x, type: double, min: 0, max: 10}
-            trial:
-              steps:
-                - name: train
-                  command: [sh, -c, "for e in 1 2 3 4 5; do echo epoch=$e objective=${params.x}; sleep 0.1; done"]
+            parameters: [{name: x, type: double, min: 0, max: 10}]
+            trial: {steps: [{name: train, command: [sh, -c, "for e in 1 2 3 4 5; do echo epoch=$e objective=${params.x}; sleep 0.1; done"]}]}
             """);
         var (exit, output, error) = await Tuner.RunAsync(Root, "run", "study.yaml", "--out", "out", "--data", "data");
         Assert.True(exit == 0, $"exit {exit}\n{output}\n{error}");

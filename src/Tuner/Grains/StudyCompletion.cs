@@ -39,7 +39,8 @@ public static class StudyCompletion
         if (!trialsDone && resourceSpent is null && !(exhausted && counts.Running == 0)) return null;
         // A spent budget with nothing to show is a failure, however few trials failed.
         if (counts.Succeeded == 0)
-            return new StudyEnd(StudyStatus.Failed, $"no trial succeeded: {counts.Failed} of {counts.Finished} failed" + (resourceSpent is null ? "" : $" ({resourceSpent})"));
+            return new StudyEnd(StudyStatus.Failed, "no trial succeeded: " +
+                (counts.Finished == 0 ? "none had ended" : $"{counts.Failed} of {counts.Finished} failed") + (resourceSpent is null ? "" : $" ({resourceSpent})"));
         return new StudyEnd(StudyStatus.Succeeded,
             trialsDone ? $"all {spec.Budget.MaxTrials} trials done" : resourceSpent ?? $"search space exhausted after {counts.Finished} trials");
     }
