@@ -238,6 +238,11 @@ public sealed class ServiceTests : OnOneServer
         var properties = study.GetProperty("properties");
         Assert.Contains("parameter set to run first", properties.GetProperty("enqueue").GetProperty("items").GetProperty("description").GetString());
         Assert.Equal(["from"], properties.GetProperty("warmStart").GetProperty("required").EnumerateArray().Select(r => r.GetString()));
+        var budget = properties.GetProperty("budget").GetProperty("properties");
+        Assert.Equal(1, budget.GetProperty("maxSteps").GetProperty("minimum").GetInt32());
+        Assert.Contains("wall-clock", budget.GetProperty("maxTime").GetProperty("description").GetString());
+        Assert.Contains("hyperband: minStep, maxStep, reductionFactor",
+            properties.GetProperty("earlyStopping").GetProperty("properties").GetProperty("settings").GetProperty("description").GetString());
     }
 
     [Fact]
