@@ -272,9 +272,24 @@ public sealed class TrialGrain(
     {
         // A report that arrives after the run stored its end, or from another attempt than the current one, is out of date.
         if (_run is null || state.State.Status.IsTerminal() || record.Attempt != state.State.Attempt) return false;
+        // Reports come as fast as the study answers them where it judges each, but the store needs a running trial's
+        // curve only for what a restarted silo shows until the trial, which then runs again from its start, reports:
+        // at most every ProgressStoreEvery, as when reports came on a timer. The grain answers with every report.
+        if (DateTime.UtcNow - _progressStoredAt < ProgressStoreEvery)
+        {
+            state.State = record;
+            return true;
+        }
         await Write(record);
+        _progressStoredAt = DateTime.UtcNow;
         return true;
     }
+
+    /// <summary>How often a running trial's progress is written to the store at most (<see cref="RecordProgress"/>).</summary>
+    private static readonly TimeSpan ProgressStoreEvery = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>When <see cref="RecordProgress"/> last wrote to the store.</summary>
+    private DateTime _progressStoredAt;
 
     public Task<TrialRecord?> GetRecord() => Task.FromResult(state.RecordExists ? state.State : null);
 
