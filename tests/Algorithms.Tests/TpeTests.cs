@@ -14,6 +14,27 @@ public class TpeTests
         new([ParzenDomain.For(parameter)], observed.Select(v => new[] { v }).ToArray(), 1.0, multivariate: false);
 
     [Fact]
+    public void Trials_stopped_early_rank_after_finished_ones_then_by_the_step_they_reached_then_value()
+    {
+        // Ten finished trials with loss x near 0..1, and ten stopped at step 1 near x = 9 with a loss far lower than
+        // any finished one's. γ(20) = 2: l(x) holds the two best finished trials, near 0, not the stopped ones.
+        var space = new SearchSpace([new DoubleParameter("x", 0, 10)]);
+        var finished = Enumerable.Range(0, 10).Select(i => new Observation(X(i * 0.1), i * 0.1));
+        var stopped = Enumerable.Range(0, 10).Select(i => new Observation(X(9 + i * 0.1), -100, StoppedAt: 1));
+        var suggester = new TpeSuggester(space, 3, TpeSettings.Read(new SettingsReader(new Dictionary<string, string>())));
+        var observations = finished.Concat(stopped).ToArray();
+        var suggested = Enumerable.Range(20, 10).Select(n => suggester.Suggest(new SuggestionContext(n, observations, []))["x"].Number).ToArray();
+        Assert.All(suggested, x => Assert.InRange(x, 0, 4));
+        // Among stopped trials the further one got leads, whatever its value: two stopped at step 9 near x = 1 form
+        // l(x), not the eighteen far better values of trials stopped at step 1 from x = 5 on.
+        var further = new[] { new Observation(X(1), 50, StoppedAt: 9), new Observation(X(1.1), 60, StoppedAt: 9) };
+        var stoppedOnly = Enumerable.Range(0, 18).Select(i => new Observation(X(5 + i * 0.25), -100 - i, StoppedAt: 1)).Concat(further).ToArray();
+        Assert.All(Enumerable.Range(20, 10).Select(n => suggester.Suggest(new SuggestionContext(n, stoppedOnly, []))["x"].Number), x => Assert.InRange(x, 0, 3));
+
+        static Dictionary<string, ParameterValue> X(double x) => new() { ["x"] = ParameterValue.Of(x) };
+    }
+
+    [Fact]
     public void Gamma_is_a_tenth_rounded_up_and_at_most_25()
     {
         Assert.Equal([0, 1, 1, 1, 2, 10, 25, 25], new[] { 0, 1, 9, 10, 11, 100, 250, 1000 }.Select(TpeSuggester.Gamma));

@@ -54,6 +54,33 @@ public sealed class RunCommandTests() : InTemporaryFolder("tuning-run-")
     }
 
     [Fact]
+    public async Task A_steps_budget_ends_the_run_and_its_progress_and_study_json_show_the_steps_spent()
+    {
+        File.WriteAllText(Path.Combine(Root, "study.yaml"), """
+            name: budget-run
+            objective: {metric: objective, goal: minimize}
+            algorithm: {name: random, seed: 3}
+            budget: {maxTrials: 50, parallelTrials: 2, maxSteps: 12}
+            parameters: [{name: x, type: double, min: 0, max: 10}]
+            trial: {steps: [{name: train, command: [sh, -c, "for e in 1 2 3 4 5; do echo epoch=$e objective=${params.x}; sleep 0.1; done"]}]}
+            """);
+        var (exit, output, error) = await Tuner.RunAsync(Root, "run", "study.yaml", "--out", "out", "--data", "data");
+        Assert.True(exit == 0, $"exit {exit}\n{output}\n{error}");
+        Assert.Matches(@"Succeeded: \d+/50 done, 0 running, 0 failed, 1[2-4]/12 steps", output);
+        Assert.Contains("Study budget-run Succeeded: stopped by the budget: 1", output);
+
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(Root, "out", "study.json")));
+        var resources = json.RootElement.GetProperty("resources");
+        Assert.InRange(resources.GetProperty("steps").GetInt64(), 12, 14);
+        Assert.Equal(12, resources.GetProperty("maxSteps").GetInt64());
+        Assert.Equal(JsonValueKind.Null, resources.GetProperty("maxSeconds").ValueKind);
+        Assert.True(resources.GetProperty("seconds").GetDouble() > 0);
+        var cancelled = json.RootElement.GetProperty("trials").EnumerateArray().Where(t => t.GetProperty("status").GetString() == "Cancelled").ToArray();
+        Assert.NotEmpty(cancelled);
+        Assert.All(cancelled, t => Assert.StartsWith("the study ended: stopped by the budget", t.GetProperty("error").GetString()));
+    }
+
+    [Fact]
     public async Task An_invalid_study_file_exits_2_names_each_field_and_runs_nothing()
     {
         File.WriteAllText(Path.Combine(Root, "bad.yaml"), """

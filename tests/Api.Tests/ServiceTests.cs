@@ -38,6 +38,11 @@ public sealed class ServiceTests : OnOneServer
         Assert.InRange(recommended.GetProperty("number").GetInt32(), 0, 6);
         Assert.Equal(JsonValueKind.Number, recommended.GetProperty("metrics").GetProperty("objective").ValueKind);
         Assert.Contains(one.GetProperty("modelLearnt").ValueKind, new[] { JsonValueKind.True, JsonValueKind.False });
+        // What it spent, beside the resource budgets it has none of: each of its 7 trials reported steps 1 and 2.
+        var resources = one.GetProperty("resources");
+        Assert.Equal(14, resources.GetProperty("steps").GetInt64());
+        Assert.Equal(JsonValueKind.Null, resources.GetProperty("maxSteps").ValueKind);
+        Assert.True(resources.GetProperty("seconds").GetDouble() > 0);
 
         var first = await Json(await _client.GetAsync($"api/studies/{id}/trials?sort=-value&limit=4"), HttpStatusCode.OK);
         Assert.Equal(7, first.GetProperty("total").GetInt32());
@@ -255,6 +260,11 @@ public sealed class ServiceTests : OnOneServer
         var properties = study.GetProperty("properties");
         Assert.Contains("parameter set to run first", properties.GetProperty("enqueue").GetProperty("items").GetProperty("description").GetString());
         Assert.Equal(["from"], properties.GetProperty("warmStart").GetProperty("required").EnumerateArray().Select(r => r.GetString()));
+        var budget = properties.GetProperty("budget").GetProperty("properties");
+        Assert.Equal(1, budget.GetProperty("maxSteps").GetProperty("minimum").GetInt32());
+        Assert.Contains("wall-clock", budget.GetProperty("maxTime").GetProperty("description").GetString());
+        Assert.Contains("hyperband: minStep, maxStep, reductionFactor",
+            properties.GetProperty("earlyStopping").GetProperty("properties").GetProperty("settings").GetProperty("description").GetString());
     }
 
     [Fact]

@@ -171,8 +171,32 @@ public class StudyFileTests
     {
         var spec = StudyFile.Parse(Replace("name: median\n  settings: {minTrials: 5, startStep: 3}", "name: asha\n  settings: {minStep: 2, reductionFactor: 4}"), "/studies");
         Assert.Equal("asha", spec.EarlyStopping!.Name);
-        Single(Replace("name: median", "name: hyperband"), "earlyStopping.name", "allowed: median, asha", at: "hyperband");
+        Single(Replace("name: median", "name: pbt"), "earlyStopping.name", "allowed: median, asha, hyperband", at: "pbt");
         Single(Replace("startStep: 3", "minStep: 3"), "earlyStopping.settings.minStep", "allowed: minTrials, startStep", at: "minStep: |3");
+    }
+
+    [Fact]
+    public void Hyperband_takes_min_step_max_step_and_reduction_factor_and_needs_max_step()
+    {
+        var hyperband = Replace("name: median\n  settings: {minTrials: 5, startStep: 3}", "name: hyperband\n  settings: {minStep: 1, maxStep: 52, reductionFactor: 3}");
+        Assert.Equal("52", StudyFile.Parse(hyperband, "/studies").EarlyStopping!.Settings["maxStep"]);
+        Single(hyperband.Replace(", maxStep: 52", ""), "earlyStopping.settings.maxStep", "required: the step trials end at", at: "{minStep");
+        Single(hyperband.Replace("maxStep: 52", "maxStep: 1"), "earlyStopping.settings.maxStep", "must be more than minStep (1), got 1", at: "1, reductionFactor");
+    }
+
+    [Fact]
+    public void Resource_budgets_take_steps_and_a_duration_beside_max_trials()
+    {
+        var budget = StudyFile.Parse(Replace("trialTimeout: 10m", "trialTimeout: 10m\n  maxSteps: 1040\n  maxTime: 1h30m"), "/studies").Budget;
+        Assert.Equal(1040, budget.MaxSteps);
+        Assert.Equal(TimeSpan.FromMinutes(90), budget.MaxTime);
+        Assert.Equal(TimeSpan.FromSeconds(90), StudyFile.Parse(Replace("trialTimeout: 10m", "maxTime: 90"), "/studies").Budget.MaxTime);
+        var none = StudyFile.Parse(Valid, "/studies").Budget;
+        Assert.Null(none.MaxSteps);
+        Assert.Null(none.MaxTime);
+        Single(Replace("trialTimeout: 10m", "maxSteps: 0"), "budget.maxSteps", "at least 1", at: "maxSteps: |0");
+        Single(Replace("trialTimeout: 10m", "maxTime: soon"), "budget.maxTime", "not a duration; write it like 90s", at: "soon");
+        Single(Replace("trialTimeout: 10m", "maxTime: 400d"), "budget.maxTime", "longer than the longest study time, 365d", at: "400d");
     }
 
     /// <summary>The example with its pipeline replaced by <c>trial: {external: EXTERNAL}</c>.</summary>

@@ -78,6 +78,7 @@ public sealed class PipelineStudyTests() : InTemporaryFolder("tuning-pipelines-"
     [Theory]
     [InlineData("{name: median, settings: {minTrials: 3}}")]
     [InlineData("{name: asha, settings: {minStep: 2, reductionFactor: 3}}")]
+    [InlineData("{name: hyperband, settings: {minStep: 1, maxStep: 16, reductionFactor: 2}}")]
     public async Task Early_stopping_stops_clearly_worse_trials_keeps_their_curves_and_never_stops_the_best(string rule)
     {
         // A flat curve at x over sixteen epochs: a trial's worth is known from its first epoch. Rungs come by step 6 at

@@ -29,6 +29,22 @@ public class StudyCompletionTests
     }
 
     [Fact]
+    public void A_resource_budget_ends_the_study_while_trials_run_the_first_one_spent_saying_which()
+    {
+        var spec = Spec with { Budget = Spec.Budget with { MaxSteps = 100, MaxTime = TimeSpan.FromMinutes(2) } };
+        var counts = new TrialCounts(Running: 2, Succeeded: 3, Failed: 0, Other: 0);
+        Assert.Null(StudyCompletion.Decide(spec, counts, 0.9, exhausted: false, new ResourcesSpent(99, TimeSpan.FromSeconds(119))));
+        var steps = StudyCompletion.Decide(spec, counts, 0.9, exhausted: false, new ResourcesSpent(104, TimeSpan.FromSeconds(10)))!;
+        Assert.Equal(new StudyEnd(StudyStatus.Succeeded, "stopped by the budget: 104 steps reported, budget.maxSteps is 100"), steps);
+        var time = StudyCompletion.Decide(spec, counts, 0.9, exhausted: false, new ResourcesSpent(5, TimeSpan.FromSeconds(120.04)))!;
+        Assert.Equal("stopped by the budget: 120 s since the study was created, budget.maxTime is 120 s", time.Reason);
+        // Nothing succeeded by then: the study failed, saying why it ended.
+        var empty = StudyCompletion.Decide(spec, new TrialCounts(Running: 2, Succeeded: 0, Failed: 1, Other: 0), null, exhausted: false, new ResourcesSpent(100, TimeSpan.Zero))!;
+        Assert.Equal(StudyStatus.Failed, empty.Status);
+        Assert.Contains("no trial succeeded: 1 of 1 failed (stopped by the budget: 100 steps", empty.Reason);
+    }
+
+    [Fact]
     public void An_exhausted_space_ends_the_study_once_nothing_runs()
     {
         Assert.Null(StudyCompletion.Decide(Spec, new TrialCounts(Running: 1, Succeeded: 3, Failed: 0, Other: 0), 0.9, exhausted: true));

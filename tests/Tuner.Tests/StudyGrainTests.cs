@@ -129,7 +129,8 @@ public sealed class StudyGrainTests() : InTemporaryFolder("tuning-grains-")
         var trials = await study.GetTrials();
         Assert.Equal(2, trials.Length);
         Assert.All(trials, t => Assert.Equal(TrialStatus.Cancelled, t.Status));
-        Assert.All(trials, t => Assert.Equal("cancelled", t.Error));
+        // Each says why: the study's end and its reason.
+        Assert.All(trials, t => Assert.Equal("the study ended: stopped by request", t.Error));
     }
 
     [Fact]

@@ -34,6 +34,8 @@ public sealed class StudyTrialsTests
         trials.Finished(Trial(2, TrialStatus.Succeeded, 0.1)); // a second end report of an ended trial is not observed again
         Assert.Equal([0, 1, 2], trials.Observations.Select(o => (int)o.Parameters["x"].Number));
         Assert.Equal([null, -0.5, -0.9], trials.Observations.Select(o => o.Loss));
+        // The trial stopped early is observed as such (at step 0: it reported no step), the others as run to their end.
+        Assert.Equal([null, 0L, null], trials.Observations.Select(o => o.StoppedAt));
         Assert.Equal(new TrialCounts(0, 1, 1, 2), trials.Counts());
     }
 
@@ -68,6 +70,30 @@ public sealed class StudyTrialsTests
         trials.Finished(Trial(0, TrialStatus.Succeeded, 0.8, attempt: "a2"));
         Assert.False(trials.Progress(Trial(0, TrialStatus.Running, attempt: "a2", curve: [(2, 0.9)]), out _));
         Assert.Equal(TrialStatus.Succeeded, trials[0]!.Status);
+    }
+
+    [Fact]
+    public void Steps_spent_are_the_highest_step_of_each_trial_summed_over_its_attempts()
+    {
+        var trials = Running(3);
+        trials.Progress(Trial(0, TrialStatus.Running, curve: [(1, 0.1), (2, 0.2)]), out _);
+        trials.Progress(Trial(0, TrialStatus.Running, curve: [(1, 0.1), (2, 0.2), (3, 0.3)]), out _);
+        trials.Finished(Trial(1, TrialStatus.EarlyStopped, 0.1, curve: [(1, 0.1), (5, 0.1)]));
+        Assert.Equal(8, trials.StepsSpent);
+        Assert.Equal(5, trials.Observations.Single().StoppedAt);
+        Assert.Equal([1L, 5], trials.Observations.Single().Curve!.Select(p => p.Step));
+        // Trial 0 runs again from its first step: the three steps its lost attempt spent stay spent.
+        trials.Checked(Trial(0, TrialStatus.Running, attempt: "a2"));
+        trials.Progress(Trial(0, TrialStatus.Running, attempt: "a2", curve: [(1, 0.1)]), out _);
+        Assert.Equal(8, trials.StepsSpent);
+        trials.Progress(Trial(0, TrialStatus.Running, attempt: "a2", curve: [(1, 0.1), (2, 0.1), (3, 0.1), (4, 0.1)]), out _);
+        Assert.Equal(9, trials.StepsSpent);
+        // A resumed study counts the same from its stored records.
+        var resumed = new StudyTrials(Accuracy);
+        resumed.Load(trials[0]);
+        resumed.Load(trials[1]);
+        resumed.Load(null);
+        Assert.Equal(9, resumed.StepsSpent);
     }
 
     [Fact]

@@ -52,6 +52,12 @@ public sealed record LearningCurve(int Trial, IReadOnlyList<CurvePoint> Points)
 public sealed record EarlyStoppingQuestion(
     LearningCurve Running, long JudgedUpTo, IReadOnlyList<LearningCurve> Completed, IReadOnlyList<LearningCurve> Others, bool Maximize = false)
 {
+    /// <summary>
+    /// The steps reported since the trial was last judged, in order: a rule judges each, so a trial whose reports
+    /// arrive in a batch is stopped at the step it failed, not at the batch's last.
+    /// </summary>
+    public IEnumerable<long> NewSteps => Running.Points.Select(p => p.Step).Where(s => s > JudgedUpTo).Distinct().Order();
+
     /// <summary>A loss as the trial reported it.</summary>
     public string Shown(double loss) => (Maximize ? -loss : loss).ToString("G6", CultureInfo.InvariantCulture);
 }
@@ -72,17 +78,18 @@ public abstract class EarlyStoppingRule
 }
 
 /// <summary>
-/// The median rule: once <c>minTrials</c> trials have completed, a running trial whose best loss up to its latest step
-/// s (s &gt;= <c>startStep</c>) is worse than the median of the completed trials' values at s is stopped (a completed
+/// The median rule: once <c>minTrials</c> trials have completed, a running trial whose best loss up to a step s it
+/// reported (s &gt;= <c>startStep</c>; each new step is judged) is worse than the median of the completed trials' values at s is stopped (a completed
 /// trial's value at s is the last it reported at a step up to s). As Optuna's MedianPruner: a true median, where
 /// Katib's rule of the same name takes a mean.
 /// </summary>
 public sealed class MedianStopping(int minTrials, long startStep) : EarlyStoppingRule
 {
-    protected override string? JudgeCurve(EarlyStoppingQuestion question)
+    protected override string? JudgeCurve(EarlyStoppingQuestion question) =>
+        question.NewSteps.Where(step => step >= startStep).Select(step => JudgeStep(question, step)).FirstOrDefault(reason => reason is not null);
+
+    private string? JudgeStep(EarlyStoppingQuestion question, long step)
     {
-        var step = question.Running.LastStep;
-        if (step < startStep || step <= question.JudgedUpTo) return null;
         if (question.Running.BestUpTo(step) is not { } mine) return null;
         var theirs = question.Completed.Select(c => c.ValueAt(step)).OfType<double>().ToArray();
         if (theirs.Length < minTrials) return null;
@@ -103,16 +110,18 @@ public sealed class MedianStopping(int minTrials, long startStep) : EarlyStoppin
 
 /// <summary>
 /// Asynchronous successive halving (ASHA, as Ray Tune's and Optuna's SuccessiveHalvingPruner): rungs at steps
-/// <c>minStep * reductionFactor^k</c>. A trial reaching a rung goes on only if its loss there is among the best
-/// 1/<c>reductionFactor</c> of every trial that has reached that rung so far, itself included (at least the best one
-/// goes on, so the first trial to reach a rung always does). Judged once per rung, when the trial reaches it, and
-/// never again: a promotion is not taken back.
+/// <c>minStep * reductionFactor^k</c> below <paramref name="maxStep"/>. A trial reaching a rung goes on only if its loss
+/// there is among the best 1/<c>reductionFactor</c> of every trial that has reached that rung so far, itself included
+/// (at least the best one goes on, so the first trial to reach a rung always does). Judged once per rung, when the
+/// trial reaches it, and never again: a promotion is not taken back.
 /// </summary>
-public sealed class SuccessiveHalving(long minStep, int reductionFactor) : EarlyStoppingRule
+/// <param name="maxStep">Where trials end: no rung at or past it, since stopping a trial there saves nothing.</param>
+/// <param name="name">The rule as reasons name it.</param>
+public sealed class SuccessiveHalving(long minStep, int reductionFactor, long maxStep = long.MaxValue, string name = "asha") : EarlyStoppingRule
 {
     public IEnumerable<long> Rungs()
     {
-        for (var rung = minStep; rung > 0 && rung < long.MaxValue / reductionFactor; rung *= reductionFactor) yield return rung;
+        for (var rung = minStep; rung > 0 && rung < maxStep && rung < long.MaxValue / reductionFactor; rung *= reductionFactor) yield return rung;
     }
 
     protected override string? JudgeCurve(EarlyStoppingQuestion question)
@@ -129,16 +138,75 @@ public sealed class SuccessiveHalving(long minStep, int reductionFactor) : Early
             var promoted = Math.Max(1, values.Length / reductionFactor);
             var threshold = values[promoted - 1];
             if (mine > threshold)
-                return $"stopped early by asha at rung step {rung}: value {question.Shown(mine)} is not among the best {promoted} of {values.Length} trials that reached it";
+                return $"stopped early by {name} at rung step {rung}: value {question.Shown(mine)} is not among the best {promoted} of {values.Length} trials that reached it";
         }
         return null;
+    }
+}
+
+/// <summary>
+/// Hyperband (Li et al. 2018), asynchronous as Optuna's HyperbandPruner: brackets of successive halving, bracket b with
+/// rungs from <c>minStep * reductionFactor^b</c> up to <c>maxStep</c>, so bracket 0 stops trials soonest and the last
+/// lets every trial run to <c>maxStep</c>. Each trial belongs to one bracket and is compared only with the trials of
+/// its bracket. Brackets get trials in Hyperband's proportions (bracket b of B gets ⌈B·η^(B-1-b)/(B-b)⌉ shares, η the
+/// reduction factor), drawn by a fixed mix of the trial's number: the same trial is in the same bracket on every run
+/// of the study, resumed or not, on any machine.
+/// </summary>
+public sealed class Hyperband : EarlyStoppingRule
+{
+    private readonly SuccessiveHalving[] _brackets;
+
+    /// <summary>Where each bracket's shares end, cumulated: a trial's draw below <c>_shareEnds[b]</c> (and not below b-1's) is in bracket b.</summary>
+    private readonly long[] _shareEnds;
+
+    public Hyperband(long minStep, long maxStep, int reductionFactor)
+    {
+        var count = 1;
+        for (var first = minStep; first <= maxStep / reductionFactor; first *= reductionFactor) count++;
+        _brackets = new SuccessiveHalving[count];
+        _shareEnds = new long[count];
+        var bracketMin = minStep;
+        long shares = 0;
+        for (var b = 0; b < count; b++, bracketMin *= reductionFactor)
+        {
+            _brackets[b] = new SuccessiveHalving(bracketMin, reductionFactor, maxStep, $"hyperband (bracket {b})");
+            var halvings = count - 1 - b;
+            shares += (long)Math.Ceiling(count * Math.Pow(reductionFactor, halvings) / (halvings + 1));
+            _shareEnds[b] = shares;
+        }
+    }
+
+    /// <summary>Each bracket's rungs, bracket 0 first.</summary>
+    public IEnumerable<IEnumerable<long>> BracketRungs => _brackets.Select(b => b.Rungs());
+
+    /// <summary>The bracket of trial <paramref name="trial"/>: a function of its number alone.</summary>
+    public int Bracket(int trial)
+    {
+        var draw = (long)(Mix((ulong)trial) % (ulong)_shareEnds[^1]);
+        return Array.FindIndex(_shareEnds, end => draw < end);
+    }
+
+    protected override string? JudgeCurve(EarlyStoppingQuestion question)
+    {
+        var bracket = Bracket(question.Running.Trial);
+        var peers = question.Others.Where(o => Bracket(o.Trial) == bracket).ToArray();
+        return _brackets[bracket].Judge(question with { Others = peers });
+    }
+
+    /// <summary>SplitMix64's finaliser: neighbouring trial numbers land far apart, so brackets fill evenly from the first trials on.</summary>
+    private static ulong Mix(ulong x)
+    {
+        x += 0x9E3779B97F4A7C15UL;
+        x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9UL;
+        x = (x ^ (x >> 27)) * 0x94D049BB133111EBUL;
+        return x ^ (x >> 31);
     }
 }
 
 /// <summary>The early stopping rules a study file may name, with their settings checked.</summary>
 public static class EarlyStoppingCatalog
 {
-    public static IReadOnlyList<string> Names { get; } = ["median", "asha"];
+    public static IReadOnlyList<string> Names { get; } = ["median", "asha", "hyperband"];
 
     /// <summary>The rule, or the problems with its settings (every one, each with its field path).</summary>
     public static (EarlyStoppingRule? Rule, IReadOnlyList<AlgorithmError> Errors) Create(
@@ -149,9 +217,24 @@ public static class EarlyStoppingCatalog
         {
             "median" => new MedianStopping(reader.Int("minTrials", 5, 1), reader.Int("startStep", 0, 0)),
             "asha" => new SuccessiveHalving(reader.Int("minStep", 1, 1), reader.Int("reductionFactor", 3, 2, 100)),
+            "hyperband" => CreateHyperband(reader),
             _ => null,
         };
         var errors = reader.Finish();
         return (errors.Count == 0 ? rule : null, errors);
+    }
+
+    private static Hyperband? CreateHyperband(SettingsReader reader)
+    {
+        var minStep = reader.Int("minStep", 1, 1);
+        var maxStep = reader.RequiredInt("maxStep", "the step trials end at (their last epoch, say)", 1);
+        var reductionFactor = reader.Int("reductionFactor", 3, 2, 100);
+        if (maxStep is null) return null;
+        if (maxStep <= minStep)
+        {
+            reader.Fail("maxStep", $"must be more than minStep ({minStep}), got {maxStep}");
+            return null;
+        }
+        return new Hyperband(minStep, maxStep.Value, reductionFactor);
     }
 }

@@ -55,7 +55,8 @@ public sealed record BayesianSettings(int InitialTrials, string Acquisition, dou
 /// wires its parts: <see cref="GaussianProcess"/> models, <see cref="IAcquisition"/> scores,
 /// <see cref="AcquisitionOptimizer"/> maximises. Trials still running are "kriging believer" fantasies: they
 /// enter the model at their predicted value, which takes away the improvement expected there, so parallel
-/// suggestions spread out instead of coinciding. Failed trials are left out of the fit. The initial design ends
+/// suggestions spread out instead of coinciding. Failed trials are left out of the fit; where trials were stopped
+/// early, the fit is on one fidelity (<see cref="ObservationFidelity"/>). The initial design ends
 /// after <see cref="BayesianSettings.InitialTrials"/> trials, a warm start's observations counted among them.
 /// </summary>
 public sealed class BayesianSuggester : ISuggester
@@ -101,10 +102,10 @@ public sealed class BayesianSuggester : ISuggester
 
     public IReadOnlyDictionary<string, ParameterValue> Suggest(SuggestionContext context)
     {
-        var observed = context.Completed.Where(o => o.Loss is { } loss && double.IsFinite(loss)).ToArray();
+        var observed = ObservationFidelity.Highest(context.Completed, _space.Dimensions);
         var random = new Random(Seeds.ForTrial(_seed, context.TrialNumber));
         // A warm start's observations take the place of initial-design points: 30 of them and the model runs at trial 0.
-        if (context.TrialNumber + context.WarmStarted < _settings.InitialTrials || observed.Length < 2)
+        if (context.TrialNumber + context.WarmStarted < _settings.InitialTrials || observed.Count < 2)
             return InitialDesign(context, random);
 
         var x = observed.Select(o => _inputs.ToFeatures(_space.ToUnit(o.Parameters))).ToArray();
@@ -130,7 +131,9 @@ public sealed class BayesianSuggester : ISuggester
         var ranked = AcquisitionOptimizer.Maximize(acquisition, Candidates(x, y, context.TrialNumber, random), _inputs.Categorical, _inputs.Upper,
             localStarts: x.Length < FixedFitsFrom ? 5 : 3);
 
-        var seen = new HashSet<string>(x.Concat(taken).Select(Key));
+        // Every observed point is taken, those of a fidelity the model left out too.
+        var seen = new HashSet<string>(context.Completed.Where(o => o.Loss is { } loss && double.IsFinite(loss))
+            .Select(o => _inputs.ToFeatures(_space.ToUnit(o.Parameters))).Concat(taken).Select(Key));
         foreach (var (point, _) in ranked)
         {
             var parameters = _space.FromUnit(_inputs.FromFeatures(point));

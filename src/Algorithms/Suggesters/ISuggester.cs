@@ -1,10 +1,16 @@
+using Tuning.Algorithms.EarlyStopping;
 using Tuning.Algorithms.Space;
 
 namespace Tuning.Algorithms.Suggesters;
 
 /// <summary>A finished trial as a suggester sees it: its parameters and its objective, always to be minimised.</summary>
 /// <param name="Loss">The objective in minimisation form (negated for maximise goals); null where the trial failed.</param>
-public sealed record Observation(IReadOnlyDictionary<string, ParameterValue> Parameters, double? Loss);
+/// <param name="StoppedAt">
+/// Set for a trial stopped early: the highest step it reported (0 where it reported none), and <paramref name="Loss"/> is
+/// its last value, from a shorter run than a finished trial's. Null for a trial that ran to its end (or failed).
+/// </param>
+/// <param name="Curve">The objective's intermediate values as losses, where the trial reported any.</param>
+public sealed record Observation(IReadOnlyDictionary<string, ParameterValue> Parameters, double? Loss, long? StoppedAt = null, IReadOnlyList<CurvePoint>? Curve = null);
 
 /// <summary>What a suggester knows when it is asked for the parameters of trial <c>TrialNumber</c>.</summary>
 /// <param name="Completed">Finished trials: first the warm start's (an earlier study's, in its file's order), then this

@@ -28,6 +28,15 @@ public sealed class SettingsReader(IReadOnlyDictionary<string, string> settings,
         return null;
     }
 
+    /// <summary>A whole number the study file must give; missing, it is an error saying <paramref name="what"/> it is.</summary>
+    public int? RequiredInt(string name, string what, int min, int max = int.MaxValue)
+    {
+        if (settings.ContainsKey(name)) return OptionalInt(name, min, max);
+        _known.Add(name);
+        Fail(name, $"required: {what}");
+        return null;
+    }
+
     public double Double(string name, double fallback, double min, double max)
     {
         if (!Raw(name, out var text)) return fallback;
@@ -70,5 +79,6 @@ public sealed class SettingsReader(IReadOnlyDictionary<string, string> settings,
         return settings.TryGetValue(name, out text!);
     }
 
-    private void Fail(string name, string message) => _errors.Add(new AlgorithmError($"{path}.{name}", message));
+    /// <summary>A problem with setting <paramref name="name"/> that reading it alone cannot see (how it compares with another).</summary>
+    public void Fail(string name, string message) => _errors.Add(new AlgorithmError($"{path}.{name}", message));
 }

@@ -28,7 +28,8 @@ public sealed record TpeSettings(int StartupTrials, int Candidates, bool Multiva
 /// <list type="bullet">
 /// <item>the first <c>startupTrials</c> trials are uniform in each parameter's internal range (Optuna's random
 /// sampler: log space on log scales, bounds widened by half a step on discretised parameters);</item>
-/// <item>after that, the γ(n) = min(⌈0.1·n⌉, 25) best finished trials form l(x) and the rest g(x), each kept in
+/// <item>after that, the γ(n) = min(⌈0.1·n⌉, 25) best finished trials (stopped ones after those that ran to their
+/// end, by the step they reached, then value) form l(x) and the rest g(x), each kept in
 /// trial order so that <see cref="ParzenEstimator.DefaultWeights"/> can weigh old ones less; failed trials are
 /// left out, and n counts finished trials only, never running ones;</item>
 /// <item>with <c>constantLiar</c>, running trials join g(x) as the worst trials of all (Optuna ranks them after
@@ -65,7 +66,13 @@ public sealed class TpeSuggester(SearchSpace space, int seed, TpeSettings settin
         }
 
         var points = observed.Select(o => ToInternal(o.Parameters)).ToList();
-        var ranked = Enumerable.Range(0, observed.Length).OrderBy(i => observed[i].Loss!.Value).ToArray();
+        // Ranked as Optuna 3.1 ranks trials (_get_observation_pairs): every trial that ran to its end before any stopped
+        // early, and among those the further it got the better, then the lower its value: a value after 3 epochs says
+        // less than one after 27, and neither competes with a finished run's.
+        var ranked = Enumerable.Range(0, observed.Length)
+            .OrderBy(i => observed[i].StoppedAt is null ? 0 : 1)
+            .ThenByDescending(i => observed[i].StoppedAt ?? 0)
+            .ThenBy(i => observed[i].Loss!.Value).ToArray();
         var belowCount = Gamma(observed.Length);
         var below = ranked.Take(belowCount).Order().Select(i => points[i]).ToArray();
         var above = ranked.Skip(belowCount).Order().Select(i => points[i]).ToList();

@@ -286,7 +286,7 @@ public static class ClientCommands
         Console.WriteLine(parse.GetValue(Json) ? JsonSerializer.Serialize(value, Views.Json) : text);
 
     private static string Line(StudyView s) =>
-        $"{s.Id}  {s.Name,-20} {s.Status,-10} {s.Done}/{s.MaxTrials} done, {s.Running} running, {s.Failed} failed{StudySnapshot.ProgressExtras(s.EarlyStopped, s.CachedSteps)}" +
+        $"{s.Id}  {s.Name,-20} {s.Status,-10} {s.Done}/{s.MaxTrials} done, {s.Running} running, {s.Failed} failed{StudySnapshot.ProgressExtras(s.EarlyStopped, s.CachedSteps, s.Resources.Spent, s.Resources.MaxSteps, s.Resources.MaxTime)}" +
         (s.BestTrial is { } best ? $", best {s.Objective.Metric}={Format(best.Metrics.GetValueOrDefault(s.Objective.Metric))} (trial {best.Number})" : "");
 
     private static string Format(double? value) => value?.ToString("G6", CultureInfo.InvariantCulture) ?? "-";

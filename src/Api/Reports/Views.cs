@@ -23,7 +23,10 @@ public static class Views
         s.Id.ToString("N"), s.Name, s.Status.ToString(), s.Reason,
         new ObjectiveView(s.Metric, s.Maximize ? "maximize" : "minimize"),
         s.Best is { } best ? Best(best) : null,
-        s.MaxTrials, s.Created, s.Running, s.Succeeded, s.Failed, s.EarlyStopped, s.CachedSteps, s.CreatedAt, s.CompletedAt);
+        s.MaxTrials, s.Created, s.Running, s.Succeeded, s.Failed, s.EarlyStopped, s.CachedSteps, s.CreatedAt, s.CompletedAt, Resources(s));
+
+    public static ResourcesView Resources(StudySnapshot s) =>
+        new(s.Spent.Steps, s.MaxSteps, Math.Round(s.Spent.Time.TotalSeconds, 3), s.MaxTime?.TotalSeconds);
 
     /// <summary>One study as GET /api/studies/{id} shows it: with the trial its model recommends.</summary>
     public static StudyDetailView Detail(StudySnapshot s, RecommendedTrial? recommended) =>
@@ -43,6 +46,7 @@ public static class Views
         new ObjectiveView(study.Metric, study.Maximize ? "maximize" : "minimize"),
         study.Best is { } best ? Best(best) : null,
         recommended is { } model ? Best(model) : null,
+        Resources(study),
         trials.OrderBy(t => t.Number).Select(Trial).ToArray());
 
     /// <summary>A parameter's value as JSON: a number, or the category's name.</summary>
@@ -62,6 +66,16 @@ public sealed record ObjectiveView(string Metric, string Goal);
 public sealed record BestTrialView(string Id, int Number, Dictionary<string, object> Parameters, Dictionary<string, double?> Metrics);
 
 public sealed record StepView(string Name, bool Cached, double Seconds);
+
+/// <summary>What a study has spent beside its resource budgets (null where it has none).</summary>
+/// <param name="Steps">The sum over its trials of the highest step each reported.</param>
+/// <param name="Seconds">Wall-clock time since the study was created, to its end once ended.</param>
+public sealed record ResourcesView(long Steps, long? MaxSteps, double Seconds, double? MaxSeconds)
+{
+    [JsonIgnore] public ResourcesSpent Spent => new(Steps, TimeSpan.FromSeconds(Seconds));
+
+    [JsonIgnore] public TimeSpan? MaxTime => MaxSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : null;
+}
 
 /// <param name="Source">Where the parameters came from: <c>enqueued</c> (the study file's <c>enqueue</c> list) or <c>suggested</c> (the algorithm).</param>
 /// <param name="Intermediate">Per metric, [step, value] pairs.</param>
@@ -86,7 +100,7 @@ public sealed record TrialDetailView : TrialView
 public record StudyView(
     string Id, string Name, string Status, string? Reason, ObjectiveView Objective, BestTrialView? BestTrial,
     int MaxTrials, int Created, int Running, int Succeeded, int Failed, int EarlyStopped, int CachedSteps,
-    DateTimeOffset CreatedAt, DateTimeOffset? CompletedAt)
+    DateTimeOffset CreatedAt, DateTimeOffset? CompletedAt, ResourcesView Resources)
 {
     /// <summary>Trials that ran to an end: succeeded, failed or stopped early.</summary>
     public int Done => Succeeded + Failed + EarlyStopped;
@@ -119,7 +133,7 @@ public sealed record StudyDetailView : StudyView
 /// </param>
 public sealed record StudyReport(
     string Id, string Name, string Status, string? Reason, ObjectiveView Objective, BestTrialView? BestTrial,
-    BestTrialView? RecommendedTrial, TrialView[] Trials);
+    BestTrialView? RecommendedTrial, ResourcesView Resources, TrialView[] Trials);
 
 /// <summary>A page of trials and the cursor of the next (null on the last page).</summary>
 public sealed record TrialPageView(TrialView[] Trials, int Total, string? Next);

@@ -33,11 +33,13 @@ public static class StudyFileSchema
             ["earlyStopping"] = Object("Stop trials whose learning curves are clearly worse than the others'", new()
             {
                 ["name"] = Choice("The rule", EarlyStoppingCatalog.Names.ToArray()),
-                ["settings"] = new OpenApiSchema { Type = JsonSchemaType.Object, Description = "median: minTrials, startStep; asha: minStep, reductionFactor" },
+                ["settings"] = new OpenApiSchema { Type = JsonSchemaType.Object, Description = "median: minTrials, startStep; asha: minStep, reductionFactor; hyperband: minStep, maxStep, reductionFactor" },
             }, "name"),
-            ["budget"] = Object("How many trials, how many at once, how many may fail", new()
+            ["budget"] = Object("How many trials, steps or how much time, how many at once, how many may fail", new()
             {
                 ["maxTrials"] = Integer("Trials to run", minimum: 1),
+                ["maxSteps"] = Integer("The most steps (epochs) the trials may report together, each trial's highest step summed; the study ends once they have", minimum: 1),
+                ["maxTime"] = Text("The most wall-clock time from the study's creation, like 90s, 2h or 1h30m (at most 365d); the study ends then"),
                 ["parallelTrials"] = Integer("Trials at once (default 1, at most 1000)", minimum: 1),
                 ["maxFailedTrials"] = Integer("The study fails when more trials fail (default: a tenth, at least 3)", minimum: 0),
                 ["maxRetries"] = Integer("How often a trial that failed for want of the machinery (a lost silo, an evicted pod) runs again (default 2)", minimum: 0),

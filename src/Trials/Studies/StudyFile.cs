@@ -41,6 +41,9 @@ public static partial class StudyFile
     /// <summary>The longest trial timeout: a .NET timer holds about 49 days, and no trial should be left that long unwatched.</summary>
     public static readonly TimeSpan MaxTrialTimeout = TimeSpan.FromDays(30);
 
+    /// <summary>The longest <c>budget.maxTime</c>: a year, past which a time budget is no budget.</summary>
+    public static readonly TimeSpan MaxStudyTime = TimeSpan.FromDays(365);
+
     /// <summary>
     /// Loads and validates a study file, giving the spec and the text it was read from (what a study keeps);
     /// throws <see cref="StudyFileException"/> with every problem, or the one reason the file cannot be read.
@@ -285,7 +288,7 @@ public static partial class StudyFile
     private static BudgetSpec? ReadBudget(YamlReader r, YamlNode? node)
     {
         const string path = "budget";
-        var map = r.Mapping(node, path, ["maxTrials", "parallelTrials", "maxFailedTrials", "trialTimeout", "maxRetries", "trialDiskQuota"]);
+        var map = r.Mapping(node, path, ["maxTrials", "maxSteps", "maxTime", "parallelTrials", "maxFailedTrials", "trialTimeout", "maxRetries", "trialDiskQuota"]);
         if (map is null) return null;
         var maxTrials = r.Int(r.Required(map, path, "maxTrials", "how many trials to run (at least 1)"), "budget.maxTrials", 1);
         var parallel = r.Int(YamlReader.Field(map, "parallelTrials"), "budget.parallelTrials", 1) ?? 1;
@@ -305,22 +308,28 @@ public static partial class StudyFile
         }
         var maxFailed = r.Int(YamlReader.Field(map, "maxFailedTrials"), "budget.maxFailedTrials", 0);
         var maxRetries = r.Int(YamlReader.Field(map, "maxRetries"), "budget.maxRetries", 0) ?? BudgetSpec.DefaultMaxRetries;
-        TimeSpan? timeout = null;
-        if (r.String(YamlReader.Field(map, "trialTimeout"), "budget.trialTimeout") is { } timeoutText)
-        {
-            var seconds = DurationSeconds(timeoutText);
-            if (seconds is null)
-                r.Error("budget.trialTimeout", YamlReader.Field(map, "trialTimeout"),
-                    $"'{timeoutText}' is not a duration; write it like 90s, 10m, 1h30m or 500ms");
-            else if (seconds < 0.001)
-                r.Error("budget.trialTimeout", YamlReader.Field(map, "trialTimeout"), $"'{timeoutText}' is shorter than a millisecond");
-            else if (seconds > MaxTrialTimeout.TotalSeconds)
-                r.Error("budget.trialTimeout", YamlReader.Field(map, "trialTimeout"),
-                    $"'{timeoutText}' is longer than the longest trial timeout, {MaxTrialTimeout.TotalDays:0}d");
-            else timeout = TimeSpan.FromSeconds(seconds.Value);
-        }
+        var timeout = ReadDuration(r, map, "trialTimeout", MaxTrialTimeout, "the longest trial timeout");
+        var maxSteps = r.Int(YamlReader.Field(map, "maxSteps"), "budget.maxSteps", 1);
+        var maxTime = ReadDuration(r, map, "maxTime", MaxStudyTime, "the longest study time");
         // By default a study tolerates a tenth of its trials failing (at least 3) before it gives up.
-        return maxTrials is null ? null : new BudgetSpec(maxTrials.Value, parallel, maxFailed ?? Math.Max(3, maxTrials.Value / 10), timeout, quota, maxRetries);
+        return maxTrials is null ? null : new BudgetSpec(maxTrials.Value, parallel, maxFailed ?? Math.Max(3, maxTrials.Value / 10), timeout, quota, maxRetries, maxSteps, maxTime);
+    }
+
+    /// <summary>A duration of the budget (90s, 1h30m, 500ms, or seconds), from a millisecond to <paramref name="longest"/>; null where absent or wrong.</summary>
+    private static TimeSpan? ReadDuration(YamlReader r, YamlMappingNode map, string field, TimeSpan longest, string longestName)
+    {
+        var path = "budget." + field;
+        var node = YamlReader.Field(map, field);
+        if (r.String(node, path) is not { } text) return null;
+        var seconds = DurationSeconds(text);
+        if (seconds is null)
+            r.Error(path, node, $"'{text}' is not a duration; write it like 90s, 10m, 1h30m or 500ms");
+        else if (seconds < 0.001)
+            r.Error(path, node, $"'{text}' is shorter than a millisecond");
+        else if (seconds > longest.TotalSeconds)
+            r.Error(path, node, $"'{text}' is longer than {longestName}, {longest.TotalDays:0}d");
+        else return TimeSpan.FromSeconds(seconds.Value);
+        return null;
     }
 
     [GeneratedRegex(@"^(\d+(?:\.\d+)?)\s*([KMGT]?)(i?B?)$", RegexOptions.IgnoreCase)]

@@ -56,8 +56,10 @@ public sealed record EarlyStoppingSpec(string Name, IReadOnlyDictionary<string, 
 
 /// <param name="TrialDiskQuota">The most a trial's folders may hold on disk (its logs and outputs), in bytes; a trial past it is killed.</param>
 /// <param name="MaxRetries">How often a trial that failed for want of the machinery (a lost silo, an evicted pod) runs again.</param>
+/// <param name="MaxSteps">The most steps the study's trials may report together (each trial's highest step, summed): a budget in epochs.</param>
+/// <param name="MaxTime">The most wall-clock time the study may take from its creation.</param>
 public sealed record BudgetSpec(int MaxTrials, int ParallelTrials, int MaxFailedTrials, TimeSpan? TrialTimeout,
-    long TrialDiskQuota = BudgetSpec.DefaultTrialDiskQuota, int MaxRetries = BudgetSpec.DefaultMaxRetries)
+    long TrialDiskQuota = BudgetSpec.DefaultTrialDiskQuota, int MaxRetries = BudgetSpec.DefaultMaxRetries, long? MaxSteps = null, TimeSpan? MaxTime = null)
 {
     /// <summary>10 GiB: far beyond a typical trial, small enough that one runaway step cannot fill the disk by itself.</summary>
     public const long DefaultTrialDiskQuota = 10L << 30;

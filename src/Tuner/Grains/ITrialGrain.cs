@@ -24,12 +24,12 @@ public interface ITrialGrain : IGrainWithStringKey
     Task<bool> RecordProgress(TrialRecord record);
 
     /// <summary>
-    /// Kills the run, if any, and returns the trial's record once the run has stored its end (Cancelled, or how
-    /// it ended first), so a study that ends never shows a trial still Running. Interleaves so it is heard while
-    /// the trial waits on others.
+    /// Kills the run, if any, and returns the trial's record once the run has stored its end (Cancelled with
+    /// <paramref name="reason"/>, or how it ended first), so a study that ends never shows a trial still Running.
+    /// Interleaves so it is heard while the trial waits on others.
     /// </summary>
     [AlwaysInterleave]
-    Task<TrialRecord?> Cancel();
+    Task<TrialRecord?> Cancel(string reason);
 
     /// <summary>
     /// Stores the record of a finished run; called by the run itself. False, storing nothing, for a run that is no

@@ -289,9 +289,35 @@ public sealed class StudyGrain(
 
     public Task<string?> TrialProgress(TrialRecord record)
     {
-        if (_spec is null || state.State.Status.IsTerminal() || !_trials.Progress(record, out var judgedUpTo) || _earlyStopping is null)
+        if (_spec is null || state.State.Status.IsTerminal() || !_trials.Progress(record, out var judgedUpTo))
             return Task.FromResult<string?>(null);
-        return Task.FromResult(_earlyStopping.Judge(_trials.Question(record, judgedUpTo)));
+        if (Spec.Budget.MaxSteps is { } maxSteps && _trials.StepsSpent >= maxSteps) ScheduleBudgetCheck();
+        return Task.FromResult(_earlyStopping?.Judge(_trials.Question(record, judgedUpTo)));
+    }
+
+    /// <summary>Resources spent so far: the steps the trials reported and the time since the study was created.</summary>
+    private ResourcesSpent Resources => new(_trials.StepsSpent, (state.State.CompletedAt ?? DateTimeOffset.UtcNow) - state.State.CreatedAt);
+
+    /// <summary>Runs <see cref="Advance"/> when a resource budget runs out; null while the study has none to watch.</summary>
+    private IGrainTimer? _budgetCheck;
+
+    /// <summary>The longest a budget check waits: far within what a .NET timer holds, and a check that comes early waits again.</summary>
+    private static readonly TimeSpan LongestBudgetWait = TimeSpan.FromDays(1);
+
+    /// <summary>
+    /// Has <see cref="Advance"/> run in a turn of its own at once where a resource budget is spent (a progress report,
+    /// which interleaves and may not await the trials' stops, finds the steps spent), else when <c>budget.maxTime</c>
+    /// runs out. A study without resource budgets needs no check.
+    /// </summary>
+    private void ScheduleBudgetCheck()
+    {
+        var due = StudyCompletion.ResourceBudgetSpent(Spec.Budget, Resources) is not null ? TimeSpan.Zero
+            : Spec.Budget.MaxTime is { } maxTime ? TimeSpan.FromTicks(Math.Clamp((maxTime - Resources.Time).Ticks, 0, LongestBudgetWait.Ticks))
+            : (TimeSpan?)null;
+        if (due is not { } wait) return;
+        if (_budgetCheck is null)
+            _budgetCheck = this.RegisterGrainTimer(Advance, new GrainTimerCreationOptions(wait, Timeout.InfiniteTimeSpan) { KeepAlive = true });
+        else _budgetCheck.Change(wait, Timeout.InfiniteTimeSpan);
     }
 
     /// <summary>Ends the study if a completion rule says so; otherwise fills free trial slots with new suggestions.</summary>
@@ -328,11 +354,13 @@ public sealed class StudyGrain(
         else if (Decide() is { } exhaustedEnd)
         {
             await End(exhaustedEnd);
+            return;
         }
+        ScheduleBudgetCheck();
     }
 
     private StudyEnd? Decide() =>
-        StudyCompletion.Decide(Spec, _trials.Counts(), _trials.Best()?.Metrics[Spec.Objective.Metric], _exhausted);
+        StudyCompletion.Decide(Spec, _trials.Counts(), _trials.Best()?.Metrics[Spec.Objective.Metric], _exhausted, Resources);
 
     private async Task StartTrial(int number, Dictionary<string, ParameterValue> parameters) =>
         _trials.Started(await Trial(number).Start(Assignment(number, parameters)));
@@ -475,7 +503,7 @@ public sealed class StudyGrain(
     {
         // The running trials end first, and only then does the study (reads interleave, and no client may see an
         // ended study with a trial still Running; no other writing call runs meanwhile).
-        var ended = await Task.WhenAll(_trials.Unended.ToArray().Select(t => grains.GetGrain<ITrialGrain>(TrialGrain.Key(Id, t.Number)).Cancel()));
+        var ended = await Task.WhenAll(_trials.Unended.ToArray().Select(t => grains.GetGrain<ITrialGrain>(TrialGrain.Key(Id, t.Number)).Cancel($"the study ended: {end.Reason}")));
         _trials.CloseUnended(ended);
         var stillRunning = state.State;
         state.State = state.State with { Status = end.Status, Reason = end.Reason, CompletedAt = DateTimeOffset.UtcNow };
@@ -490,6 +518,8 @@ public sealed class StudyGrain(
             throw;
         }
         await StopWatching();
+        _budgetCheck?.Dispose();
+        _budgetCheck = null;
     }
 
     /// <summary>
@@ -524,7 +554,8 @@ public sealed class StudyGrain(
             Spec.Objective.Goal == Goal.Maximize, Spec.Budget.MaxTrials, _trials.Count,
             state.State.Status.IsTerminal() ? 0 : counts.Running, counts.Succeeded, counts.Failed,
             _trials.Best(), state.State.CreatedAt, state.State.CompletedAt,
-            _trials.Count(t => t?.Status == TrialStatus.EarlyStopped), _trials.Sum(t => t?.Steps.Count(step => step.Cached) ?? 0));
+            _trials.Count(t => t?.Status == TrialStatus.EarlyStopped), _trials.Sum(t => t?.Steps.Count(step => step.Cached) ?? 0),
+            Resources, Spec.Budget.MaxSteps, Spec.Budget.MaxTime);
     }
 
     private static Dictionary<string, ParameterValue>? ToDictionary(IReadOnlyDictionary<string, ParameterValue>? values) =>

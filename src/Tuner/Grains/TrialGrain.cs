@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -27,6 +28,9 @@ public sealed class TrialGrain(
     ILogger<TrialGrain> logger) : Grain, ITrialGrain
 {
     private CancellationTokenSource? _run;
+
+    /// <summary>Why the run was cancelled (its study ended, and why); null while it was not.</summary>
+    private string? _cancelReason;
 
     /// <summary>Completed with the record a run stores at its end: what <see cref="Cancel"/> waits for.</summary>
     private TaskCompletionSource<TrialRecord>? _stored;
@@ -190,7 +194,8 @@ public sealed class TrialGrain(
         TrialRecord finished;
         try
         {
-            var progress = new ProgressPump(started, self, grains.GetGrain<IStudyGrain>(studyId), spec.Objective.Named, logger, lifetime.ApplicationStopping);
+            var progress = new ProgressPump(started, self, grains.GetGrain<IStudyGrain>(studyId), spec.Objective.Named,
+                reportAtOnce: spec.EarlyStopping is not null || spec.Budget.MaxSteps is not null, logger, lifetime.ApplicationStopping);
             TrialResult result;
             var retries = started.Retries ?? [];
             try
@@ -222,7 +227,12 @@ public sealed class TrialGrain(
                 Note = result.Metrics.Note,
                 Steps = result.Steps.Select(s => new StepRecord(s.Name, s.Cached, s.Seconds, s.Error)).ToArray(),
                 CompletedAt = DateTimeOffset.UtcNow,
-                Error = result.Outcome == TrialOutcome.EarlyStopped ? progress.StopReason ?? result.Error : result.Error,
+                Error = result.Outcome switch
+                {
+                    TrialOutcome.EarlyStopped => progress.StopReason ?? result.Error,
+                    TrialOutcome.Cancelled => _cancelReason ?? result.Error,
+                    _ => result.Error,
+                },
                 Retries = retries.Length == 0 ? null : retries,
             };
         }
@@ -264,16 +274,32 @@ public sealed class TrialGrain(
     {
         // A report that arrives after the run stored its end, or from another attempt than the current one, is out of date.
         if (_run is null || state.State.Status.IsTerminal() || record.Attempt != state.State.Attempt) return false;
+        // Reports come as fast as the study answers them where it judges each, but the store needs a running trial's
+        // curve only for what a restarted silo shows until the trial, which then runs again from its start, reports:
+        // at most every ProgressStoreEvery, as when reports came on a timer. The grain answers with every report.
+        if (DateTime.UtcNow - _progressStoredAt < ProgressStoreEvery)
+        {
+            state.State = record;
+            return true;
+        }
         await Write(record);
+        _progressStoredAt = DateTime.UtcNow;
         return true;
     }
 
+    /// <summary>How often a running trial's progress is written to the store at most (<see cref="RecordProgress"/>).</summary>
+    private static readonly TimeSpan ProgressStoreEvery = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>When <see cref="RecordProgress"/> last wrote to the store.</summary>
+    private DateTime _progressStoredAt;
+
     public Task<TrialRecord?> GetRecord() => Task.FromResult(state.RecordExists ? state.State : null);
 
-    public async Task<TrialRecord?> Cancel()
+    public async Task<TrialRecord?> Cancel(string reason)
     {
         if (_run is null || _stored is null) return state.RecordExists ? state.State : null;
         var stored = _stored.Task;
+        _cancelReason = reason;
         _run.Cancel();
         try
         {
@@ -303,30 +329,48 @@ public sealed class TrialGrain(
     }
 
     /// <summary>
-    /// Carries a running trial's metrics to its record and its study, at most every <see cref="Every"/>: the study
-    /// sees learning curves as they grow and may answer that the trial should stop early. Runs beside the pipeline,
-    /// never in a grain turn; a report that fails is logged and the next one carries everything again.
+    /// Carries a running trial's metrics to its record and its study: the study sees learning curves as they grow and
+    /// may answer that the trial should stop early. A report goes out once a metric line is heard; lines heard while
+    /// one is on its way go out together in the next. Runs beside the pipeline, never in a grain turn; a report that
+    /// fails is logged and the next one, <see cref="Every"/> later, carries everything again.
     /// </summary>
     private sealed class ProgressPump
     {
+        /// <summary>
+        /// The pause after a report where no early-stopping rule waits for it (it only feeds displays: this spares the
+        /// store a write per line) and after a report that failed.
+        /// </summary>
         private static readonly TimeSpan Every = TimeSpan.FromMilliseconds(500);
+
+        private enum Outcome { Taken, Failed, SiloStopping }
 
         private readonly TrialRecord _started;
         private readonly ITrialGrain _trial;
         private readonly IStudyGrain _study;
+        private readonly bool _reportAtOnce;
         private readonly ILogger _logger;
         private readonly CancellationToken _stopping;
         private readonly MetricReport _live;
         private readonly CancellationTokenSource _earlyStop = new();
-        private readonly Periodic _pumping;
-        private int _changed;
 
-        public ProgressPump(TrialRecord started, ITrialGrain trial, IStudyGrain study, IReadOnlyList<string> namedMetrics, ILogger logger, CancellationToken stopping)
+        /// <summary>Holds one item while lines were heard that no report carried yet.</summary>
+        private readonly Channel<bool> _heard = Channel.CreateBounded<bool>(
+            new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+
+        private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly Task _pumping;
+
+        /// <param name="reportAtOnce">
+        /// The study acts on each report (an early-stopping rule judges it, a steps budget counts it): each report goes
+        /// out as soon as the one before it was answered, so a stop reaches the trial milliseconds after the line that
+        /// called for it, not up to a period later.
+        /// </param>
+        public ProgressPump(TrialRecord started, ITrialGrain trial, IStudyGrain study, IReadOnlyList<string> namedMetrics, bool reportAtOnce, ILogger logger, CancellationToken stopping)
         {
             _live = new MetricReport(namedMetrics);
-            (_started, _trial, _study, _logger, _stopping) = (started, trial, study, logger, stopping);
+            (_started, _trial, _study, _reportAtOnce, _logger, _stopping) = (started, trial, study, reportAtOnce, logger, stopping);
             Watch = new TrialWatch(Reported, _earlyStop.Token);
-            _pumping = new Periodic(Every, ReportAsync);
+            _pumping = PumpAsync();
         }
 
         public TrialWatch Watch { get; }
@@ -337,13 +381,22 @@ public sealed class TrialGrain(
         private void Reported(MetricReport line)
         {
             lock (_live) _live.MergeLine(line);
-            Volatile.Write(ref _changed, 1);
+            _heard.Writer.TryWrite(true);
         }
 
-        /// <summary>One period's report, when anything new was heard; false ends the pump (the silo is stopping).</summary>
-        private async Task<bool> ReportAsync()
+        private async Task PumpAsync()
         {
-            if (Interlocked.Exchange(ref _changed, 0) == 0) return true;
+            while (await _heard.Reader.WaitToReadAsync() && !_ended.Task.IsCompleted && _heard.Reader.TryRead(out _))
+            {
+                var outcome = await ReportAsync();
+                if (outcome == Outcome.SiloStopping) return;
+                if (outcome == Outcome.Failed) _heard.Writer.TryWrite(true);
+                if (outcome == Outcome.Failed || !_reportAtOnce) await Task.WhenAny(Task.Delay(Every), _ended.Task);
+            }
+        }
+
+        private async Task<Outcome> ReportAsync()
+        {
             TrialRecord record;
             lock (_live)
                 record = _started with
@@ -360,20 +413,22 @@ public sealed class TrialGrain(
                     StopReason = reason;
                     _earlyStop.Cancel();
                 }
+                return Outcome.Taken;
             }
             catch (Exception e)
             {
                 // A silo shutting down cannot be told anything: the trial runs again on resume.
-                if (_stopping.IsCancellationRequested) return false;
+                if (_stopping.IsCancellationRequested) return Outcome.SiloStopping;
                 _logger.LogWarning(e, "trial {Trial}: could not report its progress", _started.Id);
-                Volatile.Write(ref _changed, 1);
+                return Outcome.Failed;
             }
-            return true;
         }
 
         public async Task StopAsync()
         {
-            await _pumping.StopAsync();
+            _ended.TrySetResult();
+            _heard.Writer.TryComplete();
+            await _pumping;
             _earlyStop.Dispose();
         }
     }
