@@ -19,10 +19,29 @@ public static class Regret
 {
     public static readonly string[] Algorithms = ["random", "sobol", "tpe", "bayesian"];
 
+    /// <summary>
+    /// The seeds the tables report. Constants are chosen on seeds 0-9 (<c>--seeds 0-9</c>), so that no figure shows
+    /// the seeds it was tuned on: the last round's tables did, and functions it had not seen did worse than its rows.
+    /// </summary>
+    public static readonly int[] HeldOutSeeds = [.. Enumerable.Range(100, 10)];
+
+    /// <summary>
+    /// Seeds written as <c>FIRST-LAST</c> or <c>a,b,c</c>, or a mix (<c>0-4,9</c>); an unnamed option's
+    /// <paramref name="fallback"/> as it is.
+    /// </summary>
+    public static int[] ParseSeeds(string? written, int[] fallback) => written is null ? fallback :
+    [
+        .. written.Split(',', StringSplitOptions.RemoveEmptyEntries).SelectMany(part =>
+        {
+            var ends = part.Split('-', 2).Select(e => int.Parse(e, CultureInfo.InvariantCulture)).ToArray();
+            return Enumerable.Range(ends[0], ends[^1] - ends[0] + 1);
+        }),
+    ];
+
     /// <summary>How many trials run at once in the <c>parallel</c> suite.</summary>
     private static readonly int[] ParallelTrials = [1, 4, 8];
 
-    public static int Run(int seeds, IReadOnlyCollection<string> functions, IReadOnlyCollection<string> algorithms, IReadOnlyList<string> suites, int? budget = null)
+    public static int Run(int[] seeds, IReadOnlyCollection<string> functions, IReadOnlyCollection<string> algorithms, IReadOnlyList<string> suites, int? budget = null)
     {
         if (suites.FirstOrDefault(s => TestFunction.Named(s) is null) is { } unknown)
         {
@@ -41,7 +60,7 @@ public static class Regret
                 foreach (var parallel in parallelism)
                 {
                     Console.WriteLine($"{function.Name} ({function.Space.Dimensions}-D, {function.Budget} trials{(parallel > 1 ? $", {parallel} at once" : "")}, " +
-                        $"{seeds} seeds, f* = {function.Optimum}{(function.Noise > 0 ? $", noise sd {function.Noise}" : "")})");
+                        $"seeds {SeedsText(seeds)}, f* = {function.Optimum}{(function.Noise > 0 ? $", noise sd {function.Noise}" : "")})");
                     Console.WriteLine($"  {"algorithm",-10} {"median",12} {"q1",12} {"q3",12}{(function.Noise > 0 ? $" {"best drawn",12}" : "")} {"s/run",8}");
                     foreach (var algorithm in names.Where(a => algorithms.Count == 0 || algorithms.Contains(a)))
                     {
@@ -52,13 +71,13 @@ public static class Regret
                             continue;
                         }
                         var clock = Stopwatch.StartNew();
-                        var outcomes = new RunOutcome[seeds];
-                        Parallel.For(0, seeds, seed => outcomes[seed] = RunOnce(function, algorithm, seed, parallel: parallel));
+                        var outcomes = new RunOutcome[seeds.Length];
+                        Parallel.For(0, seeds.Length, i => outcomes[i] = RunOnce(function, algorithm, seeds[i], parallel: parallel));
                         var regrets = outcomes.Select(o => o.Recommended - function.Optimum).ToArray();
                         var drawn = outcomes.Select(o => o.BestObserved - function.Optimum).Order().ToArray();
                         var sorted = regrets.Order().ToArray();
                         var (q1, median, q3) = (Quantile(sorted, 0.25), Quantile(sorted, 0.5), Quantile(sorted, 0.75));
-                        var seconds = clock.Elapsed.TotalSeconds * Math.Min(Environment.ProcessorCount, seeds) / seeds;
+                        var seconds = clock.Elapsed.TotalSeconds * Math.Min(Environment.ProcessorCount, seeds.Length) / seeds.Length;
                         Console.WriteLine($"  {algorithm,-10} {Format(median),12} {Format(q1),12} {Format(q3),12}" +
                             $"{(function.Noise > 0 ? $" {Format(Quantile(drawn, 0.5)),12}" : "")} {seconds,8:F1}");
                         rows.Add(new
@@ -110,6 +129,10 @@ public static class Regret
     }
 
     private const int NoiseSalt = 0x6E6F6973;
+
+    /// <summary>Seeds as <see cref="ParseSeeds"/> reads them: a run of consecutive seeds as <c>FIRST-LAST</c>.</summary>
+    internal static string SeedsText(int[] seeds) =>
+        seeds.Length > 1 && seeds.Zip(seeds.Skip(1)).All(p => p.Second == p.First + 1) ? $"{seeds[0]}-{seeds[^1]}" : string.Join(",", seeds);
 
     internal static double Quantile(double[] sorted, double q)
     {

@@ -8,7 +8,7 @@ namespace Tuning.Benchmarks;
 
 /// <summary>
 /// Our <c>tpe</c> beside Optuna's TPESampler (experiments/optuna-parity/optuna_tpe.py, run with Debian's
-/// python3-optuna 3.1) on the same functions, budgets and number of seeds: median and quartiles of simple regret
+/// python3-optuna 3.1) on the same functions, budgets and seeds: median and quartiles of simple regret
 /// for each, a rank-sum test between the two sets of seeds, and on spaces with a categorical parameter how often
 /// each category was suggested after the start-up trials.
 /// </summary>
@@ -17,7 +17,7 @@ public static class TpeParity
     private const int StartupTrials = 10;
 
     /// <param name="optunaJson">Optuna's results saved from an earlier run of the script (same seeds and budgets), to skip the slow side.</param>
-    public static int Run(int seeds, IReadOnlyCollection<string> functions, string? python, IReadOnlyDictionary<string, string> settings, string? optunaJson)
+    public static int Run(int[] seeds, IReadOnlyCollection<string> functions, string? python, IReadOnlyDictionary<string, string> settings, string? optunaJson)
     {
         var suite = TestFunction.Suite.Where(f => functions.Count == 0 || functions.Contains(f.Name)).ToArray();
         var script = FindScript("optuna_tpe.py");
@@ -31,9 +31,9 @@ public static class TpeParity
         var clock = Stopwatch.StartNew();
         foreach (var function in suite)
         {
-            var regrets = new double[seeds];
-            var counts = new int[]?[seeds];
-            Parallel.For(0, seeds, seed => (regrets[seed], counts[seed]) = RunOurs(function, seed, settings));
+            var regrets = new double[seeds.Length];
+            var counts = new int[]?[seeds.Length];
+            Parallel.For(0, seeds.Length, i => (regrets[i], counts[i]) = RunOurs(function, seeds[i], settings));
             ours[function.Name] = (regrets, counts[0] is null ? null : counts.Select(c => c!).ToArray());
         }
         Console.Error.WriteLine($"ours: {clock.Elapsed.TotalSeconds:F1} s");
@@ -43,14 +43,14 @@ public static class TpeParity
         using var json = JsonDocument.Parse(output);
         foreach (var function in suite)
             if (!json.RootElement.GetProperty("functions").TryGetProperty(function.Name, out var saved)
-                || saved.GetProperty("seeds").GetInt32() != seeds || saved.GetProperty("budget").GetInt32() != function.Budget)
+                || !saved.GetProperty("seeds").EnumerateArray().Select(s => s.GetInt32()).SequenceEqual(seeds) || saved.GetProperty("budget").GetInt32() != function.Budget)
             {
-                Console.Error.WriteLine($"Optuna's results have no {function.Name} with {seeds} seeds and {function.Budget} trials");
+                Console.Error.WriteLine($"Optuna's results have no {function.Name} with seeds {Regret.SeedsText(seeds)} and {function.Budget} trials");
                 return 1;
             }
         var version = json.RootElement.GetProperty("optuna").GetString();
 
-        Console.WriteLine($"Simple regret, {seeds} seeds each, ours (tpe{(settings.Count > 0 ? " " + string.Join(", ", settings.Select(s => $"{s.Key}={s.Value}")) : "")}) vs Optuna {version} TPESampler (defaults)");
+        Console.WriteLine($"Simple regret, seeds {Regret.SeedsText(seeds)}, ours (tpe{(settings.Count > 0 ? " " + string.Join(", ", settings.Select(s => $"{s.Key}={s.Value}")) : "")}) vs Optuna {version} TPESampler (defaults)");
         Console.WriteLine($"| {"function",-12} | {"budget",6} | {"ours median [q1, q3]",-30} | {"Optuna median [q1, q3]",-30} | {"rank-sum p",10} | verdict |");
         Console.WriteLine($"| {new string('-', 12)} | {new string('-', 6)} | {new string('-', 30)} | {new string('-', 30)} | {new string('-', 10)} | ------- |");
         var rows = new List<object>();
@@ -77,19 +77,19 @@ public static class TpeParity
             Console.WriteLine($"{function.Name}: trials per category ({string.Join(", ", categories.Values)}) after the {StartupTrials} start-up trials, first 8 seeds");
             Console.WriteLine($"  ours:   {string.Join(" ", mine.Take(8).Select(c => $"[{string.Join(",", c)}]"))}");
             Console.WriteLine($"  Optuna: {string.Join(" ", theirs.Take(8).Select(c => $"[{string.Join(",", c)}]"))}");
-            Console.WriteLine($"  seeds where a category got no trial: ours {mine.Count(c => c.Min() == 0)}/{seeds}, Optuna {theirs.Count(c => c.Min() == 0)}/{seeds}; " +
+            Console.WriteLine($"  seeds where a category got no trial: ours {mine.Count(c => c.Min() == 0)}/{seeds.Length}, Optuna {theirs.Count(c => c.Min() == 0)}/{seeds.Length}; " +
                               $"seeds where the best category ({categories.Values[^1]}) got most trials: ours {mine.Count(c => c[^1] == c.Max())}, Optuna {theirs.Count(c => c[^1] == c.Max())}");
         }
         Console.WriteLine(JsonSerializer.Serialize(rows));
         return 0;
     }
 
-    private static string? RunOptuna(string? python, string script, int seeds, TestFunction[] suite)
+    private static string? RunOptuna(string? python, string script, int[] seeds, TestFunction[] suite)
     {
         var clock = Stopwatch.StartNew();
         python ??= DebianPython;
         var start = new ProcessStartInfo(python) { RedirectStandardOutput = true };
-        foreach (var argument in new[] { script, "--seeds", seeds.ToString(CultureInfo.InvariantCulture) }
+        foreach (var argument in new[] { script, "--seeds", string.Join(",", seeds) }
                      .Concat(suite.Select(f => $"{f.Name}={f.Budget}")))
             start.ArgumentList.Add(argument);
         using var process = Process.Start(start)!;

@@ -4,7 +4,7 @@
 Run by `benchmarks tpe-parity`, which passes the budgets it uses itself, so both sides always run the same
 functions, budgets and seeds; runnable alone too:
 
-    /usr/bin/python3 experiments/optuna-parity/optuna_tpe.py --seeds 20 branin=50 hartmann6=100
+    /usr/bin/python3 experiments/optuna-parity/optuna_tpe.py --seeds 100-109 branin=50 hartmann6=100
 
 Prints one JSON object: per function, the seeds' simple regrets (best found - known optimum), their median
 and quartiles (linear interpolation, as the C# side), and for the mixed space how often each category was
@@ -85,14 +85,24 @@ def run_once(job):
     return name, seed, study.best_value - optimum, counts
 
 
+def seed_list(written):
+    """Seeds written as FIRST-LAST, a,b,c or a mix (0-4,9), in that order."""
+    seeds = []
+    for part in written.split(","):
+        first, _, last = part.partition("-")
+        seeds.extend(range(int(first), int(last or first) + 1))
+    return seeds
+
+
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--seeds", type=int, default=20)
+    parser.add_argument("--seeds", type=seed_list, default=seed_list("100-109"),
+                        help="FIRST-LAST or a,b,c, as the C# side writes them (default: the held-out seeds 100-109)")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("budgets", nargs="*", help="function=budget; default: every function at its C# budget")
     args = parser.parse_args()
     budgets = dict(b.split("=") for b in args.budgets) or {"branin": 50, "hartmann6": 100, "rosenbrock4": 100, "mixed4": 100}
-    jobs = [(name, int(budget), seed) for name, budget in budgets.items() for seed in range(args.seeds)]
+    jobs = [(name, int(budget), seed) for name, budget in budgets.items() for seed in args.seeds]
     with multiprocessing.Pool(args.jobs) as pool:
         results = pool.map(run_once, jobs)
     out = {}
