@@ -10,8 +10,10 @@ const string usage = """
                                        quartiles; suites: default (Branin, Hartmann6, Rosenbrock4 at DESIGN.md's budgets,
                                        and mixed4: a double, an int, a categorical, a log-scale double), small (Branin
                                        15 trials, Hartmann6 20 and 30, Hartmann6 among 9 parameters 20), bound
-                                       (nearbound3: the optimum a tenth inside a bound), noisy (Hartmann6 with noise sd
-                                       0.05 and 0.2), parallel (Branin, Hartmann6 with 1, 4, 8 trials at once), high
+                                       (nearbound3 and Hartmann3: optima a tenth inside a bound), separable
+                                       (Styblinski-Tang 4-D, 16 local minima), noisy (Hartmann6 with noise sd 0.05 and
+                                       0.2), parallel (Branin, Hartmann6, Rosenbrock4, Levy4, Ackley5 with 1, 4, 8
+                                       trials at once), high
                                        (Hartmann6 among 20 and 40 parameters, Styblinski-Tang 20 and 40, Levy, Ackley
                                        and Rosenbrock 20; 100 trials);
                                        all: every suite; --budget N runs every row with N trials
@@ -19,6 +21,10 @@ const string usage = """
                                        our tpe beside Optuna's TPESampler (experiments/optuna-parity, Debian's
                                        python3-optuna) on the same functions, budgets and seeds (default 100-109);
                                        --optuna-json reuses the script's saved output instead of running it
+      tpe-densities [--functions a,b] [--seed N] [--python PATH]
+                                       our tpe's log l(x) - log g(x) beside Optuna 3.1's on the same observations (the
+                                       first 20, 50, 99 trials of our tpe's run with seed N, default 100) at the same
+                                       points, per parameter (experiments/optuna-parity/optuna_tpe_densities.py)
       latency                          JSON: median milliseconds of one suggestion given N observations
       throughput [TRIALS] [PARALLEL] [--end-to-end] [--no-cache] [--optuna]
                                        trivial trials on the embedded store (default 2000, 8): trials per second;
@@ -61,6 +67,7 @@ return args.FirstOrDefault() switch
         Option("--budget") is { } budget ? int.Parse(budget, CultureInfo.InvariantCulture) : null),
     "tpe-parity" => TpeParity.Run(Regret.ParseSeeds(Option("--seeds"), Regret.HeldOutSeeds), List("--functions"), Option("--python"),
         List("--settings").Select(s => s.Split('=', 2)).ToDictionary(p => p[0], p => p.Length > 1 ? p[1] : ""), Option("--optuna-json")),
+    "tpe-densities" => TpeDensities.Run(List("--functions"), Option("--python"), int.Parse(Option("--seed") ?? "100", CultureInfo.InvariantCulture)),
     "latency" => Latency.Run(),
     "throughput" => await Throughput.RunAsync(Arg(1, 2000), Arg(2, 8), args.Contains("--end-to-end"), !args.Contains("--no-cache"), args.Contains("--optuna")),
     "lcbench" when args.Contains("--check") => LcBench.Check(Option("--lcbench")),

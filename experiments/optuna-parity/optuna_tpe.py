@@ -56,6 +56,20 @@ def rosenbrock(d):
     return f
 
 
+A3 = [[3, 10, 30], [0.1, 10, 35], [3, 10, 30], [0.1, 10, 35]]
+P3 = [[0.3689, 0.1170, 0.2673], [0.4699, 0.4387, 0.7470], [0.1091, 0.8732, 0.5547], [0.0381, 0.5743, 0.8828]]
+
+
+def hartmann3(trial):
+    x = [trial.suggest_float(f"x{i}", 0, 1) for i in range(1, 4)]
+    return -sum(ALPHA[i] * math.exp(-sum(A3[i][j] * (x[j] - P3[i][j]) ** 2 for j in range(3))) for i in range(4))
+
+
+def stybtang4(trial):
+    x = [trial.suggest_float(f"x{i}", -5, 5) for i in range(1, 5)]
+    return 0.5 * sum(v ** 4 - 16 * v ** 2 + 5 * v for v in x)
+
+
 def mixed4(trial):
     x = trial.suggest_float("x", -5, 10)
     n = trial.suggest_int("n", 0, 20)
@@ -70,6 +84,8 @@ FUNCTIONS = {
     "hartmann6": (hartmann6, HARTMANN_OPT),
     "rosenbrock4": (rosenbrock(4), 0.0),
     "mixed4": (mixed4, 0.0),
+    "hartmann3": (hartmann3, -3.86278),
+    "stybtang4": (stybtang4, -39.16616570377142 * 4),
 }
 
 
