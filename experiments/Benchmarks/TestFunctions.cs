@@ -83,17 +83,20 @@ public sealed record TestFunction(string Name, SearchSpace Space, double Optimum
     };
 
     public static TestFunction Hartmann6() => new("hartmann6",
-        new SearchSpace(Enumerable.Range(1, 6).Select(i => new DoubleParameter($"x{i}", 0, 1))), -3.32237, 100, x =>
+        new SearchSpace(Enumerable.Range(1, 6).Select(i => new DoubleParameter($"x{i}", 0, 1))), -3.32237, 100, x => Hartmann(x, HartmannA, HartmannP));
+
+    /// <summary>The Hartmann family: −Σᵢ αᵢ exp(−Σⱼ Aᵢⱼ(xⱼ − Pᵢⱼ)²), in as many dimensions as A has columns.</summary>
+    private static double Hartmann(double[] x, double[,] a, double[,] p)
+    {
+        var sum = 0.0;
+        for (var i = 0; i < 4; i++)
         {
-            var sum = 0.0;
-            for (var i = 0; i < 4; i++)
-            {
-                var inner = 0.0;
-                for (var j = 0; j < 6; j++) inner += HartmannA[i, j] * (x[j] - HartmannP[i, j]) * (x[j] - HartmannP[i, j]);
-                sum += HartmannAlpha[i] * Math.Exp(-inner);
-            }
-            return -sum;
-        });
+            var inner = 0.0;
+            for (var j = 0; j < a.GetLength(1); j++) inner += a[i, j] * (x[j] - p[i, j]) * (x[j] - p[i, j]);
+            sum += HartmannAlpha[i] * Math.Exp(-inner);
+        }
+        return -sum;
+    }
 
     private static readonly double[,] Hartmann3A = { { 3, 10, 30 }, { 0.1, 10, 35 }, { 3, 10, 30 }, { 0.1, 10, 35 } };
     private static readonly double[,] Hartmann3P =
@@ -103,17 +106,8 @@ public sealed record TestFunction(string Name, SearchSpace Space, double Optimum
 
     /// <summary>Hartmann3 on [0, 1]^3: minimum −3.86278 at (0.114614, 0.555649, 0.852547); 50 trials, as nearbound3.</summary>
     public static TestFunction Hartmann3() => new("hartmann3",
-        new SearchSpace(Enumerable.Range(1, 3).Select(i => new DoubleParameter($"x{i}", 0, 1))), -3.86278, 50, x =>
-        {
-            var sum = 0.0;
-            for (var i = 0; i < 4; i++)
-            {
-                var inner = 0.0;
-                for (var j = 0; j < 3; j++) inner += Hartmann3A[i, j] * (x[j] - Hartmann3P[i, j]) * (x[j] - Hartmann3P[i, j]);
-                sum += HartmannAlpha[i] * Math.Exp(-inner);
-            }
-            return -sum;
-        });
+        new SearchSpace(Enumerable.Range(1, 3).Select(i => new DoubleParameter($"x{i}", 0, 1))), -3.86278, 50,
+        x => Hartmann(x, Hartmann3A, Hartmann3P));
 
     /// <summary>Hartmann6 on the first six of nine parameters; the last three do not change the value.</summary>
     public static TestFunction Hartmann6In9() => Embedded(Hartmann6(), 9, spread: false);
