@@ -420,11 +420,19 @@ public sealed class StudyGrain(
         var reported = await Trial(number).Report(attempt, step, metrics);
         if (reported.Trial is not { } record) return reported;
         _heard[number] = DateTimeOffset.UtcNow;
-        if (await TrialProgress(record) is not { } reason) return reported;
-        // Stopped early: the trial ends here, observed at its last values; the client learns it from the answer.
-        var stopped = await Trial(number).Tell(attempt, TrialStatus.EarlyStopped, [], reason);
-        if (stopped.Trial is { } ended) await TrialFinished(ended);
-        return reported with { Trial = stopped.Trial ?? record, StopReason = reason };
+        if (await TrialProgress(record) is { } reason)
+        {
+            // Stopped early: the trial ends here, observed at its last values; the client learns it from the answer.
+            var stopped = await Trial(number).Tell(attempt, TrialStatus.EarlyStopped, [], reason);
+            if (stopped.Trial is { } ended) await TrialFinished(ended);
+            return reported with { Trial = stopped.Trial ?? record, StopReason = reason };
+        }
+        if (StudyCompletion.ResourceBudgetSpent(Spec.Budget, Resources) is null) return reported;
+        // The report that spends a resource budget ends the study in this turn, not at the timer's next tick: the client
+        // learns from this answer that its trial was stopped, and no report after it is taken, so the steps spent
+        // exceed budget.maxSteps by nothing (a benchmark at an equal budget depends on it).
+        await Advance();
+        return reported with { Trial = _trials[number] ?? record, StopReason = state.State.Status.IsTerminal() ? $"the study ended: {state.State.Reason}" : null };
     }
 
     public async Task<ExternalAnswer> Tell(int number, string attempt, Dictionary<string, double>? metrics, string? failed)
