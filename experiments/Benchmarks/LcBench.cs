@@ -20,8 +20,8 @@ public sealed record LcBenchOutcome(double? BestFullLength, int Epochs, double W
 /// (external trials: ask, one report of <c>val_accuracy</c> per epoch, tell), with several workers training at once
 /// in simulated time. Each worker's next epoch ends at its trial's start plus the surrogate's <c>time</c> to that epoch;
 /// events are taken in that order, so which reports a rule has seen when it judges is what it would have seen on
-/// real machines, and the run is deterministic. The budget is in epochs: once the epochs trained reach it, the study
-/// is stopped, running trials with it (the study file has no epoch budget yet). Per task: the best accuracy at the
+/// real machines, and the run is deterministic. The budget is in epochs, the study's own <c>budget.maxSteps</c>: the
+/// report that spends it ends the study and the trials running. Per task: the best accuracy at the
 /// last epoch, its distance to the best known (experiments/results/lcbench-best-known.json), epochs, wall time; Optuna
 /// 3.1 beside it (lcbench_optuna.py) on the same curves, budget and workers.
 /// </summary>
@@ -30,7 +30,7 @@ public static class LcBench
     public static readonly string[] TuningTasks = ["3945", "34539", "126025", "167104", "189906"];
     public static readonly string[] Algorithms = ["random", "tpe", "bayesian"];
 
-    /// <summary>"none" and the rules of <see cref="EarlyStoppingCatalog"/>: hyperband joins once the catalog has it.</summary>
+    /// <summary>"none" and the rules of <see cref="EarlyStoppingCatalog"/>: median, asha and hyperband.</summary>
     public static string[] Rules => ["none", .. EarlyStoppingCatalog.Names];
 
     /// <summary>
@@ -133,13 +133,13 @@ public static class LcBench
             objective: {metric: {{Metric}}, goal: maximize}
             algorithm: {name: {{algorithm}}, seed: {{seed}}}
             {{(rule == "none" ? "" : $"earlyStopping: {{name: {rule}, settings: {RuleSettings(rule)}}}")}}
-            budget: {maxTrials: {{budget}}, parallelTrials: {{workers}}, maxFailedTrials: 0}
+            budget: {maxSteps: {{budget}}, maxTrials: {{budget}}, parallelTrials: {{workers}}, maxFailedTrials: 0}
             parameters:
             {{surrogate.ParametersYaml()}}
             trial:
               external: {heartbeatTimeout: 1h}
             """;
-        // maxTrials is never what ends the run (every trial trains an epoch at least); the heartbeat timeout outlasts any
+        // maxSteps ends the run, never maxTrials (every trial trains an epoch at least); the heartbeat timeout outlasts any
         // run, since simulated hours pass in real seconds and no trial is ever silent.
         var study = grains.GetGrain<IStudyGrain>(Guid.NewGuid());
         await study.Create(new StudySource(yaml, "."), seed);
@@ -148,7 +148,7 @@ public static class LcBench
         // Each running trial's next epoch, ordered by when it ends in simulated time (then by the order it was queued, so ties are deterministic).
         var events = new PriorityQueue<Running, (double Time, long Order)>();
         long order = 0;
-        var (spent, trials, fullLength) = (0, 0, 0);
+        var (trials, fullLength) = (0, 0);
         double? best = null;
         var now = 0.0;
 
@@ -164,12 +164,13 @@ public static class LcBench
         }
 
         for (var w = 0; w < workers; w++) await Launch(0);
-        while (spent < budget && events.TryDequeue(out var running, out var when))
+        // Until the study refuses a report: the budget's last one ended it.
+        while (events.TryDequeue(out var running, out var when))
         {
-            now = when.Time;
-            spent++;
             var epoch = running.Curve[running.Epoch - 1];
             var answer = await study.Report(running.Number, running.Attempt, epoch.Epoch, new() { [Metric] = epoch.ValAccuracy });
+            if (answer.Refusal != Refusal.None) break;
+            now = when.Time;
             var ended = answer.StopReason is not null;
             if (!ended && epoch.Epoch == LcBenchSurrogate.Epochs)
             {
@@ -181,11 +182,12 @@ public static class LcBench
                 running.Epoch++;
                 events.Enqueue(running, (Math.Max(now, running.EndOf(running.Epoch)), order++));
             }
-            else if (spent < budget) await Launch(now);
+            else await Launch(now);
         }
-        // The budget is spent: what still runs is stopped with the study.
-        await study.Stop();
-        return new LcBenchOutcome(best, spent, now, trials, fullLength);
+        var end = await study.GetSnapshot();
+        if (end.Status != StudyStatus.Succeeded)
+            throw new InvalidOperationException($"lcbench-{task} {algorithm}+{rule} seed {seed} ended {end.Status}: {end.Reason}");
+        return new LcBenchOutcome(best, (int)end.Spent.Steps, now, trials, fullLength);
     }
 
     /// <summary>A trial on a simulated worker: its whole curve, known in advance, and the next epoch to report.</summary>
