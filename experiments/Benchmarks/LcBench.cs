@@ -37,7 +37,7 @@ public static class LcBench
     /// A rule's settings for curves of <see cref="LcBenchSurrogate.Epochs"/> epochs, as the study file writes them: asha's
     /// rungs at 1, 3, 9, 27 epochs; hyperband's brackets up to the last epoch. The others take their defaults.
     /// </summary>
-    private static string RuleSettings(string rule) => rule switch
+    public static string RuleSettings(string rule) => rule switch
     {
         "asha" => "{minStep: 1, reductionFactor: 3}",
         "hyperband" => $"{{minStep: 1, maxStep: {LcBenchSurrogate.Epochs}, reductionFactor: 3}}",
@@ -54,7 +54,8 @@ public static class LcBench
     /// <summary>camelCase both ways, as lcbench_optuna.py writes its runs; "+" of a set-up left as it is.</summary>
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    public sealed record Options(string[] Tasks, string[] Algorithms, string[] Rules, int[] Seeds, int Budget, int Workers,
+    /// <param name="Settings">Each rule's settings as the study file writes them: <see cref="RuleSettings"/> unless other ones are tried.</param>
+    public sealed record Options(string[] Tasks, string[] Algorithms, string[] Rules, IReadOnlyDictionary<string, string> Settings, int[] Seeds, int Budget, int Workers,
         string? Folder, bool Optuna, string? OptunaJson, string? Out);
 
     public static async Task<int> RunAsync(Options options)
@@ -84,9 +85,12 @@ public static class LcBench
                     foreach (var name in options.Rules)
                     {
                         var outcomes = new List<LcBenchOutcome>();
+                        var settings = options.Settings.GetValueOrDefault(name, RuleSettings(name));
                         foreach (var seed in options.Seeds)
-                            outcomes.Add(await RunStudyAsync(grains, surrogate, task, algorithm, name, seed, options.Budget, options.Workers));
-                        cells.Add(Cell.Of("ours", task, $"{algorithm}+{name}", options.Seeds, outcomes));
+                            outcomes.Add(await RunStudyAsync(grains, surrogate, task, algorithm, name, settings, seed, options.Budget, options.Workers));
+                        // Settings other than the usual ones are part of the set-up's name, so the tables tell them apart.
+                        var setup = settings == RuleSettings(name) ? $"{algorithm}+{name}" : $"{algorithm}+{name} {settings}";
+                        cells.Add(Cell.Of("ours", task, setup, options.Seeds, outcomes));
                         Console.Error.WriteLine($"{task} {algorithm}+{name}: {Show(cells[^1].BestFullLength)}% ({clock.Elapsed.TotalSeconds:F0} s)");
                     }
             await host.StopAsync();
@@ -126,13 +130,13 @@ public static class LcBench
 
     /// <summary>One study: <paramref name="workers"/> simulated machines ask for trials, train them epoch by epoch and report each epoch, until the epochs trained reach <paramref name="budget"/>.</summary>
     public static async Task<LcBenchOutcome> RunStudyAsync(IGrainFactory grains, LcBenchSurrogate surrogate, string task, string algorithm, string rule,
-        int seed, int budget, int workers)
+        string settings, int seed, int budget, int workers)
     {
         var yaml = $$"""
             name: lcbench-{{task}}
             objective: {metric: {{Metric}}, goal: maximize}
             algorithm: {name: {{algorithm}}, seed: {{seed}}}
-            {{(rule == "none" ? "" : $"earlyStopping: {{name: {rule}, settings: {RuleSettings(rule)}}}")}}
+            {{(rule == "none" ? "" : $"earlyStopping: {{name: {rule}, settings: {settings}}}")}}
             budget: {maxSteps: {{budget}}, maxTrials: {{budget}}, parallelTrials: {{workers}}, maxFailedTrials: 0}
             parameters:
             {{surrogate.ParametersYaml()}}

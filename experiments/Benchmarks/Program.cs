@@ -30,8 +30,8 @@ const string usage = """
                                        THREADS threads over HTTP (default 2000, 8) and each ask's p50/p99 (per hundred
                                        observations too); with random search, Optuna 3.1's ask/tell on JournalStorage
                                        from as many threads beside it (experiments/optuna-parity/optuna_asktell.py)
-      lcbench [--tasks T,T] [--algorithms a,b] [--rules r,r] [--seeds S,S] [--budget EPOCHS] [--workers N] [--optuna]
-              [--optuna-json FILE] [--out FILE] [--lcbench DIR] [--check]
+      lcbench [--tasks T,T] [--algorithms a,b] [--rules r,r] [--rule-settings 'RULE={...}'] [--seeds S,S]
+              [--budget EPOCHS] [--workers N] [--optuna] [--optuna-json FILE] [--out FILE] [--lcbench DIR] [--check]
                                        multi-fidelity search on LCBench's learning curves (issue 23): studies through the
                                        grains, each trial reporting val_accuracy per epoch, N workers in simulated time,
                                        until EPOCHS epochs are trained (default 1040, 4 workers, seeds 100-102, the five
@@ -39,7 +39,9 @@ const string usage = """
                                        the distance of the best 52-epoch accuracy to the best known, epochs, wall time;
                                        --optuna runs lcbench_optuna.py beside it (Optuna 3.1 samplers x pruners);
                                        --lcbench: the surrogate's folder (default ../shared/benchmarks/lcbench above the
-                                       repository); --check compares our curves with lcbench.py's
+                                       repository); --rule-settings (repeatable) tries a rule with other settings than
+                                       asha's rungs at 1, 3, 9, 27 and hyperband's brackets from 1 to 52 epochs;
+                                       --check compares our curves with lcbench.py's
       lcbench-best-known [--tasks T,T] [--samples N] [--out FILE] [--lcbench DIR]
                                        the long search on the surrogate that finds each task's best known accuracy
                                        (default every task, 500000 random configurations, then local refinement)
@@ -67,6 +69,7 @@ return args.FirstOrDefault() switch
         List("--tasks") is { Length: > 0 } tasks ? tasks : LcBench.TuningTasks,
         List("--algorithms") is { Length: > 0 } algorithms ? algorithms : LcBench.Algorithms,
         List("--rules") is { Length: > 0 } rules ? rules : LcBench.Rules,
+        args.Zip(args.Skip(1)).Where(p => p.First == "--rule-settings").Select(p => p.Second.Split('=', 2)).ToDictionary(p => p[0], p => p[1]),
         List("--seeds") is { Length: > 0 } seeds ? seeds.Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray() : [100, 101, 102],
         int.Parse(Option("--budget") ?? $"{LcBench.DefaultBudget}", CultureInfo.InvariantCulture),
         int.Parse(Option("--workers") ?? $"{LcBench.DefaultWorkers}", CultureInfo.InvariantCulture),
