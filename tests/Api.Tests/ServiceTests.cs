@@ -229,8 +229,12 @@ public sealed class ServiceTests : OnOneServer
         foreach (var path in new[] { "/api/studies", "/api/studies/{id}", "/api/studies/{id}/trials", "/api/studies/{id}/stop", "/api/studies/{id}/plots/{file}" })
             Assert.True(paths.TryGetProperty(path, out _), $"no {path} in the OpenAPI document");
         var study = document.GetProperty("components").GetProperty("schemas").GetProperty("StudyFile");
-        Assert.Equal(["name", "objective", "budget", "parameters", "trial"], study.GetProperty("required").EnumerateArray().Select(r => r.GetString()));
+        Assert.Equal(["name", "budget", "parameters", "trial"], study.GetProperty("required").EnumerateArray().Select(r => r.GetString()));
+        // One objective or several: each alternative requires one of the two fields.
+        Assert.Equal(["objective", "objectives"], study.GetProperty("oneOf").EnumerateArray().Select(o => o.GetProperty("required")[0].GetString()));
         var properties = study.GetProperty("properties");
+        Assert.Equal(4, properties.GetProperty("objectives").GetProperty("maxItems").GetInt32());
+        Assert.Equal(["metric"], properties.GetProperty("constraints").GetProperty("items").GetProperty("required").EnumerateArray().Select(r => r.GetString()));
         Assert.Contains("parameter set to run first", properties.GetProperty("enqueue").GetProperty("items").GetProperty("description").GetString());
         Assert.Equal(["from"], properties.GetProperty("warmStart").GetProperty("required").EnumerateArray().Select(r => r.GetString()));
     }
