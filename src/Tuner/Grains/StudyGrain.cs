@@ -410,9 +410,9 @@ public sealed class StudyGrain(
         if (failed is { Length: > MaxFailedReason })
             return ExternalAnswer.Refused(Refusal.Invalid, $"failed: a reason of at most {MaxFailedReason} characters");
         if (metrics is not null && InvalidMetrics(metrics) is { } invalid) return invalid;
-        var objective = Spec.Objective.Metric;
-        if (metrics is not null && !(metrics.TryGetValue(objective, out var value) && double.IsFinite(value)))
-            return ExternalAnswer.Refused(Refusal.Invalid, $"the metrics hold no finite value of the objective metric '{objective}'");
+        // Every objective's and constrained metric's value, as a step's trial must report them.
+        if (metrics is not null && Spec.RequiredMetrics.FirstOrDefault(m => !(metrics.TryGetValue(m, out var value) && double.IsFinite(value))) is { } missing)
+            return ExternalAnswer.Refused(Refusal.Invalid, $"the metrics hold no finite value of the {(Spec.Objectives.Any(o => o.Metric == missing) ? "objective" : "constrained")} metric '{missing}'");
         var answer = await Trial(number).Tell(attempt, failed is null ? TrialStatus.Succeeded : TrialStatus.Failed, metrics ?? [], failed);
         if (answer.Trial is { } record) await TrialFinished(record);
         return answer;
@@ -519,7 +519,8 @@ public sealed class StudyGrain(
             Spec.Objective.Goal == Goal.Maximize, Spec.Budget.MaxTrials, _trials.Count,
             state.State.Status.IsTerminal() ? 0 : counts.Running, counts.Succeeded, counts.Failed,
             _trials.Best(), state.State.CreatedAt, state.State.CompletedAt,
-            _trials.Count(t => t?.Status == TrialStatus.EarlyStopped), _trials.Sum(t => t?.Steps.Count(step => step.Cached) ?? 0));
+            _trials.Count(t => t?.Status == TrialStatus.EarlyStopped), _trials.Sum(t => t?.Steps.Count(step => step.Cached) ?? 0),
+            ParetoRanking.Front(Spec, _trials));
     }
 
     private static Dictionary<string, ParameterValue>? ToDictionary(IReadOnlyDictionary<string, ParameterValue>? values) =>

@@ -2,6 +2,7 @@ namespace Tuning.Tuner.Grains;
 
 /// <summary>A study at a glance: what progress displays and clients poll.</summary>
 /// <param name="CachedSteps">Steps of the study's trials taken from the cache instead of run.</param>
+/// <param name="Pareto">The front and its hypervolume, for a study of several objectives or constraints; null otherwise.</param>
 [GenerateSerializer, Immutable]
 public sealed record StudySnapshot(
     Guid Id,
@@ -20,7 +21,8 @@ public sealed record StudySnapshot(
     DateTimeOffset CreatedAt,
     DateTimeOffset? CompletedAt,
     int EarlyStopped = 0,
-    int CachedSteps = 0)
+    int CachedSteps = 0,
+    ParetoFront? Pareto = null)
 {
     /// <summary>Trials that ran to an end: succeeded, failed or stopped early.</summary>
     public int Done => Succeeded + Failed + EarlyStopped;
