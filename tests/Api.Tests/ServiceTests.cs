@@ -19,6 +19,17 @@ public sealed class ServiceTests : OnOneServer
     }
 
     [Fact]
+    public async Task A_study_of_several_objectives_shows_its_front_and_hypervolume()
+    {
+        var id = await SubmitAsync(RunCommandTests.TwoObjectives);
+        Assert.Equal("Succeeded", (await Server.WaitForEndAsync(_client, id)).GetProperty("status").GetString());
+        var one = await Json(await _client.GetAsync($"api/studies/{id}"), HttpStatusCode.OK);
+        Assert.Equal([0, 1, 2, 3], one.GetProperty("paretoTrials").EnumerateArray().Select(t => t.GetProperty("number").GetInt32()));
+        Assert.Equal(28.45, one.GetProperty("hypervolume").GetProperty("value").GetDouble(), 9);
+        Assert.Equal([3.3, 17.5], one.GetProperty("hypervolume").GetProperty("reference").EnumerateArray().Select(r => Math.Round(r.GetDouble(), 9)));
+    }
+
+    [Fact]
     public async Task A_study_is_submitted_listed_read_paged_and_its_spec_returned()
     {
         var id = await SubmitAsync(Server.Study(trials: 7));
