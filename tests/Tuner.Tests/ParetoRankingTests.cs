@@ -75,4 +75,20 @@ public sealed class ParetoRankingTests
         Assert.Equal([0], front.Trials.Select(t => t.Number));
         Assert.Null(ParetoRanking.Front(Spec("objective: {metric: accuracy, goal: maximize}"), [Trial(0, 0.9, 1)]));
     }
+
+    [Fact]
+    public void A_ranked_studys_observations_carry_every_objective_as_a_loss_and_the_violation()
+    {
+        var trials = new StudyTrials(AccuracyAndLatency.Objective, AccuracyAndLatency);
+        trials.Load(Trial(0, 0.9, 30, memory: 600));
+        trials.Load(Trial(1, 0.8, 10) with { Status = TrialStatus.EarlyStopped, Metrics = new() { ["accuracy"] = 0.8 } });
+        trials.Load(Trial(2, 0.9, 1, status: TrialStatus.Failed));
+        Assert.Equal([-0.9, 30], trials.Observations[0].Losses!);
+        Assert.Equal(88, trials.Observations[0].Violation);
+        // Stopped before it reported latency: the first objective alone, which suggesters of several objectives leave out.
+        Assert.Null(trials.Observations[1].Losses);
+        Assert.Equal(-0.8, trials.Observations[1].Loss);
+        Assert.Null(trials.Observations[2].Loss);
+        Assert.Equal([trials.Observations[0]], Algorithms.Suggesters.Observation.WithEveryObjective(trials.Observations));
+    }
 }

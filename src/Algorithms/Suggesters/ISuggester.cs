@@ -3,8 +3,27 @@ using Tuning.Algorithms.Space;
 namespace Tuning.Algorithms.Suggesters;
 
 /// <summary>A finished trial as a suggester sees it: its parameters and its objective, always to be minimised.</summary>
-/// <param name="Loss">The objective in minimisation form (negated for maximise goals); null where the trial failed.</param>
-public sealed record Observation(IReadOnlyDictionary<string, ParameterValue> Parameters, double? Loss);
+/// <param name="Loss">The objective in minimisation form (negated for maximise goals); null where the trial failed.
+/// With several objectives, the first.</param>
+/// <param name="Losses">With several objectives (or constraints), every objective in minimisation form, in the study
+/// file's order; null where the trial failed, and in a study of one unconstrained objective.</param>
+/// <param name="Violation">How far the trial's metrics break the study's constraints, summed over them: 0 where it is
+/// feasible (or the study has none).</param>
+public sealed record Observation(IReadOnlyDictionary<string, ParameterValue> Parameters, double? Loss, IReadOnlyList<double>? Losses = null, double Violation = 0)
+{
+    /// <summary>Every objective as a loss: <see cref="Losses"/>, or the one <see cref="Loss"/>; null where the trial failed.</summary>
+    public IReadOnlyList<double>? Objectives => Losses ?? (Loss is { } loss ? [loss] : null);
+
+    /// <summary>
+    /// The observations with a value of every objective: in a study of several, those with <see cref="Losses"/> (a warm
+    /// start's trials carry the first objective alone and are left out), in a study of one, every finished one.
+    /// </summary>
+    public static Observation[] WithEveryObjective(IReadOnlyList<Observation> observations)
+    {
+        var objectives = observations.Max(o => o.Objectives?.Count) ?? 0;
+        return observations.Where(o => o.Objectives?.Count == objectives && objectives > 0).ToArray();
+    }
+}
 
 /// <summary>What a suggester knows when it is asked for the parameters of trial <c>TrialNumber</c>.</summary>
 /// <param name="Completed">Finished trials: first the warm start's (an earlier study's, in its file's order), then this

@@ -101,7 +101,7 @@ public sealed class StudyGrain(
     private void Load(StudySource source, int seed)
     {
         _spec = specs.Get(source);
-        _trials = new StudyTrials(_spec.Objective);
+        _trials = new StudyTrials(_spec.Objective, _spec);
         var algorithm = AlgorithmCatalog.Find(_spec.Algorithm.Name)!;
         _suggester = algorithm.Create(_spec.Algorithm.Settings, _spec.Space, _spec.Algorithm.Seed ?? seed, _spec.Budget.MaxTrials);
         _earlyStopping = _spec.EarlyStopping is { } rule ? EarlyStoppingCatalog.Create(rule.Name, rule.Settings).Rule : null;

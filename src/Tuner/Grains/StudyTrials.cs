@@ -13,7 +13,9 @@ namespace Tuning.Tuner.Grains;
 /// grain's turns only, so each rule is tested without a silo; the grain keeps the lifecycle, the scheduling and the
 /// calls to other grains.
 /// </summary>
-public sealed class StudyTrials(ObjectiveSpec objective) : IReadOnlyList<TrialRecord?>
+/// <param name="study">The study, where it ranks trials by Pareto dominance (<see cref="StudySpec.RanksByPareto"/>): each
+/// observation then carries every objective and the constraints' violation too.</param>
+public sealed class StudyTrials(ObjectiveSpec objective, StudySpec? study = null) : IReadOnlyList<TrialRecord?>
 {
     private readonly List<TrialRecord?> _trials = [];
     private readonly List<Observation> _observations = [];
@@ -174,6 +176,17 @@ public sealed class StudyTrials(ObjectiveSpec objective) : IReadOnlyList<TrialRe
             ? points.Select(p => new CurvePoint(p.Step, objective.ToLoss(p.Value))).ToArray()
             : []);
 
+    /// <summary>
+    /// An ended trial with every objective and its violation. One stopped early before reporting every objective is
+    /// observed with the first alone, which the suggesters of several objectives leave out.
+    /// </summary>
+    private static Observation Ranked(StudySpec study, TrialRecord record, double loss)
+    {
+        var complete = study.Objectives.All(o => record.Metrics.TryGetValue(o.Metric, out var value) && double.IsFinite(value));
+        var losses = complete ? ParetoRanking.Losses(study, record.Metrics) : null;
+        return new Observation(record.Parameters, loss, losses, ParetoRanking.Violation(study, record.Metrics));
+    }
+
     /// <summary>Adds an ended trial to the observations at its trial number's place (<see cref="Observations"/>).</summary>
     private void Observe(TrialRecord record)
     {
@@ -185,6 +198,6 @@ public sealed class StudyTrials(ObjectiveSpec objective) : IReadOnlyList<TrialRe
         // where not to look, at the price of a pessimistic value there.
         var loss = record.Status is TrialStatus.Succeeded or TrialStatus.EarlyStopped ? Loss(record) : null;
         _observedNumbers.Insert(~at, record.Number);
-        _observations.Insert(~at, new Observation(record.Parameters, loss));
+        _observations.Insert(~at, study is { RanksByPareto: true } && loss is not null ? Ranked(study, record, loss.Value) : new Observation(record.Parameters, loss));
     }
 }
