@@ -32,6 +32,15 @@ public sealed class MultiObjectiveTests
     }
 
     [Fact]
+    public void Best_first_takes_fronts_in_rank_order_each_by_hypervolume_contribution_then_the_least_violation()
+    {
+        // Front 0 is A(1,3), B(2,2), C(3,0.5) under reference (3.3, 3.3): alone, A covers 1·0.3, B 1·1 and C 0.3·1.5.
+        // D(3,3) is the next front; E and F break constraints, F by less.
+        var order = Pareto.BestFirst(Points([1, 3], [2, 2], [3, 0.5], [3, 3], [0, 0], [0, 1]), [0, 0, 0, 0, 2, 1]);
+        Assert.Equal([1, 2, 0, 3, 5, 4], order);
+    }
+
+    [Fact]
     public void Crowding_distance_is_the_scaled_gap_between_neighbours_with_extremes_infinite()
     {
         var distances = Pareto.CrowdingDistances(Points([0, 4], [1, 2], [3, 1], [4, 0]));

@@ -96,4 +96,28 @@ public static class Pareto
         }
         return distances;
     }
+
+    /// <summary>
+    /// The points' indices best first, as MOTPE and Optuna's constrained TPE split good from bad trials: feasible points
+    /// (violation 0) by non-dominated rank, within a front by hypervolume contribution, largest first (against the
+    /// front's worst point scaled by 1.1, Optuna's reference), then infeasible points by violation, least first. Ties
+    /// keep the points' order.
+    /// </summary>
+    public static int[] BestFirst(IReadOnlyList<IReadOnlyList<double>> points, IReadOnlyList<double> violations)
+    {
+        var feasible = Enumerable.Range(0, points.Count).Where(i => violations[i] == 0).ToArray();
+        var ranks = Ranks(feasible.Select(i => points[i]).ToArray());
+        var order = new List<int>(points.Count);
+        foreach (var front in Enumerable.Range(0, feasible.Length).GroupBy(j => ranks[j]).OrderBy(g => g.Key))
+        {
+            var members = front.Select(j => feasible[j]).ToArray();
+            var memberPoints = members.Select(i => points[i]).ToArray();
+            var reference = Enumerable.Range(0, memberPoints[0].Count)
+                .Select(k => memberPoints.Max(p => p[k]) is var worst && worst == 0 ? 1e-12 : Math.Max(1.1 * worst, 0.9 * worst)).ToArray();
+            var contributions = Hypervolume.Contributions(memberPoints, reference);
+            order.AddRange(Enumerable.Range(0, members.Length).OrderByDescending(j => contributions[j]).ThenBy(j => members[j]).Select(j => members[j]));
+        }
+        order.AddRange(Enumerable.Range(0, points.Count).Where(i => violations[i] != 0).OrderBy(i => violations[i]).ThenBy(i => i));
+        return order.ToArray();
+    }
 }
