@@ -4,8 +4,8 @@ using Tuning.Algorithms.Suggesters;
 
 namespace Tuning.Algorithms.Tests;
 
-/// <summary>A test problem of several objectives (losses) and an optional constraint violation, in [0,1]^d.</summary>
-internal sealed record MultiObjectiveProblem(int Dimensions, Func<double[], double[]> Losses, Func<double[], double>? Violation = null)
+/// <summary>A test problem of several objectives (losses) and an optional constraint (its excess: at most 0 where it holds), in [0,1]^d.</summary>
+internal sealed record MultiObjectiveProblem(int Dimensions, Func<double[], double[]> Losses, Func<double[], double>? Excess = null)
 {
     public SearchSpace Space => new(Enumerable.Range(0, Dimensions).Select(i => new DoubleParameter($"x{i}", 0, 1)));
 
@@ -16,9 +16,9 @@ internal sealed record MultiObjectiveProblem(int Dimensions, Func<double[], doub
         return [x[0], g * (1 - Math.Sqrt(x[0] / g))];
     });
 
-    /// <summary>ZDT1 under x0 + x1 ≥ 0.5 (how far below it the trial lies is its violation): the front's left end is cut off.</summary>
+    /// <summary>ZDT1 under x0 + x1 ≥ 0.5: the front's left end is cut off.</summary>
     public static MultiObjectiveProblem ConstrainedZdt1(int dimensions) =>
-        Zdt1(dimensions) with { Violation = x => Math.Max(0, 0.5 - x[0] - x[1]) };
+        Zdt1(dimensions) with { Excess = x => 0.5 - x[0] - x[1] };
 
     /// <summary>Runs <paramref name="suggester"/> for <paramref name="trials"/> trials one at a time, as a study does.</summary>
     public List<Observation> Run(ISuggester suggester, int trials)
@@ -29,7 +29,7 @@ internal sealed record MultiObjectiveProblem(int Dimensions, Func<double[], doub
             var parameters = suggester.Suggest(new SuggestionContext(n, observed, []))!;
             var x = Enumerable.Range(0, Dimensions).Select(i => parameters[$"x{i}"].Number).ToArray();
             var losses = Losses(x);
-            observed.Add(new Observation(parameters, losses[0], losses, Violation?.Invoke(x) ?? 0));
+            observed.Add(new Observation(parameters, losses[0], losses, Excess is null ? null : [Excess(x)]));
         }
         return observed;
     }

@@ -38,9 +38,32 @@ public sealed class MultiObjectiveSearchTests
         foreach (var p in new[] { problem, constrained })
         {
             var (tpe, random) = (Total(p, seed => Tpe(p, seed)), Total(p, seed => new RandomSuggester(p.Space, seed)));
-            Assert.True(tpe > random * 1.5, $"tpe {tpe}, random {random}, constrained: {p.Violation is not null}");
+            Assert.True(tpe > random * 1.5, $"tpe {tpe}, random {random}, constrained: {p.Excess is not null}");
         }
     }
+
+    [Fact]
+    public void Bayesian_beats_random_search_on_zdt1_with_and_without_a_constraint()
+    {
+        double[] reference = [1.1, 2];
+        foreach (var problem in new[] { MultiObjectiveProblem.Zdt1(4), MultiObjectiveProblem.ConstrainedZdt1(4) })
+        {
+            var bayesian = MultiObjectiveProblem.Hypervolume(problem.Run(Bayesian(problem, 1), 40), reference);
+            var random = MultiObjectiveProblem.Hypervolume(problem.Run(new RandomSuggester(problem.Space, 1), 40), reference);
+            Assert.True(bayesian > random * 1.5, $"bayesian {bayesian}, random {random}, constrained: {problem.Excess is not null}");
+        }
+    }
+
+    [Fact]
+    public void Bayesian_looks_where_the_constraint_holds()
+    {
+        var bayesian = Bayesian(Square, 1);
+        var x0 = Enumerable.Range(24, 5).Select(n => bayesian.Suggest(new SuggestionContext(n, FeasibleFewAndInfeasibleMany, []))["x0"].Number).ToArray();
+        Assert.True(x0.Average() > 0.5, $"mean x0 {x0.Average()}");
+    }
+
+    private static BayesianSuggester Bayesian(MultiObjectiveProblem problem, int seed) =>
+        new(problem.Space, seed, BayesianSettings.Read(new SettingsReader(new Dictionary<string, string> { ["initialTrials"] = "10" }), problem.Space));
 
     private static TpeSuggester Tpe(MultiObjectiveProblem problem, int seed) =>
         new(problem.Space, seed, TpeSettings.Read(new SettingsReader(new Dictionary<string, string>())));
@@ -69,7 +92,7 @@ public sealed class MultiObjectiveSearchTests
         .. Enumerable.Range(0, 20).Select(i => At(0.1, 0.01 * i, 0, 0.3 + i))];
 
     private static Observation At(double x0, double x1, double loss, double violation) =>
-        new(Square.Space.FromUnit([x0, x1]), loss, [loss, loss], violation);
+        new(Square.Space.FromUnit([x0, x1]), loss, [loss, loss], [violation]);
 
     [Fact]
     public void Tpe_models_good_trials_among_the_feasible_ones_under_a_constraint()

@@ -90,6 +90,27 @@ public sealed class MultiObjectiveTests
         Assert.Equal([4.3, 3], Hypervolume.DerivedReference(Points([1, 2], [4, 2])));
     }
 
+    [Fact]
+    public void Chebyshev_scalarisation_scales_each_objective_to_the_unit_range_and_adds_a_little_of_the_sum()
+    {
+        // Objective 0 spans 0..10, objective 1 spans 1..3; weights (0.25, 0.75).
+        var scalarised = Chebyshev.Scalarise(Points([0, 3], [10, 1], [5, 2]), [0.25, 0.75]);
+        // (0, 1) -> max(0, 0.75) + 0.05·0.75; (1, 0) -> 0.25 + 0.05·0.25; (0.5, 0.5) -> 0.375 + 0.05·0.5.
+        Assert.Equal([0.7875, 0.2625, 0.4], scalarised.Select(v => Math.Round(v, 12)));
+    }
+
+    [Fact]
+    public void Chebyshev_weights_lie_on_the_simplex()
+    {
+        var random = new Random(4);
+        for (var i = 0; i < 100; i++)
+        {
+            var weights = Chebyshev.RandomWeights(3, random);
+            Assert.Equal(1, weights.Sum(), 12);
+            Assert.All(weights, w => Assert.InRange(w, 0, 1));
+        }
+    }
+
     /// <summary>The union of the boxes by inclusion and exclusion over every subset: slow, and plainly right.</summary>
     private static double InclusionExclusion(IReadOnlyList<IReadOnlyList<double>> points, double[] reference)
     {

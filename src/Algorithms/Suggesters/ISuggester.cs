@@ -7,10 +7,13 @@ namespace Tuning.Algorithms.Suggesters;
 /// With several objectives, the first.</param>
 /// <param name="Losses">With several objectives (or constraints), every objective in minimisation form, in the study
 /// file's order; null where the trial failed, and in a study of one unconstrained objective.</param>
-/// <param name="Violation">How far the trial's metrics break the study's constraints, summed over them: 0 where it is
-/// feasible (or the study has none).</param>
-public sealed record Observation(IReadOnlyDictionary<string, ParameterValue> Parameters, double? Loss, IReadOnlyList<double>? Losses = null, double Violation = 0)
+/// <param name="Excesses">Per constraint of the study, how far the trial's metric lies beyond its bound: at most 0 where
+/// the constraint holds, positive infinity where the metric is missing; null in a study without constraints.</param>
+public sealed record Observation(IReadOnlyDictionary<string, ParameterValue> Parameters, double? Loss, IReadOnlyList<double>? Losses = null, IReadOnlyList<double>? Excesses = null)
 {
+    /// <summary>How far the trial breaks the constraints, summed over them: 0 where it is feasible (or the study has none).</summary>
+    public double Violation => Excesses?.Sum(e => Math.Max(0, e)) ?? 0;
+
     /// <summary>Every objective as a loss: <see cref="Losses"/>, or the one <see cref="Loss"/>; null where the trial failed.</summary>
     public IReadOnlyList<double>? Objectives => Losses ?? (Loss is { } loss ? [loss] : null);
 

@@ -74,9 +74,13 @@ public sealed record ObjectiveSpec(string Metric, Goal Goal, double? Target, IRe
 /// trial that breaks it at a step cannot become feasible and may be stopped there.</param>
 public sealed record ConstraintSpec(string Metric, double? Max, double? Min, bool Monotone)
 {
+    /// <summary>How far <paramref name="value"/> lies beyond the nearer bound: at most 0 where it holds them (the
+    /// margin, negated), positive where it breaks one. What a model of the constraint learns.</summary>
+    public double Excess(double value) =>
+        Math.Max(value - (Max ?? double.PositiveInfinity), (Min ?? double.NegativeInfinity) - value);
+
     /// <summary>How far <paramref name="value"/> lies outside the bounds: 0 where it holds them.</summary>
-    public double Violation(double value) =>
-        Math.Max(0, value - (Max ?? double.PositiveInfinity)) + Math.Max(0, (Min ?? double.NegativeInfinity) - value);
+    public double Violation(double value) => Math.Max(0, Excess(value));
 }
 
 /// <param name="Seed">Null where the file gave none: the study then draws one and keeps it.</param>

@@ -33,7 +33,11 @@ public static class ParetoRanking
 
     /// <summary>How far the metrics break the constraints, summed (0: they hold every one); infinite where one is missing.</summary>
     public static double Violation(StudySpec spec, IReadOnlyDictionary<string, double> metrics) =>
-        spec.AllConstraints.Sum(c => metrics.TryGetValue(c.Metric, out var value) && double.IsFinite(value) ? c.Violation(value) : double.PositiveInfinity);
+        Excesses(spec, metrics).Sum(e => Math.Max(0, e));
+
+    /// <summary>Per constraint, how far the metric lies beyond its bound (<see cref="ConstraintSpec.Excess"/>); infinite where it is missing.</summary>
+    public static double[] Excesses(StudySpec spec, IReadOnlyDictionary<string, double> metrics) =>
+        spec.AllConstraints.Select(c => metrics.TryGetValue(c.Metric, out var value) && double.IsFinite(value) ? c.Excess(value) : double.PositiveInfinity).ToArray();
 
     /// <summary>A trial's objectives as losses (every one minimised), in the order of <see cref="StudySpec.Objectives"/>.</summary>
     public static double[] Losses(StudySpec spec, IReadOnlyDictionary<string, double> metrics) =>

@@ -184,7 +184,7 @@ public sealed class StudyTrials(ObjectiveSpec objective, StudySpec? study = null
     {
         var complete = study.Objectives.All(o => record.Metrics.TryGetValue(o.Metric, out var value) && double.IsFinite(value));
         var losses = complete ? ParetoRanking.Losses(study, record.Metrics) : null;
-        return new Observation(record.Parameters, loss, losses, ParetoRanking.Violation(study, record.Metrics));
+        return new Observation(record.Parameters, loss, losses, study.AllConstraints.Count > 0 ? ParetoRanking.Excesses(study, record.Metrics) : null);
     }
 
     /// <summary>Adds an ended trial to the observations at its trial number's place (<see cref="Observations"/>).</summary>
