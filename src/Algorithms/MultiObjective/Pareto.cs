@@ -97,6 +97,19 @@ public static class Pareto
         return distances;
     }
 
+    /// <summary>Each point's crowding distance within its front, the fronts given by <paramref name="ranks"/>.</summary>
+    public static double[] CrowdingWithinFronts(IReadOnlyList<IReadOnlyList<double>> points, IReadOnlyList<int> ranks)
+    {
+        var crowding = new double[points.Count];
+        foreach (var front in Enumerable.Range(0, points.Count).GroupBy(i => ranks[i]))
+        {
+            var members = front.ToArray();
+            var distances = CrowdingDistances(members.Select(i => points[i]).ToArray());
+            for (var j = 0; j < members.Length; j++) crowding[members[j]] = distances[j];
+        }
+        return crowding;
+    }
+
     /// <summary>
     /// The points' indices best first, as MOTPE and Optuna's constrained TPE split good from bad trials: feasible points
     /// (violation 0) by non-dominated rank, within a front by hypervolume contribution, largest first (against the

@@ -64,13 +64,7 @@ public sealed class Nsga2Suggester(SearchSpace space, int seed, Nsga2Settings se
         var points = finished.Select(o => o.Objectives!).ToArray();
         var violations = finished.Select(o => o.Violation).ToArray();
         var ranks = Pareto.Ranks(points, violations.Any(v => v > 0) ? violations : null);
-        var crowding = new double[finished.Length];
-        foreach (var front in Enumerable.Range(0, finished.Length).GroupBy(i => ranks[i]))
-        {
-            var members = front.ToArray();
-            var distances = Pareto.CrowdingDistances(members.Select(i => points[i]).ToArray());
-            for (var j = 0; j < members.Length; j++) crowding[members[j]] = distances[j];
-        }
+        var crowding = Pareto.CrowdingWithinFronts(points, ranks);
         // Ties in crowding keep the earlier trial: the order is a function of the observations alone.
         var chosen = Enumerable.Range(0, finished.Length).OrderBy(i => ranks[i]).ThenByDescending(i => crowding[i]).ThenBy(i => i).Take(size).ToArray();
         return (chosen.Select(i => finished[i]).ToArray(), chosen.Select(i => ranks[i]).ToArray(), chosen.Select(i => crowding[i]).ToArray());
