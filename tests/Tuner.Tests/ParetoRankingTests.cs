@@ -91,4 +91,24 @@ public sealed class ParetoRankingTests
         Assert.Null(trials.Observations[2].Loss);
         Assert.Equal([trials.Observations[0]], Algorithms.Suggesters.Observation.WithEveryObjective(trials.Observations));
     }
+
+    [Fact]
+    public void A_running_trial_that_breaks_a_monotone_constraint_is_stopped_through_the_ranked_question()
+    {
+        var spec = Spec("objectives: [{metric: accuracy, goal: maximize}, {metric: latency, goal: minimize}]",
+            "constraints: [{metric: memory, max: 512, monotone: true}]");
+        var trials = new StudyTrials(spec.Objective, spec);
+        var running = Trial(trials.HandOut(), 0.5, 10, status: TrialStatus.Running) with
+        {
+            Intermediate = new()
+            {
+                ["accuracy"] = [new(1, 0.5)], ["latency"] = [new(1, 10)], ["memory"] = [new(1, 300), new(2, 700)],
+            },
+        };
+        trials.Started(running);
+        Assert.True(trials.Progress(running, out var judgedUpTo));
+        var rule = Algorithms.EarlyStopping.EarlyStoppingCatalog.Create("median", new Dictionary<string, string>()).Rule!;
+        Assert.Equal("stopped early at step 2: memory=700 breaks its bound (max 512), and the constraint is monotone",
+            Algorithms.EarlyStopping.ParetoStopping.Judge(rule, trials.RankedQuestion(running, judgedUpTo)));
+    }
 }

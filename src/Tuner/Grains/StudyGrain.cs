@@ -291,7 +291,9 @@ public sealed class StudyGrain(
     {
         if (_spec is null || state.State.Status.IsTerminal() || !_trials.Progress(record, out var judgedUpTo) || _earlyStopping is null)
             return Task.FromResult<string?>(null);
-        return Task.FromResult(_earlyStopping.Judge(_trials.Question(record, judgedUpTo)));
+        return Task.FromResult(Spec.RanksByPareto
+            ? ParetoStopping.Judge(_earlyStopping, _trials.RankedQuestion(record, judgedUpTo))
+            : _earlyStopping.Judge(_trials.Question(record, judgedUpTo)));
     }
 
     /// <summary>Ends the study if a completion rule says so; otherwise fills free trial slots with new suggestions.</summary>

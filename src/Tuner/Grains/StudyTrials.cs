@@ -117,6 +117,24 @@ public sealed class StudyTrials(ObjectiveSpec objective, StudySpec? study = null
     }
 
     /// <summary>
+    /// What early stopping asks about trial <paramref name="record"/> in a study that ranks by Pareto dominance, after
+    /// <see cref="Progress"/> took it: every objective's curve and the monotone constraints' of each trial.
+    /// </summary>
+    public ParetoQuestion RankedQuestion(TrialRecord record, long judgedUpTo)
+    {
+        var others = _trials.OfType<TrialRecord>().Where(t => t.Number != record.Number && t.Status != TrialStatus.Cancelled).ToArray();
+        return new ParetoQuestion(
+            Curves(record), judgedUpTo,
+            others.Where(t => t.Status == TrialStatus.Succeeded).Select(Curves).ToArray(),
+            others.Select(Curves).ToArray(),
+            study!.AllConstraints.Where(c => c.Monotone).Select(c => new MonotoneBound(c.Metric, c.Max, c.Min)).ToArray());
+    }
+
+    private ObjectiveCurves Curves(TrialRecord record) => new(record.Number,
+        study!.Objectives.Select(o => MetricCurve(record, o.Metric, o.ToLoss)).ToArray(),
+        study.AllConstraints.Where(c => c.Monotone).Select(c => MetricCurve(record, c.Metric, value => value)).ToArray());
+
+    /// <summary>
     /// An ended study has no running trial: one that never stored its end (its run did not end in time, or the process
     /// died between the study's end and the trial's) is shown as cancelled. <paramref name="ended"/>: what the cancelled
     /// trials answered, taken first.
@@ -171,9 +189,12 @@ public sealed class StudyTrials(ObjectiveSpec objective, StudySpec? study = null
     }
 
     /// <summary>A trial's learning curve: the objective's intermediate values, as losses.</summary>
-    private LearningCurve Curve(TrialRecord record) =>
-        new(record.Number, record.Intermediate.TryGetValue(objective.Metric, out var points)
-            ? points.Select(p => new CurvePoint(p.Step, objective.ToLoss(p.Value))).ToArray()
+    private LearningCurve Curve(TrialRecord record) => MetricCurve(record, objective.Metric, objective.ToLoss);
+
+    /// <summary>A trial's intermediate values of <paramref name="metric"/>, each made a curve's value by <paramref name="value"/>.</summary>
+    private static LearningCurve MetricCurve(TrialRecord record, string metric, Func<double, double> value) =>
+        new(record.Number, record.Intermediate.TryGetValue(metric, out var points)
+            ? points.Select(p => new CurvePoint(p.Step, value(p.Value))).ToArray()
             : []);
 
     /// <summary>
