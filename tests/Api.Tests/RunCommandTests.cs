@@ -29,6 +29,7 @@ public sealed class RunCommandTests() : InTemporaryFolder("tuning-run-")
         // One unconstrained objective: no front, no feasibility, study.json as before several objectives came.
         Assert.False(root.TryGetProperty("paretoTrials", out _));
         Assert.All(trials, t => Assert.False(t.TryGetProperty("feasible", out _)));
+        Assert.All(Reports.Plots.ParetoKinds, kind => Assert.False(File.Exists(Path.Combine(Root, "out", kind + ".svg"))));
         var best = trials.MinBy(t => t.GetProperty("metrics").GetProperty("objective").GetDouble());
         Assert.Equal(best.GetProperty("number").GetInt32(), root.GetProperty("bestTrial").GetProperty("number").GetInt32());
         // Each trial reports Branin at its own parameters: nothing is mixed up between trials on the way.
@@ -81,6 +82,8 @@ public sealed class RunCommandTests() : InTemporaryFolder("tuning-run-")
         Assert.True(exit == 0, $"exit {exit}\n{output}\n{error}");
         Assert.Contains("Pareto front: 4 trials, hypervolume 28.45 against (a=3.3, b=17.5, derived from the trials)", output);
         Assert.Contains("  trial 2: a=2, b=4; x = 2", output);
+        Assert.All(Reports.Plots.ParetoKinds, kind => Assert.StartsWith("<?xml", File.ReadAllText(Path.Combine(Root, "out", kind + ".svg"))));
+        Assert.Contains("infeasible", File.ReadAllText(Path.Combine(Root, "out", "pareto-front.svg")));
         using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(Root, "out", "study.json")));
         var root = json.RootElement;
         Assert.Equal([0, 1, 2, 3], root.GetProperty("paretoTrials").EnumerateArray().Select(t => t.GetProperty("number").GetInt32()));

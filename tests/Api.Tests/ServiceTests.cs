@@ -27,6 +27,8 @@ public sealed class ServiceTests : OnOneServer
         Assert.Equal([0, 1, 2, 3], one.GetProperty("paretoTrials").EnumerateArray().Select(t => t.GetProperty("number").GetInt32()));
         Assert.Equal(28.45, one.GetProperty("hypervolume").GetProperty("value").GetDouble(), 9);
         Assert.Equal([3.3, 17.5], one.GetProperty("hypervolume").GetProperty("reference").EnumerateArray().Select(r => Math.Round(r.GetDouble(), 9)));
+        foreach (var kind in Reports.Plots.ParetoKinds)
+            Assert.Equal(HttpStatusCode.OK, (await _client.GetAsync($"api/studies/{id}/plots/{kind}.svg")).StatusCode);
     }
 
     [Fact]

@@ -12,7 +12,7 @@ public static class StudyReports
     {
         StudyJson.WriteFile(Path.Combine(directory, "study.json"), study, trials, recommended);
         var written = new List<string>();
-        foreach (var kind in Plots.Kinds)
+        foreach (var kind in Plots.Names)
         {
             OxyPlot.PlotModel model;
             try
@@ -21,7 +21,7 @@ public static class StudyReports
             }
             catch (PlotException)
             {
-                continue; // this study has no such plot (a contour needs two numeric parameters)
+                continue; // this study has no such plot (a contour needs two numeric parameters, a front several objectives)
             }
             var path = Path.Combine(directory, kind + ".svg");
             using (var file = File.Create(path)) Plots.WriteSvg(model, file);
