@@ -60,6 +60,12 @@ public sealed class StudyGrain(
     private ISuggester? _suggester;
     private EarlyStoppingRule? _earlyStopping;
     private Recommender? _recommender;
+
+    /// <summary>
+    /// The front as of the number of succeeded trials it was ranked at: clients poll the snapshot (tuner run ten times a
+    /// second), and only a newly succeeded trial changes the front (a succeeded trial never changes afterwards).
+    /// </summary>
+    private (int Succeeded, ParetoFront? Front)? _front;
     private bool _exhausted;
 
     /// <summary>When each external trial's client was last heard of (ask, report, heartbeat); held in memory only.</summary>
@@ -522,7 +528,13 @@ public sealed class StudyGrain(
             state.State.Status.IsTerminal() ? 0 : counts.Running, counts.Succeeded, counts.Failed,
             _trials.Best(), state.State.CreatedAt, state.State.CompletedAt,
             _trials.Count(t => t?.Status == TrialStatus.EarlyStopped), _trials.Sum(t => t?.Steps.Count(step => step.Cached) ?? 0),
-            ParetoRanking.Front(Spec, _trials));
+            Front(counts.Succeeded));
+    }
+
+    private ParetoFront? Front(int succeeded)
+    {
+        if (_front is not { } kept || kept.Succeeded != succeeded) _front = kept = (succeeded, ParetoRanking.Front(Spec, _trials));
+        return kept.Front;
     }
 
     private static Dictionary<string, ParameterValue>? ToDictionary(IReadOnlyDictionary<string, ParameterValue>? values) =>
