@@ -65,6 +65,20 @@ public sealed class MultiObjectiveSearchTests
     private static BayesianSuggester Bayesian(MultiObjectiveProblem problem, int seed) =>
         new(problem.Space, seed, BayesianSettings.Read(new SettingsReader(new Dictionary<string, string> { ["initialTrials"] = "10" }), problem.Space));
 
+    [Fact]
+    public void Warm_start_observations_are_left_out_of_a_constrained_search()
+    {
+        // One objective under a constraint: this study's observations carry it as Losses with the constraint's excess,
+        // a warm start's trial as Loss alone, with no excess; no suggester may take it for one of this study's.
+        var problem = MultiObjectiveProblem.ConstrainedZdt1(2) with { Losses = x => [x[0] + x[1]] };
+        var observed = problem.Run(new RandomSuggester(problem.Space, 1), 12);
+        var warm = new Observation(problem.Space.FromUnit([0.5, 0.5]), 0.5);
+        var context = new SuggestionContext(12, [warm, .. observed], [], WarmStarted: 1);
+        Assert.Equal(observed, Observation.WithEveryObjective(context.Completed));
+        foreach (var suggester in new ISuggester[] { Tpe(problem, 1), Bayesian(problem, 1), new Nsga2Suggester(problem.Space, 1, new Nsga2Settings(4, 0.9, null, "sbx")) })
+            Assert.NotNull(suggester.Suggest(context));
+    }
+
     private static TpeSuggester Tpe(MultiObjectiveProblem problem, int seed) =>
         new(problem.Space, seed, TpeSettings.Read(new SettingsReader(new Dictionary<string, string>())));
 

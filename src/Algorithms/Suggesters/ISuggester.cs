@@ -21,11 +21,10 @@ public sealed record Observation(IReadOnlyDictionary<string, ParameterValue> Par
     /// The observations with a value of every objective: in a study of several, those with <see cref="Losses"/> (a warm
     /// start's trials carry the first objective alone and are left out), in a study of one, every finished one.
     /// </summary>
-    public static Observation[] WithEveryObjective(IReadOnlyList<Observation> observations)
-    {
-        var objectives = observations.Max(o => o.Objectives?.Count) ?? 0;
-        return observations.Where(o => o.Objectives?.Count == objectives && objectives > 0).ToArray();
-    }
+    public static Observation[] WithEveryObjective(IReadOnlyList<Observation> observations) =>
+        observations.Any(o => o.Losses is not null)
+            ? observations.Where(o => o.Losses is not null).ToArray()
+            : observations.Where(o => o.Loss is not null).ToArray();
 }
 
 /// <summary>What a suggester knows when it is asked for the parameters of trial <c>TrialNumber</c>.</summary>
