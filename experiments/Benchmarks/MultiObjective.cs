@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Tuning.Algorithms.MultiObjective;
+using Tuning.Algorithms.Sampling;
 using Tuning.Algorithms.Space;
 using Tuning.Algorithms.Suggesters;
 
@@ -103,6 +104,34 @@ public static class MultiObjectiveBenchmark
                 foreach (var (sampler, runs) in theirs)
                     Console.WriteLine($"  {"optuna " + sampler,-14} {Median(runs.Select(function.Hypervolume).ToArray()),12:G6}");
         }
+        return 0;
+    }
+
+    /// <summary>
+    /// Milliseconds of one bayesian suggestion with 2 objectives (ZDT1) and 3 (DTLZ2), 6-D, given 100 and 300 random
+    /// observations: the median of five suggestions, each with its own scalarisation (so no fit is reused between them).
+    /// </summary>
+    public static int Latency()
+    {
+        foreach (var function in MultiObjectiveFunction.Suite.Where(f => f.Name is "zdt1" or "dtlz2"))
+            foreach (var count in new[] { 100, 300 })
+            {
+                var random = new Random(count);
+                var observed = Enumerable.Range(0, count).Select(_ =>
+                {
+                    var x = UniformPoint.Draw(random, function.Dimensions);
+                    var losses = function.Losses(x);
+                    return new Observation(function.Space.FromUnit(x), losses[0], losses);
+                }).ToList();
+                var suggester = AlgorithmCatalog.Find("bayesian")!.Create(new Dictionary<string, string>(), function.Space, 1);
+                var times = Enumerable.Range(0, 5).Select(i =>
+                {
+                    var clock = Stopwatch.StartNew();
+                    suggester.Suggest(new SuggestionContext(count + i, observed, []));
+                    return clock.Elapsed.TotalMilliseconds;
+                }).ToArray();
+                Console.WriteLine($"bayesian, {function.Losses(new double[function.Dimensions]).Length} objectives ({function.Name}), {count} observations: median {Median(times):F0} ms");
+            }
         return 0;
     }
 
