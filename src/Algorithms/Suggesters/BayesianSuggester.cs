@@ -110,12 +110,15 @@ public sealed class BayesianSuggester : ISuggester
 
         var x = observed.Select(o => _inputs.ToFeatures(_space.ToUnit(o.Parameters))).ToArray();
         // Several objectives: ParEGO, a random Chebyshev scalarisation per trial, modelled as one objective.
-        var losses = observed.Any(o => o.Losses is not null)
-            ? Chebyshev.Scalarise(observed.Select(o => o.Losses!).ToArray(),
-                Chebyshev.RandomWeights(observed[0].Losses!.Count, new Random(Seeds.ForTrial(_seed ^ WeightsSalt, context.TrialNumber))))
+        var several = observed.Any(o => o.Losses is not null);
+        var losses = several ? Scalarised(observed, Chebyshev.RandomWeights(observed[0].Losses!.Count, new Random(Seeds.ForTrial(_seed ^ WeightsSalt, context.TrialNumber))))
             : observed.Select(o => o.Loss!.Value).ToArray();
         var y = GaussianProcess.Standardise(losses);
-        var hyperparameters = FitHyperparameters(x, losses, y);
+        // From the checkpoint fits on, the hyperparameters are fitted to the equal-weight scalarisation, which stays the
+        // same from trial to trial, so checkpoints are reused as with one objective; each trial's own scalarisation is
+        // then conditioned on with them. A fit per trial cost 2 s at 100 observations and 8.5 s at 300.
+        var fitted = several && x.Length >= WarmFitsFrom ? Scalarised(observed, Enumerable.Repeat(1.0 / observed[0].Losses!.Count, observed[0].Losses!.Count).ToArray()) : losses;
+        var hyperparameters = FitHyperparameters(x, fitted, GaussianProcess.Standardise(fitted));
         var model = Model(x, y, hyperparameters);
 
         var taken = context.Pending.Select(p => _inputs.ToFeatures(_space.ToUnit(p))).ToArray();
@@ -147,6 +150,9 @@ public sealed class BayesianSuggester : ISuggester
         }
         return InitialDesign(context, random);
     }
+
+    private static double[] Scalarised(Observation[] observed, double[] weights) =>
+        Chebyshev.Scalarise(observed.Select(o => o.Losses!).ToArray(), weights);
 
     /// <summary>Salts the seed of ParEGO's weights, so they are drawn independently of the trial's other random choices.</summary>
     private const int WeightsSalt = 0x5EED_CEB1;
