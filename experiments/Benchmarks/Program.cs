@@ -18,6 +18,13 @@ const string usage = """
                                        our tpe beside Optuna's TPESampler (experiments/optuna-parity, Debian's
                                        python3-optuna) on the same functions, budgets and seeds (default 20);
                                        --optuna-json reuses the script's saved output instead of running it
+      multi-objective [--seeds N] [--functions a,b] [--algorithms a,b] [--python PATH] [--optuna-json FILE] [--latency]
+                                       hypervolume at the budget, median over seeds 100-109 (N seeds from 100): ZDT1
+                                       6-D 80 trials, DTLZ2 3 objectives 6-D 80, BraninCurrin 40, C2-DTLZ2 6-D 80
+                                       (constrained); our random, tpe, bayesian, nsga2 beside Optuna 3.1's NSGA-II and
+                                       MOTPE (experiments/optuna-parity/optuna_multi.py), scored by the same code;
+                                       --latency: bayesian's milliseconds per suggestion, 2 and 3 objectives, at 100
+                                       and 300 observations
       latency                          JSON: median milliseconds of one suggestion given N observations
       throughput [TRIALS] [PARALLEL] [--end-to-end] [--no-cache] [--optuna]
                                        trivial trials on the embedded store (default 2000, 8): trials per second;
@@ -62,6 +69,9 @@ return args.FirstOrDefault() switch
         Option("--budget") is { } budget ? int.Parse(budget, CultureInfo.InvariantCulture) : null),
     "tpe-parity" => TpeParity.Run(int.Parse(Option("--seeds") ?? "20", CultureInfo.InvariantCulture), List("--functions"), Option("--python"),
         List("--settings").Select(s => s.Split('=', 2)).ToDictionary(p => p[0], p => p.Length > 1 ? p[1] : ""), Option("--optuna-json")),
+    "multi-objective" when args.Contains("--latency") => MultiObjectiveBenchmark.Latency(),
+    "multi-objective" => MultiObjectiveBenchmark.Run(int.Parse(Option("--seeds") ?? "10", CultureInfo.InvariantCulture), List("--functions"),
+        List("--algorithms"), Option("--python"), Option("--optuna-json")),
     "latency" => Latency.Run(),
     "throughput" => await Throughput.RunAsync(Arg(1, 2000), Arg(2, 8), args.Contains("--end-to-end"), !args.Contains("--no-cache"), args.Contains("--optuna")),
     "lcbench" when args.Contains("--check") => LcBench.Check(Option("--lcbench")),

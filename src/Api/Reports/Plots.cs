@@ -26,7 +26,14 @@ public sealed class PlotException(string message) : Exception(message);
 /// </summary>
 public static class Plots
 {
+    /// <summary>The plots every study has.</summary>
     public static readonly string[] Kinds = ["history", "parallel-coordinates", "intermediate", "slice", "importance", "contour"];
+
+    /// <summary>The plots of a study of several objectives or constraints (<see cref="StudySpec.RanksByPareto"/>).</summary>
+    public static readonly string[] ParetoKinds = ["pareto-front", "hypervolume-history"];
+
+    /// <summary>Every plot a client may ask for.</summary>
+    public static readonly string[] Names = [.. Kinds, .. ParetoKinds];
 
     private const int ColouredLines = 100;
     private const int GreyLines = 400;
@@ -47,7 +54,9 @@ public static class Plots
             "slice" => Slice(data, space),
             "importance" => Importance(data, space),
             "contour" => Contour(data, space, options.Parameters),
-            _ => throw new PlotException($"unknown plot '{kind}'; plots: {string.Join(", ", Kinds)}"),
+            "pareto-front" => ParetoFront(study, trials, spec),
+            "hypervolume-history" => HypervolumeHistory(study, trials, spec),
+            _ => throw new PlotException($"unknown plot '{kind}'; plots: {string.Join(", ", Names)}"),
         };
         model.Background = OxyColors.White;
         // Read on a page at half its size: larger than OxyPlot's 12 px.
@@ -117,6 +126,70 @@ public static class Plots
         var (top, topValue) = data.Ranked.First();
         model.Series.Add(BestPoint(top, top.Number, topValue));
         model.Legends.Add(OutsideLegend());
+        return model;
+    }
+
+    /// <summary>The front of a study's feasible trials where there is one to draw; the reason as a <see cref="PlotException"/> where not.</summary>
+    private static ParetoFront Front(StudySnapshot study, StudySpec spec, string kind) =>
+        !spec.RanksByPareto ? throw new PlotException($"{kind} needs several objectives or constraints (objectives: or constraints: in the study file)")
+        : study.Pareto is { Trials.Length: > 0 } front ? front
+        : throw new PlotException($"{kind}: no trial is feasible yet");
+
+    /// <summary>
+    /// The first two objectives of every succeeded trial, feasible ones in colour and infeasible ones grey, with the front
+    /// drawn through its trials. With one objective (under constraints) each trial's objective against its number.
+    /// </summary>
+    private static PlotModel ParetoFront(StudySnapshot study, IReadOnlyList<TrialRecord> trials, StudySpec spec)
+    {
+        var front = Front(study, spec, "pareto-front");
+        var objectives = spec.Objectives;
+        var several = objectives.Count > 1;
+        var yTitle = objectives[several ? 1 : 0].Metric;
+        var xTitle = several ? objectives[0].Metric : "trial";
+        double X(TrialRecord t) => several ? t.Metrics[xTitle] : t.Number;
+        double Y(TrialRecord t) => t.Metrics[yTitle];
+        var model = new PlotModel
+        {
+            Title = $"Pareto front: {yTitle} against {xTitle}",
+            Subtitle = $"study {study.Name}, {front.Trials.Length} trials on the front" +
+                       (objectives.Count > 2 ? $"; the first two of {objectives.Count} objectives" : ""),
+        };
+        model.Axes.Add(new LinearAxis { Position = AxisPosition.Bottom, Title = xTitle });
+        model.Axes.Add(new LinearAxis { Position = AxisPosition.Left, Title = yTitle });
+        var succeeded = trials.Where(t => t.Status == TrialStatus.Succeeded && objectives.All(o => t.Metrics.ContainsKey(o.Metric))).ToArray();
+        var infeasible = new ScatterSeries { Title = "infeasible", MarkerType = MarkerType.Circle, MarkerSize = 3, MarkerFill = OxyColor.FromAColor(140, OxyColors.Gray) };
+        var feasible = new ScatterSeries { Title = "feasible", MarkerType = MarkerType.Circle, MarkerSize = 3, MarkerFill = OxyColor.FromAColor(160, OxyColors.SteelBlue) };
+        foreach (var trial in succeeded)
+            (front.Infeasible.Contains(trial.Number) ? infeasible : feasible).Points.Add(new ScatterPoint(X(trial), Y(trial)));
+        var line = new LineSeries { Title = "front", Color = OxyColors.OrangeRed, StrokeThickness = 2, MarkerType = MarkerType.Diamond, MarkerSize = 5, MarkerFill = OxyColors.OrangeRed };
+        foreach (var trial in front.Trials.OrderBy(X)) line.Points.Add(new DataPoint(X(trial), Y(trial)));
+        model.Series.Add(infeasible);
+        model.Series.Add(feasible);
+        model.Series.Add(line);
+        model.Legends.Add(new Legend { LegendPosition = LegendPosition.RightTop, LegendBackground = OxyColor.FromAColor(200, OxyColors.White) });
+        return model;
+    }
+
+    /// <summary>The hypervolume of the feasible trials up to each trial, against the study's reference point as it stands now.</summary>
+    private static PlotModel HypervolumeHistory(StudySnapshot study, IReadOnlyList<TrialRecord> trials, StudySpec spec)
+    {
+        var front = Front(study, spec, "hypervolume-history");
+        var reference = spec.Objectives.Select((o, k) => o.ToLoss(front.Reference[k])).ToArray();
+        var model = new PlotModel { Title = "Hypervolume of the feasible trials so far" };
+        model.Axes.Add(new LinearAxis { Position = AxisPosition.Bottom, Title = "trial", MinimumMajorStep = 1, MinimumMinorStep = 1 });
+        model.Axes.Add(new LinearAxis { Position = AxisPosition.Left, Title = "hypervolume" + (front.ReferenceDerived.Any(d => d) ? " (reference derived from the trials)" : "") });
+        var history = new StairStepSeries { Title = "hypervolume", Color = OxyColors.SteelBlue, StrokeThickness = 2 };
+        var points = new List<IReadOnlyList<double>>();
+        foreach (var trial in trials.Where(t => ParetoRanking.Feasible(spec, t)).OrderBy(t => t.Number))
+        {
+            var losses = ParetoRanking.Losses(spec, trial.Metrics);
+            if (points.Any(p => Algorithms.MultiObjective.Pareto.Dominates(p, losses))) continue;
+            points.RemoveAll(p => Algorithms.MultiObjective.Pareto.Dominates(losses, p));
+            points.Add(losses);
+            history.Points.Add(new DataPoint(trial.Number, Algorithms.MultiObjective.Hypervolume.Of(points, reference)));
+        }
+        if (trials.Count > 0 && history.Points.Count > 0) history.Points.Add(new DataPoint(trials.Max(t => t.Number), history.Points[^1].Y));
+        model.Series.Add(history);
         return model;
     }
 
