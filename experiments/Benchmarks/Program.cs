@@ -30,8 +30,9 @@ const string usage = """
                                        THREADS threads over HTTP (default 2000, 8) and each ask's p50/p99 (per hundred
                                        observations too); with random search, Optuna 3.1's ask/tell on JournalStorage
                                        from as many threads beside it (experiments/optuna-parity/optuna_asktell.py)
-      service [TRIALS]                 tuner serve: a study of TRIALS trials over HTTP (default 10000), then the
-                                       milliseconds of each request that opens its dashboard page
+      service [TRIALS]                 tuner serve: a study of TRIALS trials asked and told over HTTP (default 10000),
+                                       then p50/p99 of each request its dashboard page makes, the page's load in
+                                       Debian's Chromium and the server's CPU while one page follows the study
     """;
 
 string? Option(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
