@@ -8,7 +8,7 @@
 
 const app = document.getElementById("app");
 const connection = document.getElementById("connection");
-const PLOTS = ["history", "parallel-coordinates", "slice", "importance", "contour", "intermediate"];
+const PLOTS = ["history", "parallel-coordinates", "slice", "importance", "contour", "intermediate", "edf", "timeline"];
 const PAGE = 50;
 // The studies list has no event stream of its own: it asks this often, and redraws only what changed.
 const LIST_REFRESH_MS = 5000;
