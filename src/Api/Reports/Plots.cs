@@ -63,8 +63,7 @@ public static class Plots
     public static void WriteSvg(PlotModel model, Stream stream) =>
         new OxyPlot.SkiaSharp.SvgExporter { Width = 960, Height = 600 }.Export(model, stream);
 
-    public static void WritePng(PlotModel model, Stream stream) =>
-        new OxyPlot.SkiaSharp.PngExporter { Width = 960, Height = 600 }.Export(model, stream);
+    public static void WritePng(PlotModel model, Stream stream) => FontFallbackContext.WritePng(model, stream, 960, 600);
 
     /// <summary>The succeeded trials with a finite objective, and what "better" means for this study.</summary>
     private sealed class StudyData(StudySnapshot study, IReadOnlyList<TrialRecord> trials, ObjectiveSpec objective)
@@ -416,7 +415,9 @@ public static class Plots
         var now = DateTimeOffset.UtcNow;
         double Seconds(DateTimeOffset at) => (at - origin).TotalSeconds;
         var model = new PlotModel { Title = "Timeline of the trials" + (shown.Count < started.Count ? $" (the latest {shown.Count})" : "") };
-        model.Axes.Add(new LinearAxis { Position = AxisPosition.Bottom, Title = "seconds since the first trial started", Minimum = 0, MaximumPadding = 0.1 });
+        // Room on the right for the silo names written beside the latest bars.
+        model.Axes.Add(new LinearAxis { Position = AxisPosition.Bottom, Title = "seconds since the first trial started", Minimum = 0,
+            MaximumPadding = shown.Count <= LabelledBars ? 0.4 : 0.05 });
         model.Axes.Add(new LinearAxis { Position = AxisPosition.Left, Title = "trial", MinimumMajorStep = 1, MinimumMinorStep = 1, StartPosition = 1, EndPosition = 0,
             MinimumPadding = 0.02, MaximumPadding = 0.02 });
         var thickness = Math.Clamp(400.0 / shown.Count, 1, 12);
