@@ -103,18 +103,7 @@ public static class Service
     /// </summary>
     private static async Task<string> FillAsync(HttpClient client, int trials)
     {
-        var id = await Submit(client, $$"""
-            name: service
-            objective: {metric: objective, goal: minimize}
-            algorithm: {name: random, seed: 1}
-            budget: {maxTrials: {{trials + 1}}, maxFailedTrials: 0}
-            parameters:
-              - {name: x, type: double, min: 0, max: 1}
-              - {name: lr, type: double, min: 1e-4, max: 1, scale: log}
-              - {name: opt, type: categorical, values: [sgd, adam]}
-            trial:
-              external: {heartbeatTimeout: 24h}
-            """);
+        var id = await Submit(client, ExternalStudy("service", "random", trials + 1, "24h"));
         var left = trials;
         await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
         {
@@ -137,7 +126,21 @@ public static class Service
         return id;
     }
 
-    private static async Task<string> Submit(HttpClient client, string yaml)
+    /// <summary>A study whose trials clients ask for and tell: three parameters (a double, a log-scale double, a categorical).</summary>
+    internal static string ExternalStudy(string name, string algorithm, int maxTrials, string heartbeat) => $$"""
+        name: {{name}}
+        objective: {metric: objective, goal: minimize}
+        algorithm: {name: {{algorithm}}, seed: 1}
+        budget: {maxTrials: {{maxTrials}}, maxFailedTrials: 0}
+        parameters:
+          - {name: x, type: double, min: 0, max: 1}
+          - {name: lr, type: double, min: 1e-4, max: 1, scale: log}
+          - {name: opt, type: categorical, values: [sgd, adam]}
+        trial:
+          external: {heartbeatTimeout: {{heartbeat}}}
+        """;
+
+    internal static async Task<string> Submit(HttpClient client, string yaml)
     {
         var created = await client.PostAsync("api/studies", new StringContent(yaml, Encoding.UTF8, "application/yaml"));
         created.EnsureSuccessStatusCode();
