@@ -52,8 +52,9 @@ const string usage = """
       lcbench-best-known [--tasks T,T] [--samples N] [--out FILE] [--lcbench DIR]
                                        the long search on the surrogate that finds each task's best known accuracy
                                        (default every task, 500000 random configurations, then local refinement)
-      service [TRIALS]                 tuner serve: a study of TRIALS trials over HTTP (default 10000), then the
-                                       milliseconds of each request that opens its dashboard page
+      service [TRIALS]                 tuner serve: a study of TRIALS trials asked and told over HTTP (default 10000),
+                                       then p50/p99 of each request its dashboard page makes, the page's load in
+                                       Debian's Chromium and the server's CPU while one page follows the study
     """;
 
 string? Option(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();

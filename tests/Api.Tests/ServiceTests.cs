@@ -261,6 +261,35 @@ public sealed class ServiceTests : OnOneServer
     }
 
     [Fact]
+    public async Task The_edf_rises_over_the_objectives_values_and_the_timeline_shows_each_trial_its_silo_and_cached_steps()
+    {
+        // The same study twice: the second takes its steps from the cache the first filled.
+        var study = Server.Study(name: "timed", trials: 6);
+        await Server.WaitForEndAsync(_client, await SubmitAsync(study));
+        var id = await SubmitAsync(study);
+        var ended = await Server.WaitForEndAsync(_client, id);
+        var best = ended.GetProperty("bestTrial").GetProperty("number").GetInt32();
+        var trials = (await Json(await _client.GetAsync($"api/studies/{id}/trials?limit=100"), HttpStatusCode.OK)).GetProperty("trials").EnumerateArray().ToArray();
+        async Task<XDocument> SvgAsync(string kind) => XDocument.Parse(await _client.GetStringAsync($"api/studies/{id}/plots/{kind}.svg"));
+
+        var edf = await SvgAsync("edf");
+        Assert.Contains("Empirical distribution of objective", Texts(edf));
+        Assert.Contains("share of succeeded trials at or below", Texts(edf));
+        Assert.Contains($"trial {best}, the best", Texts(edf));
+        // The share axis runs from 0 to 1 whatever the values.
+        Assert.Contains("0", Texts(edf).Split('|'));
+        Assert.Contains("1", Texts(edf).Split('|'));
+
+        var timeline = Texts(await SvgAsync("timeline"));
+        Assert.Contains("Timeline of the trials", timeline);
+        Assert.Contains("Succeeded", timeline.Split('|'));
+        Assert.Contains("a step taken from the cache", timeline.Split('|'));
+        Assert.Contains($"trial {best}, the best", timeline);
+        var silo = trials[0].GetProperty("silo").GetString()!;
+        Assert.Equal(trials.Length, timeline.Split('|').Count(text => text == silo));
+    }
+
+    [Fact]
     public async Task The_openapi_document_describes_the_endpoints_and_the_study_file()
     {
         var document = await Json(await _client.GetAsync("openapi/v1.json"), HttpStatusCode.OK);

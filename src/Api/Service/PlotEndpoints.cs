@@ -22,7 +22,7 @@ public static class PlotEndpoints
     public static void Map(WebApplication app) =>
         app.MapGet("/api/studies/{id}/plots/{file}", Plot)
             .WithTags("studies")
-            .WithSummary("A plot of the study: history, parallel-coordinates, intermediate (?trials=3,7), slice, importance, contour (?params=x1,x2); with several objectives or constraints pareto-front, hypervolume-history; .svg or .png")
+            .WithSummary("A plot of the study: history, parallel-coordinates, intermediate (?trials=3,7), slice, importance, contour (?params=x1,x2), edf, timeline; with several objectives or constraints pareto-front, hypervolume-history; .svg or .png")
             .Produces(StatusCodes.Status200OK, contentType: "image/svg+xml")
             .Produces(StatusCodes.Status200OK, contentType: "image/png")
             .ProducesProblem(StatusCodes.Status400BadRequest)
