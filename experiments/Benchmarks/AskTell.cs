@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net.Http.Json;
-using System.Text;
 using System.Text.Json;
 
 namespace Tuning.Benchmarks;
@@ -21,20 +20,7 @@ public static class AskTell
             var (app, client) = await Service.StartAsync(folder);
             await using var stopping = app;
             using var _ = client;
-            var yaml = $$"""
-                name: asktell
-                objective: {metric: objective, goal: minimize}
-                algorithm: {name: {{algorithm}}, seed: 1}
-                budget: {maxTrials: {{rounds}}, maxFailedTrials: 0}
-                parameters:
-                  - {name: x, type: double, min: 0, max: 1}
-                  - {name: lr, type: double, min: 1e-4, max: 1, scale: log}
-                  - {name: opt, type: categorical, values: [sgd, adam]}
-                trial:
-                  external: {heartbeatTimeout: 5m}
-                """;
-            var created = await client.PostAsync("api/studies", new StringContent(yaml, Encoding.UTF8, "application/yaml"));
-            var id = JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString();
+            var id = await Service.Submit(client, Service.ExternalStudy("asktell", algorithm, rounds, "5m"));
             var asks = new ConcurrentBag<(int Number, double Milliseconds)>();
             var clock = Stopwatch.StartNew();
             await Task.WhenAll(Enumerable.Range(0, threads).Select(_ => Task.Run(async () =>

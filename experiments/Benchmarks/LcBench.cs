@@ -20,8 +20,8 @@ public sealed record LcBenchOutcome(double? BestFullLength, int Epochs, double W
 /// (external trials: ask, one report of <c>val_accuracy</c> per epoch, tell), with several workers training at once
 /// in simulated time. Each worker's next epoch ends at its trial's start plus the surrogate's <c>time</c> to that epoch;
 /// events are taken in that order, so which reports a rule has seen when it judges is what it would have seen on
-/// real machines, and the run is deterministic. The budget is in epochs: once the epochs trained reach it, the study
-/// is stopped, running trials with it (the study file has no epoch budget yet). Per task: the best accuracy at the
+/// real machines, and the run is deterministic. The budget is in epochs, the study's own <c>budget.maxSteps</c>: the
+/// report that spends it ends the study and the trials running. Per task: the best accuracy at the
 /// last epoch, its distance to the best known (experiments/results/lcbench-best-known.json), epochs, wall time; Optuna
 /// 3.1 beside it (lcbench_optuna.py) on the same curves, budget and workers.
 /// </summary>
@@ -30,14 +30,14 @@ public static class LcBench
     public static readonly string[] TuningTasks = ["3945", "34539", "126025", "167104", "189906"];
     public static readonly string[] Algorithms = ["random", "tpe", "bayesian"];
 
-    /// <summary>"none" and the rules of <see cref="EarlyStoppingCatalog"/>: hyperband joins once the catalog has it.</summary>
+    /// <summary>"none" and the rules of <see cref="EarlyStoppingCatalog"/>: median, asha and hyperband.</summary>
     public static string[] Rules => ["none", .. EarlyStoppingCatalog.Names];
 
     /// <summary>
     /// A rule's settings for curves of <see cref="LcBenchSurrogate.Epochs"/> epochs, as the study file writes them: asha's
     /// rungs at 1, 3, 9, 27 epochs; hyperband's brackets up to the last epoch. The others take their defaults.
     /// </summary>
-    private static string RuleSettings(string rule) => rule switch
+    public static string RuleSettings(string rule) => rule switch
     {
         "asha" => "{minStep: 1, reductionFactor: 3}",
         "hyperband" => $"{{minStep: 1, maxStep: {LcBenchSurrogate.Epochs}, reductionFactor: 3}}",
@@ -54,7 +54,8 @@ public static class LcBench
     /// <summary>camelCase both ways, as lcbench_optuna.py writes its runs; "+" of a set-up left as it is.</summary>
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    public sealed record Options(string[] Tasks, string[] Algorithms, string[] Rules, int[] Seeds, int Budget, int Workers,
+    /// <param name="Settings">Each rule's settings as the study file writes them: <see cref="RuleSettings"/> unless other ones are tried.</param>
+    public sealed record Options(string[] Tasks, string[] Algorithms, string[] Rules, IReadOnlyDictionary<string, string> Settings, int[] Seeds, int Budget, int Workers,
         string? Folder, bool Optuna, string? OptunaJson, string? Out);
 
     public static async Task<int> RunAsync(Options options)
@@ -84,9 +85,12 @@ public static class LcBench
                     foreach (var name in options.Rules)
                     {
                         var outcomes = new List<LcBenchOutcome>();
+                        var settings = options.Settings.GetValueOrDefault(name, RuleSettings(name));
                         foreach (var seed in options.Seeds)
-                            outcomes.Add(await RunStudyAsync(grains, surrogate, task, algorithm, name, seed, options.Budget, options.Workers));
-                        cells.Add(Cell.Of("ours", task, $"{algorithm}+{name}", options.Seeds, outcomes));
+                            outcomes.Add(await RunStudyAsync(grains, surrogate, task, algorithm, name, settings, seed, options.Budget, options.Workers));
+                        // Settings other than the usual ones are part of the set-up's name, so the tables tell them apart.
+                        var setup = settings == RuleSettings(name) ? $"{algorithm}+{name}" : $"{algorithm}+{name} {settings}";
+                        cells.Add(Cell.Of("ours", task, setup, options.Seeds, outcomes));
                         Console.Error.WriteLine($"{task} {algorithm}+{name}: {Show(cells[^1].BestFullLength)}% ({clock.Elapsed.TotalSeconds:F0} s)");
                     }
             await host.StopAsync();
@@ -126,20 +130,20 @@ public static class LcBench
 
     /// <summary>One study: <paramref name="workers"/> simulated machines ask for trials, train them epoch by epoch and report each epoch, until the epochs trained reach <paramref name="budget"/>.</summary>
     public static async Task<LcBenchOutcome> RunStudyAsync(IGrainFactory grains, LcBenchSurrogate surrogate, string task, string algorithm, string rule,
-        int seed, int budget, int workers)
+        string settings, int seed, int budget, int workers)
     {
         var yaml = $$"""
             name: lcbench-{{task}}
             objective: {metric: {{Metric}}, goal: maximize}
             algorithm: {name: {{algorithm}}, seed: {{seed}}}
-            {{(rule == "none" ? "" : $"earlyStopping: {{name: {rule}, settings: {RuleSettings(rule)}}}")}}
-            budget: {maxTrials: {{budget}}, parallelTrials: {{workers}}, maxFailedTrials: 0}
+            {{(rule == "none" ? "" : $"earlyStopping: {{name: {rule}, settings: {settings}}}")}}
+            budget: {maxSteps: {{budget}}, maxTrials: {{budget}}, parallelTrials: {{workers}}, maxFailedTrials: 0}
             parameters:
             {{surrogate.ParametersYaml()}}
             trial:
               external: {heartbeatTimeout: 1h}
             """;
-        // maxTrials is never what ends the run (every trial trains an epoch at least); the heartbeat timeout outlasts any
+        // maxSteps ends the run, never maxTrials (every trial trains an epoch at least); the heartbeat timeout outlasts any
         // run, since simulated hours pass in real seconds and no trial is ever silent.
         var study = grains.GetGrain<IStudyGrain>(Guid.NewGuid());
         await study.Create(new StudySource(yaml, "."), seed);
@@ -148,7 +152,7 @@ public static class LcBench
         // Each running trial's next epoch, ordered by when it ends in simulated time (then by the order it was queued, so ties are deterministic).
         var events = new PriorityQueue<Running, (double Time, long Order)>();
         long order = 0;
-        var (spent, trials, fullLength) = (0, 0, 0);
+        var (trials, fullLength) = (0, 0);
         double? best = null;
         var now = 0.0;
 
@@ -164,12 +168,13 @@ public static class LcBench
         }
 
         for (var w = 0; w < workers; w++) await Launch(0);
-        while (spent < budget && events.TryDequeue(out var running, out var when))
+        // Until the study refuses a report: the budget's last one ended it.
+        while (events.TryDequeue(out var running, out var when))
         {
-            now = when.Time;
-            spent++;
             var epoch = running.Curve[running.Epoch - 1];
             var answer = await study.Report(running.Number, running.Attempt, epoch.Epoch, new() { [Metric] = epoch.ValAccuracy });
+            if (answer.Refusal != Refusal.None) break;
+            now = when.Time;
             var ended = answer.StopReason is not null;
             if (!ended && epoch.Epoch == LcBenchSurrogate.Epochs)
             {
@@ -181,11 +186,12 @@ public static class LcBench
                 running.Epoch++;
                 events.Enqueue(running, (Math.Max(now, running.EndOf(running.Epoch)), order++));
             }
-            else if (spent < budget) await Launch(now);
+            else await Launch(now);
         }
-        // The budget is spent: what still runs is stopped with the study.
-        await study.Stop();
-        return new LcBenchOutcome(best, spent, now, trials, fullLength);
+        var end = await study.GetSnapshot();
+        if (end.Status != StudyStatus.Succeeded)
+            throw new InvalidOperationException($"lcbench-{task} {algorithm}+{rule} seed {seed} ended {end.Status}: {end.Reason}");
+        return new LcBenchOutcome(best, (int)end.Spent.Steps, now, trials, fullLength);
     }
 
     /// <summary>A trial on a simulated worker: its whole curve, known in advance, and the next epoch to report.</summary>

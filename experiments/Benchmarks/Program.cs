@@ -25,6 +25,13 @@ const string usage = """
                                        our tpe's log l(x) - log g(x) beside Optuna 3.1's on the same observations (the
                                        first 20, 50, 99 trials of our tpe's run with seed N, default 100) at the same
                                        points, per parameter (experiments/optuna-parity/optuna_tpe_densities.py)
+      multi-objective [--seeds N] [--functions a,b] [--algorithms a,b] [--python PATH] [--optuna-json FILE] [--latency]
+                                       hypervolume at the budget, median over seeds 100-109 (N seeds from 100): ZDT1
+                                       6-D 80 trials, DTLZ2 3 objectives 6-D 80, BraninCurrin 40, C2-DTLZ2 6-D 80
+                                       (constrained); our random, tpe, bayesian, nsga2 beside Optuna 3.1's NSGA-II and
+                                       MOTPE (experiments/optuna-parity/optuna_multi.py), scored by the same code;
+                                       --latency: bayesian's milliseconds per suggestion, 2 and 3 objectives, at 100
+                                       and 300 observations
       latency                          JSON: median milliseconds of one suggestion given N observations
       throughput [TRIALS] [PARALLEL] [--end-to-end] [--no-cache] [--optuna]
                                        trivial trials on the embedded store (default 2000, 8): trials per second;
@@ -37,8 +44,8 @@ const string usage = """
                                        THREADS threads over HTTP (default 2000, 8) and each ask's p50/p99 (per hundred
                                        observations too); with random search, Optuna 3.1's ask/tell on JournalStorage
                                        from as many threads beside it (experiments/optuna-parity/optuna_asktell.py)
-      lcbench [--tasks T,T] [--algorithms a,b] [--rules r,r] [--seeds S,S] [--budget EPOCHS] [--workers N] [--optuna]
-              [--optuna-json FILE] [--out FILE] [--lcbench DIR] [--check]
+      lcbench [--tasks T,T] [--algorithms a,b] [--rules r,r] [--rule-settings 'RULE={...}'] [--seeds S,S]
+              [--budget EPOCHS] [--workers N] [--optuna] [--optuna-json FILE] [--out FILE] [--lcbench DIR] [--check]
                                        multi-fidelity search on LCBench's learning curves (issue 23): studies through the
                                        grains, each trial reporting val_accuracy per epoch, N workers in simulated time,
                                        until EPOCHS epochs are trained (default 1040, 4 workers, seeds 100-102, the five
@@ -46,12 +53,15 @@ const string usage = """
                                        the distance of the best 52-epoch accuracy to the best known, epochs, wall time;
                                        --optuna runs lcbench_optuna.py beside it (Optuna 3.1 samplers x pruners);
                                        --lcbench: the surrogate's folder (default ../shared/benchmarks/lcbench above the
-                                       repository); --check compares our curves with lcbench.py's
+                                       repository); --rule-settings (repeatable) tries a rule with other settings than
+                                       asha's rungs at 1, 3, 9, 27 and hyperband's brackets from 1 to 52 epochs;
+                                       --check compares our curves with lcbench.py's
       lcbench-best-known [--tasks T,T] [--samples N] [--out FILE] [--lcbench DIR]
                                        the long search on the surrogate that finds each task's best known accuracy
                                        (default every task, 500000 random configurations, then local refinement)
-      service [TRIALS]                 tuner serve: a study of TRIALS trials over HTTP (default 10000), then the
-                                       milliseconds of each request that opens its dashboard page
+      service [TRIALS]                 tuner serve: a study of TRIALS trials asked and told over HTTP (default 10000),
+                                       then p50/p99 of each request its dashboard page makes, the page's load in
+                                       Debian's Chromium and the server's CPU while one page follows the study
     """;
 
 string? Option(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
@@ -68,6 +78,9 @@ return args.FirstOrDefault() switch
     "tpe-parity" => TpeParity.Run(Regret.ParseSeeds(Option("--seeds"), Regret.HeldOutSeeds), List("--functions"), Option("--python"),
         List("--settings").Select(s => s.Split('=', 2)).ToDictionary(p => p[0], p => p.Length > 1 ? p[1] : ""), Option("--optuna-json")),
     "tpe-densities" => TpeDensities.Run(List("--functions"), Option("--python"), int.Parse(Option("--seed") ?? "100", CultureInfo.InvariantCulture)),
+    "multi-objective" when args.Contains("--latency") => MultiObjectiveBenchmark.Latency(),
+    "multi-objective" => MultiObjectiveBenchmark.Run(int.Parse(Option("--seeds") ?? "10", CultureInfo.InvariantCulture), List("--functions"),
+        List("--algorithms"), Option("--python"), Option("--optuna-json")),
     "latency" => Latency.Run(),
     "throughput" => await Throughput.RunAsync(Arg(1, 2000), Arg(2, 8), args.Contains("--end-to-end"), !args.Contains("--no-cache"), args.Contains("--optuna")),
     "lcbench" when args.Contains("--check") => LcBench.Check(Option("--lcbench")),
@@ -75,6 +88,7 @@ return args.FirstOrDefault() switch
         List("--tasks") is { Length: > 0 } tasks ? tasks : LcBench.TuningTasks,
         List("--algorithms") is { Length: > 0 } algorithms ? algorithms : LcBench.Algorithms,
         List("--rules") is { Length: > 0 } rules ? rules : LcBench.Rules,
+        args.Zip(args.Skip(1)).Where(p => p.First == "--rule-settings").Select(p => p.Second.Split('=', 2)).ToDictionary(p => p[0], p => p[1]),
         List("--seeds") is { Length: > 0 } seeds ? seeds.Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray() : [100, 101, 102],
         int.Parse(Option("--budget") ?? $"{LcBench.DefaultBudget}", CultureInfo.InvariantCulture),
         int.Parse(Option("--workers") ?? $"{LcBench.DefaultWorkers}", CultureInfo.InvariantCulture),

@@ -86,14 +86,16 @@ public static class TpeParity
         return 0;
     }
 
-    private static string? RunOptuna(string? python, string script, int[] seeds, TestFunction[] suite)
+    private static string? RunOptuna(string? python, string script, int[] seeds, TestFunction[] suite) =>
+        RunScript(python, script, new[] { "--seeds", string.Join(",", seeds) }.Concat(suite.Select(f => $"{f.Name}={f.Budget}")));
+
+    /// <summary>A Python script's standard output (Debian's python3 unless <paramref name="python"/>); null where it failed.</summary>
+    internal static string? RunScript(string? python, string script, IEnumerable<string> arguments)
     {
         var clock = Stopwatch.StartNew();
         python ??= DebianPython;
         var start = new ProcessStartInfo(python) { RedirectStandardOutput = true };
-        foreach (var argument in new[] { script, "--seeds", string.Join(",", seeds) }
-                     .Concat(suite.Select(f => $"{f.Name}={f.Budget}")))
-            start.ArgumentList.Add(argument);
+        foreach (var argument in arguments.Prepend(script)) start.ArgumentList.Add(argument);
         using var process = Process.Start(start)!;
         var output = process.StandardOutput.ReadToEnd();
         process.WaitForExit();

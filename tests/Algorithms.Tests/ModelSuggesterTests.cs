@@ -184,6 +184,8 @@ public class ModelSuggesterTests
     [InlineData("tpe", "startupTrials", "-1", "algorithm.settings.startupTrials")]
     [InlineData("tpe", "multivariate", "maybe", "algorithm.settings.multivariate")]
     [InlineData("sobol", "scramble", "yes please", "algorithm.settings.scramble")]
+    [InlineData("nsga2", "populationSize", "1", "algorithm.settings.populationSize")]
+    [InlineData("nsga2", "crossover", "blend", "algorithm.settings.crossover")]
     public void Bad_settings_are_refused_by_name(string algorithm, string setting, string value, string path)
     {
         var errors = AlgorithmCatalog.Find(algorithm)!.Validate(new Dictionary<string, string> { [setting] = value }, SuggesterTests.Mixed);

@@ -10,11 +10,11 @@ public sealed class AskTellTests : OnOneServer
 {
     /// <summary>A study run by clients: x and k from a small discrete space (18 points).</summary>
     public static string ExternalStudy(string name = "external", int trials = 4, string algorithm = "random", string heartbeat = "5m",
-        int maxRetries = 2, string earlyStopping = "") => $$"""
+        int maxRetries = 2, string earlyStopping = "", string budget = "") => $$"""
         name: {{name}}
         objective: {metric: loss, goal: minimize}
         algorithm: {name: {{algorithm}}, seed: 5}
-        budget: {maxTrials: {{trials}}, maxRetries: {{maxRetries}}}
+        budget: {maxTrials: {{trials}}, maxRetries: {{maxRetries}}{{budget}}}
         {{earlyStopping}}
         parameters:
           - {name: x, type: int, min: 0, max: 5}
@@ -88,6 +88,30 @@ public sealed class AskTellTests : OnOneServer
         var end = await Server.WaitForEndAsync(_client, id, TimeSpan.FromSeconds(10));
         Assert.Equal("Succeeded", end.GetProperty("status").GetString());
         Assert.Equal(1, end.GetProperty("earlyStopped").GetInt32());
+    }
+
+    [Fact]
+    public async Task The_report_that_spends_max_steps_ends_the_study_and_tells_its_trial_to_stop()
+    {
+        var id = await SubmitAsync(_client, ExternalStudy(trials: 10, budget: ", maxSteps: 3"));
+        var first = await Json(await AskAsync(_client, id), HttpStatusCode.Created);
+        var second = await Json(await AskAsync(_client, id), HttpStatusCode.Created);
+        for (var step = 1; step <= 2; step++)
+        {
+            var going = await Json(await PostAsync(_client, id, 0, "report", new { attempt = first.GetProperty("attempt").GetString(), step, metrics = new { loss = 1.0 } }), HttpStatusCode.OK);
+            Assert.False(going.GetProperty("stop").GetBoolean());
+        }
+        await Json(await TellAsync(_client, id, first, 1), HttpStatusCode.OK);
+        var last = await Json(await PostAsync(_client, id, 1, "report",
+            new { attempt = second.GetProperty("attempt").GetString(), step = 1, metrics = new { loss = 2.0 } }), HttpStatusCode.OK);
+        Assert.True(last.GetProperty("stop").GetBoolean());
+        Assert.Equal("the study ended: stopped by the budget: 3 steps reported, budget.maxSteps is 3", last.GetProperty("reason").GetString());
+        // Ended by that answer, not at a later tick: the next ask is refused at once, and no step past the budget was taken.
+        var refused = await Json(await AskAsync(_client, id), HttpStatusCode.Conflict);
+        Assert.Contains("ended", refused.GetProperty("detail").GetString());
+        var study = await Json(await _client.GetAsync($"api/studies/{id}"), HttpStatusCode.OK);
+        Assert.Equal("Succeeded", study.GetProperty("status").GetString());
+        Assert.Equal(3, study.GetProperty("resources").GetProperty("steps").GetInt64());
     }
 
     [Fact]

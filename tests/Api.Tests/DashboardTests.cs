@@ -179,6 +179,60 @@ public sealed class DashboardTests
     }
 
     [Fact]
+    public async Task The_table_filters_by_parameter_ranges_categories_and_status_and_keeps_the_filter_in_its_url()
+    {
+        await using var server = await Server.StartAsync();
+        using var client = server.Client();
+        var id = await SubmitAsync(client, AskTellTests.ExternalStudy(trials: 12));
+        var told = new List<(int Number, int X, string K, bool Failed)>();
+        for (var n = 0; n < 12; n++)
+        {
+            var trial = JsonDocument.Parse(await (await client.PostAsync($"api/studies/{id}/trials", null)).Content.ReadAsStringAsync()).RootElement;
+            var parameters = trial.GetProperty("parameters");
+            var failed = n % 4 == 3;
+            object outcome = failed ? new { attempt = trial.GetProperty("attempt").GetString(), failed = "out of memory" }
+                : new { attempt = trial.GetProperty("attempt").GetString(), metrics = new { loss = n } };
+            (await client.PostAsJsonAsync($"api/studies/{id}/trials/{n}/tell", outcome)).EnsureSuccessStatusCode();
+            told.Add((n, parameters.GetProperty("x").GetInt32(), parameters.GetProperty("k").GetString()!, failed));
+        }
+        await Server.WaitForEndAsync(client, id);
+        await using var browser = await HeadlessChromium.LaunchAsync();
+        var page = await browser.NewPageAsync();
+        await page.GotoAsync($"{server.Url}/#/studies/{id}");
+        await page.WaitForSelectorAsync("[data-testid=trial-row]");
+        async Task<int[]> ShownAsync(IPage on) =>
+            (await on.Locator("[data-testid=trial-row]").EvaluateAllAsync<string[]>("rows => rows.map(r => r.dataset.number)")).Select(int.Parse).ToArray();
+
+        // A range of a number and a category, all met; then a status besides.
+        await page.FillAsync("[data-testid=param-filter]", "x:1..3 k:a k:b");
+        await page.PressAsync("[data-testid=param-filter]", "Enter");
+        await page.WaitForFunctionAsync("location.hash.includes('param=x%3A1..3&param=k%3Aa&param=k%3Ab')", null, Patiently);
+        var inRange = told.Where(t => t.X is >= 1 and <= 3 && t.K is "a" or "b").ToArray();
+        Assert.NotEmpty(inRange);
+        await page.WaitForFunctionAsync($"document.querySelectorAll('[data-testid=trial-row]').length === {inRange.Length}", null, Patiently);
+        Assert.Equal(inRange.Select(t => t.Number), await ShownAsync(page));
+        await page.SelectOptionAsync("[data-testid=filter]", "Succeeded");
+        await page.WaitForFunctionAsync("location.hash.includes('status=Succeeded')", null, Patiently);
+        var succeeded = inRange.Where(t => !t.Failed).Select(t => t.Number).ToArray();
+        await page.WaitForFunctionAsync($"document.querySelectorAll('[data-testid=trial-row]').length === {succeeded.Length}", null, Patiently);
+        Assert.Equal(succeeded, await ShownAsync(page));
+
+        // The URL opens the same table elsewhere, its filters shown.
+        var shared = await browser.NewPageAsync();
+        await shared.GotoAsync(page.Url);
+        await shared.WaitForSelectorAsync("[data-testid=trial-row]");
+        Assert.Equal("x:1..3 k:a k:b", await shared.Locator("[data-testid=param-filter]").InputValueAsync());
+        Assert.Equal("Succeeded", await shared.Locator("[data-testid=filter]").InputValueAsync());
+        Assert.Equal(succeeded, await ShownAsync(shared));
+
+        // A condition the API cannot read says why, and the table stays as it was.
+        await shared.FillAsync("[data-testid=param-filter]", "x:1..many");
+        await shared.PressAsync("[data-testid=param-filter]", "Enter");
+        await shared.WaitForFunctionAsync("document.querySelector('[data-testid=filter-problem]').textContent.includes('NAME:MIN..MAX')", null, Patiently);
+        Assert.Equal(succeeded, await ShownAsync(shared));
+    }
+
+    [Fact]
     public async Task An_ended_study_stops_asking_and_an_early_stopped_trial_is_one_quiet_line()
     {
         await using var server = await Server.StartAsync();

@@ -26,6 +26,10 @@ public sealed class RunCommandTests() : InTemporaryFolder("tuning-run-")
         Assert.All(trials, t => Assert.Equal("Succeeded", t.GetProperty("status").GetString()));
         Assert.All(trials, t => Assert.Equal(JsonValueKind.Number, t.GetProperty("parameters").GetProperty("x1").ValueKind));
         Assert.All(trials, t => Assert.Equal("branin", t.GetProperty("steps")[0].GetProperty("name").GetString()));
+        // One unconstrained objective: no front, no feasibility, study.json as before several objectives came.
+        Assert.False(root.TryGetProperty("paretoTrials", out _));
+        Assert.All(trials, t => Assert.False(t.TryGetProperty("feasible", out _)));
+        Assert.All(Reports.Plots.ParetoKinds, kind => Assert.False(File.Exists(Path.Combine(Root, "out", kind + ".svg"))));
         var best = trials.MinBy(t => t.GetProperty("metrics").GetProperty("objective").GetDouble());
         Assert.Equal(best.GetProperty("number").GetInt32(), root.GetProperty("bestTrial").GetProperty("number").GetInt32());
         // Each trial reports Branin at its own parameters: nothing is mixed up between trials on the way.
@@ -51,6 +55,42 @@ public sealed class RunCommandTests() : InTemporaryFolder("tuning-run-")
         Assert.Equal(trials.Length, trials.Select(t => t.GetProperty("parameters").ToString()).Distinct().Count());
         // Random search's median best after 40 Branin trials is about 0.9; the model must do far better.
         Assert.InRange(json.RootElement.GetProperty("bestTrial").GetProperty("metrics").GetProperty("objective").GetDouble(), 0.397887, 0.45);
+    }
+
+    /// <summary>
+    /// x = 0..4 gives (a, b) = (x, (4 - x)²), each trading one objective for the other, and memory 100·x: x = 4 breaks
+    /// memory &lt;= 300. The reference derived from the feasible trials is a's worst 3 plus 0.3 and b's worst 16 plus 1.5,
+    /// and the front's staircase under it holds 28.45.
+    /// </summary>
+    internal const string TwoObjectives = """
+        name: front
+        objectives: [{metric: a, goal: minimize}, {metric: b, goal: minimize}]
+        constraints: [{metric: memory, max: 300}]
+        algorithm: {name: grid}
+        budget: {maxTrials: 5}
+        parameters: [{name: x, type: int, min: 0, max: 4}]
+        trial:
+          steps:
+            - {name: s, command: [sh, -c, 'echo a=$0 b=$(( (4 - $0) * (4 - $0) )) memory=$(( 100 * $0 ))', "${params.x}"]}
+        """;
+
+    [Fact]
+    public async Task A_study_of_two_objectives_and_a_constraint_reports_its_front_feasibility_and_hypervolume()
+    {
+        File.WriteAllText(Path.Combine(Root, "front.yaml"), TwoObjectives);
+        var (exit, output, error) = await Tuner.RunAsync(Root, "run", "front.yaml", "--out", "out", "--data", "data");
+        Assert.True(exit == 0, $"exit {exit}\n{output}\n{error}");
+        Assert.Contains("Pareto front: 4 trials, hypervolume 28.45 against (a=3.3, b=17.5, derived from the trials)", output);
+        Assert.Contains("  trial 2: a=2, b=4; x = 2", output);
+        Assert.All(Reports.Plots.ParetoKinds, kind => Assert.StartsWith("<?xml", File.ReadAllText(Path.Combine(Root, "out", kind + ".svg"))));
+        Assert.Contains("infeasible", File.ReadAllText(Path.Combine(Root, "out", "pareto-front.svg")));
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(Root, "out", "study.json")));
+        var root = json.RootElement;
+        Assert.Equal([0, 1, 2, 3], root.GetProperty("paretoTrials").EnumerateArray().Select(t => t.GetProperty("number").GetInt32()));
+        Assert.Equal([true, true, true, true, false], root.GetProperty("trials").EnumerateArray().Select(t => t.GetProperty("feasible").GetBoolean()));
+        var hypervolume = root.GetProperty("hypervolume");
+        Assert.Equal(28.45, hypervolume.GetProperty("value").GetDouble(), 9);
+        Assert.Equal([true, true], hypervolume.GetProperty("referenceDerived").EnumerateArray().Select(d => d.GetBoolean()));
     }
 
     [Fact]

@@ -19,6 +19,19 @@ public sealed class ServiceTests : OnOneServer
     }
 
     [Fact]
+    public async Task A_study_of_several_objectives_shows_its_front_and_hypervolume()
+    {
+        var id = await SubmitAsync(RunCommandTests.TwoObjectives);
+        Assert.Equal("Succeeded", (await Server.WaitForEndAsync(_client, id)).GetProperty("status").GetString());
+        var one = await Json(await _client.GetAsync($"api/studies/{id}"), HttpStatusCode.OK);
+        Assert.Equal([0, 1, 2, 3], one.GetProperty("paretoTrials").EnumerateArray().Select(t => t.GetProperty("number").GetInt32()));
+        Assert.Equal(28.45, one.GetProperty("hypervolume").GetProperty("value").GetDouble(), 9);
+        Assert.Equal([3.3, 17.5], one.GetProperty("hypervolume").GetProperty("reference").EnumerateArray().Select(r => Math.Round(r.GetDouble(), 9)));
+        foreach (var kind in Reports.Plots.ParetoKinds)
+            Assert.Equal(HttpStatusCode.OK, (await _client.GetAsync($"api/studies/{id}/plots/{kind}.svg")).StatusCode);
+    }
+
+    [Fact]
     public async Task A_study_is_submitted_listed_read_paged_and_its_spec_returned()
     {
         var id = await SubmitAsync(Server.Study(trials: 7));
@@ -248,6 +261,35 @@ public sealed class ServiceTests : OnOneServer
     }
 
     [Fact]
+    public async Task The_edf_rises_over_the_objectives_values_and_the_timeline_shows_each_trial_its_silo_and_cached_steps()
+    {
+        // The same study twice: the second takes its steps from the cache the first filled.
+        var study = Server.Study(name: "timed", trials: 6);
+        await Server.WaitForEndAsync(_client, await SubmitAsync(study));
+        var id = await SubmitAsync(study);
+        var ended = await Server.WaitForEndAsync(_client, id);
+        var best = ended.GetProperty("bestTrial").GetProperty("number").GetInt32();
+        var trials = (await Json(await _client.GetAsync($"api/studies/{id}/trials?limit=100"), HttpStatusCode.OK)).GetProperty("trials").EnumerateArray().ToArray();
+        async Task<XDocument> SvgAsync(string kind) => XDocument.Parse(await _client.GetStringAsync($"api/studies/{id}/plots/{kind}.svg"));
+
+        var edf = await SvgAsync("edf");
+        Assert.Contains("Empirical distribution of objective", Texts(edf));
+        Assert.Contains("share of succeeded trials at or below", Texts(edf));
+        Assert.Contains($"trial {best}, the best", Texts(edf));
+        // The share axis runs from 0 to 1 whatever the values.
+        Assert.Contains("0", Texts(edf).Split('|'));
+        Assert.Contains("1", Texts(edf).Split('|'));
+
+        var timeline = Texts(await SvgAsync("timeline"));
+        Assert.Contains("Timeline of the trials", timeline);
+        Assert.Contains("Succeeded", timeline.Split('|'));
+        Assert.Contains("a step taken from the cache", timeline.Split('|'));
+        Assert.Contains($"trial {best}, the best", timeline);
+        var silo = trials[0].GetProperty("silo").GetString()!;
+        Assert.Equal(trials.Length, timeline.Split('|').Count(text => text == silo));
+    }
+
+    [Fact]
     public async Task The_openapi_document_describes_the_endpoints_and_the_study_file()
     {
         var document = await Json(await _client.GetAsync("openapi/v1.json"), HttpStatusCode.OK);
@@ -256,8 +298,12 @@ public sealed class ServiceTests : OnOneServer
                      "/api/studies/{id}/trials/{number}", "/api/studies/{id}/trials/{number}/logs", "/api/studies/{id}/events" })
             Assert.True(paths.TryGetProperty(path, out _), $"no {path} in the OpenAPI document");
         var study = document.GetProperty("components").GetProperty("schemas").GetProperty("StudyFile");
-        Assert.Equal(["name", "objective", "budget", "parameters", "trial"], study.GetProperty("required").EnumerateArray().Select(r => r.GetString()));
+        Assert.Equal(["name", "budget", "parameters", "trial"], study.GetProperty("required").EnumerateArray().Select(r => r.GetString()));
+        // One objective or several: each alternative requires one of the two fields.
+        Assert.Equal(["objective", "objectives"], study.GetProperty("oneOf").EnumerateArray().Select(o => o.GetProperty("required")[0].GetString()));
         var properties = study.GetProperty("properties");
+        Assert.Equal(4, properties.GetProperty("objectives").GetProperty("maxItems").GetInt32());
+        Assert.Equal(["metric"], properties.GetProperty("constraints").GetProperty("items").GetProperty("required").EnumerateArray().Select(r => r.GetString()));
         Assert.Contains("parameter set to run first", properties.GetProperty("enqueue").GetProperty("items").GetProperty("description").GetString());
         Assert.Equal(["from"], properties.GetProperty("warmStart").GetProperty("required").EnumerateArray().Select(r => r.GetString()));
         var budget = properties.GetProperty("budget").GetProperty("properties");

@@ -189,6 +189,24 @@ public sealed class PipelineTests : InTemporaryFolder
     }
 
     [Fact]
+    public async Task A_trial_must_report_every_objective_and_constrained_metric()
+    {
+        var spec = StudyFile.Parse("""
+            name: several
+            objectives: [{metric: accuracy, goal: maximize}, {metric: latency, goal: minimize}]
+            constraints: [{metric: memory, max: 512}]
+            budget: {maxTrials: 10}
+            parameters: [{name: x, type: double, min: 0, max: 10}]
+            trial: {steps: [{name: train, command: [sh, -c, "echo accuracy=0.9 latency=$0", "${params.x}"]}]}
+            """, Study);
+        var result = await Run(spec, 0);
+        Assert.Equal(TrialOutcome.Failed, result.Outcome);
+        Assert.Equal("the trial reported no 'memory' metric (print a line like 'memory=0.5')", result.Error);
+        var reported = await Run(spec with { Constraints = [] }, 1);
+        Assert.True(reported.Outcome == TrialOutcome.Succeeded, reported.Error);
+    }
+
+    [Fact]
     public async Task A_step_with_cache_false_runs_every_time_and_so_do_the_steps_after_it()
     {
         var spec = Spec(PrepareAndTrain().Replace("  - name: prepare\n", "  - name: prepare\n      cache: false\n"));

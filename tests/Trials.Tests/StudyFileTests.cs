@@ -102,6 +102,92 @@ public class StudyFileTests
         Assert.Equal("/studies", spec.StudyDirectory);
     }
 
+    private static string SeveralObjectives(string objectives, string constraints = "") =>
+        Replace("""
+            objective:
+              metric: objective
+              goal: minimize
+              target: 0.3979
+              additionalMetrics: [runtime]
+
+            """, objectives + constraints);
+
+    [Fact]
+    public void Several_objectives_and_constraints_load_in_the_files_order()
+    {
+        var spec = StudyFile.Parse(SeveralObjectives("""
+            objectives:
+              - {metric: accuracy, goal: maximize}
+              - {metric: latency_ms, goal: minimize, reference: 200}
+
+            """, """
+            constraints:
+              - {metric: memory_mb, max: 512}
+              - {metric: recall, min: 0.8, monotone: true}
+
+            """), "/studies");
+        Assert.True(spec.RanksByPareto);
+        Assert.Equal(["accuracy", "latency_ms"], spec.Objectives.Select(o => o.Metric));
+        Assert.Equal(spec.Objectives[0], spec.Objective);
+        Assert.Equal([null, 200], spec.Objectives.Select(o => o.Reference));
+        Assert.Equal(Goal.Maximize, spec.Objectives[0].Goal);
+        Assert.Equal([new ConstraintSpec("memory_mb", 512, null, false), new ConstraintSpec("recall", null, 0.8, true)], spec.AllConstraints);
+        Assert.Equal(["accuracy", "latency_ms", "memory_mb", "recall"], spec.RequiredMetrics);
+        Assert.Equal(0, spec.AllConstraints[0].Violation(512));
+        Assert.Equal(0.25, spec.AllConstraints[1].Violation(0.55), 12);
+    }
+
+    [Fact]
+    public void A_single_objective_study_has_one_objective_and_no_constraints()
+    {
+        var spec = StudyFile.Parse(Valid, "/studies");
+        Assert.False(spec.RanksByPareto);
+        Assert.Equal([spec.Objective], spec.Objectives);
+        Assert.Empty(spec.AllConstraints);
+    }
+
+    [Fact]
+    public void Objective_and_objectives_at_once_are_refused() =>
+        Single(Replace("budget:", "objectives: [{metric: a, goal: minimize}, {metric: b, goal: maximize}]\nbudget:"),
+            "objectives", "not both", at: "[{metric: a");
+
+    [Theory]
+    [InlineData("objectives: [{metric: a, goal: minimize}]\n", "objectives", "lists 1 objectives; give 2 to 4", "[{metric: a")]
+    [InlineData("objectives: [{metric: a, goal: minimize}, {metric: a, goal: maximize}]\n", "objectives[1].metric", "'a' is already an objective", "a, goal: maximize")]
+    [InlineData("objectives: [{metric: a, goal: minimize}, {metric: b, goal: up}]\n", "objectives[1].goal", "must be minimize or maximize, got 'up'", "up}")]
+    [InlineData("objectives: [{metric: a, goal: minimize}, {metric: b, goal: maximize, target: 3}]\n", "objectives[1].target", "unknown field 'target'", "target: 3")]
+    [InlineData("objectives: [{metric: a, goal: minimize, reference: high}, {metric: b, goal: maximize}]\n", "objectives[0].reference", "must be a number", "high")]
+    [InlineData("objectives: {metric: a, goal: minimize}\n", "objectives", "must be a list", "{metric: a")]
+    public void Several_objectives_are_checked_field_by_field(string objectives, string path, string fragment, string at) =>
+        Single(SeveralObjectives(objectives), path, fragment, at);
+
+    [Theory]
+    [InlineData("constraints: [{metric: memory}]\n", "constraints[0]", "missing: a bound, max or min", "{metric: memory")]
+    [InlineData("constraints: [{metric: memory, max: 1, min: 2}]\n", "constraints[0].max", "below min 2", "1, min")]
+    [InlineData("constraints: [{metric: memory, max: lots}]\n", "constraints[0].max", "must be a number", "lots")]
+    [InlineData("constraints: [{metric: memory, max: 1, monotone: sometimes}]\n", "constraints[0].monotone", "must be true or false", "sometimes")]
+    [InlineData("constraints: [{metric: memory, max: 1}, {metric: memory, min: 0}]\n", "constraints[1].metric", "constrained already", "memory, min")]
+    [InlineData("constraints: [{metric: a, max: 1}]\n", "constraints[0].metric", "'a' is an objective", "a, max")]
+    [InlineData("constraints: [{metric: memory, maximum: 1}]\n", "constraints[0].maximum", "unknown field 'maximum'", "maximum")]
+    public void Constraints_are_checked_field_by_field(string constraints, string path, string fragment, string at) =>
+        Single(SeveralObjectives("objectives: [{metric: a, goal: minimize}, {metric: b, goal: maximize}]\n", constraints), path, fragment, at);
+
+    [Fact]
+    public void An_objectives_entry_is_named_by_its_metric_in_errors()
+    {
+        var error = Single(SeveralObjectives("objectives: [{metric: a, goal: minimize}, {metric: latency, goal: low}]\n"),
+            "objectives[1].goal", "must be minimize or maximize", at: "low}");
+        Assert.Equal("objectives[1] (latency).goal", error.Label);
+    }
+
+    [Fact]
+    public void A_single_objective_may_carry_constraints()
+    {
+        var spec = StudyFile.Parse(Replace("budget:", "constraints: [{metric: memory, max: 512}]\nbudget:"), "/studies");
+        Assert.Equal(["objective", "memory"], spec.RequiredMetrics);
+        Assert.True(spec.RanksByPareto);
+    }
+
     [Fact]
     public void Json_is_accepted_with_the_same_fields()
     {

@@ -106,6 +106,42 @@ public sealed class PipelineStudyTests() : InTemporaryFolder("tuning-pipelines-"
     }
 
     [Fact]
+    public async Task A_monotone_constraint_stops_a_trial_of_several_objectives_at_the_epoch_it_breaks()
+    {
+        // Memory grows by x each epoch, over sixteen epochs of 0.2 s: a trial with x above 41 breaks memory <= 500 by
+        // epoch 12, leaving a loaded machine time to stop it. The median rule waits for more trials than the study has,
+        // so only the constraint stops trials here.
+        await using var cluster = await TuningCluster.StartAsync(Root);
+        var study = await cluster.StartStudyAsync("""
+            name: constrained
+            objectives: [{metric: a, goal: minimize}, {metric: b, goal: minimize}]
+            constraints: [{metric: memory, max: 500, monotone: true}]
+            earlyStopping: {name: median, settings: {minTrials: 100}}
+            budget: {maxTrials: 6, parallelTrials: 2}
+            parameters: [{name: x, type: int, min: 0, max: 200}]
+            trial:
+              steps:
+                - name: train
+                  command: [sh, -c, "for e in $(seq 16); do echo epoch=$e a=$0 b=$((200 - $0)) memory=$(($0 * e)); sleep 0.2; done", "${params.x}"]
+            """);
+        var end = await TuningCluster.WaitForEndAsync(study, seconds: 120);
+        Assert.Equal(StudyStatus.Succeeded, end.Status);
+        var trials = await study.GetTrials();
+        Assert.Equal(6, trials.Length);
+        foreach (var trial in trials)
+        {
+            var x = trial.Parameters["x"].Number;
+            if (x * 12 > 500)
+            {
+                Assert.True(trial.Status == TrialStatus.EarlyStopped, $"trial {trial.Number} (x = {x}): {trial.Status}");
+                Assert.Contains("breaks its bound (max 500), and the constraint is monotone", trial.Error);
+                Assert.InRange(trial.Intermediate["memory"].Length, 1, 15);
+            }
+            else if (x * 16 <= 500) Assert.Equal(TrialStatus.Succeeded, trial.Status);
+        }
+    }
+
+    [Fact]
     public async Task Two_studies_that_miss_the_same_key_at_once_share_one_run_of_it()
     {
         await using var cluster = await TuningCluster.StartAsync(Root);

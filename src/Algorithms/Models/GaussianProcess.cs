@@ -405,10 +405,16 @@ public sealed class GaussianProcess
     /// <summary>Losses to zero mean and unit variance (a constant series stays centred).</summary>
     public static double[] Standardise(double[] losses)
     {
-        var mean = losses.Average();
-        var sd = Math.Sqrt(losses.Sum(l => (l - mean) * (l - mean)) / losses.Length);
-        if (sd < 1e-12) sd = 1;
+        var (mean, sd) = Standardisation(losses);
         return losses.Select(l => (l - mean) / sd).ToArray();
+    }
+
+    /// <summary>The shift and scale <see cref="Standardise"/> applies: the mean, and the standard deviation (1 for a constant series).</summary>
+    public static (double Mean, double Sd) Standardisation(double[] values)
+    {
+        var mean = values.Average();
+        var sd = Math.Sqrt(values.Sum(l => (l - mean) * (l - mean)) / values.Length);
+        return (mean, sd < 1e-12 ? 1 : sd);
     }
 
     public static double Matern(double r) => MaternKernel.Matern(r);

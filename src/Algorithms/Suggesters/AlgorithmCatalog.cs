@@ -22,7 +22,10 @@ public abstract class Algorithm
 /// <summary>Every algorithm a study file may name.</summary>
 public static class AlgorithmCatalog
 {
-    private static readonly Algorithm[] All = [new RandomAlgorithm(), new GridAlgorithm(), new SobolAlgorithm(), new TpeAlgorithm(), new BayesianAlgorithm()];
+    private static readonly Algorithm[] All = [new RandomAlgorithm(), new GridAlgorithm(), new SobolAlgorithm(),
+        new SettingsAlgorithm<TpeSettings>("tpe", TpeSettings.Read, (space, seed, settings) => new TpeSuggester(space, seed, settings)),
+        new BayesianAlgorithm(),
+        new SettingsAlgorithm<Nsga2Settings>("nsga2", Nsga2Settings.Read, (space, seed, settings) => new Nsga2Suggester(space, seed, settings))];
 
     public static IEnumerable<string> Names => All.Select(a => a.Name);
 
@@ -90,18 +93,19 @@ public static class AlgorithmCatalog
             new BayesianSuggester(space, seed, BayesianSettings.Read(new SettingsReader(settings), space, maxTrials));
     }
 
-    private sealed class TpeAlgorithm : Algorithm
+    /// <summary>An algorithm whose settings one function reads from the study file: validating them is reading them.</summary>
+    private sealed class SettingsAlgorithm<TSettings>(string name, Func<SettingsReader, TSettings> read, Func<SearchSpace, int, TSettings, ISuggester> create) : Algorithm
     {
-        public override string Name => "tpe";
+        public override string Name => name;
 
         public override IReadOnlyList<AlgorithmError> Validate(IReadOnlyDictionary<string, string> settings, SearchSpace space)
         {
             var reader = new SettingsReader(settings);
-            TpeSettings.Read(reader);
+            read(reader);
             return reader.Finish();
         }
 
         public override ISuggester Create(IReadOnlyDictionary<string, string> settings, SearchSpace space, int seed, int? maxTrials = null) =>
-            new TpeSuggester(space, seed, TpeSettings.Read(new SettingsReader(settings)));
+            create(space, seed, read(new SettingsReader(settings)));
     }
 }

@@ -37,13 +37,16 @@ public sealed class SettingsReader(IReadOnlyDictionary<string, string> settings,
         return null;
     }
 
-    public double Double(string name, double fallback, double min, double max)
+    public double Double(string name, double fallback, double min, double max) => OptionalDouble(name, min, max) ?? fallback;
+
+    /// <summary>A number the study file may leave out (null then, or when it is not valid): for a default that depends on the space.</summary>
+    public double? OptionalDouble(string name, double min, double max)
     {
-        if (!Raw(name, out var text)) return fallback;
+        if (!Raw(name, out var text)) return null;
         if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max)
             return value;
         Fail(name, $"must be a number from {min.ToString(CultureInfo.InvariantCulture)} to {max.ToString(CultureInfo.InvariantCulture)}, got '{text}'");
-        return fallback;
+        return null;
     }
 
     public bool Bool(string name, bool fallback)

@@ -1,3 +1,4 @@
+using Tuning.Algorithms.MultiObjective;
 using Tuning.Algorithms.Models;
 using Tuning.Algorithms.Space;
 
@@ -39,6 +40,10 @@ public sealed record TpeSettings(int StartupTrials, int Candidates, bool Multiva
 /// <item><c>candidates</c> points are drawn from l(x), snapped to values a trial can run (rounded ints and
 /// steps), and the one with the largest log l(x) − log g(x) wins, the first on ties.</item>
 /// </list>
+/// With several objectives (MOTPE) or constraints, the γ(n) best trials are taken as Optuna 3.1 takes them
+/// (<see cref="MultiObjective.Pareto.BestFirst"/>): feasible trials by non-dominated rank, a front split by hypervolume
+/// contribution, then infeasible ones by violation; l(x) weighs its trials as with one objective, where MOTPE weighs
+/// them by hypervolume contribution.
 /// Differences from Optuna left on purpose: the random stream is derived from the seed and the trial number
 /// (so suggestions are reproducible on resume, not from one sampler-wide stream); trials with a non-finite loss
 /// are left out like failed ones; listed numeric values (<see cref="DiscreteParameter"/>, which Optuna lacks)
@@ -57,7 +62,7 @@ public sealed class TpeSuggester(SearchSpace space, int seed, TpeSettings settin
     public IReadOnlyDictionary<string, ParameterValue> Suggest(SuggestionContext context)
     {
         var random = new Random(Seeds.ForTrial(seed, context.TrialNumber));
-        var observed = context.Completed.Where(o => o.Loss is { } loss && double.IsFinite(loss)).ToArray();
+        var observed = Observation.WithEveryObjective(context.Completed).Where(o => o.Objectives!.All(double.IsFinite)).ToArray();
         var values = new ParameterValue[space.Dimensions];
         if (observed.Length < settings.StartupTrials)
         {
@@ -66,13 +71,16 @@ public sealed class TpeSuggester(SearchSpace space, int seed, TpeSettings settin
         }
 
         var points = observed.Select(o => ToInternal(o.Parameters)).ToList();
-        // Ranked as Optuna 3.1 ranks trials (_get_observation_pairs): every trial that ran to its end before any stopped
+        // Several objectives or constraints: MOTPE's split and Optuna's constrained TPE's (Pareto.BestFirst). One objective:
+        // ranked as Optuna 3.1 ranks trials (_get_observation_pairs): every trial that ran to its end before any stopped
         // early, and among those the further it got the better, then the lower its value: a value after 3 epochs says
         // less than one after 27, and neither competes with a finished run's.
-        var ranked = Enumerable.Range(0, observed.Length)
-            .OrderBy(i => observed[i].StoppedAt is null ? 0 : 1)
-            .ThenByDescending(i => observed[i].StoppedAt ?? 0)
-            .ThenBy(i => observed[i].Loss!.Value).ToArray();
+        var ranked = observed.Any(o => o.Losses is not null)
+            ? Pareto.BestFirst(observed.Select(o => o.Objectives!).ToArray(), observed.Select(o => o.Violation).ToArray())
+            : Enumerable.Range(0, observed.Length)
+                .OrderBy(i => observed[i].StoppedAt is null ? 0 : 1)
+                .ThenByDescending(i => observed[i].StoppedAt ?? 0)
+                .ThenBy(i => observed[i].Loss!.Value).ToArray();
         var belowCount = Gamma(observed.Length);
         var below = ranked.Take(belowCount).Order().Select(i => points[i]).ToArray();
         var above = ranked.Skip(belowCount).Order().Select(i => points[i]).ToList();

@@ -175,8 +175,8 @@ public static class ClientCommands
             var query = new List<string>();
             if (parse.GetValue(trials) is { } t) query.Add("trials=" + Uri.EscapeDataString(t));
             if (parse.GetValue(parameters) is { } p) query.Add("params=" + Uri.EscapeDataString(p));
-            if (!Plots.Kinds.Contains(parse.GetValue(kind)))
-                return Fail(2, $"no plot '{parse.GetValue(kind)}'; plots: {string.Join(", ", Plots.Kinds)}");
+            if (!Plots.Names.Contains(parse.GetValue(kind)))
+                return Fail(2, $"no plot '{parse.GetValue(kind)}'; plots: {string.Join(", ", Plots.Names)}");
             if (parse.GetValue(format) is not ("svg" or "png")) return Fail(2, $"--format must be svg or png, got '{parse.GetValue(format)}'");
             var name = $"{parse.GetValue(kind)}.{parse.GetValue(format)}";
             var response = await client.GetAsync($"api/studies/{Uri.EscapeDataString(parse.GetValue(Id)!)}/plots/{name}?{string.Join('&', query)}");

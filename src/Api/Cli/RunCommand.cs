@@ -116,7 +116,7 @@ public static class RunCommand
             var plots = await StudyReports.WriteAsync(outDirectory, snapshot, trials, spec, recommending);
             var recommended = await recommending;
             WriteTrialNotebooks(host.Services.GetRequiredService<IOptions<TunerOptions>>().Value.RunsDirectory, snapshot.Id, trials, spec, outDirectory);
-            PrintSummary(snapshot, trials, recommended, Path.Combine(outDirectory, "study.json"), plots.Count);
+            PrintSummary(snapshot, spec, trials, recommended, Path.Combine(outDirectory, "study.json"), plots.Count);
             return snapshot.Status == StudyStatus.Succeeded ? 0 : 1;
         }
         catch (OperationCanceledException) when (interrupted.IsCancellationRequested)
@@ -226,10 +226,13 @@ public static class RunCommand
         $"[{elapsed.TotalSeconds,7:F1} s] {s.Status}: {s.Done}/{s.MaxTrials} done, {s.Running} running, {s.Failed} failed{s.Extras}" +
         (s.Best is { } best ? $", best {s.Metric}={Format(best.Metrics[s.Metric])} (trial {best.Number})" : "");
 
-    private static void PrintSummary(StudySnapshot s, IReadOnlyList<TrialRecord> trials, RecommendedTrial? recommended, string report, int plots)
+    private static void PrintSummary(StudySnapshot s, StudySpec spec, IReadOnlyList<TrialRecord> trials, RecommendedTrial? recommended, string report, int plots)
     {
         Console.WriteLine($"Study {s.Name} {s.Status}: {s.Reason}.");
-        if (s.Best is { } best)
+        if (s.Pareto is { Trials.Length: > 0 } front) PrintFront(front, spec);
+        else if (s.Pareto is { Infeasible.Length: > 0 } none)
+            Console.WriteLine($"No trial is feasible: {none.Infeasible.Length} succeeded and broke a constraint.");
+        else if (s.Best is { } best)
         {
             Console.WriteLine($"Best trial {best.Number}: {s.Metric}={Format(best.Metrics[s.Metric])}");
             foreach (var (name, value) in best.Parameters) Console.WriteLine($"  {name} = {value}");
@@ -247,6 +250,18 @@ public static class RunCommand
                 Console.WriteLine($"Trial {failed.Number} failed: {failed.Error}");
         }
         Console.WriteLine($"Wrote {report} and {plots} plots beside it");
+    }
+
+    /// <summary>The front, best first by the first objective, each trial with its objectives and parameters, and its hypervolume.</summary>
+    private static void PrintFront(ParetoFront front, StudySpec spec)
+    {
+        string Values(IReadOnlyList<double> values) => string.Join(", ", spec.Objectives.Select((o, k) => $"{o.Metric}={Format(values[k])}"));
+        var derived = front.ReferenceDerived.Any(d => d) ? ", derived from the trials" : "";
+        Console.WriteLine($"Pareto front: {front.Trials.Length} trial{(front.Trials.Length == 1 ? "" : "s")}, hypervolume {Format(front.Hypervolume)} " +
+                          $"against ({Values(front.Reference)}{derived})");
+        foreach (var trial in front.Trials)
+            Console.WriteLine($"  trial {trial.Number}: {Values(spec.Objectives.Select(o => trial.Metrics[o.Metric]).ToArray())}; " +
+                              string.Join(", ", trial.Parameters.Select(p => $"{p.Key} = {p.Value}")));
     }
 
     private static string Format(double value) => value.ToString("G6", CultureInfo.InvariantCulture);

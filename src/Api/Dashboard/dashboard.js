@@ -1,6 +1,6 @@
 // The tuner's dashboard: studies, a live study page with plots, a sortable, filterable, paged trial table, a
 // comparison of chosen trials and a page per trial with its logs. Every view has a URL that can be shared:
-//   #/studies/ID?status=Failed&sort=-value&page=2&after=CURSOR   the study, its table as it was
+//   #/studies/ID?status=Failed&param=x:0.2..0.5&sort=-value&page=2&after=CURSOR   the study, its table as it was
 //   #/studies/ID/compare/3,7                                      trials side by side
 //   #/studies/ID/trials/3                                         one trial
 // Plain browser JavaScript served by the tuner itself: no CDN.
@@ -8,7 +8,7 @@
 
 const app = document.getElementById("app");
 const connection = document.getElementById("connection");
-const PLOTS = ["history", "parallel-coordinates", "slice", "importance", "contour", "intermediate"];
+const PLOTS = ["history", "parallel-coordinates", "slice", "importance", "contour", "intermediate", "edf", "timeline"];
 const PAGE = 50;
 // The studies list has no event stream of its own: it asks this often, and redraws only what changed.
 const LIST_REFRESH_MS = 5000;
@@ -197,7 +197,7 @@ async function showStudies() {
 
 // --- one study -----------------------------------------------------------------------------------------------
 async function showStudy(id, query) {
-  const state = { kind: "study", id, status: "", sort: "number", cursors: [null], page: 0, selected: new Set(), shownTrials: null, plotsDrawn: null, plotTimer: null, plotsAt: 0 };
+  const state = { kind: "study", id, status: "", params: [], sort: "number", cursors: [null], page: 0, selected: new Set(), shownTrials: null, plotsDrawn: null, plotTimer: null, plotsAt: 0 };
   view = state;
   const summary = el("div", { class: "summary", "data-testid": "summary" });
   const stop = el("button", { class: "danger", "data-testid": "stop", onclick: async () => {
@@ -226,6 +226,11 @@ async function showStudy(id, query) {
   const firstPage = () => { state.cursors = [null]; state.page = 0; };
   const filter = el("select", { "data-testid": "filter", onchange: () => { state.status = filter.value; firstPage(); refreshTrials(); } },
     ["", "Succeeded", "Failed", "Running", "Cancelled", "EarlyStopped"].map((s) => el("option", { value: s }, s || "all statuses")));
+  // Parameter conditions as the API takes them (?param=), separated by spaces: a range of a number, or a category.
+  const paramFilter = el("input", { "data-testid": "param-filter", size: 30, placeholder: "parameters: x:0.2..0.5 opt:adam",
+    title: "NAME:MIN..MAX (a bound may be left out) or NAME:CATEGORY; several are all met, several of one name are alternatives",
+    onchange: () => { state.params = paramFilter.value.split(/\s+/).filter(Boolean); firstPage(); refreshTrials(); } });
+  const filterProblem = el("span", { class: "error", "data-testid": "filter-problem" });
   // A page opened from a URL knows only its own cursor: Previous then starts again from the first page.
   const prev = el("button", { "data-testid": "prev", onclick: () => {
     if (state.page === 0) return;
@@ -244,7 +249,7 @@ async function showStudy(id, query) {
     back("#/", "Studies"),
     el("h1", { "data-testid": "study-name" }, "Study"), summary, el("div", { class: "toolbar" }, stop),
     el("h2", {}, "Plots ", el("span", { class: "muted small" }, "(click one to enlarge)")), plots,
-    el("h2", {}, "Trials"), el("div", { class: "toolbar" }, filter, prev, next, pageInfo, compare),
+    el("h2", {}, "Trials"), el("div", { class: "toolbar" }, filter, paramFilter, filterProblem, prev, next, pageInfo, compare),
     el("div", { class: "scroll" }, table));
 
   let study = null;
@@ -252,6 +257,8 @@ async function showStudy(id, query) {
   // The table's state, from the URL and back: a view can be shared as it is.
   state.show = (query) => {
     state.status = query.get("status") || "";
+    state.params = query.getAll("param");
+    paramFilter.value = state.params.join(" ");
     state.sort = query.get("sort") || "number";
     const page = Math.max(1, Number(query.get("page")) || 1) - 1;
     state.cursors = [null];
@@ -263,6 +270,7 @@ async function showStudy(id, query) {
   function writeQuery() {
     const query = new URLSearchParams();
     if (state.status) query.set("status", state.status);
+    for (const condition of state.params) query.append("param", condition);
     if (state.sort !== "number") query.set("sort", state.sort);
     if (state.page > 0) { query.set("page", state.page + 1); query.set("after", state.cursors[state.page]); }
     const hash = `#/studies/${id}${query.size ? "?" + query : ""}`;
@@ -311,8 +319,11 @@ async function showStudy(id, query) {
   async function refreshTrials() {
     const query = new URLSearchParams({ sort: state.sort, limit: PAGE });
     if (state.status) query.set("status", state.status);
+    for (const condition of state.params) query.append("param", condition);
     if (state.cursors[state.page]) query.set("after", state.cursors[state.page]);
-    const answer = await text(`/api/studies/${id}/trials?${query}`);
+    let answer;
+    try { answer = await text(`/api/studies/${id}/trials?${query}`); filterProblem.textContent = ""; }
+    catch (e) { filterProblem.textContent = e.message; return; }
     writeQuery();
     if (answer === state.shownTrials) return; // nothing changed: the table (and a selection in it) stays as it is
     state.shownTrials = answer;

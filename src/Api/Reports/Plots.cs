@@ -20,13 +20,20 @@ public sealed class PlotException(string message) : Exception(message);
 
 /// <summary>
 /// The plots of a study, drawn with OxyPlot: history, parallel coordinates, learning curves, slices, parameter
-/// importance and a contour of two parameters. Log-scale parameters get log axes, categorical ones their names.
+/// importance, a contour of two parameters, the empirical distribution of the objective and a timeline of the trials. Log-scale parameters get log axes, categorical ones their names.
 /// Plots stay readable at 10,000 trials: parallel coordinates draw the best 100 in colour over a grey sample of
 /// the rest, learning curves at most 10 trials unless asked.
 /// </summary>
 public static class Plots
 {
-    public static readonly string[] Kinds = ["history", "parallel-coordinates", "intermediate", "slice", "importance", "contour"];
+    /// <summary>The plots every study has.</summary>
+    public static readonly string[] Kinds = ["history", "parallel-coordinates", "intermediate", "slice", "importance", "contour", "edf", "timeline"];
+
+    /// <summary>The plots of a study of several objectives or constraints (<see cref="StudySpec.RanksByPareto"/>).</summary>
+    public static readonly string[] ParetoKinds = ["pareto-front", "hypervolume-history"];
+
+    /// <summary>Every plot a client may ask for.</summary>
+    public static readonly string[] Names = [.. Kinds, .. ParetoKinds];
 
     private const int ColouredLines = 100;
     private const int GreyLines = 400;
@@ -47,7 +54,11 @@ public static class Plots
             "slice" => Slice(data, space),
             "importance" => Importance(data, space),
             "contour" => Contour(data, space, options.Parameters),
-            _ => throw new PlotException($"unknown plot '{kind}'; plots: {string.Join(", ", Kinds)}"),
+            "edf" => Edf(data),
+            "timeline" => Timeline(data),
+            "pareto-front" => ParetoFront(study, trials, spec),
+            "hypervolume-history" => HypervolumeHistory(study, trials, spec),
+            _ => throw new PlotException($"unknown plot '{kind}'; plots: {string.Join(", ", Names)}"),
         };
         model.Background = OxyColors.White;
         // Read on a page at half its size: larger than OxyPlot's 12 px.
@@ -61,8 +72,7 @@ public static class Plots
     public static void WriteSvg(PlotModel model, Stream stream) =>
         new OxyPlot.SkiaSharp.SvgExporter { Width = 960, Height = 600 }.Export(model, stream);
 
-    public static void WritePng(PlotModel model, Stream stream) =>
-        new OxyPlot.SkiaSharp.PngExporter { Width = 960, Height = 600 }.Export(model, stream);
+    public static void WritePng(PlotModel model, Stream stream) => FontFallbackContext.WritePng(model, stream, 960, 600);
 
     /// <summary>The succeeded trials with a finite objective, and what "better" means for this study.</summary>
     private sealed class StudyData(StudySnapshot study, IReadOnlyList<TrialRecord> trials, ObjectiveSpec objective)
@@ -117,6 +127,70 @@ public static class Plots
         var (top, topValue) = data.Ranked.First();
         model.Series.Add(BestPoint(top, top.Number, topValue));
         model.Legends.Add(OutsideLegend());
+        return model;
+    }
+
+    /// <summary>The front of a study's feasible trials where there is one to draw; the reason as a <see cref="PlotException"/> where not.</summary>
+    private static ParetoFront Front(StudySnapshot study, StudySpec spec, string kind) =>
+        !spec.RanksByPareto ? throw new PlotException($"{kind} needs several objectives or constraints (objectives: or constraints: in the study file)")
+        : study.Pareto is { Trials.Length: > 0 } front ? front
+        : throw new PlotException($"{kind}: no trial is feasible yet");
+
+    /// <summary>
+    /// The first two objectives of every succeeded trial, feasible ones in colour and infeasible ones grey, with the front
+    /// drawn through its trials. With one objective (under constraints) each trial's objective against its number.
+    /// </summary>
+    private static PlotModel ParetoFront(StudySnapshot study, IReadOnlyList<TrialRecord> trials, StudySpec spec)
+    {
+        var front = Front(study, spec, "pareto-front");
+        var objectives = spec.Objectives;
+        var several = objectives.Count > 1;
+        var yTitle = objectives[several ? 1 : 0].Metric;
+        var xTitle = several ? objectives[0].Metric : "trial";
+        double X(TrialRecord t) => several ? t.Metrics[xTitle] : t.Number;
+        double Y(TrialRecord t) => t.Metrics[yTitle];
+        var model = new PlotModel
+        {
+            Title = $"Pareto front: {yTitle} against {xTitle}",
+            Subtitle = $"study {study.Name}, {front.Trials.Length} trials on the front" +
+                       (objectives.Count > 2 ? $"; the first two of {objectives.Count} objectives" : ""),
+        };
+        model.Axes.Add(new LinearAxis { Position = AxisPosition.Bottom, Title = xTitle });
+        model.Axes.Add(new LinearAxis { Position = AxisPosition.Left, Title = yTitle });
+        var succeeded = trials.Where(t => t.Status == TrialStatus.Succeeded && objectives.All(o => t.Metrics.ContainsKey(o.Metric))).ToArray();
+        var infeasible = new ScatterSeries { Title = "infeasible", MarkerType = MarkerType.Circle, MarkerSize = 3, MarkerFill = OxyColor.FromAColor(140, OxyColors.Gray) };
+        var feasible = new ScatterSeries { Title = "feasible", MarkerType = MarkerType.Circle, MarkerSize = 3, MarkerFill = OxyColor.FromAColor(160, OxyColors.SteelBlue) };
+        foreach (var trial in succeeded)
+            (front.Infeasible.Contains(trial.Number) ? infeasible : feasible).Points.Add(new ScatterPoint(X(trial), Y(trial)));
+        var line = new LineSeries { Title = "front", Color = OxyColors.OrangeRed, StrokeThickness = 2, MarkerType = MarkerType.Diamond, MarkerSize = 5, MarkerFill = OxyColors.OrangeRed };
+        foreach (var trial in front.Trials.OrderBy(X)) line.Points.Add(new DataPoint(X(trial), Y(trial)));
+        model.Series.Add(infeasible);
+        model.Series.Add(feasible);
+        model.Series.Add(line);
+        model.Legends.Add(new Legend { LegendPosition = LegendPosition.RightTop, LegendBackground = OxyColor.FromAColor(200, OxyColors.White) });
+        return model;
+    }
+
+    /// <summary>The hypervolume of the feasible trials up to each trial, against the study's reference point as it stands now.</summary>
+    private static PlotModel HypervolumeHistory(StudySnapshot study, IReadOnlyList<TrialRecord> trials, StudySpec spec)
+    {
+        var front = Front(study, spec, "hypervolume-history");
+        var reference = spec.Objectives.Select((o, k) => o.ToLoss(front.Reference[k])).ToArray();
+        var model = new PlotModel { Title = "Hypervolume of the feasible trials so far" };
+        model.Axes.Add(new LinearAxis { Position = AxisPosition.Bottom, Title = "trial", MinimumMajorStep = 1, MinimumMinorStep = 1 });
+        model.Axes.Add(new LinearAxis { Position = AxisPosition.Left, Title = "hypervolume" + (front.ReferenceDerived.Any(d => d) ? " (reference derived from the trials)" : "") });
+        var history = new StairStepSeries { Title = "hypervolume", Color = OxyColors.SteelBlue, StrokeThickness = 2 };
+        var points = new List<IReadOnlyList<double>>();
+        foreach (var trial in trials.Where(t => ParetoRanking.Feasible(spec, t)).OrderBy(t => t.Number))
+        {
+            var losses = ParetoRanking.Losses(spec, trial.Metrics);
+            if (points.Any(p => Algorithms.MultiObjective.Pareto.Dominates(p, losses))) continue;
+            points.RemoveAll(p => Algorithms.MultiObjective.Pareto.Dominates(losses, p));
+            points.Add(losses);
+            history.Points.Add(new DataPoint(trial.Number, Algorithms.MultiObjective.Hypervolume.Of(points, reference)));
+        }
+        if (trials.Count > 0 && history.Points.Count > 0) history.Points.Add(new DataPoint(trials.Max(t => t.Number), history.Points[^1].Y));
+        model.Series.Add(history);
         return model;
     }
 
@@ -362,6 +436,95 @@ public static class Plots
         parameter is CategoricalParameter c ? c.IndexOf(value) : value.Number;
 
     /// <summary>The objective's axis: log where every value is positive and they span more than three decades.</summary>
+    /// <summary>
+    /// The empirical distribution function of the objective over succeeded trials (optuna's plot_edf): the share of
+    /// trials whose value is at most x. Past <see cref="MaxPoints"/> trials, the curve is drawn through evenly spaced quantiles.
+    /// </summary>
+    private static PlotModel Edf(StudyData data)
+    {
+        if (data.Succeeded.Count == 0) throw new PlotException($"no trial has succeeded yet: the distribution is of succeeded trials' {data.Metric}");
+        var model = new PlotModel { Title = $"Empirical distribution of {data.Metric}" };
+        var values = data.Succeeded.Select(s => s.Value).Order().ToArray();
+        var axis = ValueAxis(data.Metric, values);
+        axis.Position = AxisPosition.Bottom;
+        model.Axes.Add(axis);
+        model.Axes.Add(new LinearAxis { Position = AxisPosition.Left, Title = "share of succeeded trials at or below", Minimum = 0, Maximum = 1.02 });
+        var curve = new StairStepSeries { Title = data.Metric, Color = OxyColors.SteelBlue, StrokeThickness = 2, VerticalStrokeThickness = 2 };
+        var points = Math.Min(values.Length, MaxPoints);
+        for (var i = 0; i < points; i++)
+        {
+            var index = points == values.Length ? i : (int)((long)i * (values.Length - 1) / (points - 1));
+            curve.Points.Add(new DataPoint(values[index], (index + 1.0) / values.Length));
+        }
+        model.Series.Add(curve);
+        var (top, topValue) = data.Ranked.First();
+        model.Series.Add(BestPoint(top, topValue, data.Maximize ? 1 : 1.0 / values.Length));
+        model.Legends.Add(OutsideLegend());
+        return model;
+    }
+
+    /// <summary>At most this many trials are drawn in a timeline: the latest.</summary>
+    private const int MaxBars = 1000;
+
+    /// <summary>Silos are named beside the bars up to this many trials; past it the names would overlap.</summary>
+    private const int LabelledBars = 50;
+
+    private static readonly Dictionary<TrialStatus, OxyColor> StatusColours = new()
+    {
+        [TrialStatus.Succeeded] = OxyColors.SeaGreen, [TrialStatus.Running] = OxyColors.SteelBlue, [TrialStatus.Failed] = OxyColors.Crimson,
+        [TrialStatus.EarlyStopped] = OxyColors.Goldenrod, [TrialStatus.Cancelled] = OxyColors.Gray, [TrialStatus.Pending] = OxyColors.LightGray,
+    };
+
+    /// <summary>
+    /// When each trial ran: a bar per trial from its start to its end (a running one's to now), coloured by status, its
+    /// silo written beside it, a diamond on trials that took a step from the cache. Seconds from the first start.
+    /// </summary>
+    private static PlotModel Timeline(StudyData data)
+    {
+        var started = data.All.Where(t => t.StartedAt is not null).OrderBy(t => t.Number).ToList();
+        if (started.Count == 0) throw new PlotException("no trial has started yet");
+        var shown = started.Skip(Math.Max(0, started.Count - MaxBars)).ToList();
+        var origin = started.Min(t => t.StartedAt!.Value);
+        var now = DateTimeOffset.UtcNow;
+        double Seconds(DateTimeOffset at) => (at - origin).TotalSeconds;
+        var model = new PlotModel { Title = "Timeline of the trials" + (shown.Count < started.Count ? $" (the latest {shown.Count})" : "") };
+        // Room on the right for the silo names written beside the latest bars.
+        model.Axes.Add(new LinearAxis { Position = AxisPosition.Bottom, Title = "seconds since the first trial started", Minimum = 0,
+            MaximumPadding = shown.Count <= LabelledBars ? 0.4 : 0.05 });
+        model.Axes.Add(new LinearAxis { Position = AxisPosition.Left, Title = "trial", MinimumMajorStep = 1, MinimumMinorStep = 1, StartPosition = 1, EndPosition = 0,
+            MinimumPadding = 0.02, MaximumPadding = 0.02 });
+        var thickness = Math.Clamp(400.0 / shown.Count, 1, 12);
+        foreach (var (status, trials) in shown.GroupBy(t => t.Status).OrderBy(g => g.Key).Select(g => (g.Key, g.ToList())))
+        {
+            var bars = new LineSeries { Title = status.ToString(), Color = StatusColours[status], StrokeThickness = thickness, LineJoin = LineJoin.Miter };
+            foreach (var trial in trials)
+            {
+                var start = Seconds(trial.StartedAt!.Value);
+                // A bar too short to see is drawn a pixel or so wide: a trial that ran still shows.
+                var end = Math.Max(Seconds(trial.CompletedAt ?? now), start + 1e-3);
+                bars.Points.Add(new DataPoint(start, trial.Number));
+                bars.Points.Add(new DataPoint(end, trial.Number));
+                bars.Points.Add(DataPoint.Undefined);
+            }
+            model.Series.Add(bars);
+        }
+        var cached = new ScatterSeries { Title = "a step taken from the cache", MarkerType = MarkerType.Diamond, MarkerSize = Math.Clamp(thickness, 3, 6), MarkerFill = OxyColors.Black };
+        foreach (var trial in shown.Where(t => t.Steps.Any(step => step.Cached)))
+            cached.Points.Add(new ScatterPoint(Seconds(trial.StartedAt!.Value), trial.Number));
+        if (cached.Points.Count > 0) model.Series.Add(cached);
+        if (data.Succeeded.Count > 0 && data.Ranked.First().Trial is { CompletedAt: { } bestEnd } best && best.Number >= shown[0].Number)
+            model.Series.Add(BestPoint(best, Seconds(bestEnd), best.Number));
+        if (shown.Count <= LabelledBars)
+            foreach (var trial in shown.Where(t => t.Silo is not null))
+                model.Annotations.Add(new TextAnnotation
+                {
+                    Text = trial.Silo, TextPosition = new DataPoint(Seconds(trial.CompletedAt ?? now), trial.Number), Stroke = OxyColors.Transparent,
+                    TextHorizontalAlignment = HorizontalAlignment.Left, TextVerticalAlignment = VerticalAlignment.Middle, FontSize = 11, Offset = new ScreenVector(4, 0),
+                });
+        model.Legends.Add(OutsideLegend());
+        return model;
+    }
+
     private static Axis ValueAxis(string metric, IEnumerable<double> values)
     {
         var list = values.ToList();

@@ -17,14 +17,14 @@ public static class StudyReports
         // Drawn at once, as the server draws plots for concurrent requests, and beside the recommendation's fit: at
         // 2,000 trials the fit and the plots one after another took 2 s of a run's end, on one core of two.
         Directory.CreateDirectory(directory);
-        var drawn = new string?[Plots.Kinds.Length];
-        var drawing = Task.Run(() => Parallel.For(0, Plots.Kinds.Length, i => drawn[i] = Draw(directory, Plots.Kinds[i], study, trials, spec)));
+        var drawn = new string?[Plots.Names.Length];
+        var drawing = Task.Run(() => Parallel.For(0, Plots.Names.Length, i => drawn[i] = Draw(directory, Plots.Names[i], study, trials, spec)));
         StudyJson.WriteFile(Path.Combine(directory, "study.json"), study, trials, (await recommending)?.Trial);
         await drawing;
         return drawn.OfType<string>().ToList();
     }
 
-    /// <summary>Draws one kind of plot into DIR/KIND.svg; null where this study has no such plot (a contour needs two numeric parameters).</summary>
+    /// <summary>Draws one kind of plot into DIR/KIND.svg; null where this study has no such plot.</summary>
     private static string? Draw(string directory, string kind, StudySnapshot study, IReadOnlyList<TrialRecord> trials, StudySpec spec)
     {
         OxyPlot.PlotModel model;
@@ -34,7 +34,7 @@ public static class StudyReports
         }
         catch (PlotException)
         {
-            return null;
+            return null; // this study has no such plot (a contour needs two numeric parameters, a front several objectives)
         }
         var path = Path.Combine(directory, kind + ".svg");
         using (var file = File.Create(path)) Plots.WriteSvg(model, file);

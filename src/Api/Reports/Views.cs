@@ -30,7 +30,16 @@ public static class Views
 
     /// <summary>One study as GET /api/studies/{id} shows it: with the trial its model recommends.</summary>
     public static StudyDetailView Detail(StudySnapshot s, RecommendedTrial? recommended) =>
-        new(Study(s), recommended is { } model ? Best(model.Trial) : null, recommended?.ModelLearnt ?? false);
+        new(Study(s), recommended is { } model ? Best(model.Trial) : null, recommended?.ModelLearnt ?? false)
+        {
+            ParetoTrials = ParetoTrials(s.Pareto),
+            Hypervolume = Hypervolume(s.Pareto),
+        };
+
+    private static BestTrialView[]? ParetoTrials(ParetoFront? front) => front?.Trials.Select(Best).ToArray();
+
+    private static HypervolumeView? Hypervolume(ParetoFront? front) =>
+        front is { Trials.Length: > 0 } ? new HypervolumeView(front.Hypervolume, front.Reference, front.ReferenceDerived) : null;
 
     public static BestTrialView Best(TrialRecord t) => new(t.Id, t.Number, Parameters(t.Parameters), Metrics(t.Metrics));
 
@@ -47,7 +56,16 @@ public static class Views
         study.Best is { } best ? Best(best) : null,
         recommended is { } model ? Best(model) : null,
         Resources(study),
-        trials.OrderBy(t => t.Number).Select(Trial).ToArray());
+        trials.OrderBy(t => t.Number).Select(t => Trial(t) with { Feasible = Feasible(study.Pareto, t) }).ToArray())
+    {
+        ParetoTrials = ParetoTrials(study.Pareto),
+        Hypervolume = Hypervolume(study.Pareto),
+    };
+
+    /// <summary>Whether a trial is feasible, in a study of several objectives or constraints (null in others): it
+    /// succeeded and holds every constraint.</summary>
+    private static bool? Feasible(ParetoFront? front, TrialRecord trial) =>
+        front is null ? null : trial.Status == TrialStatus.Succeeded && !front.Infeasible.Contains(trial.Number);
 
     /// <summary>A parameter's value as JSON: a number, or the category's name.</summary>
     public static object Value(ParameterValue value) => value.Category is { } category ? category : value.Number;
@@ -85,7 +103,12 @@ public sealed record ResourcesView(long Steps, long? MaxSteps, double Seconds, d
 public record TrialView(
     string Id, int Number, string Status, string Source, Dictionary<string, object> Parameters, Dictionary<string, double?> Metrics,
     Dictionary<string, double?[][]> Intermediate, StepView[] Steps, DateTimeOffset? StartedAt, DateTimeOffset? CompletedAt, string? Error,
-    string[]? Retries, string? Silo, string? Note);
+    string[]? Retries, string? Silo, string? Note)
+{
+    /// <summary>In a study of several objectives or constraints, whether the trial succeeded and holds every constraint; absent in others.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public bool? Feasible { get; init; }
+}
 
 /// <summary>One trial, as GET /api/studies/{id}/trials/{n} returns it: with its study's step names, whose logs it may have.</summary>
 public sealed record TrialDetailView : TrialView
@@ -95,6 +118,12 @@ public sealed record TrialDetailView : TrialView
     /// <summary>The steps of the study file in its order, those the trial has not reached (or ran before a failure) included.</summary>
     public string[] StudySteps { get; }
 }
+
+/// <summary>What a study's front dominates (<see cref="ParetoFront"/>).</summary>
+/// <param name="Reference">The reference point, per objective as it is reported.</param>
+/// <param name="ReferenceDerived">Per objective, whether its coordinate was derived from the trials (the worst feasible value
+/// plus a tenth of the range) rather than given as <c>objectives[i].reference</c>.</param>
+public sealed record HypervolumeView(double Value, double[] Reference, bool[] ReferenceDerived);
 
 /// <summary>A study at a glance, as the API lists it.</summary>
 public record StudyView(
@@ -115,6 +144,14 @@ public sealed record StudyDetailView : StudyView
         ModelLearnt = modelLearnt;
     }
 
+    /// <summary>As study.json's <see cref="StudyReport.ParetoTrials"/>.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public BestTrialView[]? ParetoTrials { get; init; }
+
+    /// <summary>As study.json's <see cref="StudyReport.Hypervolume"/>.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public HypervolumeView? Hypervolume { get; init; }
+
     /// <summary>As study.json's <see cref="StudyReport.RecommendedTrial"/>; null when no trial succeeded.</summary>
     public BestTrialView? RecommendedTrial { get; }
 
@@ -133,7 +170,17 @@ public sealed record StudyDetailView : StudyView
 /// </param>
 public sealed record StudyReport(
     string Id, string Name, string Status, string? Reason, ObjectiveView Objective, BestTrialView? BestTrial,
-    BestTrialView? RecommendedTrial, ResourcesView Resources, TrialView[] Trials);
+    BestTrialView? RecommendedTrial, ResourcesView Resources, TrialView[] Trials)
+{
+    /// <summary>In a study of several objectives or constraints, the feasible non-dominated succeeded trials, best first
+    /// by the first objective; absent in others.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public BestTrialView[]? ParetoTrials { get; init; }
+
+    /// <summary>What <see cref="ParetoTrials"/> dominates; absent where no trial is feasible, and in a study of one unconstrained objective.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public HypervolumeView? Hypervolume { get; init; }
+}
 
 /// <summary>A page of trials and the cursor of the next (null on the last page).</summary>
 public sealed record TrialPageView(TrialView[] Trials, int Total, string? Next);

@@ -22,7 +22,7 @@ public static class PlotEndpoints
     public static void Map(WebApplication app) =>
         app.MapGet("/api/studies/{id}/plots/{file}", Plot)
             .WithTags("studies")
-            .WithSummary("A plot of the study: history, parallel-coordinates, intermediate (?trials=3,7), slice, importance, contour (?params=x1,x2); .svg or .png")
+            .WithSummary("A plot of the study: history, parallel-coordinates, intermediate (?trials=3,7), slice, importance, contour (?params=x1,x2), edf, timeline; with several objectives or constraints pareto-front, hypervolume-history; .svg or .png")
             .Produces(StatusCodes.Status200OK, contentType: "image/svg+xml")
             .Produces(StatusCodes.Status200OK, contentType: "image/png")
             .ProducesProblem(StatusCodes.Status400BadRequest)
@@ -32,9 +32,9 @@ public static class PlotEndpoints
     {
         var extension = Path.GetExtension(file);
         var kind = Path.GetFileNameWithoutExtension(file);
-        if (extension is not (".svg" or ".png") || !Plots.Kinds.Contains(kind))
+        if (extension is not (".svg" or ".png") || !Plots.Names.Contains(kind))
             return StudyEndpoints.Problem(StatusCodes.Status404NotFound, "No such plot",
-                $"plots are {string.Join(", ", Plots.Kinds)}, each as .svg or .png; got '{TunerServer.Printable(file)}'");
+                $"plots are {string.Join(", ", Plots.Names)}, each as .svg or .png; got '{TunerServer.Printable(file)}'");
         var numbers = new List<int>();
         foreach (var part in (trials ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {

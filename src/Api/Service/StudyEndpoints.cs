@@ -43,7 +43,7 @@ public static class StudyEndpoints
             .ProducesProblem(StatusCodes.Status404NotFound);
 
         studies.MapGet("/{id}/trials", Trials)
-            .WithSummary("A page of the study's trials: ?status=Succeeded&sort=-value&limit=100&after=CURSOR")
+            .WithSummary("A page of the study's trials: ?status=Succeeded&param=x:0.2..0.5&param=opt:adam&sort=-value&limit=100&after=CURSOR")
             .Produces<TrialPageView>()
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound);
@@ -145,7 +145,7 @@ public static class StudyEndpoints
     }
 
     private static async Task<IResult> Trials(string id, HttpContext context, StudyService service,
-        string? status, string? sort, string? limit, string? after)
+        string? status, string? sort, string? limit, string? after, string[]? param)
     {
         // limit is read here, not bound as a number, so that '?limit=abc' or an overflowing number is a 400 naming it.
         var count = 100;
@@ -159,7 +159,15 @@ public static class StudyEndpoints
                     $"status must be one of {string.Join(", ", Enum.GetNames<TrialStatus>())}, got '{TunerServer.Printable(status)}'");
             wanted = parsed;
         }
-        var query = new TrialQuery(wanted, sort ?? "number", count, after);
+        var conditions = new List<ParameterCondition>();
+        foreach (var text in param ?? [])
+        {
+            if (ParameterCondition.Parse(text) is not { } condition)
+                return Problem(StatusCodes.Status400BadRequest, "Invalid query",
+                    $"param is NAME:MIN..MAX (a bound may be left out) or NAME:CATEGORY, got '{TunerServer.Printable(text)}'");
+            conditions.Add(condition);
+        }
+        var query = new TrialQuery(wanted, sort ?? "number", count, after, conditions.ToArray());
         // The problem quotes the query as sent: escaped as every answer quotes a request.
         if (TrialPaging.Problem(query) is { } problem) return Problem(StatusCodes.Status400BadRequest, "Invalid query", TunerServer.Printable(problem));
         return ParseId(id) is { } guid && await service.TrialsAsync(guid, Visible(context), query) is { } page

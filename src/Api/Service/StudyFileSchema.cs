@@ -3,6 +3,7 @@ using Microsoft.OpenApi;
 using Tuning.Algorithms.EarlyStopping;
 using Tuning.Algorithms.Suggesters;
 using Tuning.Trials.Execution;
+using Tuning.Trials.Studies;
 
 namespace Tuning.Api.Service;
 
@@ -13,7 +14,15 @@ namespace Tuning.Api.Service;
 /// </summary>
 public static class StudyFileSchema
 {
-    public static OpenApiSchema Build() => Object("A study file (YAML, or JSON with the same fields).",
+    public static OpenApiSchema Build()
+    {
+        var study = Properties();
+        // One objective or several, never both: a file with both matches both branches, which oneOf refuses.
+        study.OneOf = [new OpenApiSchema { Required = new HashSet<string> { "objective" } }, new OpenApiSchema { Required = new HashSet<string> { "objectives" } }];
+        return study;
+    }
+
+    private static OpenApiSchema Properties() => Object("A study file (YAML, or JSON with the same fields).",
         new()
         {
             ["name"] = Text("The study name", pattern: "^[a-z0-9-]+$"),
@@ -24,6 +33,19 @@ public static class StudyFileSchema
                 ["target"] = Number("Stop with success once reached"),
                 ["additionalMetrics"] = List(Text("A metric to collect and show")),
             }, "metric", "goal"),
+            ["objectives"] = List(Object("One of 2 to 4 objectives, in place of objective: trials are compared by Pareto dominance", new()
+            {
+                ["metric"] = Text("The metric's name"),
+                ["goal"] = Choice("minimize or maximize", "minimize", "maximize"),
+                ["reference"] = Number("The objective's coordinate of the hypervolume reference point, as reported (default: derived from the trials)"),
+            }, "metric", "goal"), minItems: StudyFile.MinObjectives, maxItems: StudyFile.MaxObjectives),
+            ["constraints"] = List(Object("A bound a feasible trial's metric holds; a trial that does not report the metric fails", new()
+            {
+                ["metric"] = Text("The metric's name (not an objective's)"),
+                ["max"] = Number("The most the metric may be"),
+                ["min"] = Number("The least the metric may be"),
+                ["monotone"] = new OpenApiSchema { Type = JsonSchemaType.Boolean, Description = "The metric only moves away from its bound as a trial trains, so early stopping may stop a trial that breaks it (default false)" },
+            }, "metric")),
             ["algorithm"] = Object("How parameters are suggested (default random)", new()
             {
                 ["name"] = Choice("The algorithm", AlgorithmCatalog.Names.ToArray()),
@@ -90,7 +112,7 @@ public static class StudyFileSchema
                     ["cache"] = new OpenApiSchema { Type = JsonSchemaType.Boolean, Description = "Take the step from the cache when its inputs did not change (default true)" },
                 }, "name", "command")),
             }),
-        }, "name", "objective", "budget", "parameters", "trial");
+        }, "name", "budget", "parameters", "trial");
 
     private static OpenApiSchema Object(string description, Dictionary<string, IOpenApiSchema> properties, params string[] required) => new()
     {
@@ -101,7 +123,8 @@ public static class StudyFileSchema
         AdditionalPropertiesAllowed = false,
     };
 
-    private static OpenApiSchema List(IOpenApiSchema items) => new() { Type = JsonSchemaType.Array, Items = items };
+    private static OpenApiSchema List(IOpenApiSchema items, int? minItems = null, int? maxItems = null) =>
+        new() { Type = JsonSchemaType.Array, Items = items, MinItems = minItems, MaxItems = maxItems };
 
     private static OpenApiSchema Text(string description, string? pattern = null) =>
         new() { Type = JsonSchemaType.String, Description = description, Pattern = pattern };

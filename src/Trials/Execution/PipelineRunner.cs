@@ -83,25 +83,28 @@ public sealed class PipelineRunner
         // What its steps left counts too, though none ran long enough to be caught writing it.
         if (run.OverQuota() is { } overQuota) return Ended(TrialOutcome.Failed, overQuota);
 
-        var objective = _spec.Objective.Metric;
-        if (!metrics.Final.TryGetValue(objective, out var value))
-            return Ended(TrialOutcome.Failed, NoObjective(objective, metrics.Rejected));
-        if (!double.IsFinite(value))
-            return Ended(TrialOutcome.Failed, $"the trial reported {objective}={value.ToString(CultureInfo.InvariantCulture)}, which is not a finite number");
+        // Every objective and every constrained metric: a trial whose feasibility is unknown cannot be compared.
+        foreach (var metric in _spec.RequiredMetrics)
+        {
+            if (!metrics.Final.TryGetValue(metric, out var value))
+                return Ended(TrialOutcome.Failed, NoMetric(metric, metrics.Rejected));
+            if (!double.IsFinite(value))
+                return Ended(TrialOutcome.Failed, $"the trial reported {metric}={value.ToString(CultureInfo.InvariantCulture)}, which is not a finite number");
+        }
         return Ended(TrialOutcome.Succeeded, null);
     }
 
     /// <summary>
-    /// Why a trial has no objective value: the lines among the last not understood that name the objective say what
-    /// went wrong (a decimal comma, spaces around '='), else an example of the line wanted.
+    /// Why a trial has no value of a metric it must report (an objective, a constrained metric): the lines among the last
+    /// not understood that name it say what went wrong (a decimal comma, spaces around '='), else an example of the line wanted.
     /// </summary>
-    private static string NoObjective(string objective, IEnumerable<RejectedLine> rejected)
+    private static string NoMetric(string metric, IEnumerable<RejectedLine> rejected)
     {
         var naming = rejected.Where(line => line.Text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)
-            .Any(token => token == objective || token.StartsWith(objective + "=", StringComparison.Ordinal))).ToArray();
+            .Any(token => token == metric || token.StartsWith(metric + "=", StringComparison.Ordinal))).ToArray();
         return naming.Length == 0
-            ? $"the trial reported no '{objective}' metric (print a line like '{objective}=0.5')"
-            : $"the trial reported no '{objective}' metric; {string.Join("; ", naming)}";
+            ? $"the trial reported no '{metric}' metric (print a line like '{metric}=0.5')"
+            : $"the trial reported no '{metric}' metric; {string.Join("; ", naming)}";
     }
 
     /// <summary>

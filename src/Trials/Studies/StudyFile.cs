@@ -15,7 +15,7 @@ namespace Tuning.Trials.Studies;
 /// </summary>
 public static partial class StudyFile
 {
-    private static readonly string[] TopFields = ["name", "objective", "algorithm", "earlyStopping", "budget", "enqueue", "warmStart", "parameters", "trial"];
+    private static readonly string[] TopFields = ["name", "objective", "objectives", "constraints", "algorithm", "earlyStopping", "budget", "enqueue", "warmStart", "parameters", "trial"];
 
     [GeneratedRegex("^[a-z0-9-]+$")] private static partial Regex StudyName();
     [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_.-]*$")] private static partial Regex Identifier();
@@ -212,7 +212,8 @@ public static partial class StudyFile
         if (name is not null && !StudyName().IsMatch(name))
             r.Error("name", YamlReader.Field(top, "name"), $"'{name}' may hold only lower-case letters, digits and '-'");
 
-        var objective = ReadObjective(r, r.Required(top, "", "objective", "the objective (metric and goal)"));
+        var (objective, objectives) = ReadObjectives(r, top);
+        var constraints = ReadConstraints(r, YamlReader.Field(top, "constraints"), objectives ?? (objective is null ? [] : [objective]));
         var parametersNode = r.Required(top, "", "parameters", "the parameters to search");
         var space = ReadParameters(r, parametersNode);
         var algorithm = ReadAlgorithm(r, YamlReader.Field(top, "algorithm"), space);
@@ -224,16 +225,49 @@ public static partial class StudyFile
 
         if (name is null || objective is null || space is null || algorithm is null || budget is null || pipeline is null)
             return null;
-        return new StudySpec(name, objective, algorithm, earlyStopping, budget, space, pipeline, studyDirectory, enqueue, warmStart);
+        return new StudySpec(name, objective, algorithm, earlyStopping, budget, space, pipeline, studyDirectory, enqueue, warmStart, objectives, constraints);
     }
 
-    private static ObjectiveSpec? ReadObjective(YamlReader r, YamlNode? node)
+    /// <summary>The fewest and most objectives of <c>objectives:</c>: one is <c>objective:</c>'s, and past four a Pareto front
+    /// holds most trials and its hypervolume costs more than it tells.</summary>
+    public const int MinObjectives = 2, MaxObjectives = 4;
+
+    /// <summary><c>objective:</c> (one) or <c>objectives:</c> (several): the first objective, and all of them where there are several.</summary>
+    private static (ObjectiveSpec? First, IReadOnlyList<ObjectiveSpec>? Several) ReadObjectives(YamlReader r, YamlMappingNode top)
     {
-        const string path = "objective";
-        var map = r.Mapping(node, path, ["metric", "goal", "target", "additionalMetrics"]);
+        var single = YamlReader.Field(top, "objective");
+        var severalNode = YamlReader.Field(top, "objectives");
+        if (severalNode is null)
+            return (ReadObjective(r, r.Required(top, "", "objective", "the objective (metric and goal), or objectives: several"), "objective", oneOfSeveral: false), null);
+        if (single is not null)
+        {
+            r.Error("objectives", severalNode, "give objective: (one) or objectives: (several), not both");
+            return (null, null);
+        }
+        var items = r.Sequence(severalNode, "objectives");
+        if (items is null) return (null, null);
+        if (items.Count is < MinObjectives or > MaxObjectives)
+        {
+            r.Error("objectives", severalNode, $"lists {items.Count} objectives; give {MinObjectives} to {MaxObjectives} (a single one as objective:)");
+            return (null, null);
+        }
+        foreach (var (item, path) in items) r.NameEntry(path, item, "metric");
+        var objectives = items.Select(item => ReadObjective(r, item.Node, item.Path, oneOfSeveral: true)).ToArray();
+        for (var i = 0; i < objectives.Length; i++)
+            if (objectives[i] is { } objective && objectives.Take(i).Any(o => o?.Metric == objective.Metric))
+                r.Error($"{items[i].Path}.metric", YamlReader.Field((YamlMappingNode)items[i].Node, "metric"), $"'{objective.Metric}' is already an objective");
+        return objectives.Any(o => o is null) ? (null, null) : (objectives[0], objectives.OfType<ObjectiveSpec>().ToArray());
+    }
+
+    /// <param name="oneOfSeveral">Whether the objective is one of several, which may give a hypervolume reference and no
+    /// target (a study of several objectives has no single value to reach).</param>
+    private static ObjectiveSpec? ReadObjective(YamlReader r, YamlNode? node, string path, bool oneOfSeveral)
+    {
+        var map = r.Mapping(node, path, oneOfSeveral ? ["metric", "goal", "reference"] : ["metric", "goal", "target", "additionalMetrics"]);
         if (map is null) return null;
         var metric = ReadName(r, map, path, "metric", "metric");
-        var goalText = r.String(r.Required(map, path, "goal", "minimize or maximize"), "objective.goal");
+        var goalPath = YamlReader.Join(path, "goal");
+        var goalText = r.String(r.Required(map, path, "goal", "minimize or maximize"), goalPath);
         Goal? goal = goalText switch
         {
             null => null,
@@ -242,10 +276,39 @@ public static partial class StudyFile
             _ => null,
         };
         if (goalText is not null && goal is null)
-            r.Error("objective.goal", YamlReader.Field(map, "goal"), $"must be minimize or maximize, got '{goalText}'");
-        var target = r.Number(YamlReader.Field(map, "target"), "objective.target");
-        var additional = r.StringList(YamlReader.Field(map, "additionalMetrics"), "objective.additionalMetrics") ?? [];
-        return metric is null || goal is null ? null : new ObjectiveSpec(metric, goal.Value, target, additional);
+            r.Error(goalPath, YamlReader.Field(map, "goal"), $"must be minimize or maximize, got '{goalText}'");
+        var target = r.Number(YamlReader.Field(map, "target"), YamlReader.Join(path, "target"));
+        var additional = r.StringList(YamlReader.Field(map, "additionalMetrics"), YamlReader.Join(path, "additionalMetrics")) ?? [];
+        var referenceValue = r.Number(YamlReader.Field(map, "reference"), YamlReader.Join(path, "reference"));
+        return metric is null || goal is null ? null : new ObjectiveSpec(metric, goal.Value, target, additional, referenceValue);
+    }
+
+    /// <summary><c>constraints:</c>, each a metric with <c>max</c>, <c>min</c> or both; null where the file lists none.</summary>
+    private static IReadOnlyList<ConstraintSpec>? ReadConstraints(YamlReader r, YamlNode? node, IReadOnlyList<ObjectiveSpec> objectives)
+    {
+        var items = r.Sequence(node, "constraints");
+        if (items is null) return null;
+        var constraints = new List<ConstraintSpec>();
+        foreach (var (item, path) in items)
+        {
+            r.NameEntry(path, item, "metric");
+            var map = r.Mapping(item, path, ["metric", "max", "min", "monotone"]);
+            if (map is null) continue;
+            var metric = ReadName(r, map, path, "metric", "metric");
+            var max = r.Number(YamlReader.Field(map, "max"), YamlReader.Join(path, "max"));
+            var min = r.Number(YamlReader.Field(map, "min"), YamlReader.Join(path, "min"));
+            var monotone = r.Bool(YamlReader.Field(map, "monotone"), YamlReader.Join(path, "monotone")) ?? false;
+            if (YamlReader.Field(map, "max") is null && YamlReader.Field(map, "min") is null)
+                r.Error(path, map, "missing: a bound, max or min (or both)");
+            else if (max < min)
+                r.Error(YamlReader.Join(path, "max"), YamlReader.Field(map, "max"), $"{Format(max.Value)} is below min {Format(min!.Value)}: no value holds both");
+            if (metric is not null && objectives.Any(o => o.Metric == metric))
+                r.Error(YamlReader.Join(path, "metric"), YamlReader.Field(map, "metric"), $"'{metric}' is an objective; a constraint bounds another metric");
+            if (metric is not null && constraints.Any(c => c.Metric == metric))
+                r.Error(YamlReader.Join(path, "metric"), YamlReader.Field(map, "metric"), $"'{metric}' is constrained already; give both bounds in one entry");
+            if (metric is not null && (max is not null || min is not null)) constraints.Add(new ConstraintSpec(metric, max, min, monotone));
+        }
+        return constraints;
     }
 
     private static AlgorithmSpec? ReadAlgorithm(YamlReader r, YamlNode? node, SearchSpace? space)

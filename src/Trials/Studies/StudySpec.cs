@@ -8,6 +8,10 @@ public enum Goal { Minimize, Maximize }
 /// <param name="StudyDirectory">The study file's folder: relative paths in commands resolve against it.</param>
 /// <param name="Enqueue">Parameter sets to run first, as trials 0, 1, … before the suggester is asked (<c>enqueue:</c>).</param>
 /// <param name="WarmStart">An earlier study whose trials the suggester sees as observations (<c>warmStart:</c>).</param>
+/// <param name="Objective">The objective; with several, the first of them (what single-objective machinery, the best
+/// trial and learning curves among it, reads).</param>
+/// <param name="SeveralObjectives">The 2-4 objectives of <c>objectives:</c>, in the file's order; null for a study of one.</param>
+/// <param name="Constraints">The bounds a trial's metrics must hold to be feasible (<c>constraints:</c>).</param>
 public sealed record StudySpec(
     string Name,
     ObjectiveSpec Objective,
@@ -18,8 +22,25 @@ public sealed record StudySpec(
     PipelineSpec Trial,
     string StudyDirectory,
     IReadOnlyList<IReadOnlyDictionary<string, ParameterValue>>? Enqueue = null,
-    WarmStartSpec? WarmStart = null)
+    WarmStartSpec? WarmStart = null,
+    IReadOnlyList<ObjectiveSpec>? SeveralObjectives = null,
+    IReadOnlyList<ConstraintSpec>? Constraints = null)
 {
+    /// <summary>Every objective: the one of <c>objective:</c>, or those of <c>objectives:</c>.</summary>
+    public IReadOnlyList<ObjectiveSpec> Objectives => SeveralObjectives ?? [Objective];
+
+    /// <summary>The constraints; empty where the file declares none.</summary>
+    public IReadOnlyList<ConstraintSpec> AllConstraints => Constraints ?? [];
+
+    /// <summary>
+    /// Whether trials are compared by feasibility and Pareto dominance rather than by one value: with several objectives
+    /// or any constraint. One objective under constraints has a front too: its best feasible trials.
+    /// </summary>
+    public bool RanksByPareto => SeveralObjectives is not null || AllConstraints.Count > 0;
+
+    /// <summary>The metrics every succeeded trial must report with a finite value: the objectives' and the constraints'.</summary>
+    public IEnumerable<string> RequiredMetrics => Objectives.Select(o => o.Metric).Concat(AllConstraints.Select(c => c.Metric)).Distinct(StringComparer.Ordinal);
+
     /// <summary>The enqueued parameter sets; empty where the file lists none.</summary>
     public IReadOnlyList<IReadOnlyDictionary<string, ParameterValue>> Enqueued => Enqueue ?? [];
 }
@@ -34,7 +55,9 @@ public sealed record WarmStartSpec(string From, IReadOnlyList<WarmStartTrial>? T
 /// <param name="Value">Its value of this study's objective metric; null where it failed or reported none.</param>
 public sealed record WarmStartTrial(int Number, IReadOnlyDictionary<string, ParameterValue> Parameters, double? Value);
 
-public sealed record ObjectiveSpec(string Metric, Goal Goal, double? Target, IReadOnlyList<string> AdditionalMetrics)
+/// <param name="Reference">The objective's coordinate of the hypervolume reference point (a value as reported, no better
+/// than any trial worth counting); null: derived from the trials.</param>
+public sealed record ObjectiveSpec(string Metric, Goal Goal, double? Target, IReadOnlyList<string> AdditionalMetrics, double? Reference = null)
 {
     /// <summary>The metrics the study file names: never left out of a trial's record, however many others it reports.</summary>
     public IReadOnlyList<string> Named => [Metric, .. AdditionalMetrics];
@@ -47,6 +70,20 @@ public sealed record ObjectiveSpec(string Metric, Goal Goal, double? Target, IRe
 
     public bool Reached(double value) =>
         Target is { } target && (Goal == Goal.Minimize ? value <= target : value >= target);
+}
+
+/// <summary>A bound on a metric a feasible trial holds: at most <paramref name="Max"/>, at least <paramref name="Min"/> (one or both).</summary>
+/// <param name="Monotone">Whether the metric only moves away from its bound as a trial trains (memory, time spent), so a
+/// trial that breaks it at a step cannot become feasible and may be stopped there.</param>
+public sealed record ConstraintSpec(string Metric, double? Max, double? Min, bool Monotone)
+{
+    /// <summary>How far <paramref name="value"/> lies beyond the nearer bound: at most 0 where it holds them (the
+    /// margin, negated), positive where it breaks one. What a model of the constraint learns.</summary>
+    public double Excess(double value) =>
+        Math.Max(value - (Max ?? double.PositiveInfinity), (Min ?? double.NegativeInfinity) - value);
+
+    /// <summary>How far <paramref name="value"/> lies outside the bounds: 0 where it holds them.</summary>
+    public double Violation(double value) => Math.Max(0, Excess(value));
 }
 
 /// <param name="Seed">Null where the file gave none: the study then draws one and keeps it.</param>

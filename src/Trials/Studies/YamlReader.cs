@@ -24,13 +24,13 @@ internal sealed class YamlReader
     }
 
     /// <summary>
-    /// Names the list entry at <paramref name="path"/> (a parameter, a step) by the <c>name</c> field its mapping
-    /// holds, so errors under it read <c>parameters[2] (optimizer_kind).values</c>: with twenty parameters an
-    /// index alone sends the user counting.
+    /// Names the list entry at <paramref name="path"/> (a parameter, a step; an objective or constraint by its
+    /// <c>metric</c>) by the <paramref name="key"/> field its mapping holds, so errors under it read
+    /// <c>parameters[2] (optimizer_kind).values</c>: with twenty parameters an index alone sends the user counting.
     /// </summary>
-    public void NameEntry(string path, YamlNode node)
+    public void NameEntry(string path, YamlNode node, string key = "name")
     {
-        if (node is YamlMappingNode map && Field(map, "name") is YamlScalarNode { Value: { Length: > 0 and <= 80 } name })
+        if (node is YamlMappingNode map && Field(map, key) is YamlScalarNode { Value: { Length: > 0 and <= 80 } name })
             _names[path] = name;
     }
 

@@ -60,6 +60,12 @@ public sealed class StudyGrain(
     private ISuggester? _suggester;
     private EarlyStoppingRule? _earlyStopping;
     private Recommender? _recommender;
+
+    /// <summary>
+    /// The front as of the number of succeeded trials it was ranked at: clients poll the snapshot (tuner run ten times a
+    /// second), and only a newly succeeded trial changes the front (a succeeded trial never changes afterwards).
+    /// </summary>
+    private (int Succeeded, ParetoFront? Front)? _front;
     private bool _exhausted;
 
     /// <summary>When each external trial's client was last heard of (ask, report, heartbeat); held in memory only.</summary>
@@ -101,7 +107,7 @@ public sealed class StudyGrain(
     private void Load(StudySource source, int seed)
     {
         _spec = specs.Get(source);
-        _trials = new StudyTrials(_spec.Objective);
+        _trials = new StudyTrials(_spec.Objective, _spec);
         var algorithm = AlgorithmCatalog.Find(_spec.Algorithm.Name)!;
         _suggester = algorithm.Create(_spec.Algorithm.Settings, _spec.Space, _spec.Algorithm.Seed ?? seed, _spec.Budget.MaxTrials);
         _earlyStopping = _spec.EarlyStopping is { } rule ? EarlyStoppingCatalog.Create(rule.Name, rule.Settings).Rule : null;
@@ -292,7 +298,10 @@ public sealed class StudyGrain(
         if (_spec is null || state.State.Status.IsTerminal() || !_trials.Progress(record, out var judgedUpTo))
             return Task.FromResult<string?>(null);
         if (Spec.Budget.MaxSteps is { } maxSteps && _trials.StepsSpent >= maxSteps) ScheduleBudgetCheck();
-        return Task.FromResult(_earlyStopping?.Judge(_trials.Question(record, judgedUpTo)));
+        if (_earlyStopping is null) return Task.FromResult<string?>(null);
+        return Task.FromResult(Spec.RanksByPareto
+            ? ParetoStopping.Judge(_earlyStopping, _trials.RankedQuestion(record, judgedUpTo))
+            : _earlyStopping.Judge(_trials.Question(record, judgedUpTo)));
     }
 
     /// <summary>Resources spent so far: the steps the trials reported and the time since the study was created.</summary>
@@ -420,11 +429,19 @@ public sealed class StudyGrain(
         var reported = await Trial(number).Report(attempt, step, metrics);
         if (reported.Trial is not { } record) return reported;
         _heard[number] = DateTimeOffset.UtcNow;
-        if (await TrialProgress(record) is not { } reason) return reported;
-        // Stopped early: the trial ends here, observed at its last values; the client learns it from the answer.
-        var stopped = await Trial(number).Tell(attempt, TrialStatus.EarlyStopped, [], reason);
-        if (stopped.Trial is { } ended) await TrialFinished(ended);
-        return reported with { Trial = stopped.Trial ?? record, StopReason = reason };
+        if (await TrialProgress(record) is { } reason)
+        {
+            // Stopped early: the trial ends here, observed at its last values; the client learns it from the answer.
+            var stopped = await Trial(number).Tell(attempt, TrialStatus.EarlyStopped, [], reason);
+            if (stopped.Trial is { } ended) await TrialFinished(ended);
+            return reported with { Trial = stopped.Trial ?? record, StopReason = reason };
+        }
+        if (StudyCompletion.ResourceBudgetSpent(Spec.Budget, Resources) is null) return reported;
+        // The report that spends a resource budget ends the study in this turn, not at the timer's next tick: the client
+        // learns from this answer that its trial was stopped, and no report after it is taken, so the steps spent
+        // exceed budget.maxSteps by nothing (a benchmark at an equal budget depends on it).
+        await Advance();
+        return reported with { Trial = _trials[number] ?? record, StopReason = state.State.Status.IsTerminal() ? $"the study ended: {state.State.Reason}" : null };
     }
 
     public async Task<ExternalAnswer> Tell(int number, string attempt, Dictionary<string, double>? metrics, string? failed)
@@ -438,9 +455,9 @@ public sealed class StudyGrain(
         if (failed is { Length: > MaxFailedReason })
             return ExternalAnswer.Refused(Refusal.Invalid, $"failed: a reason of at most {MaxFailedReason} characters");
         if (metrics is not null && InvalidMetrics(number, metrics) is { } invalid) return invalid;
-        var objective = Spec.Objective.Metric;
-        if (metrics is not null && !(metrics.TryGetValue(objective, out var value) && double.IsFinite(value)))
-            return ExternalAnswer.Refused(Refusal.Invalid, $"the metrics hold no finite value of the objective metric '{objective}'");
+        // Every objective's and constrained metric's value, as a step's trial must report them.
+        if (metrics is not null && Spec.RequiredMetrics.FirstOrDefault(m => !(metrics.TryGetValue(m, out var value) && double.IsFinite(value))) is { } missing)
+            return ExternalAnswer.Refused(Refusal.Invalid, $"the metrics hold no finite value of the {(Spec.Objectives.Any(o => o.Metric == missing) ? "objective" : "constrained")} metric '{missing}'");
         var answer = await Trial(number).Tell(attempt, failed is null ? TrialStatus.Succeeded : TrialStatus.Failed, metrics ?? [], failed);
         if (answer.Trial is { } record) await TrialFinished(record);
         return answer;
@@ -555,7 +572,13 @@ public sealed class StudyGrain(
             state.State.Status.IsTerminal() ? 0 : counts.Running, counts.Succeeded, counts.Failed,
             _trials.Best(), state.State.CreatedAt, state.State.CompletedAt,
             _trials.Count(t => t?.Status == TrialStatus.EarlyStopped), _trials.Sum(t => t?.Steps.Count(step => step.Cached) ?? 0),
-            Resources, Spec.Budget.MaxSteps, Spec.Budget.MaxTime);
+            Resources, Spec.Budget.MaxSteps, Spec.Budget.MaxTime, Front(counts.Succeeded));
+    }
+
+    private ParetoFront? Front(int succeeded)
+    {
+        if (_front is not { } kept || kept.Succeeded != succeeded) _front = kept = (succeeded, ParetoRanking.Front(Spec, _trials));
+        return kept.Front;
     }
 
     private static Dictionary<string, ParameterValue>? ToDictionary(IReadOnlyDictionary<string, ParameterValue>? values) =>

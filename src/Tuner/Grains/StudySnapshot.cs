@@ -3,6 +3,7 @@ namespace Tuning.Tuner.Grains;
 /// <summary>A study at a glance: what progress displays and clients poll.</summary>
 /// <param name="CachedSteps">Steps of the study's trials taken from the cache instead of run.</param>
 /// <param name="Spent">The resources the study has spent, beside <paramref name="MaxSteps"/> and <paramref name="MaxTime"/>, its budgets of them.</param>
+/// <param name="Pareto">The front and its hypervolume, for a study of several objectives or constraints; null otherwise.</param>
 [GenerateSerializer, Immutable]
 public sealed record StudySnapshot(
     Guid Id,
@@ -24,7 +25,8 @@ public sealed record StudySnapshot(
     int CachedSteps = 0,
     ResourcesSpent Spent = default,
     long? MaxSteps = null,
-    TimeSpan? MaxTime = null)
+    TimeSpan? MaxTime = null,
+    ParetoFront? Pareto = null)
 {
     /// <summary>Trials that ran to an end: succeeded, failed or stopped early.</summary>
     public int Done => Succeeded + Failed + EarlyStopped;

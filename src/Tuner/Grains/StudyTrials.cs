@@ -13,7 +13,9 @@ namespace Tuning.Tuner.Grains;
 /// grain's turns only, so each rule is tested without a silo; the grain keeps the lifecycle, the scheduling and the
 /// calls to other grains.
 /// </summary>
-public sealed class StudyTrials(ObjectiveSpec objective) : IReadOnlyList<TrialRecord?>
+/// <param name="study">The study, where it ranks trials by Pareto dominance (<see cref="StudySpec.RanksByPareto"/>): each
+/// observation then carries every objective and the constraints' violation too.</param>
+public sealed class StudyTrials(ObjectiveSpec objective, StudySpec? study = null) : IReadOnlyList<TrialRecord?>
 {
     private readonly List<TrialRecord?> _trials = [];
     private readonly List<Observation> _observations = [];
@@ -125,6 +127,24 @@ public sealed class StudyTrials(ObjectiveSpec objective) : IReadOnlyList<TrialRe
     }
 
     /// <summary>
+    /// What early stopping asks about trial <paramref name="record"/> in a study that ranks by Pareto dominance, after
+    /// <see cref="Progress"/> took it: every objective's curve and the monotone constraints' of each trial.
+    /// </summary>
+    public ParetoQuestion RankedQuestion(TrialRecord record, long judgedUpTo)
+    {
+        var others = _trials.OfType<TrialRecord>().Where(t => t.Number != record.Number && t.Status != TrialStatus.Cancelled).ToArray();
+        return new ParetoQuestion(
+            Curves(record), judgedUpTo,
+            others.Where(t => t.Status == TrialStatus.Succeeded).Select(Curves).ToArray(),
+            others.Select(Curves).ToArray(),
+            study!.AllConstraints.Where(c => c.Monotone).Select(c => new MonotoneBound(c.Metric, c.Max, c.Min)).ToArray());
+    }
+
+    private ObjectiveCurves Curves(TrialRecord record) => new(record.Number,
+        study!.Objectives.Select(o => MetricCurve(record, o.Metric, o.ToLoss)).ToArray(),
+        study.AllConstraints.Where(c => c.Monotone).Select(c => MetricCurve(record, c.Metric, value => value)).ToArray());
+
+    /// <summary>
     /// An ended study has no running trial: one that never stored its end (its run did not end in time, or the process
     /// died between the study's end and the trial's) is shown as cancelled. <paramref name="ended"/>: what the cancelled
     /// trials answered, taken first.
@@ -222,10 +242,27 @@ public sealed class StudyTrials(ObjectiveSpec objective) : IReadOnlyList<TrialRe
     }
 
     /// <summary>A trial's learning curve: the objective's intermediate values, as losses.</summary>
-    private LearningCurve Curve(TrialRecord record) =>
-        new(record.Number, record.Intermediate.TryGetValue(objective.Metric, out var points)
-            ? points.Select(p => new CurvePoint(p.Step, objective.ToLoss(p.Value))).ToArray()
+    private LearningCurve Curve(TrialRecord record) => MetricCurve(record, objective.Metric, objective.ToLoss);
+
+    /// <summary>A trial's intermediate values of <paramref name="metric"/>, each made a curve's value by <paramref name="value"/>.</summary>
+    private static LearningCurve MetricCurve(TrialRecord record, string metric, Func<double, double> value) =>
+        new(record.Number, record.Intermediate.TryGetValue(metric, out var points)
+            ? points.Select(p => new CurvePoint(p.Step, value(p.Value))).ToArray()
             : []);
+
+    /// <summary>
+    /// An ended trial with every objective and its violation. One stopped early before reporting every objective is
+    /// observed with the first alone, which the suggesters of several objectives leave out.
+    /// </summary>
+    private static Observation Ranked(StudySpec study, TrialRecord record, Observation observation)
+    {
+        var complete = study.Objectives.All(o => record.Metrics.TryGetValue(o.Metric, out var value) && double.IsFinite(value));
+        return observation with
+        {
+            Losses = complete ? ParetoRanking.Losses(study, record.Metrics) : null,
+            Excesses = study.AllConstraints.Count > 0 ? ParetoRanking.Excesses(study, record.Metrics) : null,
+        };
+    }
 
     /// <summary>Adds an ended trial to the observations at its trial number's place (<see cref="Observations"/>).</summary>
     private void Observe(TrialRecord record)
@@ -240,7 +277,7 @@ public sealed class StudyTrials(ObjectiveSpec objective) : IReadOnlyList<TrialRe
         var stopped = record.Status == TrialStatus.EarlyStopped;
         var loss = record.Status == TrialStatus.Succeeded || stopped ? Loss(record) : null;
         _observedNumbers.Insert(~at, record.Number);
-        _observations.Insert(~at, new Observation(record.Parameters, loss,
-            stopped ? Math.Max(curve.LastStep, 0) : null, curve.Points.Count > 0 ? curve.Points : null));
+        var observation = new Observation(record.Parameters, loss, stopped ? Math.Max(curve.LastStep, 0) : null, curve.Points.Count > 0 ? curve.Points : null);
+        _observations.Insert(~at, study is { RanksByPareto: true } && loss is not null ? Ranked(study, record, observation) : observation);
     }
 }

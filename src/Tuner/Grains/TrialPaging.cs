@@ -31,7 +31,10 @@ public static class TrialPaging
             // Trials without a value come last either way; ties go by trial number.
             return new Key(value is null, value is { } v ? (descending ? -v : v) : 0, descending && sort == "number" ? -trial.Number : trial.Number);
         }
-        var matching = trials.Where(t => query.Status is null || t.Status == query.Status).Select(t => (Trial: t, Key: KeyOf(t))).ToList();
+        var conditions = (query.Parameters ?? []).GroupBy(c => c.Name).ToArray();
+        bool Admitted(TrialRecord trial) =>
+            conditions.All(named => trial.Parameters.TryGetValue(named.Key, out var value) && named.Any(c => c.Admits(value)));
+        var matching = trials.Where(t => (query.Status is null || t.Status == query.Status) && Admitted(t)).Select(t => (Trial: t, Key: KeyOf(t))).ToList();
         matching.Sort((a, b) => a.Key.CompareTo(b.Key));
         var after = query.After is null ? null : ParseCursor(query.After);
         var start = after is { } cursor ? matching.FindIndex(m => m.Key.CompareTo(cursor) > 0) : 0;
