@@ -111,4 +111,20 @@ public sealed class ParetoRankingTests
         Assert.Equal("stopped early at step 2: memory=700 breaks its bound (max 512), and the constraint is monotone",
             Algorithms.EarlyStopping.ParetoStopping.Judge(rule, trials.RankedQuestion(running, judgedUpTo)));
     }
+
+    [Fact]
+    public void Under_constraints_the_best_trial_and_the_recommendation_are_feasible_however_good_an_infeasible_one_is()
+    {
+        var spec = Spec("objective: {metric: accuracy, goal: maximize}", "constraints: [{metric: memory, max: 512}]");
+        var trials = new StudyTrials(spec.Objective, spec);
+        var records = Enumerable.Range(0, 8).Select(n => Trial(n, 0.5 + n / 20.0, 1, memory: 400)).ToList();
+        // The most accurate trials break the memory bound, or never reported memory.
+        records.Add(Trial(8, 0.99, 1, memory: 600));
+        records.Add(Trial(9, 0.98, 1, memory: null));
+        foreach (var record in records) trials.Load(record);
+        Assert.Equal(7, trials.Best()?.Number);
+        Assert.Equal(7, Recommender.Of(spec.Space, spec.Objective, records, t => ParetoRanking.Feasible(spec, t))?.Trial.Number);
+        // Without the constraint, one of the two most accurate trials is the answer.
+        Assert.Contains(Recommender.Of(spec.Space, spec.Objective, records)!.Trial.Number, new[] { 8, 9 });
+    }
 }

@@ -21,7 +21,8 @@ public sealed record RecommendedTrial([property: Id(0)] TrialRecord Trial, [prop
 /// Called from one thread at a time (the study grain's turns).
 /// </summary>
 /// <param name="clock">What times the fits; the system's clock unless a test gives its own.</param>
-public sealed class Recommender(SearchSpace space, ObjectiveSpec objective, TimeProvider? clock = null)
+/// <param name="feasible">Under constraints, whether a succeeded trial holds them: only such a trial is recommended.</param>
+public sealed class Recommender(SearchSpace space, ObjectiveSpec objective, TimeProvider? clock = null, Func<TrialRecord, bool>? feasible = null)
 {
     /// <summary>
     /// While a study runs, the time after a fit before the next, as a multiple of the fit's own time: fits take at
@@ -52,19 +53,22 @@ public sealed class Recommender(SearchSpace space, ObjectiveSpec objective, Time
         {
             await Task.WhenAny(running);
             var started = _clock.GetTimestamp();
-            var answer = Of(space, objective, succeeded);
+            var answer = Of(space, objective, succeeded, feasible);
             _lastFitEnded = _clock.GetTimestamp();
             _lastFitTook = _clock.GetElapsedTime(started, _lastFitEnded);
             return answer;
         });
     }
 
-    /// <summary>The recommended trial, fitted afresh.</summary>
-    public static RecommendedTrial? Of(SearchSpace space, ObjectiveSpec objective, IEnumerable<TrialRecord> trials)
+    /// <summary>
+    /// The recommended trial, fitted afresh. Under constraints the model is fitted to the trials that hold them: the
+    /// objective beyond a bound is no answer, and a fit across it would smooth the best feasible value towards it.
+    /// </summary>
+    public static RecommendedTrial? Of(SearchSpace space, ObjectiveSpec objective, IEnumerable<TrialRecord> trials, Func<TrialRecord, bool>? feasible = null)
     {
         // In number order, so the same trials give the same fit however they finished.
         var succeeded = trials
-            .Where(t => t.Status == TrialStatus.Succeeded && t.Metrics.TryGetValue(objective.Metric, out var v) && double.IsFinite(v))
+            .Where(t => t.Status == TrialStatus.Succeeded && t.Metrics.TryGetValue(objective.Metric, out var v) && double.IsFinite(v) && (feasible?.Invoke(t) ?? true))
             .OrderBy(t => t.Number)
             .ToArray();
         var observations = succeeded.Select(t => new Observation(t.Parameters, objective.ToLoss(t.Metrics[objective.Metric]))).ToArray();

@@ -175,7 +175,7 @@ public sealed class StudyTrials(ObjectiveSpec objective, StudySpec? study = null
         return new TrialCounts(running, succeeded, failed, other);
     }
 
-    /// <summary>The succeeded trial with the best objective value; the first of equals.</summary>
+    /// <summary>The succeeded trial with the best objective value, among those that hold every constraint; the first of equals.</summary>
     public TrialRecord? Best()
     {
         if (_bestUnknown)
@@ -188,10 +188,13 @@ public sealed class StudyTrials(ObjectiveSpec objective, StudySpec? study = null
         return _best;
     }
 
-    /// <summary>Whether <paramref name="trial"/> succeeded and is better than <paramref name="best"/>, or as good and numbered before it.</summary>
+    /// <summary>
+    /// Whether <paramref name="trial"/> succeeded, holds every constraint and is better than <paramref name="best"/>, or as
+    /// good and numbered before it. A trial that breaks a constraint is no answer, however good its objective.
+    /// </summary>
     private bool Beats(TrialRecord trial, TrialRecord? best)
     {
-        if (trial.Status != TrialStatus.Succeeded) return false;
+        if (trial.Status != TrialStatus.Succeeded || study is { AllConstraints.Count: > 0 } && !ParetoRanking.Feasible(study, trial)) return false;
         if (best is null) return true;
         var (value, bestValue) = (trial.Metrics[objective.Metric], best.Metrics[objective.Metric]);
         return objective.IsBetter(value, bestValue) || (!objective.IsBetter(bestValue, value) && trial.Number < best.Number);
