@@ -137,13 +137,16 @@ public static class Plots
         : throw new PlotException($"{kind}: no trial is feasible yet");
 
     /// <summary>
-    /// The first two objectives of every succeeded trial, feasible ones in colour and infeasible ones grey, with the front
-    /// drawn through its trials. With one objective (under constraints) each trial's objective against its number.
+    /// Two objectives of every succeeded trial, feasible ones in colour and infeasible ones grey, with the front drawn
+    /// through its trials; with three or more objectives a matrix of every pair (<see cref="ParetoMatrix"/>); with one
+    /// (under constraints) each trial's objective against its number.
     /// </summary>
     private static PlotModel ParetoFront(StudySnapshot study, IReadOnlyList<TrialRecord> trials, StudySpec spec)
     {
         var front = Front(study, spec, "pareto-front");
         var objectives = spec.Objectives;
+        var succeeded = trials.Where(t => t.Status == TrialStatus.Succeeded && objectives.All(o => t.Metrics.ContainsKey(o.Metric))).ToArray();
+        if (objectives.Count > 2) return ParetoMatrix(study, front, succeeded, objectives);
         var several = objectives.Count > 1;
         var yTitle = objectives[several ? 1 : 0].Metric;
         var xTitle = several ? objectives[0].Metric : "trial";
@@ -152,22 +155,85 @@ public static class Plots
         var model = new PlotModel
         {
             Title = $"Pareto front: {yTitle} against {xTitle}",
-            Subtitle = $"study {study.Name}, {front.Trials.Length} trials on the front" +
-                       (objectives.Count > 2 ? $"; the first two of {objectives.Count} objectives" : ""),
+            Subtitle = $"study {study.Name}, {front.Trials.Length} trials on the front",
         };
         model.Axes.Add(new LinearAxis { Position = AxisPosition.Bottom, Title = xTitle });
         model.Axes.Add(new LinearAxis { Position = AxisPosition.Left, Title = yTitle });
-        var succeeded = trials.Where(t => t.Status == TrialStatus.Succeeded && objectives.All(o => t.Metrics.ContainsKey(o.Metric))).ToArray();
-        var infeasible = new ScatterSeries { Title = "infeasible", MarkerType = MarkerType.Circle, MarkerSize = 3, MarkerFill = OxyColor.FromAColor(140, OxyColors.Gray) };
-        var feasible = new ScatterSeries { Title = "feasible", MarkerType = MarkerType.Circle, MarkerSize = 3, MarkerFill = OxyColor.FromAColor(160, OxyColors.SteelBlue) };
+        var (infeasible, feasible) = FrontScatter();
         foreach (var trial in succeeded)
             (front.Infeasible.Contains(trial.Number) ? infeasible : feasible).Points.Add(new ScatterPoint(X(trial), Y(trial)));
-        var line = new LineSeries { Title = "front", Color = OxyColors.OrangeRed, StrokeThickness = 2, MarkerType = MarkerType.Diamond, MarkerSize = 5, MarkerFill = OxyColors.OrangeRed };
+        var line = new LineSeries { Title = "front", Color = FrontColour, StrokeThickness = 2, MarkerType = MarkerType.Diamond, MarkerSize = 5, MarkerFill = FrontColour };
         foreach (var trial in front.Trials.OrderBy(X)) line.Points.Add(new DataPoint(X(trial), Y(trial)));
         model.Series.Add(infeasible);
         model.Series.Add(feasible);
         model.Series.Add(line);
         model.Legends.Add(new Legend { LegendPosition = LegendPosition.RightTop, LegendBackground = OxyColor.FromAColor(200, OxyColors.White) });
+        return model;
+    }
+
+    private static readonly OxyColor FrontColour = OxyColors.OrangeRed;
+
+    /// <summary>The grey series of infeasible trials and the coloured one of feasible trials, empty.</summary>
+    private static (ScatterSeries Infeasible, ScatterSeries Feasible) FrontScatter() => (
+        new ScatterSeries { Title = "infeasible", MarkerType = MarkerType.Circle, MarkerSize = 3, MarkerFill = OxyColor.FromAColor(140, OxyColors.Gray) },
+        new ScatterSeries { Title = "feasible", MarkerType = MarkerType.Circle, MarkerSize = 3, MarkerFill = OxyColor.FromAColor(160, OxyColors.SteelBlue) });
+
+    /// <summary>
+    /// Three or more objectives: a lower-triangular matrix of scatter plots, one per pair, each column sharing its
+    /// objective's axis along the bottom and each row its objective's axis on the left, as a scatter-plot matrix does.
+    /// A front of three objectives projected on a pair is no staircase, so its trials are marked, not joined.
+    /// </summary>
+    private static PlotModel ParetoMatrix(StudySnapshot study, ParetoFront front, TrialRecord[] succeeded, IReadOnlyList<ObjectiveSpec> objectives)
+    {
+        var cells = objectives.Count - 1;
+        var model = new PlotModel
+        {
+            Title = $"Pareto front: each pair of {objectives.Count} objectives",
+            Subtitle = $"study {study.Name}, {front.Trials.Length} trials on the front",
+            // Each cell has its frame; one around the whole matrix would box the empty upper triangle too.
+            PlotAreaBorderThickness = new OxyThickness(0),
+        };
+        // A cell's share of the width or height, less a gap on each side for the neighbour's tick labels.
+        const double gap = 0.06;
+        for (var c = 0; c < cells; c++)
+            model.Axes.Add(new LinearAxis
+            {
+                Position = AxisPosition.Bottom, Key = $"x{c}", Title = objectives[c].Metric,
+                StartPosition = (double)c / cells + gap, EndPosition = (c + 1.0) / cells - gap, MinimumPadding = 0.06, MaximumPadding = 0.06,
+            });
+        // OxyPlot measures a vertical axis from the bottom; row 0 is the top one.
+        for (var r = 0; r < cells; r++)
+            model.Axes.Add(new LinearAxis
+            {
+                Position = AxisPosition.Left, Key = $"y{r}", Title = objectives[r + 1].Metric,
+                StartPosition = 1 - (r + 1.0) / cells + gap, EndPosition = 1 - (double)r / cells - gap, MinimumPadding = 0.06, MaximumPadding = 0.06,
+            });
+        var onFront = front.Trials.Select(t => t.Number).ToHashSet();
+        for (var r = 0; r < cells; r++)
+            for (var c = 0; c <= r; c++)
+            {
+                var (xMetric, yMetric) = (objectives[c].Metric, objectives[r + 1].Metric);
+                // A frame around the cell: an unbounded rectangle fills its axes' ranges.
+                model.Annotations.Add(new RectangleAnnotation
+                {
+                    XAxisKey = $"x{c}", YAxisKey = $"y{r}", Fill = OxyColors.Transparent, Stroke = OxyColors.Gray, StrokeThickness = 1, Layer = AnnotationLayer.BelowSeries,
+                });
+                var (infeasible, feasible) = FrontScatter();
+                var marked = new ScatterSeries { Title = "front", MarkerType = MarkerType.Diamond, MarkerSize = 5, MarkerFill = FrontColour };
+                foreach (var trial in succeeded)
+                {
+                    var series = onFront.Contains(trial.Number) ? marked : front.Infeasible.Contains(trial.Number) ? infeasible : feasible;
+                    series.Points.Add(new ScatterPoint(trial.Metrics[xMetric], trial.Metrics[yMetric]));
+                }
+                foreach (var series in new[] { infeasible, feasible, marked })
+                {
+                    (series.XAxisKey, series.YAxisKey) = ($"x{c}", $"y{r}");
+                    // One legend entry per kind of point, not one per cell.
+                    if (r > 0 || c > 0) series.Title = null;
+                    model.Series.Add(series);
+                }
+            }
+        model.Legends.Add(new Legend { LegendPosition = LegendPosition.RightTop, LegendPlacement = LegendPlacement.Inside });
         return model;
     }
 
