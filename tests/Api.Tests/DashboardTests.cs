@@ -107,6 +107,9 @@ public sealed class DashboardTests
         // A plot is drawn (the history of the objective).
         await page.WaitForSelectorAsync("[data-testid=plot-history][data-loaded=true]", new PageWaitForSelectorOptions { Timeout = 20_000 });
         Assert.True(await page.EvalOnSelectorAsync<int>("[data-testid=plot-history]", "img => img.naturalWidth") > 0);
+        // One objective without constraints: no front, no front plots.
+        Assert.True(await page.Locator("[data-testid=front]").IsHiddenAsync());
+        Assert.True(await page.Locator("[data-testid=plot-pareto-front]").IsHiddenAsync());
 
         // Two trials, compared: their parameters side by side and their learning curves overlaid.
         await page.Locator("[data-testid=select]").Nth(0).CheckAsync();
@@ -117,6 +120,37 @@ public sealed class DashboardTests
         Assert.Equal(["", "trial 0", "trial 1"], headers);
         Assert.Contains("x", await page.Locator("[data-testid=compare-table] tbody").TextContentAsync());
         Console.WriteLine($"dashboard: study page with its first trial rows in {loaded.TotalMilliseconds:F0} ms");
+    }
+
+    [Fact]
+    public async Task A_study_of_two_objectives_shows_its_front_and_trials_chosen_on_it_are_compared()
+    {
+        await using var server = await Server.StartAsync();
+        using var client = server.Client();
+        var id = await SubmitAsync(client, RunCommandTests.TwoObjectives);
+        await Server.WaitForEndAsync(client, id);
+
+        await using var browser = await HeadlessChromium.LaunchAsync();
+        var page = await browser.NewPageAsync();
+        await OpenStudyAsync(page, server, id);
+        await page.WaitForSelectorAsync("[data-testid=front-point]");
+        // Trials 0-3 trade a for b; trial 4 breaks the memory bound and is not on the front.
+        Assert.Equal(["0", "1", "2", "3"], await page.Locator("[data-testid=front-point]").EvaluateAllAsync<string[]>("points => points.map(p => p.dataset.number)"));
+        Assert.Contains("4 trials, hypervolume 28.45", await page.Locator("[data-testid=front-summary]").TextContentAsync());
+        Assert.Equal(["", "#", "a (minimize)", "b (minimize)"], await page.Locator("[data-testid=front-table] thead th").AllTextContentsAsync());
+        await page.WaitForSelectorAsync("[data-testid=plot-pareto-front][data-loaded=true]", new PageWaitForSelectorOptions { Timeout = 20_000 });
+        await page.WaitForSelectorAsync("[data-testid=plot-hypervolume-history][data-loaded=true]", new PageWaitForSelectorOptions { Timeout = 20_000 });
+
+        // Two trials chosen by a click on the front: marked there, ticked in both tables; a second click lets one go.
+        foreach (var number in new[] { 1, 3, 2, 2 }) await page.Locator($"[data-testid=front-point][data-number='{number}']").ClickAsync();
+        Assert.Equal(["1", "3"], await page.Locator("[data-testid=front-point].chosen").EvaluateAllAsync<string[]>("points => points.map(p => p.dataset.number)"));
+        Assert.True(await page.Locator("[data-testid=front-table] input[data-number='3']").IsCheckedAsync());
+        Assert.True(await page.Locator("[data-testid=trials] input[data-number='1']").IsCheckedAsync());
+        Assert.False(await page.Locator("[data-testid=trials] input[data-number='2']").IsCheckedAsync());
+        await page.ClickAsync("[data-testid=compare-front]");
+        await page.WaitForSelectorAsync("[data-testid=compare-table]");
+        Assert.EndsWith($"#/studies/{id}/compare/1,3", page.Url);
+        Assert.Equal(["", "trial 1", "trial 3"], await page.Locator("[data-testid=compare-table] thead th").AllTextContentsAsync());
     }
 
     [Fact]

@@ -25,6 +25,7 @@ public sealed class ServiceTests : OnOneServer
         Assert.Equal("Succeeded", (await Server.WaitForEndAsync(_client, id)).GetProperty("status").GetString());
         var one = await Json(await _client.GetAsync($"api/studies/{id}"), HttpStatusCode.OK);
         Assert.Equal([0, 1, 2, 3], one.GetProperty("paretoTrials").EnumerateArray().Select(t => t.GetProperty("number").GetInt32()));
+        Assert.Equal(["a minimize", "b minimize"], one.GetProperty("objectives").EnumerateArray().Select(o => $"{o.GetProperty("metric")} {o.GetProperty("goal")}"));
         Assert.Equal(28.45, one.GetProperty("hypervolume").GetProperty("value").GetDouble(), 9);
         Assert.Equal([3.3, 17.5], one.GetProperty("hypervolume").GetProperty("reference").EnumerateArray().Select(r => Math.Round(r.GetDouble(), 9)));
         foreach (var kind in Reports.Plots.ParetoKinds)

@@ -3,12 +3,16 @@
 //   #/studies/ID?status=Failed&param=x:0.2..0.5&sort=-value&page=2&after=CURSOR   the study, its table as it was
 //   #/studies/ID/compare/3,7                                      trials side by side
 //   #/studies/ID/trials/3                                         one trial
+// A study of several objectives shows its Pareto front, whose trials are chosen to compare by a click on the front.
 // Plain browser JavaScript served by the tuner itself: no CDN.
 "use strict";
 
 const app = document.getElementById("app");
 const connection = document.getElementById("connection");
 const PLOTS = ["history", "parallel-coordinates", "slice", "importance", "contour", "intermediate", "edf", "timeline"];
+// Drawn first, and only, for a study of several objectives or constraints (one with paretoTrials).
+const PARETO_PLOTS = ["pareto-front", "hypervolume-history"];
+const SVG = "http://www.w3.org/2000/svg";
 const PAGE = 50;
 // The studies list has no event stream of its own: it asks this often, and redraws only what changed.
 const LIST_REFRESH_MS = 5000;
@@ -216,10 +220,12 @@ async function showStudy(id, query) {
     return `/api/studies/${id}/plots/${kind}.${format}${chosen ? `?${choices[kind].name}=${encodeURIComponent(chosen)}` : ""}`;
   };
   const drawPlot = (kind) => loadImage(images[kind], plotPath(kind, "png"));
-  for (const kind of PLOTS) {
+  const figures = {};
+  const plotKinds = () => study?.paretoTrials ? [...PARETO_PLOTS, ...PLOTS] : PLOTS;
+  for (const kind of [...PARETO_PLOTS, ...PLOTS]) {
     images[kind] = el("img", { alt: kind, "data-testid": `plot-${kind}`, title: "click to enlarge", onclick: () => enlarge(plotPath(kind, "svg"), kind) });
     const choice = choices[kind] ? el("form", { class: "choice", onsubmit: (e) => { e.preventDefault(); drawPlot(kind); } }, choices[kind].input, el("button", {}, "Draw")) : "";
-    plots.append(el("figure", {}, choice, images[kind], el("p", { class: "plot-note muted", hidden: true, "data-testid": `plot-note-${kind}` }), el("figcaption", {}, kind,
+    plots.append(figures[kind] = el("figure", { hidden: PARETO_PLOTS.includes(kind) }, choice, images[kind], el("p", { class: "plot-note muted", hidden: true, "data-testid": `plot-note-${kind}` }), el("figcaption", {}, kind,
       el("span", {}, el("a", { href: "#", onclick: (e) => { e.preventDefault(); download(plotPath(kind, "svg"), `${state.name || id}-${kind}.svg`); } }, "SVG"), " · ",
         el("a", { href: "#", onclick: (e) => { e.preventDefault(); download(plotPath(kind, "png"), `${state.name || id}-${kind}.png`); } }, "PNG")))));
   }
@@ -238,16 +244,26 @@ async function showStudy(id, query) {
     refreshTrials();
   } }, "← Previous");
   const next = el("button", { "data-testid": "next", onclick: () => { if (state.cursors[state.page + 1]) { state.page++; refreshTrials(); } } }, "Next →");
-  const compare = el("button", { class: "primary", "data-testid": "compare", onclick: () => {
+  const compareChosen = () => {
     const chosen = [...state.selected].sort((a, b) => a - b);
     if (chosen.length < 2) { alert("Select at least two trials to compare."); return; }
     location.hash = `#/studies/${id}/compare/${chosen.join(",")}`;
-  } }, "Compare selected");
+  };
+  const compare = el("button", { class: "primary", "data-testid": "compare", onclick: compareChosen }, "Compare selected");
+  const compareFront = el("button", { class: "primary", "data-testid": "compare-front", onclick: compareChosen }, "Compare selected");
+  // A trial chosen or let go, in the table or on the front: both show it, and both buttons count it.
+  const choose = (number, chosen) => {
+    chosen ? state.selected.add(number) : state.selected.delete(number);
+    for (const button of [compare, compareFront]) button.textContent = `Compare selected (${state.selected.size})`;
+    for (const box of app.querySelectorAll(`input[data-number="${number}"]`)) box.checked = chosen;
+    for (const point of app.querySelectorAll(`[data-testid=front-point][data-number="${number}"]`)) point.classList.toggle("chosen", chosen);
+  };
+  const front = el("section", { hidden: true, "data-testid": "front" });
   const pageInfo = el("span", { class: "muted", "data-testid": "page-info" });
   const table = el("table", { "data-testid": "trials" });
   app.replaceChildren(
     back("#/", "Studies"),
-    el("h1", { "data-testid": "study-name" }, "Study"), summary, el("div", { class: "toolbar" }, stop),
+    el("h1", { "data-testid": "study-name" }, "Study"), summary, el("div", { class: "toolbar" }, stop), front,
     el("h2", {}, "Plots ", el("span", { class: "muted small" }, "(click one to enlarge)")), plots,
     el("h2", {}, "Trials"), el("div", { class: "toolbar" }, filter, paramFilter, filterProblem, prev, next, pageInfo, compare),
     el("div", { class: "scroll" }, table));
@@ -289,8 +305,12 @@ async function showStudy(id, query) {
       el("div", {}, el("span", {}, "failed"), String(detail.failed)),
       el("div", {}, el("span", {}, "stopped early"), String(detail.earlyStopped)),
       el("div", {}, el("span", {}, "steps from cache"), String(detail.cachedSteps)),
-      el("div", {}, el("span", {}, `best ${detail.objective.metric} (${detail.objective.goal})`),
-        detail.bestTrial ? [fmt(detail.bestTrial.metrics[detail.objective.metric]), " (trial ", trialLink(id, detail.bestTrial.number), ")"] : "–"),
+      detail.paretoTrials
+        ? el("div", { "data-testid": "front-summary" }, el("span", {}, "Pareto front"),
+          `${detail.paretoTrials.length} trial${detail.paretoTrials.length === 1 ? "" : "s"}` +
+          (detail.hypervolume ? `, hypervolume ${fmt(detail.hypervolume.value)}` : ""))
+        : el("div", {}, el("span", {}, `best ${detail.objective.metric} (${detail.objective.goal})`),
+          detail.bestTrial ? [fmt(detail.bestTrial.metrics[detail.objective.metric]), " (trial ", trialLink(id, detail.bestTrial.number), ")"] : "–"),
       // The model's best can differ from the best observed value, which may be a lucky draw of a noisy metric; where
       // the model found no signal it is the best observed trial, and is not called the model's.
       el("div", { "data-testid": "recommended" }, el("span", {}, "recommended"),
@@ -300,6 +320,36 @@ async function showStudy(id, query) {
           : "–"),
       detail.reason ? el("div", {}, el("span", {}, "reason"), detail.reason) : "");
     stop.disabled = ended(detail.status);
+    for (const kind of PARETO_PLOTS) figures[kind].hidden = !detail.paretoTrials;
+    showFront(detail);
+  }
+
+  // The front as a scatter of two objectives (chosen when there are more) and a table; a click on a point or a box
+  // chooses the trial for comparison. Drawn again only when the front or the axes change.
+  const axes = { x: 0, y: 1 };
+  function showFront(detail) {
+    const drawn = JSON.stringify([detail.paretoTrials, axes]);
+    if (!detail.paretoTrials || drawn === state.frontDrawn) return;
+    state.frontDrawn = drawn;
+    const objectives = detail.objectives || [detail.objective];
+    const trials = detail.paretoTrials;
+    const axisChoice = (axis, testid) => el("select", { "data-testid": testid, onchange: (e) => { axes[axis] = Number(e.target.value); showFront(detail); } },
+      objectives.map((o, k) => el("option", { value: k, selected: axes[axis] === k }, o.metric)));
+    front.hidden = false;
+    front.replaceChildren(
+      el("h2", {}, "Pareto front ", el("span", { class: "muted small" }, "(click trials on the front to choose them, then compare)")),
+      el("div", { class: "front" },
+        objectives.length > 1
+          ? el("figure", {}, objectives.length > 2 ? el("div", { class: "choice" }, axisChoice("x", "front-x"), " against ", axisChoice("y", "front-y")) : "",
+              frontScatter(trials, objectives[axes.x].metric, objectives[axes.y].metric, state.selected, choose))
+          : "",
+        el("div", { class: "scroll" }, el("table", { "data-testid": "front-table" },
+          el("thead", {}, el("tr", {}, el("th", {}, ""), el("th", {}, "#"), objectives.map((o) => el("th", {}, `${o.metric} (${o.goal})`)))),
+          el("tbody", {}, trials.map((t) => el("tr", { "data-testid": "front-row" },
+            el("td", {}, el("input", { type: "checkbox", "data-number": t.number, checked: state.selected.has(t.number), onchange: (e) => choose(t.number, e.target.checked) })),
+            el("td", { class: "num" }, trialLink(id, t.number)),
+            objectives.map((o) => el("td", { class: "num" }, fmt(t.metrics[o.metric]))))))))),
+      el("div", { class: "toolbar" }, compareFront));
   }
 
   // Plots are drawn again when trials end, at most every few seconds, and once more when the study ends.
@@ -312,7 +362,7 @@ async function showStudy(id, query) {
       state.plotsDrawn = drawn;
       state.plotsAt = Date.now();
       // PNG on the page (an SVG of thousands of points weighs megabytes); SVG when enlarged and as a download.
-      for (const kind of PLOTS) drawPlot(kind);
+      for (const kind of plotKinds()) drawPlot(kind);
     }, wait);
   }
 
@@ -341,8 +391,8 @@ async function showStudy(id, query) {
         metrics.map((m) => m === objective ? sortable(m, "value") : el("th", {}, m)),
         names.map((n) => el("th", {}, n)), sortable("Duration", "duration"), el("th", {}, "Steps"), el("th", {}, "Error or note"))),
       el("tbody", {}, trials.map((t) => el("tr", { "data-testid": "trial-row", "data-number": t.number },
-        el("td", {}, el("input", { type: "checkbox", "data-testid": "select", checked: state.selected.has(t.number),
-          onchange: (e) => { e.target.checked ? state.selected.add(t.number) : state.selected.delete(t.number); compare.textContent = `Compare selected (${state.selected.size})`; } })),
+        el("td", {}, el("input", { type: "checkbox", "data-testid": "select", "data-number": t.number, checked: state.selected.has(t.number),
+          onchange: (e) => choose(t.number, e.target.checked) })),
         el("td", { class: "num" }, trialLink(id, t.number)), el("td", {}, trialStatus(t)),
         metrics.map((m) => el("td", { class: "num" }, fmt(t.metrics[m]))),
         names.map((n) => el("td", { class: "num" }, fmt(t.parameters[n]))),
@@ -363,6 +413,41 @@ async function showStudy(id, query) {
     redrawPlots();
     return ended(snapshot.status);
   });
+}
+
+// The front's trials on two objectives as an SVG of points, each a trial to click; the chosen ones are marked.
+function frontScatter(trials, xMetric, yMetric, chosen, choose) {
+  // The left margin holds a value of five significant digits beside the y axis.
+  const [width, height, margin, left] = [460, 300, 48, 76];
+  const node = (tag, attributes, ...children) => {
+    const n = document.createElementNS(SVG, tag);
+    for (const [name, value] of Object.entries(attributes)) n.setAttribute(name, value);
+    n.append(...children);
+    return n;
+  };
+  const scale = (values, from, to) => {
+    const [low, high] = [Math.min(...values), Math.max(...values)];
+    const pad = high > low ? (high - low) * 0.08 : Math.abs(low) * 0.1 || 1;
+    return { low, high, at: (v) => from + (to - from) * (v - (low - pad)) / (high - low + 2 * pad) };
+  };
+  const x = scale(trials.map((t) => t.metrics[xMetric]), left, width - 12);
+  const y = scale(trials.map((t) => t.metrics[yMetric]), height - margin, 12);
+  const label = (text, attributes) => node("text", Object.assign({ "font-size": 12, fill: "#6b7385" }, attributes), text);
+  return node("svg", { viewBox: `0 0 ${width} ${height}`, class: "front-plot", "data-testid": "front-plot", role: "img" },
+    node("rect", { x: left, y: 12, width: width - 12 - left, height: height - 12 - margin, fill: "none", stroke: "#dfe3ea" }),
+    label(fmt(x.low), { x: x.at(x.low), y: height - margin + 16, "text-anchor": "middle" }),
+    label(fmt(x.high), { x: x.at(x.high), y: height - margin + 16, "text-anchor": "middle" }),
+    label(xMetric, { x: (left + width) / 2, y: height - 8, "text-anchor": "middle", fill: "#1d2433" }),
+    label(fmt(y.low), { x: left - 4, y: y.at(y.low) + 4, "text-anchor": "end" }),
+    label(fmt(y.high), { x: left - 4, y: y.at(y.high) + 4, "text-anchor": "end" }),
+    label(yMetric, { x: 12, y: height / 2, "text-anchor": "middle", transform: `rotate(-90 12 ${height / 2})`, fill: "#1d2433" }),
+    ...trials.map((t) => {
+      const point = node("circle", { cx: x.at(t.metrics[xMetric]), cy: y.at(t.metrics[yMetric]), r: 7, "data-testid": "front-point", "data-number": t.number },
+        node("title", {}, `trial ${t.number}: ${xMetric}=${fmt(t.metrics[xMetric])}, ${yMetric}=${fmt(t.metrics[yMetric])}`));
+      point.classList.toggle("chosen", chosen.has(t.number));
+      point.addEventListener("click", () => choose(t.number, !chosen.has(t.number)));
+      return point;
+    }));
 }
 
 // One line whatever its length (the whole text on hover): an error in red, an early stop's reason or a note muted.

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Tuning.Algorithms.Space;
+using Tuning.Trials.Studies;
 using Tuning.Tuner.Grains;
 
 namespace Tuning.Api.Reports;
@@ -21,20 +22,24 @@ public static class Views
 
     public static StudyView Study(StudySnapshot s) => new(
         s.Id.ToString("N"), s.Name, s.Status.ToString(), s.Reason,
-        new ObjectiveView(s.Metric, s.Maximize ? "maximize" : "minimize"),
+        Objective(s.Metric, s.Maximize),
         s.Best is { } best ? Best(best) : null,
         s.MaxTrials, s.Created, s.Running, s.Succeeded, s.Failed, s.EarlyStopped, s.CachedSteps, s.CreatedAt, s.CompletedAt, Resources(s));
 
     public static ResourcesView Resources(StudySnapshot s) =>
         new(s.Spent.Steps, s.MaxSteps, Math.Round(s.Spent.Time.TotalSeconds, 3), s.MaxTime?.TotalSeconds);
 
-    /// <summary>One study as GET /api/studies/{id} shows it: with the trial its model recommends.</summary>
-    public static StudyDetailView Detail(StudySnapshot s, RecommendedTrial? recommended) =>
+    /// <summary>One study as GET /api/studies/{id} shows it: with the trial its model recommends, and where it ranks
+    /// trials by Pareto dominance its <paramref name="objectives"/> and front.</summary>
+    public static StudyDetailView Detail(StudySnapshot s, RecommendedTrial? recommended, IReadOnlyList<ObjectiveSpec>? objectives = null) =>
         new(Study(s), recommended is { } model ? Best(model.Trial) : null, recommended?.ModelLearnt ?? false)
         {
+            Objectives = objectives?.Select(o => Objective(o.Metric, o.Goal == Goal.Maximize)).ToArray(),
             ParetoTrials = ParetoTrials(s.Pareto),
             Hypervolume = Hypervolume(s.Pareto),
         };
+
+    private static ObjectiveView Objective(string metric, bool maximize) => new(metric, maximize ? "maximize" : "minimize");
 
     private static BestTrialView[]? ParetoTrials(ParetoFront? front) => front?.Trials.Select(Best).ToArray();
 
@@ -52,7 +57,7 @@ public static class Views
     /// <param name="recommended">The trial the model recommends (<see cref="Recommender"/>); null when none succeeded.</param>
     public static StudyReport Report(StudySnapshot study, IEnumerable<TrialRecord> trials, TrialRecord? recommended) => new(
         study.Id.ToString("N"), study.Name, study.Status.ToString(), study.Reason,
-        new ObjectiveView(study.Metric, study.Maximize ? "maximize" : "minimize"),
+        Objective(study.Metric, study.Maximize),
         study.Best is { } best ? Best(best) : null,
         recommended is { } model ? Best(model) : null,
         Resources(study),
@@ -143,6 +148,11 @@ public sealed record StudyDetailView : StudyView
         RecommendedTrial = recommendedTrial;
         ModelLearnt = modelLearnt;
     }
+
+    /// <summary>In a study of several objectives or constraints, every objective in the study file's order (the first is
+    /// <see cref="StudyView.Objective"/>); absent in others.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public ObjectiveView[]? Objectives { get; init; }
 
     /// <summary>As study.json's <see cref="StudyReport.ParetoTrials"/>.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]

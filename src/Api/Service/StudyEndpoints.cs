@@ -34,9 +34,9 @@ public static class StudyEndpoints
                 TypedResults.Ok((await service.ListAsync(Visible(context))).Select(Views.Study).ToArray()))
             .WithSummary("The namespace's studies, newest first");
 
-        studies.MapGet("/{id}", async Task<IResult> (string id, HttpContext context, StudyService service) =>
+        studies.MapGet("/{id}", async Task<IResult> (string id, HttpContext context, StudyService service, StudySpecCache specs) =>
                 ParseId(id) is { } guid && await service.GetDetailAsync(guid, Visible(context)) is { } detail
-                    ? TypedResults.Ok(Views.Detail(detail.Study, detail.Recommended))
+                    ? TypedResults.Ok(Views.Detail(detail.Study, detail.Recommended, detail.Source is { } source ? specs.Get(source).Objectives : null))
                     : NotFound(id))
             .WithSummary("One study at a glance, with the trial its model recommends")
             .Produces<StudyDetailView>()

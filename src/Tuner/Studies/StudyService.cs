@@ -11,7 +11,8 @@ public sealed record StartedStudy(IStudyGrain Study, StudySnapshot Snapshot, boo
 public sealed record StudyRecords(StudySnapshot Study, TrialRecord[] Trials, StudySource Source);
 
 /// <summary>A study at a glance with the trial its model recommends (null when none succeeded).</summary>
-public sealed record StudyDetail(StudySnapshot Study, RecommendedTrial? Recommended);
+/// <param name="Source">The study file, where the study ranks trials by Pareto dominance (its objectives are listed then); else null.</param>
+public sealed record StudyDetail(StudySnapshot Study, RecommendedTrial? Recommended, StudySource? Source);
 
 /// <summary>What asking to stop a study came to.</summary>
 public enum StopOutcome { Stopped, NotFound, AlreadyEnded }
@@ -78,7 +79,11 @@ public sealed class StudyService(IGrainFactory grains, ExecutorSelector executor
     public Task<StudySnapshot?> GetAsync(Guid id, string? @namespace) => OnStudy(id, @namespace, study => study.GetSnapshot());
 
     public Task<StudyDetail?> GetDetailAsync(Guid id, string? @namespace) =>
-        OnStudy(id, @namespace, async study => new StudyDetail(await study.GetSnapshot(), await study.GetRecommendation()));
+        OnStudy(id, @namespace, async study =>
+        {
+            var snapshot = await study.GetSnapshot();
+            return new StudyDetail(snapshot, await study.GetRecommendation(), snapshot.Pareto is null ? null : await study.GetSource());
+        });
 
     public Task<TrialPage?> TrialsAsync(Guid id, string? @namespace, TrialQuery query) => OnStudy(id, @namespace, study => study.GetTrialPage(query));
 
