@@ -45,7 +45,8 @@ public static class Plots
     {
         options ??= new PlotOptions();
         var space = spec.Space;
-        var data = new StudyData(study, trials, spec.Objective);
+        var data = new StudyData(study, trials, spec.Objective,
+            spec.AllConstraints.Count > 0 ? trial => ParetoRanking.Feasible(spec, trial) : _ => true);
         var model = kind switch
         {
             "history" => History(data),
@@ -74,9 +75,13 @@ public static class Plots
 
     public static void WritePng(PlotModel model, Stream stream) => FontFallbackContext.WritePng(model, stream, 960, 600);
 
-    /// <summary>The succeeded trials with a finite objective, and what "better" means for this study.</summary>
-    private sealed class StudyData(StudySnapshot study, IReadOnlyList<TrialRecord> trials, ObjectiveSpec objective)
+    /// <summary>
+    /// The succeeded trials with a finite objective, and what "better" means for this study: under constraints a
+    /// feasible trial is better than any that breaks one (the best trial marked is the study's <c>bestTrial</c>).
+    /// </summary>
+    private sealed class StudyData(StudySnapshot study, IReadOnlyList<TrialRecord> trials, ObjectiveSpec objective, Func<TrialRecord, bool> feasible)
     {
+        public Func<TrialRecord, bool> Feasible => feasible;
         public ObjectiveSpec Objective => objective;
         public string Metric => study.Metric;
         public bool Maximize => study.Maximize;
@@ -86,7 +91,14 @@ public static class Plots
             .Select(t => (t, t.Metrics[study.Metric])).OrderBy(p => p.Item1.Number).ToList();
 
         /// <summary>Best first.</summary>
-        public IEnumerable<(TrialRecord Trial, double Value)> Ranked => Maximize ? Succeeded.OrderByDescending(s => s.Value) : Succeeded.OrderBy(s => s.Value);
+        public IEnumerable<(TrialRecord Trial, double Value)> Ranked
+        {
+            get
+            {
+                var feasibleFirst = Succeeded.OrderBy(s => feasible(s.Trial) ? 0 : 1);
+                return Maximize ? feasibleFirst.ThenByDescending(s => s.Value) : feasibleFirst.ThenBy(s => s.Value);
+            }
+        }
 
         /// <summary>The trials drawn as points, in trial order: all of them, or the best and an even sample of the rest.</summary>
         public List<(TrialRecord Trial, double Value)> Shown => _shown ??= Sample();
@@ -116,12 +128,13 @@ public static class Plots
         foreach (var (trial, value) in data.Shown) trials.Points.Add(new ScatterPoint(trial.Number, value));
         double? incumbent = null;
         foreach (var (trial, value) in data.Succeeded)
-            if (incumbent is null || (data.Maximize ? value > incumbent : value < incumbent))
+            if (data.Feasible(trial) && (incumbent is null || (data.Maximize ? value > incumbent : value < incumbent)))
             {
                 incumbent = value;
                 best.Points.Add(new DataPoint(trial.Number, value));
             }
-        if (data.Succeeded.Count > 0) best.Points.Add(new DataPoint(data.Succeeded[^1].Trial.Number, incumbent!.Value));
+        // With no feasible trial yet there is no best so far to carry to the last trial.
+        if (incumbent is { } last) best.Points.Add(new DataPoint(data.Succeeded[^1].Trial.Number, last));
         model.Series.Add(trials);
         model.Series.Add(best);
         var (top, topValue) = data.Ranked.First();
