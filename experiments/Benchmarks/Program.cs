@@ -15,7 +15,9 @@ const string usage = """
                                        0.2), parallel (Branin, Hartmann6, Rosenbrock4, Levy4, Ackley5 with 1, 4, 8
                                        trials at once), high
                                        (Hartmann6 among 20 and 40 parameters, Styblinski-Tang 20 and 40, Levy, Ackley
-                                       and Rosenbrock 20; 100 trials);
+                                       and Rosenbrock 20; 100 trials), sklearn (SGDClassifier and
+                                       PCA+SVC on digits, 9 hyperparameters, 20 trials, the error of a 3-fold
+                                       cross-validation; Debian's python3-sklearn);
                                        all: every suite; --budget N runs every row with N trials
       tpe-parity [--seeds S] [--functions a,b] [--python PATH] [--settings k=v,k=v] [--optuna-json FILE]
                                        our tpe beside Optuna's TPESampler (experiments/optuna-parity, Debian's

@@ -49,7 +49,7 @@ public sealed record TestFunction(string Name, SearchSpace Space, double Optimum
         [Embedded(Hartmann6(), 20), StyblinskiTang(20), Embedded(Hartmann6(), 40), StyblinskiTang(40), Levy(20), Ackley(20), Rosenbrock(20)];
 
     /// <summary>The suites by name; <c>parallel</c>'s rows run with 1, 4 and 8 trials at once.</summary>
-    public static readonly string[] SuiteNames = ["default", "small", "bound", "separable", "noisy", "parallel", "high"];
+    public static readonly string[] SuiteNames = ["default", "small", "bound", "separable", "noisy", "parallel", "high", "sklearn"];
 
     public static TestFunction[]? Named(string name) => name switch
     {
@@ -60,6 +60,7 @@ public sealed record TestFunction(string Name, SearchSpace Space, double Optimum
         "noisy" => Noisy,
         "parallel" => ParallelRows,
         "high" => HighDimensional,
+        "sklearn" => SklearnTasks.Rows,
         _ => null,
     };
 
