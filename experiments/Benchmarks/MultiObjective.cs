@@ -165,7 +165,8 @@ public static class MultiObjectiveBenchmark
         var points = new List<double[]>();
         for (var n = 0; n < function.Budget; n++)
         {
-            var parameters = suggester.Suggest(new SuggestionContext(n, observed, []))!;
+            // The problem's reference point is given, as a study file's objectives[i].reference would be.
+            var parameters = suggester.Suggest(new SuggestionContext(n, observed, [], References: [.. function.Reference.Select(r => (double?)r)]))!;
             var x = space.ToUnit(parameters);
             var losses = function.Losses(x);
             observed.Add(new Observation(parameters, losses[0], Losses: losses, Excesses: function.Excess is null ? null : [function.Excess(x)]));

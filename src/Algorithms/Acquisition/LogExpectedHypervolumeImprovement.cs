@@ -95,8 +95,8 @@ public sealed class LogExpectedHypervolumeImprovement : IAcquisition
         _boxes = boxes;
     }
 
-    /// <summary>log EHVI for objectives distributed as N(<paramref name="means"/>, <paramref name="sds"/>²), independently.</summary>
-    public double Compute(ReadOnlySpan<double> means, ReadOnlySpan<double> sds) => Compute(means, sds, null, null);
+    /// <summary>log EHVI over <paramref name="boxes"/> for objectives distributed as N(<paramref name="means"/>, <paramref name="sds"/>²), independently.</summary>
+    public static double Compute(NonDominatedBoxes boxes, ReadOnlySpan<double> means, ReadOnlySpan<double> sds) => Compute(boxes, means, sds, null, null);
 
     public double Value(ReadOnlySpan<double> point)
     {
@@ -107,7 +107,7 @@ public sealed class LogExpectedHypervolumeImprovement : IAcquisition
             var (mean, variance) = _models[k].Predict(point);
             (means[k], sds[k]) = (mean, Math.Sqrt(variance));
         }
-        return Compute(means, sds);
+        return Compute(_boxes, means, sds);
     }
 
     public void Values(IReadOnlyList<double[]> points, Span<double> values)
@@ -124,7 +124,7 @@ public sealed class LogExpectedHypervolumeImprovement : IAcquisition
         for (var i = 0; i < values.Length; i++)
         {
             for (var k = 0; k < _models.Length; k++) (mean[k], sd[k]) = (means[k][i], Math.Sqrt(variances[k][i]));
-            values[i] = Compute(mean, sd);
+            values[i] = Compute(_boxes, mean, sd);
         }
     }
 
@@ -143,7 +143,7 @@ public sealed class LogExpectedHypervolumeImprovement : IAcquisition
         }
         var byMean = new double[m];
         var bySd = new double[m];
-        var value = Compute(means, sds, byMean, bySd);
+        var value = Compute(_boxes, means, sds, byMean, bySd);
         gradient.Clear();
         for (var k = 0; k < m; k++)
             for (var j = 0; j < point.Length; j++)
@@ -155,27 +155,27 @@ public sealed class LogExpectedHypervolumeImprovement : IAcquisition
     /// log EHVI and, where <paramref name="byMean"/> is given, its derivatives by each objective's mean and sd: the
     /// boxes' softmax weights times the derivatives of each factor's log, ∂ψ/∂μ = −Φ(z), ∂ψ/∂σ = φ(z).
     /// </summary>
-    private double Compute(ReadOnlySpan<double> means, ReadOnlySpan<double> sds, double[]? byMean, double[]? bySd)
+    private static double Compute(NonDominatedBoxes boxes, ReadOnlySpan<double> means, ReadOnlySpan<double> sds, double[]? byMean, double[]? bySd)
     {
-        var m = _boxes.Objectives;
+        var m = boxes.Objectives;
         // The log of each factor: per interval for the grid's objectives, per upper bound for the last.
         var logFactors = new double[m][];
         for (var k = 0; k < m - 1; k++)
         {
-            var bounds = _boxes.Bounds[k];
+            var bounds = boxes.Bounds[k];
             logFactors[k] = new double[bounds.Length - 1];
             for (var i = 0; i < bounds.Length - 1; i++)
                 logFactors[k][i] = LogPsiDifference(bounds[i + 1], bounds[i], means[k], sds[k]);
         }
-        logFactors[m - 1] = new double[_boxes.Uppers.Length];
-        for (var i = 0; i < _boxes.Uppers.Length; i++)
-            logFactors[m - 1][i] = LogPsiDifference(_boxes.Uppers[i], double.NegativeInfinity, means[m - 1], sds[m - 1]);
+        logFactors[m - 1] = new double[boxes.Uppers.Length];
+        for (var i = 0; i < boxes.Uppers.Length; i++)
+            logFactors[m - 1][i] = LogPsiDifference(boxes.Uppers[i], double.NegativeInfinity, means[m - 1], sds[m - 1]);
 
-        var logTerms = new double[_boxes.Boxes.Length];
+        var logTerms = new double[boxes.Boxes.Length];
         var largest = double.NegativeInfinity;
         for (var b = 0; b < logTerms.Length; b++)
         {
-            var box = _boxes.Boxes[b];
+            var box = boxes.Boxes[b];
             var sum = 0.0;
             for (var k = 0; k < m; k++) sum += logFactors[k][box[k]];
             logTerms[b] = sum;
@@ -192,7 +192,7 @@ public sealed class LogExpectedHypervolumeImprovement : IAcquisition
         for (var b = 0; b < logTerms.Length; b++)
         {
             var weight = Math.Exp(logTerms[b] - value);
-            for (var k = 0; k < m; k++) weights[k][_boxes.Boxes[b][k]] += weight;
+            for (var k = 0; k < m; k++) weights[k][boxes.Boxes[b][k]] += weight;
         }
         for (var k = 0; k < m; k++)
         {
@@ -201,7 +201,7 @@ public sealed class LogExpectedHypervolumeImprovement : IAcquisition
             for (var i = 0; i < weights[k].Length; i++)
             {
                 if (weights[k][i] == 0) continue;
-                var (upper, lower) = k < m - 1 ? (_boxes.Bounds[k][i + 1], _boxes.Bounds[k][i]) : (_boxes.Uppers[i], double.NegativeInfinity);
+                var (upper, lower) = k < m - 1 ? (boxes.Bounds[k][i + 1], boxes.Bounds[k][i]) : (boxes.Uppers[i], double.NegativeInfinity);
                 var (zUpper, zLower) = ((upper - mean) / sd, (lower - mean) / sd);
                 // ∂ log(ψ(u) − ψ(l)) / ∂μ = −(Φ(z_u) − Φ(z_l)) / (ψ(u) − ψ(l)); ∂/∂σ = (φ(z_u) − φ(z_l)) / (ψ(u) − ψ(l)).
                 byMean[k] -= weights[k][i] * Math.Exp(LogCdfDifference(zUpper, zLower) - logFactors[k][i]);

@@ -130,7 +130,7 @@ public sealed class BayesianSuggester : ISuggester
         var taken = context.Pending.Select(p => _inputs.ToFeatures(_space.ToUnit(p))).ToArray();
         var objectives = several ? observed[0].Losses!.Count : 1;
         var (acquisition, ranking) = several && objectives <= HypervolumeUpTo && _settings.Acquisition == "logei"
-            ? HypervolumeImprovement(x, observed, taken)
+            ? HypervolumeImprovement(x, observed, taken, context.References)
             : OneOutput(x, observed, taken, several, context.TrialNumber);
         if (observed[0].Excesses is { Count: > 0 } constraints)
             acquisition = new FeasibilityWeighted(acquisition, Enumerable.Range(0, constraints.Count).Select(c => ConstraintModel(x, observed, c)).ToArray());
@@ -191,19 +191,24 @@ public sealed class BayesianSuggester : ISuggester
     /// <summary>
     /// Log expected hypervolume improvement from a GP per objective (standardised losses, each fitted on the checkpoint
     /// schedule of its own), over the front of the feasible trials' posterior means; a running trial is believed to
-    /// return each model's mean there (kriging believer) and joins the front so. The reference point is the front's
-    /// worst value per objective plus a tenth of its range (<see cref="Hypervolume.DerivedReference"/>, BoTorch's
-    /// heuristic). With no feasible trial yet there is no front, and the acquisition is null. The ranking is
+    /// return each model's mean there (kriging believer) and joins the front so. The reference point is the study
+    /// file's where it gives one; else the front's worst value per objective plus a tenth of its range
+    /// (<see cref="Hypervolume.DerivedReference"/> of the front, BoTorch's heuristic; measured against the same rule over
+    /// every feasible trial, as the study's reported hypervolume derives it, in experiments/results/2026-12-05-multi-objective-ehvi.md).
+    /// With no feasible trial yet there is no front, and the acquisition is null. The ranking is
     /// <see cref="Pareto.BestFirst"/>'s order.
     /// </summary>
-    private (IAcquisition? Acquisition, double[] Ranking) HypervolumeImprovement(double[][] x, Observation[] observed, double[][] taken)
+    private (IAcquisition? Acquisition, double[] Ranking) HypervolumeImprovement(double[][] x, Observation[] observed, double[][] taken, IReadOnlyList<double?>? references)
     {
         var objectives = observed[0].Losses!.Count;
         var models = new GaussianProcess[objectives];
+        var given = new double?[objectives];
         for (var k = 0; k < objectives; k++)
         {
             var losses = observed.Select(o => o.Losses![k]).ToArray();
             var y = GaussianProcess.Standardise(losses);
+            var (mean, sd) = GaussianProcess.Standardisation(losses);
+            given[k] = (references?[k] - mean) / sd;
             models[k] = Model(x, y, FitHyperparameters(x, losses, y, Output(k)), Output(k));
             // Kriging believer, as with one objective; conditioned on its own mean, the model's means stay as they were.
             if (taken.Length > 0) models[k] = models[k].Extend(taken, [.. y, .. models[k].Means(taken)]);
@@ -217,7 +222,9 @@ public sealed class BayesianSuggester : ISuggester
         var means = models.Select(model => model.Means(believedAt)).ToArray();
         var points = Enumerable.Range(0, believedAt.Length).Select(i => (IReadOnlyList<double>)means.Select(m => m[i]).ToArray()).ToArray();
         var front = Pareto.NonDominated(points).Select(i => points[i]).ToArray();
-        return (new LogExpectedHypervolumeImprovement(models, new NonDominatedBoxes(front, Hypervolume.DerivedReference(front))), ranking);
+        var derived = Hypervolume.DerivedReference(front);
+        var reference = Enumerable.Range(0, objectives).Select(k => given[k] ?? derived[k]).ToArray();
+        return (new LogExpectedHypervolumeImprovement(models, new NonDominatedBoxes(front, reference)), ranking);
     }
 
     private static double[] Scalarised(Observation[] observed, double[] weights) =>

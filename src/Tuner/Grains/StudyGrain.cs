@@ -559,7 +559,8 @@ public sealed class StudyGrain(
         var pending = _trials.Pending.Concat(alsoPending ?? []).ToArray();
         // The warm start's observations first, in file order, then this study's in trial-number order: the same list on
         // every run of the study, resumed or not.
-        var context = new SuggestionContext(number, [.. _warm, .. _trials.Observations], pending, _warm.Length);
+        var context = new SuggestionContext(number, [.. _warm, .. _trials.Observations], pending, _warm.Length,
+            Spec.Objectives.Count > 1 ? Spec.Objectives.Select(o => o.Reference is { } given ? o.ToLoss(given) : (double?)null).ToArray() : null);
         var suggester = _suggester!;
         return Task.Run(() => suggester.Suggest(context));
     }
