@@ -10,7 +10,8 @@ namespace Tuning.Algorithms.Suggesters;
 /// <param name="InitialTrials">Trials drawn from a scrambled Sobol sequence before the model is used; default
 /// <see cref="DefaultInitialTrials"/>.</param>
 /// <param name="Acquisition"><c>logei</c> (default: log expected improvement, its noisy variant where the fit finds
-/// noise) or <c>ucb</c>.</param>
+/// noise; with 2 or 3 objectives, log expected hypervolume improvement) or <c>ucb</c> (with several objectives, on
+/// ParEGO's scalarisation).</param>
 /// <param name="Beta">UCB's exploration weight: the bound is μ − √β·σ.</param>
 /// <param name="Candidates">Quasi-random points scored before local search, where the study file sets it; else
 /// <see cref="CandidatesAt"/> decides.</param>
@@ -59,6 +60,9 @@ public sealed record BayesianSettings(int InitialTrials, string Acquisition, dou
 /// suggestions spread out instead of coinciding. Failed trials are left out of the fit; where trials were stopped
 /// early, the fit is on one fidelity (<see cref="ObservationFidelity"/>). The initial design ends
 /// after <see cref="BayesianSettings.InitialTrials"/> trials, a warm start's observations counted among them.
+/// With 2 or 3 objectives, a GP per objective and log expected hypervolume improvement
+/// (<see cref="LogExpectedHypervolumeImprovement"/>); with 4, ParEGO (<see cref="Chebyshev"/>). Under constraints, a GP
+/// per constraint and the probability of feasibility multiplies the acquisition (<see cref="FeasibilityWeighted"/>).
 /// </summary>
 public sealed class BayesianSuggester : ISuggester
 {
