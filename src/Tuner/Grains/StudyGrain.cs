@@ -560,7 +560,7 @@ public sealed class StudyGrain(
         // The warm start's observations first, in file order, then this study's in trial-number order: the same list on
         // every run of the study, resumed or not.
         var context = new SuggestionContext(number, [.. _warm, .. _trials.Observations], pending, _warm.Length,
-            Spec.Objectives.Count > 1 ? Spec.Objectives.Select(o => o.Reference is { } given ? o.ToLoss(given) : (double?)null).ToArray() : null);
+            ParetoRanking.GivenReferences(Spec));
         var suggester = _suggester!;
         return Task.Run(() => suggester.Suggest(context));
     }
