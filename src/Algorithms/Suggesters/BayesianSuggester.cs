@@ -199,8 +199,10 @@ public sealed class BayesianSuggester : ISuggester
     /// file's where it gives one; else the front's worst value per objective plus a tenth of its range
     /// (<see cref="Hypervolume.DerivedReference"/> of the front, BoTorch's heuristic; measured against the same rule over
     /// every feasible trial, as the study's reported hypervolume derives it, in experiments/results/2026-12-05-multi-objective-ehvi.md).
-    /// With no feasible trial yet there is no front, and the acquisition is null. The ranking is
-    /// <see cref="Pareto.BestFirst"/>'s order.
+    /// With no feasible trial yet there is no front, and the acquisition is null. The ranking, for the candidates'
+    /// centres, is by constrained non-dominated rank, then crowding distance, most isolated first: ordering each front
+    /// by hypervolume contribution (<see cref="Pareto.BestFirst"/>) did as well on seeds 0-9 and took 10-80 ms of a
+    /// 3-objective suggestion.
     /// </summary>
     private (IAcquisition? Acquisition, double[] Ranking) HypervolumeImprovement(double[][] x, Observation[] observed, double[][] taken, IReadOnlyList<double?>? references)
     {
@@ -218,14 +220,17 @@ public sealed class BayesianSuggester : ISuggester
             if (taken.Length > 0) models[k] = models[k].Extend(taken, [.. y, .. models[k].Means(taken)]);
         }
         var feasible = x.Where((_, i) => observed[i].Violation == 0).ToArray();
-        var ranks = Pareto.BestFirst(observed.Select(o => o.Losses!).ToArray(), observed.Select(o => o.Violation).ToArray());
+        var points = observed.Select(o => o.Losses!).ToArray();
+        var ranks = Pareto.Ranks(points, observed.Select(o => o.Violation).ToArray());
+        var crowding = Pareto.CrowdingWithinFronts(points, ranks);
+        var order = Enumerable.Range(0, observed.Length).OrderBy(i => ranks[i]).ThenByDescending(i => crowding[i]).ToArray();
         var ranking = new double[observed.Length];
-        for (var at = 0; at < ranks.Length; at++) ranking[ranks[at]] = at;
+        for (var at = 0; at < order.Length; at++) ranking[order[at]] = at;
         if (feasible.Length == 0) return (null, ranking);
         var believedAt = feasible.Concat(taken).ToArray();
         var means = models.Select(model => model.Means(believedAt)).ToArray();
-        var points = Enumerable.Range(0, believedAt.Length).Select(i => (IReadOnlyList<double>)means.Select(m => m[i]).ToArray()).ToArray();
-        var front = Pareto.NonDominated(points).Select(i => points[i]).ToArray();
+        var believed = Enumerable.Range(0, believedAt.Length).Select(i => (IReadOnlyList<double>)means.Select(m => m[i]).ToArray()).ToArray();
+        var front = Pareto.NonDominated(believed).Select(i => believed[i]).ToArray();
         var derived = Hypervolume.DerivedReference(front);
         var reference = Enumerable.Range(0, objectives).Select(k => given[k] ?? derived[k]).ToArray();
         return (new LogExpectedHypervolumeImprovement(models, new NonDominatedBoxes(front, reference)), ranking);
