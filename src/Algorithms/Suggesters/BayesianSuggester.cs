@@ -133,7 +133,8 @@ public sealed class BayesianSuggester : ISuggester
         var x = observed.Select(o => _inputs.ToFeatures(_space.ToUnit(o.Parameters))).ToArray();
         var taken = context.Pending.Select(p => _inputs.ToFeatures(_space.ToUnit(p))).ToArray();
         var objectives = several ? observed[0].Losses!.Count : 1;
-        var (acquisition, ranking) = several && objectives <= HypervolumeUpTo && _settings.Acquisition == "logei"
+        // One objective under constraints also carries Losses (of one), and stays with its expected improvement.
+        var (acquisition, ranking) = objectives is >= 2 and <= HypervolumeUpTo && _settings.Acquisition == "logei"
             ? HypervolumeImprovement(x, observed, taken, context.References)
             : OneOutput(x, observed, taken, several, context.TrialNumber);
         if (observed[0].Excesses is { Count: > 0 } constraints)
