@@ -27,10 +27,11 @@ const string usage = """
                                        our tpe's log l(x) - log g(x) beside Optuna 3.1's on the same observations (the
                                        first 20, 50, 99 trials of our tpe's run with seed N, default 100) at the same
                                        points, per parameter (experiments/optuna-parity/optuna_tpe_densities.py)
-      multi-objective [--seeds N] [--functions a,b] [--algorithms a,b] [--python PATH] [--optuna-json FILE] [--latency]
-                                       hypervolume at the budget, median over seeds 100-109 (N seeds from 100): ZDT1
-                                       6-D 80 trials, DTLZ2 3 objectives 6-D 80, BraninCurrin 40, C2-DTLZ2 6-D 80
-                                       (constrained); our random, tpe, bayesian, nsga2 beside Optuna 3.1's NSGA-II and
+      multi-objective [--seeds N] [--first-seed S] [--functions a,b] [--algorithms a,b] [--python PATH] [--optuna-json FILE] [--latency]
+                                       hypervolume at the budget, median over seeds 100-109 (N seeds from S, default
+                                       100; tune on --first-seed 0): ZDT1 6-D 80 trials, DTLZ2 3 objectives 6-D 80,
+                                       BraninCurrin 40, C2-DTLZ2 6-D 80 (constrained), and the untuned ZDT2, ZDT3
+                                       6-D 80 and DTLZ7 3 objectives 6-D 80; our random, tpe, bayesian, nsga2 beside Optuna 3.1's NSGA-II and
                                        MOTPE (experiments/optuna-parity/optuna_multi.py), scored by the same code;
                                        --latency: bayesian's milliseconds per suggestion, 2 and 3 objectives, at 100
                                        and 300 observations
@@ -81,7 +82,8 @@ return args.FirstOrDefault() switch
         List("--settings").Select(s => s.Split('=', 2)).ToDictionary(p => p[0], p => p.Length > 1 ? p[1] : ""), Option("--optuna-json")),
     "tpe-densities" => TpeDensities.Run(List("--functions"), Option("--python"), int.Parse(Option("--seed") ?? "100", CultureInfo.InvariantCulture)),
     "multi-objective" when args.Contains("--latency") => MultiObjectiveBenchmark.Latency(),
-    "multi-objective" => MultiObjectiveBenchmark.Run(int.Parse(Option("--seeds") ?? "10", CultureInfo.InvariantCulture), List("--functions"),
+    "multi-objective" => MultiObjectiveBenchmark.Run(int.Parse(Option("--seeds") ?? "10", CultureInfo.InvariantCulture),
+        int.Parse(Option("--first-seed") ?? $"{MultiObjectiveBenchmark.FirstSeed}", CultureInfo.InvariantCulture), List("--functions"),
         List("--algorithms"), Option("--python"), Option("--optuna-json")),
     "latency" => Latency.Run(),
     "throughput" => await Throughput.RunAsync(Arg(1, 2000), Arg(2, 8), args.Contains("--end-to-end"), !args.Contains("--no-cache"), args.Contains("--optuna")),

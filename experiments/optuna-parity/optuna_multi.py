@@ -17,12 +17,19 @@ import multiprocessing
 
 import optuna
 
-DIMENSIONS = {"zdt1": 6, "dtlz2": 6, "branincurrin": 2, "c2dtlz2": 6}
+DIMENSIONS = {"zdt1": 6, "dtlz2": 6, "branincurrin": 2, "c2dtlz2": 6, "zdt2": 6, "zdt3": 6, "dtlz7": 6}
 
 
-def zdt1(x):
+def zdt(x, shape):
     g = 1 + 9 * sum(x[1:]) / (len(x) - 1)
-    return [x[0], g * (1 - math.sqrt(x[0] / g))]
+    return [x[0], g * shape(x[0] / g)]
+
+
+def dtlz7(x, m):
+    g = 1 + 9 * sum(x[m - 1:]) / len(x[m - 1:])
+    f = list(x[:m - 1])
+    f.append((1 + g) * (m - sum(v / (1 + g) * (1 + math.sin(3 * math.pi * v)) for v in f)))
+    return f
 
 
 def dtlz2(x, m):
@@ -53,7 +60,9 @@ def branin_currin(x):
     return [branin, currin]
 
 
-LOSSES = {"zdt1": zdt1, "dtlz2": lambda x: dtlz2(x, 3), "branincurrin": branin_currin, "c2dtlz2": lambda x: dtlz2(x, 2)}
+LOSSES = {"zdt1": lambda x: zdt(x, lambda r: 1 - math.sqrt(r)), "dtlz2": lambda x: dtlz2(x, 3), "branincurrin": branin_currin,
+          "c2dtlz2": lambda x: dtlz2(x, 2), "zdt2": lambda x: zdt(x, lambda r: 1 - r * r),
+          "zdt3": lambda x: zdt(x, lambda r: 1 - math.sqrt(r) - r * math.sin(10 * math.pi * x[0])), "dtlz7": lambda x: dtlz7(x, 3)}
 
 
 def run(task):

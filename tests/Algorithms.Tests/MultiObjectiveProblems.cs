@@ -16,6 +16,20 @@ internal sealed record MultiObjectiveProblem(int Dimensions, Func<double[], doub
         return [x[0], g * (1 - Math.Sqrt(x[0] / g))];
     });
 
+    /// <summary>DTLZ2 with <paramref name="objectives"/> objectives: the front is the positive part of the unit sphere.</summary>
+    public static MultiObjectiveProblem Dtlz2(int dimensions, int objectives) => new(dimensions, x =>
+    {
+        var g = x.Skip(objectives - 1).Sum(v => (v - 0.5) * (v - 0.5));
+        var f = new double[objectives];
+        for (var i = 0; i < objectives; i++)
+        {
+            f[i] = 1 + g;
+            for (var j = 0; j < objectives - 1 - i; j++) f[i] *= Math.Cos(x[j] * Math.PI / 2);
+            if (i > 0) f[i] *= Math.Sin(x[objectives - 1 - i] * Math.PI / 2);
+        }
+        return f;
+    });
+
     /// <summary>ZDT1 under x0 + x1 ≥ 0.5: the front's left end is cut off.</summary>
     public static MultiObjectiveProblem ConstrainedZdt1(int dimensions) =>
         Zdt1(dimensions) with { Excess = x => 0.5 - x[0] - x[1] };

@@ -28,6 +28,14 @@ public sealed class ParetoRankingTests
     }
 
     [Fact]
+    public void The_suggester_is_given_the_study_files_references_as_losses()
+    {
+        var spec = Spec("objectives: [{metric: accuracy, goal: maximize, reference: 0.5}, {metric: latency, goal: minimize}, {metric: memory, goal: minimize, reference: 512}]");
+        Assert.Equal([-0.5, null, 512], ParetoRanking.GivenReferences(spec)!);
+        Assert.Null(ParetoRanking.GivenReferences(Spec("objective: {metric: accuracy, goal: maximize}")));
+    }
+
+    [Fact]
     public void The_front_is_the_feasible_non_dominated_succeeded_trials_best_first_by_the_first_objective()
     {
         var front = ParetoRanking.Front(AccuracyAndLatency, [

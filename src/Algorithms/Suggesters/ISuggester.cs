@@ -41,11 +41,15 @@ public sealed record Observation(
 /// <param name="Pending">Parameters of trials that run now and have no result yet.</param>
 /// <param name="WarmStarted">How many of <paramref name="Completed"/>, from the first, are a warm start's observations
 /// rather than trials of this study: they count towards a start-up phase as this study's own finished trials do.</param>
+/// <param name="References">With several objectives, each objective's coordinate of the hypervolume reference point as
+/// a loss (negated for a maximise goal) where the study file gives one (<c>objectives[i].reference</c>), else null:
+/// the volume bayesian's expected hypervolume improvement aims at is then the one the study reports.</param>
 public sealed record SuggestionContext(
     int TrialNumber,
     IReadOnlyList<Observation> Completed,
     IReadOnlyList<IReadOnlyDictionary<string, ParameterValue>> Pending,
-    int WarmStarted = 0);
+    int WarmStarted = 0,
+    IReadOnlyList<double?>? References = null);
 
 /// <summary>
 /// Proposes the parameters of the next trial. Implementations are deterministic: the same seed and the same

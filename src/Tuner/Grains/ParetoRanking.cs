@@ -43,6 +43,13 @@ public static class ParetoRanking
     public static double[] Losses(StudySpec spec, IReadOnlyDictionary<string, double> metrics) =>
         spec.Objectives.Select(o => o.ToLoss(metrics[o.Metric])).ToArray();
 
+    /// <summary>
+    /// Per objective, the reference the study file gives as a loss (a maximised one negated), null where it gives none;
+    /// null for a study of one objective. The suggester aims at the volume the study reports.
+    /// </summary>
+    public static double?[]? GivenReferences(StudySpec spec) =>
+        spec.Objectives.Count > 1 ? spec.Objectives.Select(o => o.Reference is { } given ? o.ToLoss(given) : (double?)null).ToArray() : null;
+
     /// <summary>The front of <paramref name="trials"/> (in any order, unstarted ones null); null for a study of one unconstrained objective.</summary>
     public static ParetoFront? Front(StudySpec spec, IEnumerable<TrialRecord?> trials)
     {

@@ -561,7 +561,8 @@ public sealed class StudyGrain(
         var pending = _trials.Pending.Concat(alsoPending ?? []).ToArray();
         // The warm start's observations first, in file order, then this study's in trial-number order: the same list on
         // every run of the study, resumed or not.
-        var context = new SuggestionContext(number, [.. _warm, .. _trials.Observations], pending, _warm.Length);
+        var context = new SuggestionContext(number, [.. _warm, .. _trials.Observations], pending, _warm.Length,
+            ParetoRanking.GivenReferences(Spec));
         var suggester = _suggester!;
         return Task.Run(() => suggester.Suggest(context));
     }
