@@ -57,8 +57,7 @@ public sealed record BayesianSettings(int InitialTrials, string Acquisition, dou
 /// <see cref="AcquisitionOptimizer"/> maximises. Trials still running are "kriging believer" fantasies: they
 /// enter the model at their predicted value, which takes away the improvement expected there, so parallel
 /// suggestions spread out instead of coinciding. Failed trials are left out of the fit; where trials were stopped
-/// early, how far each trial trained is one more input, and the search is for the best value at the end
-/// (<see cref="ObservationFidelity"/>). The initial design ends
+/// early, the fit is on one fidelity (<see cref="ObservationFidelity"/>). The initial design ends
 /// after <see cref="BayesianSettings.InitialTrials"/> trials, a warm start's observations counted among them.
 /// </summary>
 public sealed class BayesianSuggester : ISuggester
@@ -68,9 +67,7 @@ public sealed class BayesianSuggester : ISuggester
     private readonly BayesianSettings _settings;
     private readonly SobolSequence? _sobol;
     private readonly ModelInputs _inputs;
-
-    /// <summary>The inputs with the fidelity as one more: where trials were stopped early (<see cref="ObservationFidelity.WithFidelity"/>).</summary>
-    private readonly ModelInputs _fidelityInputs;
+    private readonly GpPriors _priors;
 
     /// <summary>From this many observations on, fits between checkpoints start from the last checkpoint's fit alone.</summary>
     private const int WarmFitsFrom = 50;
@@ -101,23 +98,22 @@ public sealed class BayesianSuggester : ISuggester
         _settings = settings;
         _sobol = space.Dimensions <= SobolSequence.MaxDimensions ? new SobolSequence(space.Dimensions, seed) : null;
         _inputs = new ModelInputs(space);
-        _fidelityInputs = new ModelInputs(space, fidelity: true);
+        _priors = GpPriors.ForDimensions(space.Dimensions);
     }
 
     public IReadOnlyDictionary<string, ParameterValue> Suggest(SuggestionContext context)
     {
-        // Several objectives: the trials with every objective's value; one: every finite value, with its fidelity where trials were stopped.
+        // Several objectives: the trials with every objective's value; one: the highest fidelity with enough trials.
         var several = context.Completed.Any(o => o.Losses is not null);
-        var (observed, fidelities) = several
-            ? (Observation.WithEveryObjective(context.Completed).Where(o => o.Objectives!.All(double.IsFinite)).ToArray(), null)
-            : ObservationFidelity.WithFidelity(context.Completed);
-        var inputs = fidelities is null ? _inputs : _fidelityInputs;
+        var observed = several
+            ? Observation.WithEveryObjective(context.Completed).Where(o => o.Objectives!.All(double.IsFinite)).ToArray()
+            : ObservationFidelity.Highest(context.Completed, _space.Dimensions).ToArray();
         var random = new Random(Seeds.ForTrial(_seed, context.TrialNumber));
         // A warm start's observations take the place of initial-design points: 30 of them and the model runs at trial 0.
         if (context.TrialNumber + context.WarmStarted < _settings.InitialTrials || observed.Length < 2)
             return InitialDesign(context, random);
 
-        var x = observed.Select((o, i) => inputs.ToFeatures(_space.ToUnit(o.Parameters), fidelities?[i] ?? 1)).ToArray();
+        var x = observed.Select(o => _inputs.ToFeatures(_space.ToUnit(o.Parameters))).ToArray();
         // Several objectives: ParEGO, a random Chebyshev scalarisation per trial, modelled as one objective.
         var losses = several ? Scalarised(observed, Chebyshev.RandomWeights(observed[0].Losses!.Count, new Random(Seeds.ForTrial(_seed ^ WeightsSalt, context.TrialNumber))))
             : observed.Select(o => o.Loss!.Value).ToArray();
@@ -126,16 +122,12 @@ public sealed class BayesianSuggester : ISuggester
         // same from trial to trial, so checkpoints are reused as with one objective; each trial's own scalarisation is
         // then conditioned on with them. A fit per trial cost 2 s at 100 observations and 8.5 s at 300.
         var fitted = several && x.Length >= WarmFitsFrom ? Scalarised(observed, Enumerable.Repeat(1.0 / observed[0].Losses!.Count, observed[0].Losses!.Count).ToArray()) : losses;
-        var hyperparameters = FitHyperparameters(inputs, x, fitted, GaussianProcess.Standardise(fitted));
-        var model = Model(inputs, x, y, hyperparameters);
+        var hyperparameters = FitHyperparameters(x, fitted, GaussianProcess.Standardise(fitted));
+        var model = Model(x, y, hyperparameters);
 
-        var taken = context.Pending.Select(p => inputs.ToFeatures(_space.ToUnit(p))).ToArray();
-        // What is improved on is a value at the full fidelity: with the step an input, the model's mean there at each
-        // observed point, since most observations are values of shorter runs.
-        var full = x.Select(inputs.AtFull).ToArray();
-        var atFull = fidelities is null ? y : model.Means(full);
+        var taken = context.Pending.Select(p => _inputs.ToFeatures(_space.ToUnit(p))).ToArray();
         // Under constraints, the best feasible trial is the one to improve on; with none, there is nothing to improve on yet.
-        var incumbent = atFull.Where((_, i) => observed[i].Violation == 0).DefaultIfEmpty(double.NaN).Min();
+        var incumbent = y.Where((_, i) => observed[i].Violation == 0).DefaultIfEmpty(double.NaN).Min();
         if (taken.Length > 0)
         {
             // Kriging believer: a running trial is taken to return what the model predicts, as if observed.
@@ -146,21 +138,21 @@ public sealed class BayesianSuggester : ISuggester
 
         IAcquisition? acquisition = _settings.Acquisition == "ucb" ? new UpperConfidenceBound(model, _settings.Beta)
             : double.IsNaN(incumbent) ? null
-            : NoiseInferred(hyperparameters) ? new LogNoisyExpectedImprovement(model, Baseline(model, [.. full, .. taken]), IncumbentSamples,
+            : NoiseInferred(hyperparameters) ? new LogNoisyExpectedImprovement(model, Baseline(model), IncumbentSamples,
                 new Random(Seeds.ForTrial(_seed ^ IncumbentSalt, context.TrialNumber)))
             : new LogExpectedImprovement(model, incumbent);
         if (observed[0].Excesses is { Count: > 0 } constraints)
-            acquisition = new FeasibilityWeighted(acquisition, Enumerable.Range(0, constraints.Count).Select(c => ConstraintModel(inputs, x, observed, c)).ToArray());
-        var ranked = AcquisitionOptimizer.Maximize(acquisition!, Candidates(inputs, full, atFull, context.TrialNumber, random), inputs.Fixed, inputs.Upper,
+            acquisition = new FeasibilityWeighted(acquisition, Enumerable.Range(0, constraints.Count).Select(c => ConstraintModel(x, observed, c)).ToArray());
+        var ranked = AcquisitionOptimizer.Maximize(acquisition!, Candidates(x, y, context.TrialNumber, random), _inputs.Categorical, _inputs.Upper,
             localStarts: x.Length < FixedFitsFrom ? 5 : 3);
 
-        // Every observed point is taken.
+        // Every observed point is taken, those of a fidelity the model left out too.
         var seen = new HashSet<string>(context.Completed.Where(o => o.Loss is { } loss && double.IsFinite(loss))
-            .Select(o => inputs.ToFeatures(_space.ToUnit(o.Parameters))).Concat(taken).Select(Key));
+            .Select(o => _inputs.ToFeatures(_space.ToUnit(o.Parameters))).Concat(taken).Select(Key));
         foreach (var (point, _) in ranked)
         {
-            var parameters = _space.FromUnit(inputs.FromFeatures(point));
-            if (seen.Add(Key(inputs.ToFeatures(_space.ToUnit(parameters))))) return parameters;
+            var parameters = _space.FromUnit(_inputs.FromFeatures(point));
+            if (seen.Add(Key(_inputs.ToFeatures(_space.ToUnit(parameters))))) return parameters;
         }
         return InitialDesign(context, random);
     }
@@ -175,14 +167,14 @@ public sealed class BayesianSuggester : ISuggester
     /// A GP of constraint <paramref name="c"/>'s excess, standardised, with the bound 0 in the same units. A metric a trial
     /// stopped early never reported counts as the largest excess observed: it did not hold.
     /// </summary>
-    private ConstraintModel ConstraintModel(ModelInputs inputs, double[][] x, Observation[] observed, int c)
+    private ConstraintModel ConstraintModel(double[][] x, Observation[] observed, int c)
     {
         var excesses = observed.Select(o => o.Excesses![c]).ToArray();
         var largest = excesses.Where(double.IsFinite).DefaultIfEmpty(1).Max();
         excesses = excesses.Select(e => double.IsFinite(e) ? e : largest).ToArray();
         var y = GaussianProcess.Standardise(excesses);
         var (mean, sd) = GaussianProcess.Standardisation(excesses);
-        return new ConstraintModel(GaussianProcess.Create(x, y, inputs.Categorical, FullFit(inputs, x, y)), -mean / sd);
+        return new ConstraintModel(GaussianProcess.Create(x, y, _inputs.Categorical, FullFit(x, y)), -mean / sd);
     }
 
     /// <summary>
@@ -216,14 +208,14 @@ public sealed class BayesianSuggester : ISuggester
     /// optimum is left behind, and the fits between refine the last checkpoint's fit alone, recomputing that
     /// checkpoint when it is not in memory (after a restart) or its observations changed.
     /// </summary>
-    private GpHyperparameters FitHyperparameters(ModelInputs inputs, double[][] x, double[] losses, double[] y)
+    private GpHyperparameters FitHyperparameters(double[][] x, double[] losses, double[] y)
     {
         var n = x.Length;
-        if (n < WarmFitsFrom) return FullFit(inputs, x, y);
-        var checkpoint = CheckpointFit(inputs, x, losses, CheckpointCount(n));
+        if (n < WarmFitsFrom) return FullFit(x, y);
+        var checkpoint = CheckpointFit(x, losses, CheckpointCount(n));
         if (n == CheckpointCount(n) || n >= FixedFitsFrom) return checkpoint;
         var random = new Random(Seeds.ForTrial(_seed ^ FitSalt, n));
-        return GaussianProcess.Fit(TrainingData.Subset(x, y, inputs.Categorical, random), checkpoint, random, restarts: 1, Priors(inputs), MaxNoiseVariance);
+        return GaussianProcess.Fit(TrainingData.Subset(x, y, _inputs.Categorical, random), checkpoint, random, restarts: 1, _priors, MaxNoiseVariance);
     }
 
     /// <summary>
@@ -242,24 +234,24 @@ public sealed class BayesianSuggester : ISuggester
     /// the last suggestion's model is extended by the observations since; a fresh suggester (after a restart) factorises
     /// the checkpoint's observations and borders the rest one at a time, which gives the very same factor.
     /// </summary>
-    private GaussianProcess Model(ModelInputs inputs, double[][] x, double[] y, GpHyperparameters hyperparameters)
+    private GaussianProcess Model(double[][] x, double[] y, GpHyperparameters hyperparameters)
     {
         var n = x.Length;
-        if (n < FixedFitsFrom) return GaussianProcess.Create(x, y, inputs.Categorical, hyperparameters);
+        if (n < FixedFitsFrom) return GaussianProcess.Create(x, y, _inputs.Categorical, hyperparameters);
         var start = _observedModel is { } kept && ReferenceEquals(kept.Hyperparameters, hyperparameters) && kept.Count <= n &&
             Enumerable.Range(0, kept.Count).All(i => kept.Points[i].AsSpan().SequenceEqual(x[i]))
             ? kept
-            : GaussianProcess.Create(x[..CheckpointCount(n)], y[..CheckpointCount(n)], inputs.Categorical, hyperparameters);
+            : GaussianProcess.Create(x[..CheckpointCount(n)], y[..CheckpointCount(n)], _inputs.Categorical, hyperparameters);
         _observedModel = start.Extend(x[start.Count..], y);
         return _observedModel;
     }
 
-    private GpHyperparameters CheckpointFit(ModelInputs inputs, double[][] x, double[] losses, int count)
+    private GpHyperparameters CheckpointFit(double[][] x, double[] losses, int count)
     {
         if (_checkpoint is { } kept && kept.Losses.Length == count &&
             Enumerable.Range(0, count).All(i => kept.Losses[i] == losses[i] && kept.X[i].AsSpan().SequenceEqual(x[i])))
             return kept.Fit;
-        var fit = FullFit(inputs, x[..count], GaussianProcess.Standardise(losses[..count]));
+        var fit = FullFit(x[..count], GaussianProcess.Standardise(losses[..count]));
         _checkpoint = (x[..count], losses[..count], fit);
         return fit;
     }
@@ -269,11 +261,11 @@ public sealed class BayesianSuggester : ISuggester
     /// <see cref="AdditiveFrom"/> parameters on, the additive kernel is fitted too, and the kernel whose fit explains the
     /// data better (the higher marginal likelihood; both have the same number of hyperparameters) is the model's.
     /// </summary>
-    private GpHyperparameters FullFit(ModelInputs inputs, double[][] x, double[] y)
+    private GpHyperparameters FullFit(double[][] x, double[] y)
     {
         var random = new Random(Seeds.ForTrial(_seed ^ FitSalt, x.Length));
-        var data = TrainingData.Subset(x, y, inputs.Categorical, random);
-        var product = GaussianProcess.Fit(data, null, random, _settings.Restarts, Priors(inputs), MaxNoiseVariance);
+        var data = TrainingData.Subset(x, y, _inputs.Categorical, random);
+        var product = GaussianProcess.Fit(data, null, random, _settings.Restarts, _priors, MaxNoiseVariance);
         if (_space.Dimensions < AdditiveFrom) return product;
         var additive = GaussianProcess.Fit(data, null, random, _settings.Restarts, AdditivePriors, MaxNoiseVariance, additive: true);
         return GaussianProcess.LogMarginalLikelihood(data, additive) > GaussianProcess.LogMarginalLikelihood(data, product) ? additive : product;
@@ -306,11 +298,11 @@ public sealed class BayesianSuggester : ISuggester
     /// <summary>How many of the evaluated points, those with the lowest posterior means, may be the incumbent.</summary>
     private const int BaselineSize = 16;
 
-    /// <summary>The points (evaluated or running, at the full fidelity) with the lowest posterior means: those that may be the best evaluated point.</summary>
-    private static double[][] Baseline(GaussianProcess model, double[][] points)
+    /// <summary>The points of the model with the lowest posterior means: those that may be the best evaluated point.</summary>
+    private static double[][] Baseline(GaussianProcess model)
     {
-        var means = model.Means(points);
-        return Enumerable.Range(0, points.Length).OrderBy(i => means[i]).Take(BaselineSize).Select(i => points[i]).ToArray();
+        var means = model.Means(model.Points);
+        return Enumerable.Range(0, model.Count).OrderBy(i => means[i]).Take(BaselineSize).Select(i => model.Points[i]).ToArray();
     }
 
     private const int IncumbentSalt = 0x1BADB002;
@@ -334,29 +326,26 @@ public sealed class BayesianSuggester : ISuggester
     /// <summary>Salts the fit's random streams apart from the suggestion's, which are seeded by trial number.</summary>
     private const int FitSalt = 0x2545F491;
 
-    /// <summary>The lengthscale prior scaled to the model's inputs, the fidelity among them.</summary>
-    private static GpPriors Priors(ModelInputs inputs) => GpPriors.ForDimensions(inputs.Categorical.Length);
-
     /// <summary>Raw candidates: scrambled Sobol points over the whole box, and Gaussian steps around the best observations.</summary>
-    private List<double[]> Candidates(ModelInputs inputs, double[][] x, double[] y, int trialNumber, Random random)
+    private List<double[]> Candidates(double[][] x, double[] y, int trialNumber, Random random)
     {
         var count = _settings.CandidatesAt(x.Length);
         var candidates = new List<double[]>(count + 100);
         if (_space.Dimensions <= SobolSequence.MaxDimensions)
         {
             var sobol = new SobolSequence(_space.Dimensions, Seeds.ForTrial(_seed ^ 0x5F3759DF, trialNumber));
-            for (var i = 0; i < count; i++) candidates.Add(inputs.ToFeatures(sobol.Point(i)));
+            for (var i = 0; i < count; i++) candidates.Add(_inputs.ToFeatures(sobol.Point(i)));
         }
         else
         {
-            for (var i = 0; i < count; i++) candidates.Add(inputs.ToFeatures(UniformPoint.Draw(random, _space.Dimensions)));
+            for (var i = 0; i < count; i++) candidates.Add(_inputs.ToFeatures(UniformPoint.Draw(random, _space.Dimensions)));
         }
         foreach (var incumbent in Enumerable.Range(0, x.Length).OrderBy(i => y[i]).Take(5))
             for (var k = 0; k < 20; k++)
             {
                 var point = (double[])x[incumbent].Clone();
                 var scale = k < 10 ? 0.01 : 0.1;
-                for (var j = 0; j < _space.Dimensions; j++)
+                for (var j = 0; j < point.Length; j++)
                 {
                     if (_inputs.Categorical[j])
                     {
@@ -387,8 +376,8 @@ public sealed class BayesianSuggester : ISuggester
         {
             var point = (double[])best.Clone();
             var scale = k % 2 == 0 ? 0.05 : 0.2;
-            var moved = random.Next(_space.Dimensions); // at least one
-            for (var j = 0; j < _space.Dimensions; j++)
+            var moved = random.Next(point.Length); // at least one
+            for (var j = 0; j < point.Length; j++)
             {
                 if (j != moved && random.NextDouble() >= probability) continue;
                 if (_inputs.Categorical[j]) point[j] = random.Next(_inputs.Categories[j]);
