@@ -58,16 +58,11 @@ public static class SklearnTasks
         public double Evaluate(double[] values)
         {
             if (!_idle.TryTake(out var worker)) worker = Start();
-            try
-            {
-                worker.StandardInput.WriteLine(JsonSerializer.Serialize(values));
-                var answer = worker.StandardOutput.ReadLine() ?? throw new InvalidOperationException($"sklearn_tasks.py {task} ended: {worker.StandardError.ReadToEnd()}");
-                return double.Parse(answer, CultureInfo.InvariantCulture);
-            }
-            finally
-            {
-                _idle.Add(worker);
-            }
+            worker.StandardInput.WriteLine(JsonSerializer.Serialize(values));
+            // A worker that ended (its error is on this program's standard error) is not put back.
+            var answer = worker.StandardOutput.ReadLine() ?? throw new InvalidOperationException($"sklearn_tasks.py {task} ended: its error is above");
+            _idle.Add(worker);
+            return double.Parse(answer, CultureInfo.InvariantCulture);
         }
 
         private Process Start()
@@ -76,7 +71,7 @@ public static class SklearnTasks
                          ?? throw new FileNotFoundException("experiments/Benchmarks/sklearn_tasks.py not found above the current folder");
             var start = new ProcessStartInfo(TpeParity.DebianPython)
             {
-                RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+                RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false,
                 Environment = { ["OMP_NUM_THREADS"] = "1", ["OPENBLAS_NUM_THREADS"] = "1" },
             };
             start.ArgumentList.Add(script);

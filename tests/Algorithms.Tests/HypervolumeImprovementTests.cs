@@ -109,6 +109,19 @@ public sealed class HypervolumeImprovementTests
     }
 
     [Fact]
+    public void Past_200_observations_a_resumed_suggester_suggests_what_one_that_ran_throughout_does()
+    {
+        // From 200 observations on each objective's model is the checkpoint's, extended observation by observation by a
+        // suggester that keeps it, factorised afresh by one that starts after a restart: the same factor, the same suggestion.
+        var problem = MultiObjectiveProblem.Zdt1(3);
+        var observed = problem.Run(new RandomSuggester(problem.Space, 2), 206);
+        var throughout = Bayesian(problem, 4);
+        foreach (var n in new[] { 200, 203 }) throughout.Suggest(new SuggestionContext(n, observed[..n], []));
+        var last = new SuggestionContext(206, observed, []);
+        Assert.Equal(Bayesian(problem, 4).Suggest(last)!, throughout.Suggest(last)!);
+    }
+
+    [Fact]
     public void Bayesian_beats_random_search_with_three_objectives()
     {
         var problem = MultiObjectiveProblem.Dtlz2(4, 3);

@@ -151,6 +151,14 @@ public sealed class DashboardTests
         await page.WaitForSelectorAsync("[data-testid=compare-table]");
         Assert.EndsWith($"#/studies/{id}/compare/1,3", page.Url);
         Assert.Equal(["", "trial 1", "trial 3"], await page.Locator("[data-testid=compare-table] thead th").AllTextContentsAsync());
+
+        // A study none of whose trials holds its constraint has no front yet: a note says so, nothing is drawn.
+        var none = await SubmitAsync(client, RunCommandTests.TwoObjectives.Replace("name: front", "name: none").Replace("max: 300", "max: -1"));
+        await Server.WaitForEndAsync(client, none);
+        await page.GotoAsync($"{server.Url}/#/studies/{none}");
+        await page.WaitForSelectorAsync("[data-testid=front-empty]");
+        Assert.Equal(0, await page.Locator("[data-testid=front-point]").CountAsync());
+        Assert.Contains("0 trials", await page.Locator("[data-testid=front-summary]").TextContentAsync());
     }
 
     [Fact]

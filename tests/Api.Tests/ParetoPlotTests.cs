@@ -49,6 +49,10 @@ public sealed class ParetoPlotTests
         var trials = Enumerable.Range(0, 5).Select(x => Trial(x) with { Metrics = new() { ["a"] = 4 - x, ["memory"] = 100 * x } }).ToArray();
         foreach (var kind in new[] { "history", "slice", "edf" })
             Assert.Contains("trial 3, the best", Texts(Svg(kind, spec, trials)));
+        // With no trial inside the bound there is no best to mark, as bestTrial is null.
+        var infeasible = trials.Select(t => t with { Metrics = new(t.Metrics) { ["memory"] = 400 } }).ToArray();
+        foreach (var kind in new[] { "history", "slice", "edf", "parallel-coordinates" })
+            Assert.DoesNotContain(Texts(Svg(kind, spec, infeasible)), text => text.EndsWith("the best"));
     }
 
     [Fact]

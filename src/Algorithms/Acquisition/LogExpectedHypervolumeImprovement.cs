@@ -78,8 +78,9 @@ public sealed class NonDominatedBoxes
 /// whose objectives are independent GPs, over a front taken from the models' posterior means at the evaluated points
 /// (as BoTorch's qNEHVI takes its front from the posterior rather than the noisy observations, here at its mean). With
 /// Y_k ~ N(μ_k, σ_k²) and ψ_k(a) = E[(a − Y_k)⁺] = σ_k·h((a − μ_k)/σ_k), a box [l, u] contributes
-/// Π_k (ψ_k(u_k) − ψ_k(l_k)), exactly; the sum is taken in log space (log h, log1mexp, log-sum-exp), so far from the
-/// front, where EHVI underflows to 0 and a plain EHVI would be flat, the logarithm still slopes towards it, as
+/// Π_k (ψ_k(u_k) − ψ_k(l_k)), exactly. The boxes' products are summed scaled by each objective's largest factor, and
+/// where that sum underflows (far from the front, where a plain EHVI would be 0 and flat) box by box in log space
+/// (log h, log1mexp, log-sum-exp), so the logarithm still slopes towards the front, as
 /// Ament et al.'s qLogNEHVI does. Exact, so there are no Monte Carlo draws to hold fixed between candidates.
 /// </summary>
 public sealed class LogExpectedHypervolumeImprovement : IAcquisition

@@ -61,7 +61,7 @@ public sealed record BayesianSettings(int InitialTrials, string Acquisition, dou
 /// early, the fit is on one fidelity (<see cref="ObservationFidelity"/>). The initial design ends
 /// after <see cref="BayesianSettings.InitialTrials"/> trials, a warm start's observations counted among them.
 /// With 2 or 3 objectives, a GP per objective and log expected hypervolume improvement
-/// (<see cref="LogExpectedHypervolumeImprovement"/>); with 4, ParEGO (<see cref="Chebyshev"/>). Under constraints, a GP
+/// (<see cref="LogExpectedHypervolumeImprovement"/>); with 4 or more, or with <c>ucb</c>, ParEGO (<see cref="Chebyshev"/>). Under constraints, a GP
 /// per constraint and the probability of feasibility multiplies the acquisition (<see cref="FeasibilityWeighted"/>).
 /// </summary>
 public sealed class BayesianSuggester : ISuggester

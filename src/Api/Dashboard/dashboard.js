@@ -163,6 +163,8 @@ const trialStatus = (t) => t.status === "EarlyStopped"
 // A metric's values, the objective first, without step and epoch.
 const metricNames = (trials, objective) => [...new Set([objective, ...trials.flatMap((t) => Object.keys(t.metrics))])]
   .filter((m) => !STEP_NAMES.has(m) && trials.some((t) => m in t.metrics));
+// A study of several objectives, whose answer lists them with its front.
+const several = (detail) => (detail.objectives?.length ?? 1) > 1;
 const back = (href, label) => el("p", {}, el("a", { href }, `← ${label}`));
 const trialLink = (id, n) => el("a", { href: `#/studies/${id}/trials/${n}`, "data-testid": "trial-link" }, String(n));
 
@@ -305,7 +307,7 @@ async function showStudy(id, query) {
       el("div", {}, el("span", {}, "failed"), String(detail.failed)),
       el("div", {}, el("span", {}, "stopped early"), String(detail.earlyStopped)),
       el("div", {}, el("span", {}, "steps from cache"), String(detail.cachedSteps)),
-      detail.paretoTrials
+      several(detail)
         ? el("div", { "data-testid": "front-summary" }, el("span", {}, "Pareto front"),
           `${detail.paretoTrials.length} trial${detail.paretoTrials.length === 1 ? "" : "s"}` +
           (detail.hypervolume ? `, hypervolume ${fmt(detail.hypervolume.value)}` : ""))
@@ -324,25 +326,28 @@ async function showStudy(id, query) {
     showFront(detail);
   }
 
-  // The front as a scatter of two objectives (chosen when there are more) and a table; a click on a point or a box
-  // chooses the trial for comparison. Drawn again only when the front or the axes change.
+  // A study of several objectives: its front as a scatter of two objectives (chosen when there are more) and a table;
+  // a click on a point or a box chooses the trial for comparison. Drawn again only when the front or the axes change.
+  // One objective under constraints has its best feasible trial in the summary, as any study has its best.
   const axes = { x: 0, y: 1 };
   function showFront(detail) {
     const drawn = JSON.stringify([detail.paretoTrials, axes]);
-    if (!detail.paretoTrials || drawn === state.frontDrawn) return;
+    if (!several(detail) || drawn === state.frontDrawn) return;
     state.frontDrawn = drawn;
-    const objectives = detail.objectives || [detail.objective];
+    const objectives = detail.objectives;
     const trials = detail.paretoTrials;
+    front.hidden = false;
+    if (trials.length === 0) {
+      front.replaceChildren(el("h2", {}, "Pareto front"), el("p", { class: "muted", "data-testid": "front-empty" }, "No feasible trial yet: the front is drawn from the first."));
+      return;
+    }
     const axisChoice = (axis, testid) => el("select", { "data-testid": testid, onchange: (e) => { axes[axis] = Number(e.target.value); showFront(detail); } },
       objectives.map((o, k) => el("option", { value: k, selected: axes[axis] === k }, o.metric)));
-    front.hidden = false;
     front.replaceChildren(
       el("h2", {}, "Pareto front ", el("span", { class: "muted small" }, "(click trials on the front to choose them, then compare)")),
       el("div", { class: "front" },
-        objectives.length > 1
-          ? el("figure", {}, objectives.length > 2 ? el("div", { class: "choice" }, axisChoice("x", "front-x"), " against ", axisChoice("y", "front-y")) : "",
-              frontScatter(trials, objectives[axes.x].metric, objectives[axes.y].metric, state.selected, choose))
-          : "",
+        el("figure", {}, objectives.length > 2 ? el("div", { class: "choice" }, axisChoice("x", "front-x"), " against ", axisChoice("y", "front-y")) : "",
+          frontScatter(trials, objectives[axes.x].metric, objectives[axes.y].metric, state.selected, choose)),
         el("div", { class: "scroll" }, el("table", { "data-testid": "front-table" },
           el("thead", {}, el("tr", {}, el("th", {}, ""), el("th", {}, "#"), objectives.map((o) => el("th", {}, `${o.metric} (${o.goal})`)))),
           el("tbody", {}, trials.map((t) => el("tr", { "data-testid": "front-row" },

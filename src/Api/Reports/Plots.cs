@@ -91,6 +91,9 @@ public static class Plots
             .Select(t => (t, t.Metrics[study.Metric])).OrderBy(p => p.Item1.Number).ToList();
 
         /// <summary>Best first.</summary>
+        /// <summary>The best trial, as the study's <c>bestTrial</c>: null while no trial holds every constraint.</summary>
+        public (TrialRecord Trial, double Value)? Best => Ranked.Where(s => feasible(s.Trial)).Cast<(TrialRecord, double)?>().FirstOrDefault();
+
         public IEnumerable<(TrialRecord Trial, double Value)> Ranked
         {
             get
@@ -137,8 +140,7 @@ public static class Plots
         if (incumbent is { } last) best.Points.Add(new DataPoint(data.Succeeded[^1].Trial.Number, last));
         model.Series.Add(trials);
         model.Series.Add(best);
-        var (top, topValue) = data.Ranked.First();
-        model.Series.Add(BestPoint(top, top.Number, topValue));
+        if (data.Best is ({ } top, var topValue)) model.Series.Add(BestPoint(top, top.Number, topValue));
         model.Legends.Add(OutsideLegend());
         return model;
     }
@@ -295,10 +297,13 @@ public static class Plots
         var coloured = ranked.Take(ColouredLines).ToList();
         for (var i = coloured.Count - 1; i >= 0; i--)
             model.Series.Add(Line(coloured[i].Trial, coloured[i].Value, palette.Colors[i * (ColouredLines - 1) / Math.Max(coloured.Count - 1, 1)]));
-        var best = Line(ranked[0].Trial, ranked[0].Value, BestColour);
-        best.StrokeThickness = 3;
-        best.Title = BestTitle(ranked[0].Trial);
-        model.Series.Add(best);
+        if (data.Best is ({ } top, var topValue))
+        {
+            var best = Line(top, topValue, BestColour);
+            best.StrokeThickness = 3;
+            best.Title = BestTitle(top);
+            model.Series.Add(best);
+        }
         model.Legends.Add(OutsideLegend());
         // Each axis is read in the parameter's own terms: every category where it lies, numbers at ticks between the ends.
         for (var j = 0; j < axes.Length; j++)
@@ -352,7 +357,7 @@ public static class Plots
             foreach (var point in points.Where(p => double.IsFinite(p.Value))) line.Points.Add(new DataPoint(point.Step, point.Value));
             model.Series.Add(line);
         }
-        var bestNumber = data.Ranked.Select(r => r.Trial.Number).Cast<int?>().FirstOrDefault();
+        var bestNumber = data.Best?.Trial.Number;
         foreach (var line in model.Series.OfType<LineSeries>().Where(l => l.Title == $"trial {bestNumber}"))
         {
             line.Title = BestTitle(withCurves[bestNumber!.Value]);
@@ -385,9 +390,8 @@ public static class Plots
             var series = new ScatterSeries { XAxisKey = key, MarkerType = MarkerType.Circle, MarkerSize = data.Shown.Count > 500 ? 2 : 3, MarkerFill = OxyColor.FromAColor(150, OxyColors.SteelBlue) };
             foreach (var (trial, value) in data.Shown) series.Points.Add(new ScatterPoint(AxisValue(parameter, trial.Parameters[parameter.Name]), value));
             model.Series.Add(series);
-            if (data.Succeeded.Count > 0)
+            if (data.Best is ({ } top, var topValue))
             {
-                var (top, topValue) = data.Ranked.First();
                 var point = BestPoint(top, AxisValue(parameter, top.Parameters[parameter.Name]), topValue, xAxisKey: key);
                 // One legend entry, not one per panel.
                 if (j > 0) point.Title = null;
@@ -481,9 +485,8 @@ public static class Plots
         foreach (var (trial, value) in data.Shown)
             trials.Points.Add(new ScatterPoint(trial.Parameters[pair[0].Name].Number, trial.Parameters[pair[1].Name].Number, double.NaN, value));
         model.Series.Add(trials);
-        if (data.Succeeded.Count > 0)
+        if (data.Best is ({ } top, _))
         {
-            var top = data.Ranked.First().Trial;
             model.Series.Add(BestPoint(top, top.Parameters[pair[0].Name].Number, top.Parameters[pair[1].Name].Number, "x", "y"));
             model.Legends.Add(OutsideLegend());
         }
@@ -536,8 +539,7 @@ public static class Plots
             curve.Points.Add(new DataPoint(values[index], (index + 1.0) / values.Length));
         }
         model.Series.Add(curve);
-        var (top, topValue) = data.Ranked.First();
-        model.Series.Add(BestPoint(top, topValue, data.Maximize ? 1 : 1.0 / values.Length));
+        if (data.Best is ({ } top, var topValue)) model.Series.Add(BestPoint(top, topValue, data.Maximize ? 1 : 1.0 / values.Length));
         model.Legends.Add(OutsideLegend());
         return model;
     }
@@ -591,7 +593,7 @@ public static class Plots
         foreach (var trial in shown.Where(t => t.Steps.Any(step => step.Cached)))
             cached.Points.Add(new ScatterPoint(Seconds(trial.StartedAt!.Value), trial.Number));
         if (cached.Points.Count > 0) model.Series.Add(cached);
-        if (data.Succeeded.Count > 0 && data.Ranked.First().Trial is { CompletedAt: { } bestEnd } best && best.Number >= shown[0].Number)
+        if (data.Best?.Trial is { CompletedAt: { } bestEnd } best && best.Number >= shown[0].Number)
             model.Series.Add(BestPoint(best, Seconds(bestEnd), best.Number));
         if (shown.Count <= LabelledBars)
             foreach (var trial in shown.Where(t => t.Silo is not null))

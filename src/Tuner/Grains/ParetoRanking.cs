@@ -48,7 +48,10 @@ public static class ParetoRanking
     /// null for a study of one objective. The suggester aims at the volume the study reports.
     /// </summary>
     public static double?[]? GivenReferences(StudySpec spec) =>
-        spec.Objectives.Count > 1 ? spec.Objectives.Select(o => o.Reference is { } given ? o.ToLoss(given) : (double?)null).ToArray() : null;
+        spec.Objectives.Count > 1 ? spec.Objectives.Select(GivenReference).ToArray() : null;
+
+    /// <summary>The reference the study file gives for an objective, as a loss; null where it gives none.</summary>
+    private static double? GivenReference(ObjectiveSpec objective) => objective.Reference is { } given ? objective.ToLoss(given) : null;
 
     /// <summary>The front of <paramref name="trials"/> (in any order, unstarted ones null); null for a study of one unconstrained objective.</summary>
     public static ParetoFront? Front(StudySpec spec, IEnumerable<TrialRecord?> trials)
@@ -61,7 +64,7 @@ public static class ParetoRanking
         var losses = feasible.Select(t => (IReadOnlyList<double>)Losses(spec, t.Metrics)).ToArray();
         var front = Pareto.NonDominated(losses).OrderBy(i => losses[i][0]).ThenBy(i => feasible[i].Number).ToArray();
         var derived = Hypervolume.DerivedReference(losses);
-        var reference = spec.Objectives.Select((o, k) => o.Reference is { } given ? o.ToLoss(given) : derived[k]).ToArray();
+        var reference = spec.Objectives.Select((o, k) => GivenReference(o) ?? derived[k]).ToArray();
         return new ParetoFront(
             front.Select(i => feasible[i]).ToArray(), infeasible,
             Hypervolume.Of(front.Select(i => losses[i]).ToArray(), reference),

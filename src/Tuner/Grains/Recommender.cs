@@ -38,7 +38,7 @@ public sealed class Recommender(SearchSpace space, ObjectiveSpec objective, Time
     private TimeSpan _lastFitTook;
 
     /// <summary>
-    /// The recommended trial; null when no trial succeeded. While the study runs the answer may be a few trials behind
+    /// The recommended trial; null when no trial succeeded (under constraints, none holds them). While the study runs the answer may be a few trials behind
     /// (<see cref="RestBetweenFits"/>); once it has <paramref name="ended"/>, the answer is for every trial.
     /// </summary>
     public Task<RecommendedTrial?> RecommendAsync(IEnumerable<TrialRecord?> trials, bool ended)

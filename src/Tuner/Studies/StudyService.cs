@@ -10,7 +10,7 @@ public sealed record StartedStudy(IStudyGrain Study, StudySnapshot Snapshot, boo
 /// <summary>A study with every trial and its file: what reports and plots are drawn from.</summary>
 public sealed record StudyRecords(StudySnapshot Study, TrialRecord[] Trials, StudySource Source);
 
-/// <summary>A study at a glance with the trial its model recommends (null when none succeeded).</summary>
+/// <summary>A study at a glance with the trial its model recommends (null when none succeeded, or under constraints none holds them).</summary>
 /// <param name="Source">The study file, where the study ranks trials by Pareto dominance (its objectives are listed then); else null.</param>
 public sealed record StudyDetail(StudySnapshot Study, RecommendedTrial? Recommended, StudySource? Source);
 
