@@ -119,6 +119,25 @@ public sealed class ContainerExecutorTests() : InTemporaryFolder("tuning-contain
         Assert.Equal(TrialOutcome.Failed, failed.Outcome);
         Assert.Contains("step 's': podman could not start a container on this machine: Error: runc: runc create failed", failed.Error);
         Assert.Contains("set TUNER_CONTAINER_ARGS=\"--ulimit nofile=1024:1024 --ulimit nproc=1024:1024\"", failed.Error);
+        // The machine's settings do not change by running the trial again.
+        Assert.False(failed.Retryable);
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task An_engine_that_loses_its_hold_on_a_container_fails_the_trial_as_the_machinery_not_the_step()
+    {
+        // podman on a loaded machine, as a fresh-clone test run saw it once: the container started, its output was lost.
+        var engine = Path.Combine(Root, "podman");
+        File.WriteAllText(engine, "#!/bin/sh\necho \"Error: failed to connect to container's attach socket: " +
+            "/var/lib/containers/storage/overlay-containers/0/userdata/attach: no such file or directory\" >&2\nexit 127\n");
+        File.SetUnixFileMode(engine, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var failed = await Run(Spec($$"""
+                - {name: s, {{Image}}, command: [sh, -c, "echo objective=1"]}
+            """), 0, executor: new ContainerExecutor(engine, [], GpuSlots.None, CpuSlots.Machine()));
+        Assert.Equal(TrialOutcome.Failed, failed.Outcome);
+        Assert.True(failed.Retryable);
+        Assert.Contains("attach socket", failed.Error);
     }
 
     [Fact]

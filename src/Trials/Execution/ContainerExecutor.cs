@@ -99,6 +99,16 @@ public sealed class ContainerExecutor(string engine, IReadOnlyList<string> extra
     ];
 
     /// <summary>
+    /// What the engine says when it lost its own hold on a container it started, a passing fault of a loaded machine
+    /// and not of the step (podman did so in two full test runs on this 2-core machine under a load average above 14):
+    /// the trial runs again.
+    /// </summary>
+    private static readonly string[] EngineFaults = ["failed to connect to container's attach socket", "no logs from conmon"];
+
+    protected override bool MachineryFailed(int exitCode, string? lastErrorLine) =>
+        lastErrorLine is { } said && EngineFaults.Any(fault => said.Contains(fault, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>
     /// The engine answers 125 when it could not run the container at all (the image is missing, a pull was refused,
     /// a mount is wrong): the trial error says so in the engine's own words rather than as the step's exit code.
     /// </summary>

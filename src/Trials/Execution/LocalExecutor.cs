@@ -111,6 +111,13 @@ public class LocalExecutor(GpuSlots gpus, CpuSlots cpus) : IStepExecutor
     protected virtual string Failure(StepInvocation step, int exitCode, string? lastErrorLine) =>
         $"step '{step.StepName}' exited with code {exitCode}{(lastErrorLine is null ? "" : ": " + lastErrorLine)}";
 
+    /// <summary>
+    /// Whether a step that exited with <paramref name="exitCode"/> failed for want of the machinery rather than through
+    /// its own doing, by the last line of its error output: then its trial may run again (<c>budget.maxRetries</c>).
+    /// A local process's failure is always its own.
+    /// </summary>
+    protected virtual bool MachineryFailed(int exitCode, string? lastErrorLine) => false;
+
     private async Task<StepResult> RunProcessAsync(StepInvocation step, DeviceLease? lease, CancellationToken cancellation)
     {
         Directory.CreateDirectory(step.OutputDirectory);
@@ -195,11 +202,12 @@ public class LocalExecutor(GpuSlots gpus, CpuSlots cpus) : IStepExecutor
             lock (metrics) stopReading.Cancel();
         metricsLines.Finish();
 
+        var lastErrorLine = !killed && exitCode is not (null or 0) ? LastLine(Path.Combine(step.StepDirectory, "stderr.log")) : null;
         string? error = killed ? $"step '{step.StepName}' was killed"
             : exitCode is not { } code ? $"step '{step.StepName}' ended, but its exit code was taken by another wait (the tuner runs as PID 1: start it under an init such as tini)"
-            : code != 0 ? Failure(step, code, LastLine(Path.Combine(step.StepDirectory, "stderr.log")))
+            : code != 0 ? Failure(step, code, lastErrorLine)
             : null;
-        return new StepResult(metrics, error, clock.Elapsed);
+        return new StepResult(metrics, error, clock.Elapsed, Infrastructure: exitCode is { } failed && failed != 0 && !killed && MachineryFailed(failed, lastErrorLine));
     }
 
     /// <summary>How often the metrics file is read while the step runs.</summary>
