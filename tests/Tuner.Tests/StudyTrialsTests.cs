@@ -28,15 +28,15 @@ public sealed class StudyTrialsTests
     {
         var trials = Running(4);
         trials.Finished(Trial(2, TrialStatus.Succeeded, 0.9));
-        trials.Finished(Trial(0, TrialStatus.Failed));
+        trials.Finished(Trial(0, TrialStatus.Failed) with { Steps = [new("prepare", true, 0, null)] });
         trials.Finished(Trial(3, TrialStatus.Cancelled));
-        trials.Finished(Trial(1, TrialStatus.EarlyStopped, 0.5));
+        trials.Finished(Trial(1, TrialStatus.EarlyStopped, 0.5) with { Steps = [new("prepare", true, 0, null), new("train", false, 1, null)] });
         trials.Finished(Trial(2, TrialStatus.Succeeded, 0.1)); // a second end report of an ended trial is not observed again
         Assert.Equal([0, 1, 2], trials.Observations.Select(o => (int)o.Parameters["x"].Number));
         Assert.Equal([null, -0.5, -0.9], trials.Observations.Select(o => o.Loss));
         // The trial stopped early is observed as such (at step 0: it reported no step), the others as run to their end.
         Assert.Equal([null, 0L, null], trials.Observations.Select(o => o.StoppedAt));
-        Assert.Equal(new TrialCounts(0, 1, 1, 2), trials.Counts());
+        Assert.Equal(new TrialCounts(0, 1, 1, 2, EarlyStopped: 1, CachedSteps: 2), trials.Counts());
     }
 
     [Fact]

@@ -6,7 +6,9 @@ namespace Tuning.Tuner.Grains;
 public sealed record StudyEnd(StudyStatus Status, string Reason);
 
 /// <summary>A study's trials by state; <see cref="Other"/> counts the cancelled and early-stopped.</summary>
-public readonly record struct TrialCounts(int Running, int Succeeded, int Failed, int Other)
+/// <param name="EarlyStopped">Of <see cref="Other"/>, those stopped early.</param>
+/// <param name="CachedSteps">The steps of every trial taken from the cache.</param>
+public readonly record struct TrialCounts(int Running, int Succeeded, int Failed, int Other, int EarlyStopped = 0, int CachedSteps = 0)
 {
     public int Finished => Succeeded + Failed + Other;
 }

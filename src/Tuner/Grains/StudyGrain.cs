@@ -574,7 +574,7 @@ public sealed class StudyGrain(
             Spec.Objective.Goal == Goal.Maximize, Spec.Budget.MaxTrials, _trials.Count,
             state.State.Status.IsTerminal() ? 0 : counts.Running, counts.Succeeded, counts.Failed,
             _trials.Best(), state.State.CreatedAt, state.State.CompletedAt,
-            _trials.Count(t => t?.Status == TrialStatus.EarlyStopped), _trials.Sum(t => t?.Steps.Count(step => step.Cached) ?? 0),
+            counts.EarlyStopped, counts.CachedSteps,
             Resources, Spec.Budget.MaxSteps, Spec.Budget.MaxTime, Front(counts.Succeeded));
     }
 

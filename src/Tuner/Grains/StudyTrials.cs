@@ -158,10 +158,14 @@ public sealed class StudyTrials(ObjectiveSpec objective, StudySpec? study = null
                 Set(trial with { Status = TrialStatus.Cancelled, Error = "the study ended before the trial stored its end" });
     }
 
-    /// <summary>The trials by state; a trial number handed out but not yet started counts as running.</summary>
+    /// <summary>
+    /// The trials by state, and their steps taken from the cache, in one pass: a study's snapshot is asked for at every
+    /// poll of every client, and counting each figure in a pass of its own read 100,000 trials three times per poll.
+    /// A trial number handed out but not yet started counts as running.
+    /// </summary>
     public TrialCounts Counts()
     {
-        int running = 0, succeeded = 0, failed = 0, other = 0;
+        int running = 0, succeeded = 0, failed = 0, other = 0, earlyStopped = 0, cachedSteps = 0;
         foreach (var trial in _trials)
         {
             switch (trial?.Status)
@@ -169,10 +173,14 @@ public sealed class StudyTrials(ObjectiveSpec objective, StudySpec? study = null
                 case null or TrialStatus.Pending or TrialStatus.Running: running++; break;
                 case TrialStatus.Succeeded: succeeded++; break;
                 case TrialStatus.Failed: failed++; break;
+                case TrialStatus.EarlyStopped: other++; earlyStopped++; break;
                 default: other++; break;
             }
+            if (trial is null) continue;
+            foreach (var step in trial.Steps)
+                if (step.Cached) cachedSteps++;
         }
-        return new TrialCounts(running, succeeded, failed, other);
+        return new TrialCounts(running, succeeded, failed, other, earlyStopped, cachedSteps);
     }
 
     /// <summary>The succeeded trial with the best objective value, among those that hold every constraint; the first of equals.</summary>
