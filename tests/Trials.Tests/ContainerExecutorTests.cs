@@ -104,19 +104,27 @@ public sealed class ContainerExecutorTests() : InTemporaryFolder("tuning-contain
         Assert.Contains("image 'localhost/tuning-no-such-image:1'", missing.Error);
     }
 
-    [Fact]
+    /// <summary>A trial of one step run by an engine that answers every run with <paramref name="error"/> and <paramref name="exitCode"/>.</summary>
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
-    public async Task An_engine_error_the_machine_causes_says_what_to_set()
+    private async Task<TrialResult> RunWithFailingEngine(string error, int exitCode)
     {
-        // An engine on a machine that forbids raising rlimits answers every run as podman with runc does there.
         var engine = Path.Combine(Root, "podman");
-        File.WriteAllText(engine, "#!/bin/sh\necho 'Error: runc: runc create failed: unable to start container process: error during container init: " +
-            "error setting rlimits for ready process: error setting rlimit type 7: operation not permitted: OCI permission denied' >&2\nexit 126\n");
+        File.WriteAllText(engine, $"#!/bin/sh\necho \"{error}\" >&2\nexit {exitCode}\n");
         File.SetUnixFileMode(engine, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         var failed = await Run(Spec($$"""
                 - {name: s, {{Image}}, command: [sh, -c, "echo objective=1"]}
             """), 0, executor: new ContainerExecutor(engine, [], GpuSlots.None, CpuSlots.Machine()));
         Assert.Equal(TrialOutcome.Failed, failed.Outcome);
+        return failed;
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task An_engine_error_the_machine_causes_says_what_to_set()
+    {
+        // An engine on a machine that forbids raising rlimits answers every run as podman with runc does there.
+        var failed = await RunWithFailingEngine("Error: runc: runc create failed: unable to start container process: error during container init: " +
+            "error setting rlimits for ready process: error setting rlimit type 7: operation not permitted: OCI permission denied", 126);
         Assert.Contains("step 's': podman could not start a container on this machine: Error: runc: runc create failed", failed.Error);
         Assert.Contains("set TUNER_CONTAINER_ARGS=\"--ulimit nofile=1024:1024 --ulimit nproc=1024:1024\"", failed.Error);
         // The machine's settings do not change by running the trial again.
@@ -127,15 +135,9 @@ public sealed class ContainerExecutorTests() : InTemporaryFolder("tuning-contain
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public async Task An_engine_that_loses_its_hold_on_a_container_fails_the_trial_as_the_machinery_not_the_step()
     {
-        // podman on a loaded machine, as a fresh-clone test run saw it once: the container started, its output was lost.
-        var engine = Path.Combine(Root, "podman");
-        File.WriteAllText(engine, "#!/bin/sh\necho \"Error: failed to connect to container's attach socket: " +
-            "/var/lib/containers/storage/overlay-containers/0/userdata/attach: no such file or directory\" >&2\nexit 127\n");
-        File.SetUnixFileMode(engine, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        var failed = await Run(Spec($$"""
-                - {name: s, {{Image}}, command: [sh, -c, "echo objective=1"]}
-            """), 0, executor: new ContainerExecutor(engine, [], GpuSlots.None, CpuSlots.Machine()));
-        Assert.Equal(TrialOutcome.Failed, failed.Outcome);
+        // podman on a loaded machine, as full test runs saw it: the container started, the engine lost its output.
+        var failed = await RunWithFailingEngine("Error: failed to connect to container's attach socket: " +
+            "/var/lib/containers/storage/overlay-containers/0/userdata/attach: no such file or directory", 127);
         Assert.True(failed.Retryable);
         Assert.Contains("attach socket", failed.Error);
     }
