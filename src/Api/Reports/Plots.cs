@@ -90,10 +90,26 @@ public static class Plots
             .Where(t => t.Status == TrialStatus.Succeeded && t.Metrics.TryGetValue(study.Metric, out var v) && double.IsFinite(v))
             .Select(t => (t, t.Metrics[study.Metric])).OrderBy(p => p.Item1.Number).ToList();
 
-        /// <summary>Best first.</summary>
-        /// <summary>The best trial, as the study's <c>bestTrial</c>: null while no trial holds every constraint.</summary>
-        public (TrialRecord Trial, double Value)? Best => Ranked.Where(s => feasible(s.Trial)).Cast<(TrialRecord, double)?>().FirstOrDefault();
+        /// <summary>
+        /// The best trial, as the study's <c>bestTrial</c> (the first of equals): null while no trial holds every
+        /// constraint. Found once, in one pass: a slice plot marks it in every parameter's panel.
+        /// </summary>
+        public (TrialRecord Trial, double Value)? Best
+        {
+            get
+            {
+                if (_bestFound) return _best;
+                var feasibleTrials = Succeeded.Where(s => feasible(s.Trial)).ToList();
+                _best = feasibleTrials.Count == 0 ? null : Maximize ? feasibleTrials.MaxBy(s => s.Value) : feasibleTrials.MinBy(s => s.Value);
+                _bestFound = true;
+                return _best;
+            }
+        }
 
+        private (TrialRecord Trial, double Value)? _best;
+        private bool _bestFound;
+
+        /// <summary>Best first, feasible trials before those that break a constraint.</summary>
         public IEnumerable<(TrialRecord Trial, double Value)> Ranked
         {
             get
