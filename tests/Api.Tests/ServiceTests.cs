@@ -33,6 +33,23 @@ public sealed class ServiceTests : OnOneServer
     }
 
     [Fact]
+    public async Task A_hypervolume_beyond_a_doubles_range_is_null_and_its_history_plot_says_why()
+    {
+        // References of 1e300 make a volume of about 1e600, which study.json (tuner run's, one writer with this answer)
+        // failed to write, ending the run with an unhandled exception.
+        var id = await SubmitAsync(RunCommandTests.TwoObjectives.Replace("name: front", "name: huge")
+            .Replace("{metric: a, goal: minimize}", "{metric: a, goal: minimize, reference: 1e300}")
+            .Replace("{metric: b, goal: minimize}", "{metric: b, goal: minimize, reference: 1e300}"));
+        Assert.Equal("Succeeded", (await Server.WaitForEndAsync(_client, id)).GetProperty("status").GetString());
+        var hypervolume = (await Json(await _client.GetAsync($"api/studies/{id}"), HttpStatusCode.OK)).GetProperty("hypervolume");
+        Assert.Equal(JsonValueKind.Null, hypervolume.GetProperty("value").ValueKind);
+        Assert.Equal([1e300, 1e300], hypervolume.GetProperty("reference").EnumerateArray().Select(r => r.GetDouble()));
+        var history = await Json(await _client.GetAsync($"api/studies/{id}/plots/hypervolume-history.svg"), HttpStatusCode.BadRequest);
+        Assert.Contains("beyond a double's range", history.GetProperty("detail").GetString());
+        Assert.Equal(HttpStatusCode.OK, (await _client.GetAsync($"api/studies/{id}/plots/pareto-front.svg")).StatusCode);
+    }
+
+    [Fact]
     public async Task A_study_is_submitted_listed_read_paged_and_its_spec_returned()
     {
         var id = await SubmitAsync(Server.Study(trials: 7));

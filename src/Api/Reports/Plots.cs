@@ -272,6 +272,10 @@ public static class Plots
     private static PlotModel HypervolumeHistory(StudySnapshot study, IReadOnlyList<TrialRecord> trials, StudySpec spec)
     {
         var front = Front(study, spec, "hypervolume-history");
+        // The hypervolume only grows trial by trial: where the last is beyond a double's range, the plot would be an empty frame.
+        if (!double.IsFinite(front.Hypervolume))
+            throw new PlotException("hypervolume-history: the hypervolume against the reference point is beyond a double's range; " +
+                                    "give objectives[i].reference nearer the trials' values");
         var reference = spec.Objectives.Select((o, k) => o.ToLoss(front.Reference[k])).ToArray();
         var model = new PlotModel { Title = "Hypervolume of the feasible trials so far" };
         model.Axes.Add(new LinearAxis { Position = AxisPosition.Bottom, Title = "trial", MinimumMajorStep = 1, MinimumMinorStep = 1 });

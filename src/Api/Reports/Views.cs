@@ -44,7 +44,7 @@ public static class Views
     private static BestTrialView[]? ParetoTrials(ParetoFront? front) => front?.Trials.Select(Best).ToArray();
 
     private static HypervolumeView? Hypervolume(ParetoFront? front) =>
-        front is { Trials.Length: > 0 } ? new HypervolumeView(front.Hypervolume, front.Reference, front.ReferenceDerived) : null;
+        front is { Trials.Length: > 0 } ? new HypervolumeView(Finite(front.Hypervolume), front.Reference.Select(Finite).ToArray(), front.ReferenceDerived) : null;
 
     public static BestTrialView Best(TrialRecord t) => new(t.Id, t.Number, Parameters(t.Parameters), Metrics(t.Metrics));
 
@@ -125,10 +125,12 @@ public sealed record TrialDetailView : TrialView
 }
 
 /// <summary>What a study's front dominates (<see cref="ParetoFront"/>).</summary>
+/// <param name="Value">Null where it is beyond a double's range (a reference of 1e300 makes a volume of 1e600), as a
+/// metric that is not finite is null.</param>
 /// <param name="Reference">The reference point, per objective as it is reported.</param>
 /// <param name="ReferenceDerived">Per objective, whether its coordinate was derived from the trials (the worst feasible value
 /// plus a tenth of the range) rather than given as <c>objectives[i].reference</c>.</param>
-public sealed record HypervolumeView(double Value, double[] Reference, bool[] ReferenceDerived);
+public sealed record HypervolumeView(double? Value, double?[] Reference, bool[] ReferenceDerived);
 
 /// <summary>A study at a glance, as the API lists it.</summary>
 public record StudyView(
