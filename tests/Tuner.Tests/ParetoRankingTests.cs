@@ -58,6 +58,16 @@ public sealed class ParetoRankingTests
     }
 
     [Fact]
+    public void A_derived_reference_of_zero_for_a_maximised_objective_is_plain_zero()
+    {
+        // Every trial at accuracy 1: the reference's loss is -1 plus 1, and turned back into an accuracy it was -0.
+        var spec = Spec("objectives: [{metric: accuracy, goal: maximize}, {metric: latency, goal: minimize}]");
+        var front = ParetoRanking.Front(spec, [Trial(0, 1, 5), Trial(1, 1, 7)])!;
+        Assert.Equal([0, 7.2], front.Reference.Select(r => Math.Round(r, 9)));
+        Assert.False(double.IsNegative(front.Reference[0]));
+    }
+
+    [Fact]
     public void A_constraint_breaks_by_its_distance_from_the_bound_and_a_missing_metric_breaks_it_outright()
     {
         Assert.Equal(88, ParetoRanking.Violation(AccuracyAndLatency, new Dictionary<string, double> { ["memory"] = 600 }));

@@ -68,8 +68,9 @@ public static class ParetoRanking
         return new ParetoFront(
             front.Select(i => feasible[i]).ToArray(), infeasible,
             Hypervolume.Of(front.Select(i => losses[i]).ToArray(), reference),
-            // ToLoss negates a maximised objective, and so turns a loss back into its value.
-            spec.Objectives.Select((o, k) => o.Reference ?? o.ToLoss(derived[k])).ToArray(),
+            // ToLoss negates a maximised objective, and so turns a loss back into its value; adding 0 makes a negated
+            // 0 plain 0, which study.json and the summary would otherwise show as -0.
+            spec.Objectives.Select((o, k) => o.Reference ?? o.ToLoss(derived[k]) + 0.0).ToArray(),
             spec.Objectives.Select(o => o.Reference is null).ToArray());
     }
 }
