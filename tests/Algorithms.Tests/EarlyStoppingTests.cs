@@ -1,5 +1,4 @@
 using Tuning.Algorithms.EarlyStopping;
-using Tuning.Algorithms.Numerics;
 
 namespace Tuning.Algorithms.Tests;
 
@@ -96,83 +95,6 @@ public sealed class EarlyStoppingTests
     }
 
     [Fact]
-    public void Spearman_ranks_ties_by_their_mean_rank()
-    {
-        // Rank differences -1, 1, -1, 1, 0: 1 - 6·4 / (5·24) = 0.8.
-        Assert.Equal(0.8, RankCorrelation.Spearman([1, 2, 3, 4, 5], [2, 1, 4, 3, 5]), 12);
-        // Ranks 1, 2.5, 2.5, 4 against 1..4: 4.5 / √(4.5·5) = 3/√10.
-        Assert.Equal([1, 2.5, 2.5, 4], RankCorrelation.Ranks([10, 20, 20, 30]));
-        Assert.Equal(3 / Math.Sqrt(10), RankCorrelation.Spearman([1, 2, 2, 3], [1, 2, 3, 4]), 12);
-        Assert.Equal(-1, RankCorrelation.Spearman([1, 2, 3], [30, 20, 10]), 12);
-        // A constant sample orders nothing.
-        Assert.Equal(0, RankCorrelation.Spearman([5, 5, 5], [1, 2, 3]));
-    }
-
-    /// <summary>Six trials reported at steps 1 to 3: at step 1 their values are 0..5; at step 3 in the same order, or reversed.</summary>
-    private static LearningCurve[] Reached3(bool sameOrder, int count = 6) =>
-        Enumerable.Range(0, count).Select(t => Curve(t, t, t, sameOrder ? t : count - 1 - t)).ToArray();
-
-    [Fact]
-    public void Asha_with_evidence_stops_only_at_a_rung_whose_ranking_the_next_rung_kept()
-    {
-        var rule = new SuccessiveHalving(minStep: 1, reductionFactor: 3, evidence: new RungEvidence(MinCorrelation: 0.5, MinPairs: 5));
-        // 4.5 at step 1 is the sixth of seven: not among the best two. Where step 3 kept step 1's order (ρ = 1), it stops.
-        Assert.Contains("not among the best 2 of 7", Judge(rule, Curve(9, 4.5), Reached3(sameOrder: true)));
-        // Where step 3 reversed it (ρ = -1), step 1 says nothing of the trial's worth: it goes on to the next rung.
-        Assert.Null(Judge(rule, Curve(9, 4.5), Reached3(sameOrder: false)));
-        // Four trials reached step 3, in reverse: too few to tell, the rung judges as plain asha and 3.5 (fifth of five) stops.
-        Assert.Contains("not among the best 1 of 5", Judge(rule, Curve(9, 3.5), Reached3(sameOrder: false, count: 4)));
-        // Without the evidence, plain asha, it stops either way.
-        Assert.NotNull(Judge(new SuccessiveHalving(1, 3), Curve(9, 4.5), Reached3(sameOrder: false)));
-        // The rung after an uncorrelated one judges on its own evidence: a trial let through step 1 stops at step 3.
-        Assert.Contains("rung step 3", Judge(new SuccessiveHalving(1, 3, evidence: new RungEvidence(0.5, 5)), Curve(9, 4.5, 9, 9), Reached3(sameOrder: false)));
-        var evidence = new RungEvidence(0.5, 5);
-        Assert.Equal(1, evidence.Correlation(1, 3, Reached3(true)));
-        Assert.Equal(-1, evidence.Correlation(1, 3, Reached3(false)));
-        Assert.Null(evidence.Correlation(1, 3, Reached3(true, count: 4)));
-        Assert.True(evidence.Allows(1, 3, Reached3(false, count: 4)));
-        Assert.False(evidence.Allows(1, 3, Reached3(false)));
-    }
-
-    [Fact]
-    public void A_rule_with_evidence_decides_the_same_from_the_same_reports()
-    {
-        // Nothing but the curves decides: a new instance (a resumed study) given the same reports decides the same.
-        var random = new Random(7);
-        var others = Enumerable.Range(0, 30).Select(t => Curve(t, Enumerable.Range(0, 1 + random.Next(9)).Select(_ => random.NextDouble()).ToArray())).ToArray();
-        var running = Curve(99, 0.7, 0.2, 0.9);
-        string? Decide() => Judge((EarlyStoppingRule)EarlyStoppingCatalog.Create("asha", new Dictionary<string, string>()).Rule!, running, others);
-        Assert.Equal(Decide(), Decide());
-    }
-
-    [Fact]
-    public void A_rung_is_checked_against_the_next_one_or_where_completed_trials_ended()
-    {
-        var rule = new SuccessiveHalving(1, 3);
-        Assert.Equal(3, rule.CheckedAgainst(1, []));
-        // asha is not told where trials end: the completed trials' longest curve says it (52 epochs), past rung 27.
-        var completed = new[] { Curve(0, Enumerable.Repeat(1.0, 52).ToArray()) };
-        Assert.Equal(27, rule.CheckedAgainst(9, completed));
-        Assert.Equal(52, rule.CheckedAgainst(27, completed));
-        Assert.Equal(81, rule.CheckedAgainst(27, []));
-        Assert.Equal(16, new SuccessiveHalving(9, 3, maxStep: 16).CheckedAgainst(9, []));
-    }
-
-    [Fact]
-    public void Hyperband_weighs_a_rung_on_every_trials_evidence_and_judges_within_the_bracket()
-    {
-        var rule = new Hyperband(1, 9, 3, new RungEvidence(0.5, 5));
-        var numbers = Enumerable.Range(0, 200).ToArray();
-        var first = numbers.Where(t => rule.Bracket(t) == 0).Take(3).ToArray();
-        var other = numbers.Where(t => rule.Bracket(t) != 0).Take(5).ToArray();
-        // Five trials of other brackets show steps 1 and 3 in the same order; bracket 0's three peers are at 0, 1, 2.
-        LearningCurve[] Trials(bool sameOrder) => [.. other.Select((t, i) => Curve(t, i, i, sameOrder ? i : 4 - i)), .. first.Select((t, i) => Curve(t, i))];
-        var running = numbers.First(t => rule.Bracket(t) == 0 && !first.Contains(t));
-        Assert.Contains("hyperband (bracket 0) at rung step 1: value 3 is not among the best 1 of 4", Judge(rule, Curve(running, 3), Trials(true)));
-        Assert.Null(Judge(rule, Curve(running, 3), Trials(false)));
-    }
-
-    [Fact]
     public void Hyperband_brackets_start_their_rungs_a_factor_later_each_and_end_below_max_step()
     {
         // As Optuna's HyperbandPruner(1, 52, 3): four brackets, the last halving once, at 27.
@@ -220,13 +142,7 @@ public sealed class EarlyStoppingTests
         var (rule, errors) = EarlyStoppingCatalog.Create("asha", new Dictionary<string, string> { ["reductionFactor"] = "1", ["minTrials"] = "3" });
         Assert.Null(rule);
         Assert.Contains(errors, e => e.Path == "earlyStopping.settings.reductionFactor" && e.Message.Contains("from 2 to 100"));
-        Assert.Contains(errors, e => e.Path == "earlyStopping.settings.minTrials" && e.Message.Contains("allowed: minPairs, minRankCorrelation, minStep, reductionFactor"));
-        Assert.Contains("earlyStopping.settings.minRankCorrelation", EarlyStoppingCatalog.Create("asha", new Dictionary<string, string> { ["minRankCorrelation"] = "2" }).Errors.Single().Path);
-        // By default a rung uncorrelated with the next stops no one; -1 judges every rung, as plain asha.
-        EarlyStoppingRule Asha(string minRankCorrelation) => EarlyStoppingCatalog.Create("asha", new Dictionary<string, string> { ["minRankCorrelation"] = minRankCorrelation }).Rule!;
-        Assert.Null(Judge(Asha("0.5"), Curve(9, 4.5), Reached3(sameOrder: false)));
-        Assert.NotNull(Judge(Asha("-1"), Curve(9, 4.5), Reached3(sameOrder: false)));
-        Assert.Null(Judge(EarlyStoppingCatalog.Create("asha", new Dictionary<string, string>()).Rule!, Curve(9, 4.5), Reached3(sameOrder: false)));
+        Assert.Contains(errors, e => e.Path == "earlyStopping.settings.minTrials" && e.Message.Contains("allowed: minStep, reductionFactor"));
         Assert.IsType<MedianStopping>(EarlyStoppingCatalog.Create("median", new Dictionary<string, string> { ["minTrials"] = "2" }).Rule);
         Assert.Equal("earlyStopping.settings.maxStep: required: the step trials end at (their last epoch, say)",
             EarlyStoppingCatalog.Create("hyperband", new Dictionary<string, string>()).Errors.Select(e => $"{e.Path}: {e.Message}").Single());

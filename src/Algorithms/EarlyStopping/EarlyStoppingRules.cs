@@ -1,5 +1,4 @@
 using System.Globalization;
-using Tuning.Algorithms.Numerics;
 using Tuning.Algorithms.Suggesters;
 
 namespace Tuning.Algorithms.EarlyStopping;
@@ -110,63 +109,22 @@ public sealed class MedianStopping(int minTrials, long startStep) : EarlyStoppin
 }
 
 /// <summary>
-/// Whether a rung of successive halving may stop trials, from the study's own trials: over those that reached both the
-/// rung and the step it is checked against (<see cref="SuccessiveHalving.CheckedAgainst"/>, the next rung), Spearman's
-/// rank correlation of their values at the two. Once at least <paramref name="MinPairs"/> trials reached both, a rung
-/// whose correlation is below <paramref name="MinCorrelation"/> stops no one: a trial reaching it goes on to the next
-/// rung, where judgement may be possible. On learning curves whose first epochs rank configurations no better than
-/// chance (LCBench's), a cut there throws good configurations away. Before that many pairs exist the rung judges as
-/// plain asha: waiting for evidence would run the first trials to the end, and that cost more than it saved on the
-/// tasks measured (experiments/results/2026-12-05-lcbench-5.md). As Hyper-Tune (Li et al. 2022) and PASHA (Bohdal et
-/// al. 2022), which trust a fidelity only as far as its ranking agrees with a higher one's. A function of the curves
-/// alone, so the same reports give the same decisions, on a resumed study too.
-/// </summary>
-public sealed record RungEvidence(double MinCorrelation, int MinPairs)
-{
-    /// <summary>The rank correlation between the values at <paramref name="rung"/> and at <paramref name="next"/> over the
-    /// curves that reached both; null where fewer than <see cref="MinPairs"/> did.</summary>
-    public double? Correlation(long rung, long next, IEnumerable<LearningCurve> curves)
-    {
-        var pairs = curves.Where(c => c.LastStep >= next)
-            .Select(c => (At: c.ReachedAt(rung), Next: c.ReachedAt(next))).Where(p => p.At is not null && p.Next is not null).ToArray();
-        return pairs.Length < MinPairs || next <= rung ? null : RankCorrelation.Spearman(pairs.Select(p => p.At!.Value).ToArray(), pairs.Select(p => p.Next!.Value).ToArray());
-    }
-
-    /// <summary>Whether the rung may judge: not once enough pairs show a correlation below the minimum.</summary>
-    public bool Allows(long rung, long next, IEnumerable<LearningCurve> curves) => !(Correlation(rung, next, curves) < MinCorrelation);
-}
-
-/// <summary>
 /// Asynchronous successive halving (ASHA, as Ray Tune's and Optuna's SuccessiveHalvingPruner): rungs at steps
 /// <c>minStep * reductionFactor^k</c> below <paramref name="maxStep"/>. A trial reaching a rung goes on only if its loss
 /// there is among the best 1/<c>reductionFactor</c> of every trial that has reached that rung so far, itself included
 /// (at least the best one goes on, so the first trial to reach a rung always does). Judged once per rung, when the
-/// trial reaches it, and never again: a promotion is not taken back. With <paramref name="evidence"/>, a rung stops
-/// no one where the study's trials show it does not predict the next (<see cref="RungEvidence"/>).
+/// trial reaches it, and never again: a promotion is not taken back.
 /// </summary>
 /// <param name="maxStep">Where trials end: no rung at or past it, since stopping a trial there saves nothing.</param>
 /// <param name="name">The rule as reasons name it.</param>
-public sealed class SuccessiveHalving(long minStep, int reductionFactor, long maxStep = long.MaxValue, string name = "asha", RungEvidence? evidence = null) : EarlyStoppingRule
+public sealed class SuccessiveHalving(long minStep, int reductionFactor, long maxStep = long.MaxValue, string name = "asha") : EarlyStoppingRule
 {
     public IEnumerable<long> Rungs()
     {
         for (var rung = minStep; rung > 0 && rung < maxStep && rung < long.MaxValue / reductionFactor; rung *= reductionFactor) yield return rung;
     }
 
-    /// <summary>
-    /// The step whose ranking a rung must predict: the next rung, but no further than <c>maxStep</c> nor than the
-    /// longest curve of a completed trial past the rung (where trials end when the rule is not told).
-    /// </summary>
-    public long CheckedAgainst(long rung, IReadOnlyList<LearningCurve> completed)
-    {
-        var end = completed.Select(c => c.LastStep).Where(s => s > rung).DefaultIfEmpty(long.MaxValue).Max();
-        return Math.Min(rung * reductionFactor, Math.Min(maxStep, end));
-    }
-
-    protected override string? JudgeCurve(EarlyStoppingQuestion question) => JudgeAmong(question, question.Others);
-
-    /// <summary>The trial judged against <paramref name="peers"/> (hyperband's: its bracket); the evidence for a rung is every trial's.</summary>
-    internal string? JudgeAmong(EarlyStoppingQuestion question, IReadOnlyList<LearningCurve> peers)
+    protected override string? JudgeCurve(EarlyStoppingQuestion question)
     {
         var running = question.Running;
         foreach (var rung in Rungs())
@@ -175,8 +133,7 @@ public sealed class SuccessiveHalving(long minStep, int reductionFactor, long ma
             // Judged already when the curve last reached this far.
             if (rung <= question.JudgedUpTo) continue;
             if (running.ReachedAt(rung) is not { } mine) continue;
-            if (evidence is not null && !evidence.Allows(rung, CheckedAgainst(rung, question.Completed), question.Others.Where(o => o.Trial != running.Trial))) continue;
-            var values = peers.Where(o => o.Trial != running.Trial && o.LastStep >= rung)
+            var values = question.Others.Where(o => o.Trial != running.Trial && o.LastStep >= rung)
                 .Select(o => o.ReachedAt(rung)).OfType<double>().Append(mine).Order().ToArray();
             var promoted = Math.Max(1, values.Length / reductionFactor);
             var threshold = values[promoted - 1];
@@ -202,7 +159,7 @@ public sealed class Hyperband : EarlyStoppingRule
     /// <summary>Where each bracket's shares end, cumulated: a trial's draw below <c>_shareEnds[b]</c> (and not below b-1's) is in bracket b.</summary>
     private readonly long[] _shareEnds;
 
-    public Hyperband(long minStep, long maxStep, int reductionFactor, RungEvidence? evidence = null)
+    public Hyperband(long minStep, long maxStep, int reductionFactor)
     {
         var count = 1;
         for (var first = minStep; first <= maxStep / reductionFactor; first *= reductionFactor) count++;
@@ -212,7 +169,7 @@ public sealed class Hyperband : EarlyStoppingRule
         long shares = 0;
         for (var b = 0; b < count; b++, bracketMin *= reductionFactor)
         {
-            _brackets[b] = new SuccessiveHalving(bracketMin, reductionFactor, maxStep, $"hyperband (bracket {b})", evidence);
+            _brackets[b] = new SuccessiveHalving(bracketMin, reductionFactor, maxStep, $"hyperband (bracket {b})");
             var halvings = count - 1 - b;
             shares += (long)Math.Ceiling(count * Math.Pow(reductionFactor, halvings) / (halvings + 1));
             _shareEnds[b] = shares;
@@ -233,7 +190,7 @@ public sealed class Hyperband : EarlyStoppingRule
     {
         var bracket = Bracket(question.Running.Trial);
         var peers = question.Others.Where(o => Bracket(o.Trial) == bracket).ToArray();
-        return _brackets[bracket].JudgeAmong(question, peers);
+        return _brackets[bracket].Judge(question with { Others = peers });
     }
 
     /// <summary>SplitMix64's finaliser: neighbouring trial numbers land far apart, so brackets fill evenly from the first trials on.</summary>
@@ -259,7 +216,7 @@ public static class EarlyStoppingCatalog
         EarlyStoppingRule? rule = name switch
         {
             "median" => new MedianStopping(reader.Int("minTrials", 5, 1), reader.Int("startStep", 0, 0)),
-            "asha" => new SuccessiveHalving(reader.Int("minStep", 1, 1), reader.Int("reductionFactor", 3, 2, 100), evidence: Evidence(reader)),
+            "asha" => new SuccessiveHalving(reader.Int("minStep", 1, 1), reader.Int("reductionFactor", 3, 2, 100)),
             "hyperband" => CreateHyperband(reader),
             _ => null,
         };
@@ -272,24 +229,12 @@ public static class EarlyStoppingCatalog
         var minStep = reader.Int("minStep", 1, 1);
         var maxStep = reader.RequiredInt("maxStep", "the step trials end at (their last epoch, say)", 1);
         var reductionFactor = reader.Int("reductionFactor", 3, 2, 100);
-        var evidence = Evidence(reader);
         if (maxStep is null) return null;
         if (maxStep <= minStep)
         {
             reader.Fail("maxStep", $"must be more than minStep ({minStep}), got {maxStep}");
             return null;
         }
-        return new Hyperband(minStep, maxStep.Value, reductionFactor, evidence);
+        return new Hyperband(minStep, maxStep.Value, reductionFactor);
     }
-
-    /// <summary>The rank correlation a rung must show before it stops trials; -1 judges every rung from the first trial on, as plain ASHA.</summary>
-    private static RungEvidence? Evidence(SettingsReader reader)
-    {
-        var min = reader.Double("minRankCorrelation", DefaultMinRankCorrelation, -1, 1);
-        var pairs = reader.Int("minPairs", DefaultMinPairs, 2);
-        return min <= -1 ? null : new RungEvidence(min, pairs);
-    }
-
-    public const double DefaultMinRankCorrelation = 0.5;
-    public const int DefaultMinPairs = 5;
 }

@@ -41,8 +41,7 @@ public static class ParetoStopping
             return rule.Judge(new EarlyStoppingQuestion(diverged, question.JudgedUpTo, [], []));
 
         var everyone = question.Others.Prepend(running).DistinctBy(c => c.Trial).ToArray();
-        // Every trial's steps, not the running trial's alone: asha's evidence for a rung is the others' standing further on.
-        var steps = everyone.SelectMany(t => t.Objectives[0].Points).Select(p => p.Step).Distinct().Order().ToArray();
+        var steps = running.Objectives[0].Points.Select(p => p.Step).Distinct().Order().ToArray();
         var scores = Scores(everyone, steps);
         LearningCurve Curve(ObjectiveCurves curves) => new(curves.Trial, scores[curves.Trial]);
         var reason = rule.Judge(new EarlyStoppingQuestion(
