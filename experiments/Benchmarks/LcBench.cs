@@ -14,7 +14,7 @@ namespace Tuning.Benchmarks;
 /// <param name="Epochs">Epochs trained in all: the resource spent.</param>
 /// <param name="WallSeconds">Simulated wall clock with the workers training at once, from the surrogate's time per epoch.</param>
 /// <param name="BestSampled">
-/// The best last-epoch accuracy of any configuration the study tried, however early it was stopped: where it is near the
+/// The best last-epoch accuracy of any configuration the study trained for at least an epoch, however early it was stopped: where it is near the
 /// best known and <paramref name="BestFullLength"/> is not, the search found a good configuration and its early
 /// stopping threw it away; where it is far too, the sampler never went near one. Null in runs made before it was kept.
 /// </param>
@@ -124,6 +124,9 @@ public static class LcBench
 
         // Read once the runs are over, so a long run may start while the best known are still being computed.
         var bestKnown = LcBenchBestKnown.Load();
+        if (options.Tasks.Where(t => !bestKnown.ContainsKey(t)).ToArray() is { Length: > 0 } unmeasured)
+            Console.Error.WriteLine($"no best known accuracy for {string.Join(", ", unmeasured)} ({LcBenchBestKnown.RelativePath} not found above " +
+                "the working directory, or without them): their distances are left out");
         cells = cells.Select(c => c.Measured(bestKnown)).ToList();
         PrintTable(cells, options, bestKnown);
         var result = new { benchmark = "lcbench", budgetEpochs = options.Budget, workers = options.Workers, seeds = options.Seeds, bestKnown, cells };
@@ -159,7 +162,7 @@ public static class LcBench
         long order = 0;
         var (trials, fullLength) = (0, 0);
         double? best = null;
-        var bestSampled = double.MinValue;
+        double? bestSampled = null;
         var now = 0.0;
 
         async Task<bool> Launch(double at)
@@ -168,7 +171,6 @@ public static class LcBench
             if (answer.Trial is not { } trial) return false;
             var configuration = trial.Parameters.ToDictionary(p => p.Key, p => p.Value.Number);
             var running = new Running(trial.Number, trial.Attempt!, at, surrogate.Curve(task, configuration));
-            bestSampled = Math.Max(bestSampled, running.Curve[^1].ValAccuracy);
             events.Enqueue(running, (running.EndOf(1), order++));
             trials++;
             return true;
@@ -182,6 +184,8 @@ public static class LcBench
             var answer = await study.Report(running.Number, running.Attempt, epoch.Epoch, new() { [Metric] = epoch.ValAccuracy });
             if (answer.Refusal != Refusal.None) break;
             now = when.Time;
+            // A configuration counts as tried once it trained an epoch: the last trials asked for may never start.
+            if (epoch.Epoch == 1) bestSampled = Math.Max(bestSampled ?? double.MinValue, running.Curve[^1].ValAccuracy);
             var ended = answer.StopReason is not null;
             if (!ended && epoch.Epoch == LcBenchSurrogate.Epochs)
             {

@@ -34,16 +34,14 @@ def run(surrogate, space, task, sampler, pruner, seed, budget, workers):
     study = optuna.create_study(direction="maximize", sampler=SAMPLERS[sampler](seed), pruner=PRUNERS[pruner]())
     events, order = [], 0
     spent, trials, full_length, best, now = 0, 0, 0, None, 0.0
-    best_sampled = None  # the best last-epoch accuracy of any configuration tried, however early it was pruned
+    best_sampled = None  # the best last-epoch accuracy of any configuration trained an epoch, however early it was pruned
 
     def launch(at):
-        nonlocal order, trials, best_sampled
+        nonlocal order, trials
         trial = study.ask()
         for name, (low, high, log, integer) in space.items():
             (trial.suggest_int if integer else trial.suggest_float)(name, low, high, log=log)
         curve = surrogate.curve(task, trial.params, range(1, EPOCHS + 1))
-        last = curve[-1]["val_accuracy"]
-        best_sampled = last if best_sampled is None else max(best_sampled, last)
         heapq.heappush(events, (at + curve[0]["time"], order, trial, curve, at, 1))
         order += 1
         trials += 1
@@ -54,6 +52,9 @@ def run(surrogate, space, task, sampler, pruner, seed, budget, workers):
         now, _, trial, curve, start, epoch = heapq.heappop(events)
         spent += 1
         accuracy = curve[epoch - 1]["val_accuracy"]
+        if epoch == 1:
+            last = curve[-1]["val_accuracy"]
+            best_sampled = last if best_sampled is None else max(best_sampled, last)
         trial.report(accuracy, epoch)
         if trial.should_prune():
             study.tell(trial, state=optuna.trial.TrialState.PRUNED)
