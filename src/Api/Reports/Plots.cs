@@ -45,8 +45,7 @@ public static class Plots
     {
         options ??= new PlotOptions();
         var space = spec.Space;
-        var data = new StudyData(study, trials, spec.Objective,
-            spec.AllConstraints.Count > 0 ? trial => ParetoRanking.Feasible(spec, trial) : _ => true);
+        var data = new StudyData(study, trials, spec.Objective, ParetoRanking.FeasibilityTest(spec) ?? (_ => true));
         var model = kind switch
         {
             "history" => History(data),

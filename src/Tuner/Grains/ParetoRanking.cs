@@ -31,6 +31,13 @@ public static class ParetoRanking
     public static bool Feasible(StudySpec spec, TrialRecord trial) =>
         trial.Status == TrialStatus.Succeeded && Violation(spec, trial.Metrics) == 0;
 
+    /// <summary>
+    /// <see cref="Feasible"/> for a study with constraints, to pass to what ranks its trials; null for one without,
+    /// where every succeeded trial holds them and checking each would only cost.
+    /// </summary>
+    public static Func<TrialRecord, bool>? FeasibilityTest(StudySpec spec) =>
+        spec.AllConstraints.Count > 0 ? trial => Feasible(spec, trial) : null;
+
     /// <summary>How far the metrics break the constraints, summed (0: they hold every one); infinite where one is missing.</summary>
     public static double Violation(StudySpec spec, IReadOnlyDictionary<string, double> metrics) =>
         Excesses(spec, metrics).Sum(e => Math.Max(0, e));

@@ -111,9 +111,7 @@ public sealed class StudyGrain(
         var algorithm = AlgorithmCatalog.Find(_spec.Algorithm.Name)!;
         _suggester = algorithm.Create(_spec.Algorithm.Settings, _spec.Space, _spec.Algorithm.Seed ?? seed, _spec.Budget.MaxTrials);
         _earlyStopping = _spec.EarlyStopping is { } rule ? EarlyStoppingCatalog.Create(rule.Name, rule.Settings).Rule : null;
-        var spec = _spec;
-        _recommender = new Recommender(spec.Space, spec.Objective,
-            feasible: spec.AllConstraints.Count > 0 ? trial => ParetoRanking.Feasible(spec, trial) : null);
+        _recommender = new Recommender(_spec.Space, _spec.Objective, feasible: ParetoRanking.FeasibilityTest(_spec));
     }
 
     private void LoadWarmStart() =>
