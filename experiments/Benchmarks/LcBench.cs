@@ -14,9 +14,10 @@ namespace Tuning.Benchmarks;
 /// <param name="Epochs">Epochs trained in all: the resource spent.</param>
 /// <param name="WallSeconds">Simulated wall clock with the workers training at once, from the surrogate's time per epoch.</param>
 /// <param name="BestSampled">
-/// The best last-epoch accuracy of any configuration the study trained for at least an epoch, however early it was stopped: where it is near the
-/// best known and <paramref name="BestFullLength"/> is not, the search found a good configuration and its early
-/// stopping threw it away; where it is far too, the sampler never went near one. Null in runs made before it was kept.
+/// The best last-epoch accuracy of any configuration the study trained for at least an epoch, however early it was
+/// stopped: where it is near the best known and <paramref name="BestFullLength"/> is not, the search found a good
+/// configuration and its early stopping threw it away; where it is far too, the sampler never went near one. Null in
+/// runs made before it was kept.
 /// </param>
 public sealed record LcBenchOutcome(double? BestFullLength, int Epochs, double WallSeconds, int Trials, int FullLength, double? BestSampled = null);
 
@@ -124,8 +125,8 @@ public static class LcBench
 
         // Read once the runs are over, so a long run may start while the best known are still being computed.
         var bestKnown = LcBenchBestKnown.Load();
-        if (options.Tasks.Where(t => !bestKnown.ContainsKey(t)).ToArray() is { Length: > 0 } unmeasured)
-            Console.Error.WriteLine($"no best known accuracy for {string.Join(", ", unmeasured)} ({LcBenchBestKnown.RelativePath} not found above " +
+        if (options.Tasks.Where(t => !bestKnown.ContainsKey(t)).ToArray() is { Length: > 0 } withoutBestKnown)
+            Console.Error.WriteLine($"no best known accuracy for {string.Join(", ", withoutBestKnown)} ({LcBenchBestKnown.RelativePath} not found above " +
                 "the working directory, or without them): their distances are left out");
         cells = cells.Select(c => c.Measured(bestKnown)).ToList();
         PrintTable(cells, options, bestKnown);
@@ -262,7 +263,7 @@ public static class LcBench
         {
             var best = cells.Where(c => c.Task == task && c.Distance is not null).GroupBy(c => c.Side).ToDictionary(g => g.Key, g => g.MinBy(c => c.Distance)!);
             if (best.TryGetValue("ours", out var ours) && best.TryGetValue("optuna", out var optuna))
-                Console.WriteLine($"{task}: ours best {ours.Setup} {Show(ours.Distance)} (the best configuration it tried, however short: {Show(ours.SampledDistance)}), " +
+                Console.WriteLine($"{task}: ours best {ours.Setup} {Show(ours.Distance)} (the best configuration it trained, however briefly: {Show(ours.SampledDistance)}), " +
                     $"Optuna's best {optuna.Setup} {Show(optuna.Distance)} points from the best known");
         }
     }
