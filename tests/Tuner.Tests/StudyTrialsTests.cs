@@ -52,6 +52,36 @@ public sealed class StudyTrialsTests
     }
 
     [Fact]
+    public void Counts_and_unended_trials_follow_every_record_that_replaces_another()
+    {
+        // The counts are kept as records replace each other, not counted afresh: each replacement must take the record
+        // it replaces out of them, cached steps and the unended set included.
+        var trials = Running(4);
+        Assert.True(trials.Progress(Trial(1, TrialStatus.Running, curve: [(1, 0.3)]) with { Steps = [new("prepare", true, 0, null)] }, out _));
+        trials.Checked(Trial(2, TrialStatus.Running, attempt: "a2"));
+        trials.Finished(Trial(1, TrialStatus.Succeeded, 0.4) with { Steps = [new("prepare", true, 0, null), new("train", false, 1, null)] });
+        trials.Finished(Trial(3, TrialStatus.EarlyStopped, 0.2));
+        Assert.Equal(new TrialCounts(2, 1, 0, 1, EarlyStopped: 1, CachedSteps: 1), trials.Counts());
+        Assert.Equal([0, 2], trials.Unended.Select(t => t.Number));
+        Assert.Equal("a2", trials.Unended.Last().Attempt);
+
+        var number = trials.HandOut();
+        Assert.Equal(new TrialCounts(3, 1, 0, 1, EarlyStopped: 1, CachedSteps: 1), trials.Counts());
+        trials.Started(Trial(number, TrialStatus.Running));
+        Assert.Equal([0, 2, 4], trials.Unended.Select(t => t.Number));
+
+        trials.CloseUnended([null, Trial(2, TrialStatus.Failed)]);
+        Assert.Equal(new TrialCounts(0, 1, 1, 3, EarlyStopped: 1, CachedSteps: 1), trials.Counts());
+        Assert.Empty(trials.Unended);
+
+        trials.Clear();
+        Assert.Equal(new TrialCounts(0, 0, 0, 0), trials.Counts());
+        trials.HandOut();
+        Assert.Equal(new TrialCounts(1, 0, 0, 0), trials.Counts());
+        Assert.Empty(trials.Unended);
+    }
+
+    [Fact]
     public void Only_the_current_attempt_s_reports_are_taken_and_none_after_the_end()
     {
         var trials = Running(1);

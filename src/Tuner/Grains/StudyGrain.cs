@@ -558,8 +558,10 @@ public sealed class StudyGrain(
     {
         var pending = _trials.Pending.Concat(alsoPending ?? []).ToArray();
         // The warm start's observations first, in file order, then this study's in trial-number order: the same list on
-        // every run of the study, resumed or not.
-        var context = new SuggestionContext(number, [.. _warm, .. _trials.Observations], pending, _warm.Length,
+        // every run of the study, resumed or not. Without a warm start the study's own list is lent, not copied (a copy
+        // per trial made each trial's cost grow with the study): it does not change while this turn awaits.
+        IReadOnlyList<Observation> observations = _warm.Length == 0 ? _trials.Observations : [.. _warm, .. _trials.Observations];
+        var context = new SuggestionContext(number, observations, pending, _warm.Length,
             ParetoRanking.GivenReferences(Spec));
         var suggester = _suggester!;
         return Task.Run(() => suggester.Suggest(context));
