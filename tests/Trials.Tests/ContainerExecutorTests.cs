@@ -185,6 +185,28 @@ public sealed class ContainerExecutorTests() : InTemporaryFolder("tuning-contain
     }
 
     [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task The_engine_is_asked_for_leftovers_only_once_the_ledger_says_a_container_started()
+    {
+        // An engine that notes each verb it is given and answers a run as the step would.
+        var calls = Path.Combine(Root, "engine-calls");
+        var engine = Path.Combine(Root, "podman");
+        File.WriteAllText(engine, $"#!/bin/sh\necho \"$1\" >> '{calls}'\n[ \"$1\" = run ] && echo objective=1\nexit 0\n");
+        File.SetUnixFileMode(engine, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var runs = Path.Combine(Root, "runs");
+        var executor = new ContainerExecutor(engine, [], GpuSlots.None, CpuSlots.Machine(), Path.Combine(runs, ContainerExecutor.LedgerName));
+
+        await executor.ReclaimAsync(runs);
+        Assert.False(File.Exists(calls), "the engine was asked though no container ever started");
+        var ran = await Run(Spec($$"""
+                - {name: s, {{Image}}, command: [sh, -c, "echo objective=1"]}
+            """), 0, executor: executor);
+        Assert.True(ran.Outcome == TrialOutcome.Succeeded, ran.Error);
+        await executor.ReclaimAsync(runs);
+        Assert.Equal(["run", "ps"], File.ReadAllLines(calls));
+    }
+
+    [Fact]
     public void Memory_quantities_become_engine_flags() =>
         Assert.Equal(["512m", "4g", "1g"], new[] { "512Mi", "4Gi", "1G" }.Select(ContainerExecutor.MemoryFlag));
 }

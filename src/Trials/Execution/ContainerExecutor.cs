@@ -17,9 +17,20 @@ namespace Tuning.Trials.Execution;
 /// logs and metrics behave the same under both executors. <see cref="ArgumentsVariable"/> adds flags a machine needs
 /// (this one: <c>--runtime runc --ulimit nofile=1024:1024 --ulimit nproc=1024:1024</c>).
 /// </remarks>
-public sealed class ContainerExecutor(string engine, IReadOnlyList<string> extraArguments, GpuSlots gpus, CpuSlots cpus)
+/// <param name="ledger">
+/// A file created before this executor's first container starts. Where it is given and absent, no container ever ran
+/// under the folders reclaimed, and the engine is not asked for leftovers: every silo's start and stop reclaims, and
+/// the engine's client takes tens of milliseconds, seconds where another client holds the engine's lock, on a machine
+/// whose studies run local steps only.
+/// </param>
+public sealed class ContainerExecutor(string engine, IReadOnlyList<string> extraArguments, GpuSlots gpus, CpuSlots cpus, string? ledger = null)
     : LocalExecutor(gpus, cpus)
 {
+    /// <summary>The ledger's name in the folder of trial folders it speaks for.</summary>
+    public const string LedgerName = ".containers-started";
+
+    private volatile bool _inLedger;
+
     /// <summary>Extra flags for every <c>run</c>, separated by spaces.</summary>
     public const string ArgumentsVariable = "TUNER_CONTAINER_ARGS";
 
@@ -29,10 +40,10 @@ public sealed class ContainerExecutor(string engine, IReadOnlyList<string> extra
     public string Engine { get; } = engine;
 
     /// <summary>The engine on this machine (podman first, then docker) with the flags of <see cref="ArgumentsVariable"/>; null without one.</summary>
-    public static ContainerExecutor? Detect(GpuSlots gpus, CpuSlots cpus) =>
+    public static ContainerExecutor? Detect(GpuSlots gpus, CpuSlots cpus, string? ledger = null) =>
         FindEngine() is { } engine
             ? new ContainerExecutor(engine, (Environment.GetEnvironmentVariable(ArgumentsVariable) ?? "")
-                .Split(' ', StringSplitOptions.RemoveEmptyEntries), gpus, cpus)
+                .Split(' ', StringSplitOptions.RemoveEmptyEntries), gpus, cpus, ledger)
             : null;
 
     /// <summary>The path of podman, else docker, on PATH; null where neither is installed.</summary>
@@ -49,6 +60,7 @@ public sealed class ContainerExecutor(string engine, IReadOnlyList<string> extra
 
     protected override Launch Prepare(StepInvocation step, DeviceLease? gpuLease, string metricsFile)
     {
+        WriteLedger();
         var run = new List<string>
         {
             Engine, "run", "--rm", "--name", ContainerName(step),
@@ -130,10 +142,20 @@ public sealed class ContainerExecutor(string engine, IReadOnlyList<string> extra
         return $"step '{step.StepName}': {engine} could not run image '{step.Image}'{said}";
     }
 
-    /// <summary>Ends the processes of earlier runs as a local executor does, then removes their containers.</summary>
+    /// <summary>Records in the ledger, once, that containers start: before the first one does, so a crash cannot hide it.</summary>
+    private void WriteLedger()
+    {
+        if (ledger is null || _inLedger) return;
+        Directory.CreateDirectory(Path.GetDirectoryName(ledger)!);
+        using (File.Open(ledger, FileMode.OpenOrCreate, FileAccess.Write)) { }
+        _inLedger = true;
+    }
+
+    /// <summary>Ends the processes of earlier runs as a local executor does, then removes their containers (where any ever started).</summary>
     public override async Task ReclaimAsync(string folder)
     {
         await base.ReclaimAsync(folder).ConfigureAwait(false);
+        if (ledger is not null && !File.Exists(ledger)) return;
         var full = Path.GetFullPath(folder).TrimEnd('/') + "/";
         var (code, listed) = await EngineAsync(["ps", "-a", "--filter", $"label={FolderLabel}", "--format", $"{{{{.ID}}}} {{{{index .Labels \"{FolderLabel}\"}}}}"]).ConfigureAwait(false);
         if (code != 0) return;

@@ -14,13 +14,14 @@ public sealed class ExecutorSelector
     private readonly GpuSlots _gpus;
 
     /// <param name="background">Where executors keep work that outlives a step (a Job's delete tried again).</param>
-    public ExecutorSelector(GpuSlots gpus, BackgroundWork? background = null)
+    /// <param name="options">The data folder, whose trial folders' ledger says whether a container ever started there.</param>
+    public ExecutorSelector(GpuSlots gpus, BackgroundWork? background = null, Microsoft.Extensions.Options.IOptions<TunerOptions>? options = null)
     {
         _gpus = gpus;
         // The machine's GPUs and cores are lent from one account, whichever executor runs a step.
         var cores = CpuSlots.Machine();
         _local = new LocalExecutor(gpus, cores);
-        _container = ContainerExecutor.Detect(gpus, cores);
+        _container = ContainerExecutor.Detect(gpus, cores, options is null ? null : Path.Combine(options.Value.RunsDirectory, ContainerExecutor.LedgerName));
         // The cluster takes care of its own GPUs and cores: Jobs ask it for them.
         _kubernetes = KubernetesExecutor.Configure(Environment.GetEnvironmentVariable, background).Executor;
     }
