@@ -26,6 +26,39 @@ public sealed class LocalExecutorTests() : InTemporaryFolder("tuning-executor-")
         return await new PipelineRunner(spec, new LocalExecutor()).RunAsync(run, CancellationToken.None);
     }
 
+    /// <summary>The local executor's program lookup, reached from a test.</summary>
+    private sealed class Lookup : LocalExecutor
+    {
+        public static (string Path, string? Error) Find(string program, string searchPath) => FindProgram(program, searchPath);
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public void A_program_found_on_PATH_is_taken_from_there_while_it_exists_and_looked_for_again_once_gone()
+    {
+        var (first, second) = (Path.Combine(Root, "first"), Path.Combine(Root, "second"));
+        Directory.CreateDirectory(first);
+        Directory.CreateDirectory(second);
+        string Tool(string folder)
+        {
+            var tool = Path.Combine(folder, "tool");
+            File.WriteAllText(tool, "#!/bin/sh\n");
+            File.SetUnixFileMode(tool, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            return tool;
+        }
+        var searchPath = $"{first}:{second}";
+        Assert.Equal("no such program on PATH", Lookup.Find("tool", searchPath).Error);
+        // What was not found is not remembered: installed later, it is found.
+        var inSecond = Tool(second);
+        Assert.Equal((inSecond, (string?)null), Lookup.Find("tool", searchPath));
+        // As a shell's hash table: one put earlier on PATH later is not seen while the one found is there...
+        var inFirst = Tool(first);
+        Assert.Equal(inSecond, Lookup.Find("tool", searchPath).Path);
+        // ...and is once it is gone.
+        File.Delete(inSecond);
+        Assert.Equal(inFirst, Lookup.Find("tool", searchPath).Path);
+    }
+
     [Fact]
     public async Task Metrics_printed_by_a_process_are_collected()
     {
