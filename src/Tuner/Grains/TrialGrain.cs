@@ -330,14 +330,15 @@ public sealed class TrialGrain(
 
     /// <summary>
     /// Carries a running trial's metrics to its record and its study: the study sees learning curves as they grow and
-    /// may answer that the trial should stop early. A report goes out once a metric line is heard; lines heard while
-    /// one is on its way go out together in the next. Runs beside the pipeline, never in a grain turn; a report that
-    /// fails is logged and the next one, <see cref="Every"/> later, carries everything again.
+    /// may answer that the trial should stop early. A report goes out once a metric line is heard (<see cref="Every"/>
+    /// after it where the study only shows reports); lines heard while one is on its way go out together in the next.
+    /// Runs beside the pipeline, never in a grain turn; a report that fails is logged and the next one, <see cref="Every"/>
+    /// later, carries everything again.
     /// </summary>
     private sealed class ProgressPump
     {
         /// <summary>
-        /// The pause after a report where no early-stopping rule waits for it (it only feeds displays: this spares the
+        /// The wait before a report where no early-stopping rule waits for it (it only feeds displays: this spares the
         /// store a write per line) and after a report that failed.
         /// </summary>
         private static readonly TimeSpan Every = TimeSpan.FromMilliseconds(500);
@@ -386,12 +387,18 @@ public sealed class TrialGrain(
 
         private async Task PumpAsync()
         {
-            while (await _heard.Reader.WaitToReadAsync() && !_ended.Task.IsCompleted && _heard.Reader.TryRead(out _))
+            while (await _heard.Reader.WaitToReadAsync())
             {
+                // Where reports only feed displays, a report waits a period after the line that called for it, taking
+                // the lines heard meanwhile: a trial that ends within it is reported by its end alone, which spares a
+                // short trial a store write and two calls (a tenth of tuner run's CPU at 2,000 one-line trials).
+                if (!_reportAtOnce) await Task.WhenAny(Task.Delay(Every), _ended.Task);
+                if (_ended.Task.IsCompleted || !_heard.Reader.TryRead(out _)) return;
                 var outcome = await ReportAsync();
                 if (outcome == Outcome.SiloStopping) return;
-                if (outcome == Outcome.Failed) _heard.Writer.TryWrite(true);
-                if (outcome == Outcome.Failed || !_reportAtOnce) await Task.WhenAny(Task.Delay(Every), _ended.Task);
+                if (outcome != Outcome.Failed) continue;
+                _heard.Writer.TryWrite(true);
+                if (_reportAtOnce) await Task.WhenAny(Task.Delay(Every), _ended.Task);
             }
         }
 
