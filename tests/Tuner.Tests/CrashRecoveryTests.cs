@@ -39,6 +39,38 @@ public sealed class CrashRecoveryTests() : InTemporaryFolder("tuning-crash-")
     }
 
     [Fact]
+    public async Task Trials_stored_past_the_header_s_count_are_read_back_and_a_number_between_them_never_stored_runs_again()
+    {
+        // The header is not rewritten for every trial handed out: a crash leaves trials stored past its count, and
+        // where several were handed out together, one may be missing between stored ones.
+        var yaml = TuningCluster.Study("[sh, -c, \"echo objective=${params.x}\"]", "{maxTrials: 4, parallelTrials: 3}");
+        Guid id;
+        TrialRecord[] before;
+        await using (var cluster = await TuningCluster.StartAsync(Root))
+        {
+            var study = await cluster.StartStudyAsync(yaml);
+            id = (await TuningCluster.WaitForEndAsync(study)).Id;
+            before = (await study.GetTrials()).OrderBy(t => t.Number).ToArray();
+        }
+        await RewriteStudyState(state => state with { Status = StudyStatus.Running, CompletedAt = null, TrialCount = 1 });
+        await DeleteState("trial", TrialGrain.Key(id, 2));
+
+        await using (var restarted = await TuningCluster.StartAsync(Root))
+        {
+            var study = restarted.Grains.GetGrain<IStudyGrain>(id);
+            Assert.Equal(4, (await study.GetSnapshot()).Created);
+            await study.Start();
+            Assert.Equal(StudyStatus.Succeeded, (await TuningCluster.WaitForEndAsync(study)).Status);
+            var trials = (await study.GetTrials()).OrderBy(t => t.Number).ToArray();
+            Assert.Equal([0, 1, 2, 3], trials.Select(t => t.Number));
+            Assert.All(trials, t => Assert.Equal(TrialStatus.Succeeded, t.Status));
+            // Those stored were not run again: the same attempts.
+            Assert.Equal(before.Where(t => t.Number != 2).Select(t => t.Attempt), trials.Where(t => t.Number != 2).Select(t => t.Attempt));
+            Assert.NotEqual(before[2].Attempt, trials[2].Attempt);
+        }
+    }
+
+    [Fact]
     public async Task A_trial_stores_that_it_ran_an_enqueued_set_and_a_record_stored_before_it_did_reads_so_too()
     {
         var yaml = TuningCluster.Study("[sh, -c, \"echo objective=${params.x}\"]", "{maxTrials: 3, parallelTrials: 1}")
@@ -63,6 +95,18 @@ public sealed class CrashRecoveryTests() : InTemporaryFolder("tuning-crash-")
             Assert.Equal([true, false, false], trials.Select(t => t.Enqueued));
             Assert.Equal(9.25, trials[0].Parameters["x"].Number);
         }
+    }
+
+    /// <summary>Deletes the one stored state named <paramref name="stateName"/> whose grain key ends with <paramref name="keyEnd"/>.</summary>
+    private async Task DeleteState(string stateName, string keyEnd)
+    {
+        await using var connection = new SqliteConnection($"Data Source={Path.Combine(Root, "tuner.db")};Pooling=False");
+        await connection.OpenAsync();
+        await using var delete = connection.CreateCommand();
+        delete.CommandText = "DELETE FROM grain_state WHERE state_name = $name AND grain_id LIKE '%' || $key";
+        delete.Parameters.AddWithValue("$name", stateName);
+        delete.Parameters.AddWithValue("$key", keyEnd);
+        Assert.Equal(1, await delete.ExecuteNonQueryAsync());
     }
 
     private Task RewriteStudyState(Func<StudyGrain.StudyState, StudyGrain.StudyState> change) => RewriteState("study", "", change);

@@ -89,17 +89,27 @@ public sealed class StudyGrain(
         if (!state.RecordExists || state.State.Source is null) return;
         Load(state.State.Source, state.State.Seed);
         LoadWarmStart();
-        // Each trial is read from its own record; batches keep a large study's activation from flooding the silo.
-        for (var first = 0; first < state.State.TrialCount; first += 256)
+        // Each trial is read from its own record; batches keep a large study's activation from flooding the silo. The
+        // header does not count every trial handed out (Advance): those of the last turn, at most parallelTrials, may
+        // lie past its count, so reading goes on until that many numbers in a row have no record.
+        var records = new List<TrialRecord?>();
+        var lastStored = -1;
+        int Reach() => Math.Min(Math.Max(state.State.TrialCount, lastStored + 1 + Spec.Budget.ParallelTrials), Spec.Budget.MaxTrials);
+        while (records.Count < Reach())
         {
-            var batch = Enumerable.Range(first, Math.Min(256, state.State.TrialCount - first))
-                .Select(n => grains.GetGrain<ITrialGrain>(TrialGrain.Key(Id, n)).GetRecord());
+            var batch = Enumerable.Range(records.Count, Math.Min(256, Reach() - records.Count)).Select(n => Trial(n).GetRecord());
             foreach (var stored in await Task.WhenAll(batch))
             {
-                // A record stored before trials recorded it: trials 0..k-1 have always run the enqueued sets.
-                var record = stored is { Enqueued: false } old && IsEnqueued(old.Number) ? old with { Enqueued = true } : stored;
-                _trials.Load(record);
+                if (stored is not null) lastStored = records.Count;
+                records.Add(stored);
             }
+        }
+        // Numbers past the last stored trial, and past the header's count, were never handed out for good: they go out again.
+        foreach (var stored in records.Take(Math.Max(state.State.TrialCount, lastStored + 1)))
+        {
+            // A record stored before trials recorded it: trials 0..k-1 have always run the enqueued sets.
+            var record = stored is { Enqueued: false } old && IsEnqueued(old.Number) ? old with { Enqueued = true } : stored;
+            _trials.Load(record);
         }
         if (state.State.Status.IsTerminal()) _trials.CloseUnended([]);
     }
@@ -170,8 +180,8 @@ public sealed class StudyGrain(
     /// Runs again the trials that are not running although they should: on a resume (<paramref name="lostAttempts"/>
     /// false: the whole tuner stopped, which is no trial's fault) with their own parameters; on a watch tick those
     /// whose silo was lost, each such attempt counted against <c>budget.maxRetries</c>. Trial grains keep a run that
-    /// is really in flight, so this starts nothing twice. Numbers handed out but never started (a crash between the
-    /// header and the trial) are suggested again, each seeing the ones suggested before it as pending, as when they
+    /// is really in flight, so this starts nothing twice. Numbers handed out but never started (a crash before their
+    /// trials stored them, a later number's trial stored) are suggested again, each seeing the ones suggested before it as pending, as when they
     /// were first handed out together.
     /// </summary>
     private async Task ResumeTrials(bool lostAttempts)
@@ -353,13 +363,11 @@ public sealed class StudyGrain(
             }
             created.Add((_trials.HandOut(), parameters));
         }
+        // No header write: a number is handed out for good once its trial stores its start, which this turn awaits, and
+        // an activation reads past the header's count (OnActivateAsync). Writing the header for every trial cost a
+        // store write per trial, a third of them.
         if (created.Count > 0)
-        {
-            // The header first: a trial number is never handed out twice, even if this process dies right here.
-            state.State = state.State with { TrialCount = _trials.Count };
-            await state.WriteStateAsync();
             await Task.WhenAll(created.Select(c => StartTrial(c.Number, c.Parameters)));
-        }
         else if (Decide() is { } exhaustedEnd)
         {
             await End(exhaustedEnd);
@@ -392,7 +400,7 @@ public sealed class StudyGrain(
             await TrialFinished(again);
             if (ExternalRefusal() is { } ended) return ended;
         }
-        // Then a number handed out whose trial was never stored (the process died between the header and the trial).
+        // Then a number handed out whose trial was never stored (the process died before it was, while a later number's trial was stored).
         for (var number = 0; number < _trials.Count; number++)
             if (_trials[number] is null && ToDictionary(await Next(number)) is { } parameters)
                 return HandedOut(await Trial(number).Ask(Assignment(number, parameters)));
@@ -400,10 +408,8 @@ public sealed class StudyGrain(
         {
             if (ToDictionary(await Next(_trials.Count)) is { } parameters)
             {
+                // Handed out for good once the trial stores it, as in Advance.
                 var number = _trials.HandOut();
-                // The header first, as Advance does: a trial number is never handed out twice, even if this process dies right here.
-                state.State = state.State with { TrialCount = _trials.Count };
-                await state.WriteStateAsync();
                 return HandedOut(await Trial(number).Ask(Assignment(number, parameters)));
             }
             _exhausted = true;
@@ -523,7 +529,7 @@ public sealed class StudyGrain(
         var ended = await Task.WhenAll(_trials.Unended.ToArray().Select(t => grains.GetGrain<ITrialGrain>(TrialGrain.Key(Id, t.Number)).Cancel($"the study ended: {end.Reason}")));
         _trials.CloseUnended(ended);
         var stillRunning = state.State;
-        state.State = state.State with { Status = end.Status, Reason = end.Reason, CompletedAt = DateTimeOffset.UtcNow };
+        state.State = state.State with { Status = end.Status, Reason = end.Reason, CompletedAt = DateTimeOffset.UtcNow, TrialCount = _trials.Count };
         try
         {
             await state.WriteStateAsync();
