@@ -8,8 +8,8 @@ using Tuning.Tuner.Hosting;
 namespace Tuning.Tuner.Grains;
 
 /// <summary>
-/// One study. Its persisted state is a small header (source, seed, status, how many trials were created) whose
-/// size does not grow with the study; every trial keeps its own record in its <see cref="TrialGrain"/>.
+/// One study. Its persisted state is a small header (source, seed, status, how many trials were created as of its
+/// last write) whose size does not grow with the study; every trial keeps its own record in its <see cref="TrialGrain"/>.
 /// The grain holds the trials in memory, asks the suggester for new ones, and applies the completion rules.
 /// </summary>
 public sealed class StudyGrain(
@@ -89,15 +89,19 @@ public sealed class StudyGrain(
         if (!state.RecordExists || state.State.Source is null) return;
         Load(state.State.Source, state.State.Seed);
         LoadWarmStart();
-        // Each trial is read from its own record; batches keep a large study's activation from flooding the silo. The
-        // header does not count every trial handed out (Advance): those of the last turn, at most parallelTrials, may
-        // lie past its count, so reading goes on until that many numbers in a row have no record.
+        // Each trial is read from its own record; batches keep a large study's activation from flooding the silo. An
+        // ended study's header counts its trials (End writes it), an unended one's need not (Advance does not rewrite
+        // it): the trials handed out since, up to parallelTrials at once, lie past its count, so reading goes on until
+        // that many numbers in a row have no record.
+        var ended = state.State.Status.IsTerminal();
         var records = new List<TrialRecord?>();
         var lastStored = -1;
-        int Reach() => Math.Min(Math.Max(state.State.TrialCount, lastStored + 1 + Spec.Budget.ParallelTrials), Spec.Budget.MaxTrials);
+        int Reach() => ended ? state.State.TrialCount
+            : Math.Min(Math.Max(state.State.TrialCount, lastStored + 1 + Spec.Budget.ParallelTrials), Spec.Budget.MaxTrials);
         while (records.Count < Reach())
         {
-            var batch = Enumerable.Range(records.Count, Math.Min(256, Reach() - records.Count)).Select(n => Trial(n).GetRecord());
+            var batch = Enumerable.Range(records.Count, Math.Min(256, (ended ? state.State.TrialCount : Spec.Budget.MaxTrials) - records.Count))
+                .Select(n => Trial(n).GetRecord());
             foreach (var stored in await Task.WhenAll(batch))
             {
                 if (stored is not null) lastStored = records.Count;
@@ -111,7 +115,7 @@ public sealed class StudyGrain(
             var record = stored is { Enqueued: false } old && IsEnqueued(old.Number) ? old with { Enqueued = true } : stored;
             _trials.Load(record);
         }
-        if (state.State.Status.IsTerminal()) _trials.CloseUnended([]);
+        if (ended) _trials.CloseUnended([]);
     }
 
     private void Load(StudySource source, int seed)
@@ -181,8 +185,8 @@ public sealed class StudyGrain(
     /// false: the whole tuner stopped, which is no trial's fault) with their own parameters; on a watch tick those
     /// whose silo was lost, each such attempt counted against <c>budget.maxRetries</c>. Trial grains keep a run that
     /// is really in flight, so this starts nothing twice. Numbers handed out but never started (a crash before their
-    /// trials stored them, a later number's trial stored) are suggested again, each seeing the ones suggested before it as pending, as when they
-    /// were first handed out together.
+    /// trials stored them, a later number's trial stored) are suggested again, each seeing the ones suggested before
+    /// it as pending, as when they were first handed out together.
     /// </summary>
     private async Task ResumeTrials(bool lostAttempts)
     {
@@ -400,7 +404,7 @@ public sealed class StudyGrain(
             await TrialFinished(again);
             if (ExternalRefusal() is { } ended) return ended;
         }
-        // Then a number handed out whose trial was never stored (the process died before it was, while a later number's trial was stored).
+        // Then a number handed out whose trial was never stored (the process died first), a later number's trial stored.
         for (var number = 0; number < _trials.Count; number++)
             if (_trials[number] is null && ToDictionary(await Next(number)) is { } parameters)
                 return HandedOut(await Trial(number).Ask(Assignment(number, parameters)));
