@@ -410,7 +410,7 @@ public sealed class PipelineRunner
 
     /// <summary>Five tries, 100, 200, 300 and 400 ms apart.</summary>
     private static readonly Polly.ResiliencePipeline FolderDeleteRetrying =
-        Retrying.Backoff(e => e is IOException, TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(400), tries: 5, growth: Polly.DelayBackoffType.Linear);
+        Retrying.Backoff((e, _) => e is IOException, TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(400), tries: 5, growth: Polly.DelayBackoffType.Linear);
 
     /// <summary>
     /// One argument of a step's command. Only text written literally in the study file may name a file relative

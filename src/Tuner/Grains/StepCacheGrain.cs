@@ -106,11 +106,13 @@ public sealed class GrainStepRunGate(IGrainFactory grains, IHostApplicationLifet
             return true;
         }, CancellationToken.None);
 
-    private async Task<T> Retried<T>(Func<Task<T>> call, CancellationToken cancellation)
-    {
-        var giveUp = DateTime.UtcNow + LostSiloWait;
-        var untilDeclaredDead = Retrying.Backoff(e => e is OrleansException && DateTime.UtcNow < giveUp && !lifetime.ApplicationStopping.IsCancellationRequested,
-            TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(4));
-        return await untilDeclaredDead.ExecuteAsync(async _ => await call().ConfigureAwait(false), cancellation).ConfigureAwait(false);
-    }
+    /// <summary>When a call stops being tried again, in its context.</summary>
+    private static readonly Polly.ResiliencePropertyKey<DateTime> GiveUpAt = new("tuning.give-up-at");
+
+    private readonly Polly.ResiliencePipeline _untilDeclaredDead = Retrying.Backoff(
+        (e, call) => e is OrleansException && DateTime.UtcNow < call.Properties.GetValue(GiveUpAt, DateTime.MinValue) && !lifetime.ApplicationStopping.IsCancellationRequested,
+        TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(4));
+
+    private Task<T> Retried<T>(Func<Task<T>> call, CancellationToken cancellation) =>
+        _untilDeclaredDead.ExecuteAsync(call, GiveUpAt, DateTime.UtcNow + LostSiloWait, cancellation);
 }

@@ -252,15 +252,24 @@ public sealed class TrialGrain(
             await Retry(async () => { await grains.GetGrain<IStudyGrain>(studyId).TrialFinished(finished); return true; }, run.TrialId, "report");
     }
 
+    /// <summary>What a call of <see cref="Retry"/> logs its failures with: the trial's logger, the trial and what it does.</summary>
+    private static readonly Polly.ResiliencePropertyKey<(ILogger Logger, string Trial, string What)> Reporting = new("tuning.trial-outcome");
+
+    /// <summary>Tries again, each time logged, until the silo stops (the call's cancellation, which also ends a wait).</summary>
+    private static readonly Polly.ResiliencePipeline UntilStopping = Retrying.Backoff((_, call) => !call.CancellationToken.IsCancellationRequested,
+        TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(30),
+        retrying: (e, attempt, _, call) =>
+        {
+            var (logger, trial, what) = call.Properties.GetValue(Reporting, default);
+            logger?.LogWarning(e, "trial {Trial}: could not {What} its outcome (attempt {Attempt}); trying again", trial, what, attempt);
+        });
+
     /// <summary>Makes the call until it answers, backing off up to 30 s, while this silo is not stopping (then false).</summary>
     private async Task<bool> Retry(Func<Task<bool>> call, string trialId, string what)
     {
-        var untilStopping = Retrying.Backoff(_ => !lifetime.ApplicationStopping.IsCancellationRequested,
-            TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(30),
-            retrying: (e, attempt, _) => logger.LogWarning(e, "trial {Trial}: could not {What} its outcome (attempt {Attempt}); trying again", trialId, what, attempt));
         try
         {
-            return await untilStopping.ExecuteAsync(async _ => await call());
+            return await UntilStopping.ExecuteAsync(call, Reporting, (logger, trialId, what), lifetime.ApplicationStopping);
         }
         catch (Exception e)
         {

@@ -457,7 +457,7 @@ public sealed class KubernetesExecutor(IKubernetes client, KubernetesSettings se
     });
 
     /// <summary>A Job's delete in the background: ten tries, the waits doubling from 1 s up to <see cref="LongestBackoff"/>.</summary>
-    private static readonly Polly.ResiliencePipeline DeleteRetrying = Retrying.Backoff(IsUnreachable, TimeSpan.FromSeconds(1), LongestBackoff, tries: 10);
+    private static readonly Polly.ResiliencePipeline DeleteRetrying = Retrying.Backoff((e, _) => IsUnreachable(e), TimeSpan.FromSeconds(1), LongestBackoff, tries: 10);
 
     private static bool IsUnreachable(Exception e) => e is HttpOperationException or HttpRequestException or OperationCanceledException or KubernetesException;
 
