@@ -137,6 +137,24 @@ public sealed class EarlyStoppingTests
     }
 
     [Fact]
+    public void A_rung_may_be_judged_by_whether_it_keeps_the_trials_that_end_best_and_may_wait_for_evidence()
+    {
+        // Six trials: at step 1 valued 0..5; at the end the best two (losses 0 and 1) are the ones step 1 ranked 1st and
+        // 6th: one of the two kept, a share of 1/2. Spearman's ρ over all six is 1 - 6·(0+16+0+0+0+16)/(6·35) = 3/35.
+        double[] end = [0, 5, 2, 3, 4, 1];
+        var curves = Enumerable.Range(0, 6).Select(t => Curve(t, t, t, t, t, end[t])).ToArray();
+        Assert.Equal(3 / 35.0, new RungEvidence(0.3, 5).Correlation(1, [3], curves)!.Value, 12);
+        Assert.Equal(0.5, new RungEvidence(0.5, 5, TopShare: true).Correlation(1, [3], curves));
+        Assert.True(new RungEvidence(0.5, 5, TopShare: true).Allows(1, [3], curves));
+        Assert.False(new RungEvidence(0.6, 5, TopShare: true).Allows(1, [3], curves));
+        // Before enough trials reached a higher step: optimistic judges, pessimistic does not.
+        Assert.True(new RungEvidence(0.3, 7).Allows(1, [3], curves));
+        Assert.False(new RungEvidence(0.3, 7, UntilEvidence: false).Allows(1, [3], curves));
+        var settings = new Dictionary<string, string> { ["minEndTopShare"] = "0.6", ["cutUntilEvidence"] = "false" };
+        Assert.Null(Judge(EarlyStoppingCatalog.Create("asha", settings).Rule!, Curve(9, 4.5), curves));
+    }
+
+    [Fact]
     public void A_rung_is_checked_against_the_longest_step_enough_trials_reached_else_the_highest_rung_they_did()
     {
         var evidence = new RungEvidence(0.3, MinPairs: 3);
@@ -211,7 +229,7 @@ public sealed class EarlyStoppingTests
         var (rule, errors) = EarlyStoppingCatalog.Create("asha", new Dictionary<string, string> { ["reductionFactor"] = "1", ["minTrials"] = "3" });
         Assert.Null(rule);
         Assert.Contains(errors, e => e.Path == "earlyStopping.settings.reductionFactor" && e.Message.Contains("from 2 to 100"));
-        Assert.Contains(errors, e => e.Path == "earlyStopping.settings.minTrials" && e.Message.Contains("allowed: minEndCorrelation, minEndTrials, minStep, reductionFactor"));
+        Assert.Contains(errors, e => e.Path == "earlyStopping.settings.minTrials" && e.Message.Contains("allowed: cutUntilEvidence, minEndCorrelation, minEndTopShare, minEndTrials, minStep, reductionFactor"));
         Assert.Contains("earlyStopping.settings.minEndCorrelation", EarlyStoppingCatalog.Create("asha", new Dictionary<string, string> { ["minEndCorrelation"] = "2" }).Errors.Single().Path);
         EarlyStoppingRule Asha(Dictionary<string, string> settings) => EarlyStoppingCatalog.Create("asha", settings).Rule!;
         Assert.Null(Judge(Asha(new() { ["minEndCorrelation"] = "0.3" }), Curve(9, 4.5), Ended(sameOrder: false)));

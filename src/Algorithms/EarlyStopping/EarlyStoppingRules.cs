@@ -121,7 +121,12 @@ public sealed class MedianStopping(int minTrials, long startStep) : EarlyStoppin
 /// (experiments/results/2026-12-05-lcbench-5.md). A function of the curves alone, so the same reports give the same
 /// decisions, on a resumed study too.
 /// </summary>
-public sealed record RungEvidence(double MinCorrelation, int MinPairs)
+/// <param name="TopShare">Instead of the rank correlation, the share of the trials that end in the best third (of those
+/// that reached both) that the rung ranks in its best third: whether the rung keeps the trials that end best. At least
+/// one trial; chance is about a third.</param>
+/// <param name="UntilEvidence">Whether a rung judges before the evidence exists (optimistic, true) or not (false: a
+/// rung cuts only once enough trials show its ranking holds).</param>
+public sealed record RungEvidence(double MinCorrelation, int MinPairs, bool TopShare = false, bool UntilEvidence = true)
 {
     /// <summary>
     /// The step a rung's ranking is checked against: of the longest step any curve past the rung reached and the rungs
@@ -144,12 +149,19 @@ public sealed record RungEvidence(double MinCorrelation, int MinPairs)
         if (Against(rung, higher, curves) is not { } end) return null;
         var pairs = curves.Where(c => c.LastStep >= end).Select(c => (At: c.ReachedAt(rung), End: c.ReachedAt(end)))
             .Where(p => p.At is not null && p.End is not null).ToArray();
-        return pairs.Length < MinPairs ? null
-            : RankCorrelation.Spearman(pairs.Select(p => p.At!.Value).ToArray(), pairs.Select(p => p.End!.Value).ToArray());
+        if (pairs.Length < MinPairs) return null;
+        if (TopShare)
+        {
+            var best = Math.Max(1, pairs.Length / 3);
+            var atTop = Enumerable.Range(0, pairs.Length).OrderBy(i => pairs[i].At).Take(best).ToHashSet();
+            return Enumerable.Range(0, pairs.Length).OrderBy(i => pairs[i].End).Take(best).Count(atTop.Contains) / (double)best;
+        }
+        return RankCorrelation.Spearman(pairs.Select(p => p.At!.Value).ToArray(), pairs.Select(p => p.End!.Value).ToArray());
     }
 
-    /// <summary>Whether the rung may judge: not once enough trials show a correlation below the minimum.</summary>
-    public bool Allows(long rung, IEnumerable<long> higher, IReadOnlyList<LearningCurve> curves) => !(Correlation(rung, higher, curves) < MinCorrelation);
+    /// <summary>Whether the rung may judge: not once enough trials show a correlation below the minimum, nor before, unless <see cref="UntilEvidence"/>.</summary>
+    public bool Allows(long rung, IEnumerable<long> higher, IReadOnlyList<LearningCurve> curves) =>
+        Correlation(rung, higher, curves) is { } correlation ? correlation >= MinCorrelation : UntilEvidence;
 }
 
 /// <summary>
@@ -288,8 +300,11 @@ public static class EarlyStoppingCatalog
     private static RungEvidence? Evidence(SettingsReader reader)
     {
         var min = reader.Double("minEndCorrelation", DefaultMinEndCorrelation, -1, 1);
+        var share = reader.OptionalDouble("minEndTopShare", 0, 1);
         var pairs = reader.Int("minEndTrials", DefaultMinEndTrials, 2);
-        return min <= -1 ? null : new RungEvidence(min, pairs);
+        var untilEvidence = reader.Bool("cutUntilEvidence", true);
+        if (share is { } s) return new RungEvidence(s, pairs, TopShare: true, untilEvidence);
+        return min <= -1 ? null : new RungEvidence(min, pairs, UntilEvidence: untilEvidence);
     }
 
     public const double DefaultMinEndCorrelation = -1;

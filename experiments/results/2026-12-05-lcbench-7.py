@@ -1,0 +1,61 @@
+"""Prints every table of 2026-12-05-lcbench-7.md from the JSON beside it: asha whose rungs stop cutting where the study's
+own trials say the rung's ranking does not hold to where trials end (issue 23). The tuning tasks' seeds 0-9 for every
+variant tried (-7-tuning.json), then all 34 tasks for the ones taken further (-7-seeds-100-104.json, -7-seeds-105-109.json)
+against main's committed runs (-6-asha-1.json, -6-asha-1-seeds-105-109.json) and issue 23's bar (Optuna's best pair,
+seeds 100-104, as -6-bar.py computes it). Run with any python3."""
+import json, os, statistics
+
+R = os.path.dirname(os.path.abspath(__file__)) + '/'
+# The bar, the medians and the best known, as -6 computes them.
+exec(open(R + '2026-12-05-lcbench-6-bar.py').read().split('a1, a3 = ')[0].replace("R = os.path.dirname(os.path.abspath(__file__)) + '/'", ''))
+
+
+def setups(path):
+    """Set-up name to task to runs, in the file's order."""
+    found = {}
+    if not os.path.exists(R + path):
+        return found
+    for c in json.load(open(R + path))['cells']:
+        found.setdefault(c['setup'], {})[c['task']] = c['runs']
+    return found
+
+
+def short(setup):
+    return setup.replace('bayesian+asha', 'asha').replace('minStep: 1, reductionFactor: 3, ', '') or 'asha'
+
+
+def starred(d, t):
+    return f"{d[t]:.2f}" + ('' if d[t] <= BAR[t] else '*')
+
+
+tuning = setups('2026-12-05-lcbench-7-tuning.json')
+five = sorted(TUNING, key=int)
+print('Tuning tasks, seeds 0-9: median distance to the best known (`*` over the bar of seeds 100-104)')
+print('| set-up | ' + ' | '.join(five) + ' | sum | worst ratio to bar | met | full-length trials (mean of medians) |')
+print('| --- |' + ' --- |' * (len(five) + 4))
+for setup, runs in tuning.items():
+    d = medians(runs)
+    full = statistics.mean(statistics.median(r['fullLength'] for r in runs[t]) for t in five)
+    print(f"| {short(setup)} | " + ' | '.join(starred(d, t) for t in five) +
+          f" | {sum(d.values()):.2f} | {max(d[t] / BAR[t] for t in five):.2f} | {sum(d[t] <= BAR[t] for t in five)} | {full:.1f} |")
+
+main = {'100-104': medians(cells('2026-12-05-lcbench-6-asha-1.json', 'bayesian+asha')),
+        '105-109': medians(cells('2026-12-05-lcbench-6-asha-1-seeds-105-109.json', 'bayesian+asha'))}
+columns = [('main', seeds, d) for seeds, d in main.items()]
+for seeds in main:
+    for setup, runs in setups(f'2026-12-05-lcbench-7-seeds-{seeds}.json').items():
+        columns.append((short(setup), seeds, medians(runs)))
+columns.sort(key=lambda c: c[1])
+print('\nAll 34 tasks: median distance to the best known, `*` where the bar is missed')
+print('| task | ' + ' | '.join(f"{name}, {seeds}" for name, seeds, _ in columns) + " | Optuna's best pair, 100-104 | bar |")
+print('| --- |' + ' --- |' * (len(columns) + 2))
+for t in TASKS:
+    print(f"| {t}{' (tuning)' if t in TUNING else ''} | " + ' | '.join(starred(d, t) for _, _, d in columns) +
+          f" | {OPTUNA[t][0]:.2f} ({OPTUNA[t][1]}) | {BAR[t]:.2f} |")
+print('| met (of 34) | ' + ' | '.join(str(met(d)) for _, _, d in columns) + ' | | |')
+print('| mean / median | ' + ' | '.join(f"{statistics.mean(d.values()):.2f} / {statistics.median(d.values()):.2f}" for _, _, d in columns) + ' | | |')
+for name, seeds, d in columns:
+    if name != 'main':
+        m = main[seeds]
+        print(f"{name}, seeds {seeds}: nearer than main on {sum(d[t] < m[t] for t in TASKS)}, farther on {sum(d[t] > m[t] for t in TASKS)}; "
+              f"meets the bar where main misses on {sum(d[t] <= BAR[t] < m[t] for t in TASKS)}, misses where main meets on {sum(m[t] <= BAR[t] < d[t] for t in TASKS)}")
