@@ -59,3 +59,36 @@ for name, seeds, d in columns:
         m = main[seeds]
         print(f"{name}, seeds {seeds}: nearer than main on {sum(d[t] < m[t] for t in TASKS)}, farther on {sum(d[t] > m[t] for t in TASKS)}; "
               f"meets the bar where main misses on {sum(d[t] <= BAR[t] < m[t] for t in TASKS)}, misses where main meets on {sum(m[t] <= BAR[t] < d[t] for t in TASKS)}")
+
+
+def spearman(a, b):
+    def ranks(v):
+        order = sorted(range(len(v)), key=lambda i: v[i])
+        r = [0.0] * len(v)
+        for k, i in enumerate(order):
+            r[i] = k
+        return r
+    ra, rb, n = ranks(a), ranks(b), len(a)
+    return 1 - 6 * sum((p - q) ** 2 for p, q in zip(ra, rb)) / (n * (n * n - 1))
+
+
+# What a study sees of epoch 1 by its end (main's runs, seeds 100-104), beside what 1,000 random configurations show
+# (-6.md's table) and how much farther asha from epoch 3 ended than asha from epoch 1.
+evidence = json.load(open(R + '2026-12-05-lcbench-7-study-evidence.json'))['tasks']
+text = open(R + '2026-12-05-lcbench-6.md').read().split('## Epoch 1 on all 34 tasks')[1]
+population = {line.split('|')[1].strip(): float(line.split('|')[2]) for line in text.splitlines() if line.startswith('| 1') or line.startswith('| 3') or line.startswith('| 7')}
+a3 = medians(cells('2026-12-05-lcbench-6-asha-3.json', 'bayesian+asha'))
+b3 = medians(cells('2026-12-05-lcbench-6-asha-3-seeds-105-109.json', 'bayesian+asha'))
+farther = {t: (a3[t] - main['100-104'][t]) + (b3[t] - main['105-109'][t]) for t in TASKS}
+print("\nEpoch 1 as a study sees it by its end (main's runs, seeds 100-104), against 1,000 random configurations")
+print("| task | ρ epoch 1 to 52, 1,000 random configurations | the study's ρ epoch 1 to its end, median of seeds (range) | share of the end's best third in epoch 1's, median | asha {3, 3} farther than {1, 3}, both seed sets summed |")
+print('| --- | --- | --- | --- | --- |')
+for t in TASKS:
+    e = evidence[t]
+    print(f"| {t} | {population[t]:.2f} | {statistics.median(e['rho']):.2f} ({min(e['rho']):.2f} to {max(e['rho']):.2f}) | {statistics.median(e['topShare']):.2f} | {farther[t]:+.2f} |")
+study = [statistics.median(evidence[t]['rho']) for t in TASKS]
+pop = [population[t] for t in TASKS]
+gain = [farther[t] for t in TASKS]
+print(f"Over the 34 tasks, Spearman's ρ of the study's ρ with the population's: {spearman(study, pop):.2f}; with how much farther "
+      f"asha from epoch 3 ended: {spearman(study, gain):.2f} (the population's ρ with it: {spearman(pop, gain):.2f}); "
+      f"the study's ρ is below 0 on {sum(s < 0 for s in study)} tasks, the population's on {sum(p < 0 for p in pop)}")
