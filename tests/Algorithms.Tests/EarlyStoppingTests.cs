@@ -1,5 +1,4 @@
 using Tuning.Algorithms.EarlyStopping;
-using Tuning.Algorithms.Numerics;
 
 namespace Tuning.Algorithms.Tests;
 
@@ -96,92 +95,6 @@ public sealed class EarlyStoppingTests
     }
 
     [Fact]
-    public void Spearman_ranks_ties_by_their_mean_rank()
-    {
-        // Rank differences -1, 1, -1, 1, 0: 1 - 6·4 / (5·24) = 0.8.
-        Assert.Equal(0.8, RankCorrelation.Spearman([1, 2, 3, 4, 5], [2, 1, 4, 3, 5]), 12);
-        // Ranks 1, 2.5, 2.5, 4 against 1..4: 4.5 / √(4.5·5) = 3/√10.
-        Assert.Equal([1, 2.5, 2.5, 4], RankCorrelation.Ranks([10, 20, 20, 30]));
-        Assert.Equal(3 / Math.Sqrt(10), RankCorrelation.Spearman([1, 2, 2, 3], [1, 2, 3, 4]), 12);
-        Assert.Equal(-1, RankCorrelation.Spearman([1, 2, 3], [30, 20, 10]), 12);
-        // A constant sample orders nothing.
-        Assert.Equal(0, RankCorrelation.Spearman([5, 5, 5], [1, 2, 3]));
-    }
-
-    /// <summary>
-    /// Trials 0..count-1 that ran to step 5, valued t at steps 1 to 4: rungs 1 and 3 agree. At step 5, where they end,
-    /// in the same order or reversed.
-    /// </summary>
-    private static LearningCurve[] Ended(bool sameOrder, int count = 6) =>
-        Enumerable.Range(0, count).Select(t => Curve(t, t, t, t, t, sameOrder ? t : count - 1 - t)).ToArray();
-
-    [Fact]
-    public void Asha_with_evidence_stops_only_at_a_rung_whose_ranking_held_to_where_trials_end()
-    {
-        var evidence = new RungEvidence(MinCorrelation: 0.3, MinPairs: 5);
-        var rule = new SuccessiveHalving(minStep: 1, reductionFactor: 3, evidence: evidence);
-        // 4.5 at step 1 is the sixth of seven: not among the best two. Where the end kept step 1's order, it stops.
-        Assert.Contains("rung step 1: value 4.5 is not among the best 2 of 7", Judge(rule, Curve(9, 4.5), Ended(sameOrder: true)));
-        // Where the end reversed it, step 1 says nothing of the trial's worth, though rung 3 agreed with it: it goes on.
-        Assert.Null(Judge(rule, Curve(9, 4.5), Ended(sameOrder: false)));
-        Assert.NotNull(Judge(new SuccessiveHalving(1, 3), Curve(9, 4.5), Ended(sameOrder: false)));
-        // Rung 3 is checked against the end too, and stops no one either.
-        Assert.Null(Judge(rule, Curve(9, 4.5, 4.5, 4.5), Ended(sameOrder: false)));
-        // Four trials reached the end, reversed: too few to tell, so rung 1 judges as plain asha (optimistic).
-        Assert.Contains("not among the best 1 of 5", Judge(rule, Curve(9, 3.5), Ended(sameOrder: false, count: 4)));
-        Assert.Equal(1, evidence.Correlation(1, [3, 9], Ended(true)));
-        Assert.Equal(-1, evidence.Correlation(1, [3, 9], Ended(false)));
-        Assert.Null(evidence.Correlation(1, [3, 9], Ended(false, count: 4)));
-        Assert.True(evidence.Allows(1, [3, 9], Ended(false, count: 4)));
-        Assert.False(evidence.Allows(1, [3, 9], Ended(false)));
-    }
-
-    [Fact]
-    public void A_rung_may_be_judged_by_whether_it_keeps_the_trials_that_end_best_and_may_wait_for_evidence()
-    {
-        // Six trials: at step 1 valued 0..5; at the end the best two (losses 0 and 1) are the ones step 1 ranked 1st and
-        // 6th: one of the two kept, a share of 1/2. Spearman's ρ over all six is 1 - 6·(0+16+0+0+0+16)/(6·35) = 3/35.
-        double[] end = [0, 5, 2, 3, 4, 1];
-        var curves = Enumerable.Range(0, 6).Select(t => Curve(t, t, t, t, t, end[t])).ToArray();
-        Assert.Equal(3 / 35.0, new RungEvidence(0.3, 5).Correlation(1, [3], curves)!.Value, 12);
-        Assert.Equal(0.5, new RungEvidence(0.5, 5, TopShare: true).Correlation(1, [3], curves));
-        Assert.True(new RungEvidence(0.5, 5, TopShare: true).Allows(1, [3], curves));
-        Assert.False(new RungEvidence(0.6, 5, TopShare: true).Allows(1, [3], curves));
-        // Before enough trials reached a higher step: optimistic judges, pessimistic does not.
-        Assert.True(new RungEvidence(0.3, 7).Allows(1, [3], curves));
-        Assert.False(new RungEvidence(0.3, 7, UntilEvidence: false).Allows(1, [3], curves));
-        var settings = new Dictionary<string, string> { ["minEndTopShare"] = "0.6", ["cutUntilEvidence"] = "false" };
-        Assert.Null(Judge(EarlyStoppingCatalog.Create("asha", settings).Rule!, Curve(9, 4.5), curves));
-    }
-
-    [Fact]
-    public void A_rung_is_checked_against_the_longest_step_enough_trials_reached_else_the_highest_rung_they_did()
-    {
-        var evidence = new RungEvidence(0.3, MinPairs: 3);
-        // Two trials reached 52, two more 27, one more 9, one stopped at 1.
-        LearningCurve Ran(int trial, int steps) => Curve(trial, Enumerable.Repeat(1.0, steps).ToArray());
-        var curves = new[] { Ran(0, 52), Ran(1, 52), Ran(2, 30), Ran(3, 27), Ran(4, 9), Ran(5, 1) };
-        long[] rungs = [1, 3, 9, 27, 81];
-        // Fewer than three reached 52: the highest rung three reached, 27.
-        Assert.Equal(27, evidence.Against(1, rungs, curves));
-        Assert.Equal(52, evidence.Against(1, rungs, [.. curves, Ran(6, 52)]));
-        // Past rung 27 only three trials went on, and two reached the end: none to check it against yet.
-        Assert.Null(evidence.Against(27, rungs, curves));
-        Assert.Null(new RungEvidence(0.3, MinPairs: 7).Against(1, rungs, curves));
-    }
-
-    [Fact]
-    public void A_rule_with_evidence_decides_the_same_from_the_same_reports()
-    {
-        // Nothing but the curves decides: a new instance (a resumed study) given the same reports decides the same.
-        var random = new Random(7);
-        var others = Enumerable.Range(0, 30).Select(t => Curve(t, Enumerable.Range(0, 1 + random.Next(9)).Select(_ => random.NextDouble()).ToArray())).ToArray();
-        var settings = new Dictionary<string, string> { ["minEndCorrelation"] = "0.3" };
-        foreach (var running in Enumerable.Range(0, 20).Select(t => Curve(100 + t, random.NextDouble(), random.NextDouble(), random.NextDouble())))
-            Assert.Equal(Judge(EarlyStoppingCatalog.Create("asha", settings).Rule!, running, others), Judge(EarlyStoppingCatalog.Create("asha", settings).Rule!, running, others));
-    }
-
-    [Fact]
     public void Hyperband_brackets_start_their_rungs_a_factor_later_each_and_end_below_max_step()
     {
         // As Optuna's HyperbandPruner(1, 52, 3): four brackets, the last halving once, at 27.
@@ -229,12 +142,7 @@ public sealed class EarlyStoppingTests
         var (rule, errors) = EarlyStoppingCatalog.Create("asha", new Dictionary<string, string> { ["reductionFactor"] = "1", ["minTrials"] = "3" });
         Assert.Null(rule);
         Assert.Contains(errors, e => e.Path == "earlyStopping.settings.reductionFactor" && e.Message.Contains("from 2 to 100"));
-        Assert.Contains(errors, e => e.Path == "earlyStopping.settings.minTrials" && e.Message.Contains("allowed: cutUntilEvidence, minEndCorrelation, minEndTopShare, minEndTrials, minStep, reductionFactor"));
-        Assert.Contains("earlyStopping.settings.minEndCorrelation", EarlyStoppingCatalog.Create("asha", new Dictionary<string, string> { ["minEndCorrelation"] = "2" }).Errors.Single().Path);
-        EarlyStoppingRule Asha(Dictionary<string, string> settings) => EarlyStoppingCatalog.Create("asha", settings).Rule!;
-        Assert.Null(Judge(Asha(new() { ["minEndCorrelation"] = "0.3" }), Curve(9, 4.5), Ended(sameOrder: false)));
-        Assert.NotNull(Judge(Asha(new() { ["minEndCorrelation"] = "0.3", ["minEndTrials"] = "7" }), Curve(9, 4.5), Ended(sameOrder: false)));
-        Assert.NotNull(Judge(Asha(new() { ["minEndCorrelation"] = "-1" }), Curve(9, 4.5), Ended(sameOrder: false)));
+        Assert.Contains(errors, e => e.Path == "earlyStopping.settings.minTrials" && e.Message.Contains("allowed: minStep, reductionFactor"));
         Assert.IsType<MedianStopping>(EarlyStoppingCatalog.Create("median", new Dictionary<string, string> { ["minTrials"] = "2" }).Rule);
         Assert.Equal("earlyStopping.settings.maxStep: required: the step trials end at (their last epoch, say)",
             EarlyStoppingCatalog.Create("hyperband", new Dictionary<string, string>()).Errors.Select(e => $"{e.Path}: {e.Message}").Single());

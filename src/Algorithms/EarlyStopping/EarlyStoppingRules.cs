@@ -1,5 +1,4 @@
 using System.Globalization;
-using Tuning.Algorithms.Numerics;
 using Tuning.Algorithms.Suggesters;
 
 namespace Tuning.Algorithms.EarlyStopping;
@@ -110,71 +109,15 @@ public sealed class MedianStopping(int minTrials, long startStep) : EarlyStoppin
 }
 
 /// <summary>
-/// Whether a rung of successive halving may stop trials, judged from the study's own trials against where they end:
-/// over the trials that reached both the rung and the step it is checked against (the highest step at least
-/// <paramref name="MinPairs"/> of them reached, among the longest any trial reached and the rungs above; see
-/// <see cref="Against"/>), Spearman's rank correlation of their values at the two. A rung whose correlation is below
-/// <paramref name="MinCorrelation"/> stops no one: a trial reaching it goes on, and the next rung does the cutting.
-/// Until that many trials reached a higher step the rung judges as plain asha (optimistic). On learning curves whose
-/// first epochs rank configurations no better than chance, or backwards (LCBench's epoch 1 on many tasks), a cut there
-/// throws good configurations away; checking a rung against the next one instead did not tell such tasks apart
-/// (experiments/results/2026-12-05-lcbench-5.md). A function of the curves alone, so the same reports give the same
-/// decisions, on a resumed study too.
-/// </summary>
-/// <param name="TopShare">Instead of the rank correlation, the share of the trials that end in the best third (of those
-/// that reached both) that the rung ranks in its best third: whether the rung keeps the trials that end best. At least
-/// one trial; chance is about a third.</param>
-/// <param name="UntilEvidence">Whether a rung judges before the evidence exists (optimistic, true) or not (false: a
-/// rung cuts only once enough trials show its ranking holds).</param>
-public sealed record RungEvidence(double MinCorrelation, int MinPairs, bool TopShare = false, bool UntilEvidence = true)
-{
-    /// <summary>
-    /// The step a rung's ranking is checked against: of the longest step any curve past the rung reached and the rungs
-    /// above it (<paramref name="higher"/>), the highest that at least <see cref="MinPairs"/> curves reached; null where none.
-    /// </summary>
-    public long? Against(long rung, IEnumerable<long> higher, IReadOnlyList<LearningCurve> curves)
-    {
-        var past = curves.Where(c => c.LastStep > rung).ToArray();
-        if (past.Length < MinPairs) return null;
-        var candidates = higher.Where(s => s > rung).Append(past.Max(c => c.LastStep)).Distinct().OrderDescending();
-        foreach (var step in candidates)
-            if (past.Count(c => c.LastStep >= step) >= MinPairs) return step;
-        return null;
-    }
-
-    /// <summary>The rank correlation between the values at <paramref name="rung"/> and where <see cref="Against"/> says, over
-    /// the curves that reached both; null where fewer than <see cref="MinPairs"/> did.</summary>
-    public double? Correlation(long rung, IEnumerable<long> higher, IReadOnlyList<LearningCurve> curves)
-    {
-        if (Against(rung, higher, curves) is not { } end) return null;
-        var pairs = curves.Where(c => c.LastStep >= end).Select(c => (At: c.ReachedAt(rung), End: c.ReachedAt(end)))
-            .Where(p => p.At is not null && p.End is not null).ToArray();
-        if (pairs.Length < MinPairs) return null;
-        if (TopShare)
-        {
-            var best = Math.Max(1, pairs.Length / 3);
-            var atTop = Enumerable.Range(0, pairs.Length).OrderBy(i => pairs[i].At).Take(best).ToHashSet();
-            return Enumerable.Range(0, pairs.Length).OrderBy(i => pairs[i].End).Take(best).Count(atTop.Contains) / (double)best;
-        }
-        return RankCorrelation.Spearman(pairs.Select(p => p.At!.Value).ToArray(), pairs.Select(p => p.End!.Value).ToArray());
-    }
-
-    /// <summary>Whether the rung may judge: not once enough trials show a correlation below the minimum, nor before, unless <see cref="UntilEvidence"/>.</summary>
-    public bool Allows(long rung, IEnumerable<long> higher, IReadOnlyList<LearningCurve> curves) =>
-        Correlation(rung, higher, curves) is { } correlation ? correlation >= MinCorrelation : UntilEvidence;
-}
-
-/// <summary>
 /// Asynchronous successive halving (ASHA, as Ray Tune's and Optuna's SuccessiveHalvingPruner): rungs at steps
 /// <c>minStep * reductionFactor^k</c> below <paramref name="maxStep"/>. A trial reaching a rung goes on only if its loss
 /// there is among the best 1/<c>reductionFactor</c> of every trial that has reached that rung so far, itself included
 /// (at least the best one goes on, so the first trial to reach a rung always does). Judged once per rung, when the
-/// trial reaches it, and never again: a promotion is not taken back. With <paramref name="evidence"/>, a rung stops
-/// no one where the study's trials show its ranking does not predict where they end (<see cref="RungEvidence"/>).
+/// trial reaches it, and never again: a promotion is not taken back.
 /// </summary>
 /// <param name="maxStep">Where trials end: no rung at or past it, since stopping a trial there saves nothing.</param>
 /// <param name="name">The rule as reasons name it.</param>
-public sealed class SuccessiveHalving(long minStep, int reductionFactor, long maxStep = long.MaxValue, string name = "asha", RungEvidence? evidence = null) : EarlyStoppingRule
+public sealed class SuccessiveHalving(long minStep, int reductionFactor, long maxStep = long.MaxValue, string name = "asha") : EarlyStoppingRule
 {
     public IEnumerable<long> Rungs()
     {
@@ -190,7 +133,6 @@ public sealed class SuccessiveHalving(long minStep, int reductionFactor, long ma
             // Judged already when the curve last reached this far.
             if (rung <= question.JudgedUpTo) continue;
             if (running.ReachedAt(rung) is not { } mine) continue;
-            if (evidence is not null && !evidence.Allows(rung, Rungs(), question.Others.Where(o => o.Trial != running.Trial).ToArray())) continue;
             var values = question.Others.Where(o => o.Trial != running.Trial && o.LastStep >= rung)
                 .Select(o => o.ReachedAt(rung)).OfType<double>().Append(mine).Order().ToArray();
             var promoted = Math.Max(1, values.Length / reductionFactor);
@@ -274,7 +216,7 @@ public static class EarlyStoppingCatalog
         EarlyStoppingRule? rule = name switch
         {
             "median" => new MedianStopping(reader.Int("minTrials", 5, 1), reader.Int("startStep", 0, 0)),
-            "asha" => new SuccessiveHalving(reader.Int("minStep", 1, 1), reader.Int("reductionFactor", 3, 2, 100), evidence: Evidence(reader)),
+            "asha" => new SuccessiveHalving(reader.Int("minStep", 1, 1), reader.Int("reductionFactor", 3, 2, 100)),
             "hyperband" => CreateHyperband(reader),
             _ => null,
         };
@@ -295,18 +237,4 @@ public static class EarlyStoppingCatalog
         }
         return new Hyperband(minStep, maxStep.Value, reductionFactor);
     }
-
-    /// <summary>The rank correlation with where trials end that a rung must show before it stops trials; -1 judges every rung, as plain ASHA.</summary>
-    private static RungEvidence? Evidence(SettingsReader reader)
-    {
-        var min = reader.Double("minEndCorrelation", DefaultMinEndCorrelation, -1, 1);
-        var share = reader.OptionalDouble("minEndTopShare", 0, 1);
-        var pairs = reader.Int("minEndTrials", DefaultMinEndTrials, 2);
-        var untilEvidence = reader.Bool("cutUntilEvidence", true);
-        if (share is { } s) return new RungEvidence(s, pairs, TopShare: true, untilEvidence);
-        return min <= -1 ? null : new RungEvidence(min, pairs, UntilEvidence: untilEvidence);
-    }
-
-    public const double DefaultMinEndCorrelation = -1;
-    public const int DefaultMinEndTrials = 5;
 }
