@@ -60,6 +60,16 @@ for name, seeds, d in columns:
         print(f"{name}, seeds {seeds}: nearer than main on {sum(d[t] < m[t] for t in TASKS)}, farther on {sum(d[t] > m[t] for t in TASKS)}; "
               f"meets the bar where main misses on {sum(d[t] <= BAR[t] < m[t] for t in TASKS)}, misses where main meets on {sum(m[t] <= BAR[t] < d[t] for t in TASKS)}")
 
+# Ten seeds pooled, for the set-ups run on both sets.
+later = setups('2026-12-05-lcbench-7-seeds-105-109.json')
+pooled = {'main': {t: runs + cells('2026-12-05-lcbench-6-asha-1-seeds-105-109.json', 'bayesian+asha')[t]
+                   for t, runs in cells('2026-12-05-lcbench-6-asha-1.json', 'bayesian+asha').items()}}
+for setup, runs in setups('2026-12-05-lcbench-7-seeds-100-104.json').items():
+    if setup in later:
+        pooled[short(setup)] = {t: runs[t] + later[setup][t] for t in runs}
+for name, runs in pooled.items():
+    print(f"{name}, ten seeds pooled: {summary(medians(runs))}")
+
 
 def spearman(a, b):
     def ranks(v):
