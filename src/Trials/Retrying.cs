@@ -40,7 +40,8 @@ public static class Retrying
 
     /// <summary>
     /// Makes <paramref name="call"/> through <paramref name="pipeline"/> with a context that carries <paramref name="property"/>'s
-    /// value, for the pipeline's predicate and callback to read; <paramref name="cancellation"/> ends the waits between tries.
+    /// value, for the pipeline's predicate and callback to read. <paramref name="cancellation"/> ends the waits between
+    /// tries, and a call cancelled before it starts is not tried at all.
     /// </summary>
     public static async Task<T> ExecuteAsync<T, TProperty>(this ResiliencePipeline pipeline, Func<Task<T>> call, ResiliencePropertyKey<TProperty> property, TProperty value,
         CancellationToken cancellation = default)

@@ -186,7 +186,7 @@ public sealed class ContainerExecutorTests() : InTemporaryFolder("tuning-contain
 
     [Fact]
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
-    public async Task The_engine_is_asked_for_leftovers_only_once_the_ledger_says_a_container_started()
+    public async Task The_engine_is_asked_for_leftovers_once_for_a_folder_and_again_only_after_a_container_started_there()
     {
         // An engine that notes each verb it is given and answers a run as the step would.
         var calls = Path.Combine(Root, "engine-calls");
@@ -194,16 +194,24 @@ public sealed class ContainerExecutorTests() : InTemporaryFolder("tuning-contain
         File.WriteAllText(engine, $"#!/bin/sh\necho \"$1\" >> '{calls}'\n[ \"$1\" = run ] && echo objective=1\nexit 0\n");
         File.SetUnixFileMode(engine, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         var runs = Path.Combine(Root, "runs");
-        var executor = new ContainerExecutor(engine, [], GpuSlots.None, CpuSlots.Machine(), Path.Combine(runs, ContainerExecutor.LedgerName));
+        var ledger = Path.Combine(runs, ContainerExecutor.LedgerName);
+        var executor = new ContainerExecutor(engine, [], GpuSlots.None, CpuSlots.Machine(), ledger);
+        string[] Calls() => File.Exists(calls) ? File.ReadAllLines(calls) : [];
 
+        // A folder without a ledger may be an older tuner's, with containers it never noted: asked once. One trial's
+        // folder answers for itself alone; the whole folder's answer is kept.
+        await executor.ReclaimAsync(Path.Combine(runs, "3"));
+        Assert.False(File.Exists(ledger));
         await executor.ReclaimAsync(runs);
-        Assert.False(File.Exists(calls), "the engine was asked though no container ever started");
+        await executor.ReclaimAsync(runs);
+        Assert.Equal(["ps", "ps"], Calls());
+
         var ran = await Run(Spec($$"""
                 - {name: s, {{Image}}, command: [sh, -c, "echo objective=1"]}
             """), 0, executor: executor);
         Assert.True(ran.Outcome == TrialOutcome.Succeeded, ran.Error);
         await executor.ReclaimAsync(runs);
-        Assert.Equal(["run", "ps"], File.ReadAllLines(calls));
+        Assert.Equal(["ps", "ps", "run", "ps"], Calls());
     }
 
     [Fact]

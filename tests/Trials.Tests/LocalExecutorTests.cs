@@ -29,12 +29,12 @@ public sealed class LocalExecutorTests() : InTemporaryFolder("tuning-executor-")
     /// <summary>The local executor's program lookup, reached from a test.</summary>
     private sealed class Lookup : LocalExecutor
     {
-        public static (string Path, string? Error) Find(string program, string searchPath) => FindProgram(program, searchPath);
+        public static (string Path, string? Error) Find(string program, string? searchPath) => FindProgram(program, searchPath);
     }
 
     [Fact]
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
-    public void A_program_found_on_PATH_is_taken_from_there_while_it_exists_and_looked_for_again_once_gone()
+    public void A_program_found_on_the_tuner_s_PATH_is_taken_from_there_while_it_exists_and_a_study_s_PATH_is_searched_each_time()
     {
         var (first, second) = (Path.Combine(Root, "first"), Path.Combine(Root, "second"));
         Directory.CreateDirectory(first);
@@ -46,17 +46,29 @@ public sealed class LocalExecutorTests() : InTemporaryFolder("tuning-executor-")
             File.SetUnixFileMode(tool, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
             return tool;
         }
-        var searchPath = $"{first}:{second}";
-        Assert.Equal("no such program on PATH", Lookup.Find("tool", searchPath).Error);
-        // What was not found is not remembered: installed later, it is found.
-        var inSecond = Tool(second);
-        Assert.Equal((inSecond, (string?)null), Lookup.Find("tool", searchPath));
-        // As a shell's hash table: one put earlier on PATH later is not seen while the one found is there...
-        var inFirst = Tool(first);
-        Assert.Equal(inSecond, Lookup.Find("tool", searchPath).Path);
-        // ...and is once it is gone.
-        File.Delete(inSecond);
-        Assert.Equal(inFirst, Lookup.Find("tool", searchPath).Path);
+        // The tuner's own PATH, with the usual folders kept for whatever else runs meanwhile.
+        var original = Environment.GetEnvironmentVariable("PATH");
+        var tunerPath = $"{first}:{second}:{original}";
+        Environment.SetEnvironmentVariable("PATH", tunerPath);
+        try
+        {
+            Assert.Equal("no such program on PATH", Lookup.Find("tool", tunerPath).Error);
+            // What was not found is not remembered: installed later, it is found.
+            var inSecond = Tool(second);
+            Assert.Equal((inSecond, (string?)null), Lookup.Find("tool", tunerPath));
+            // As a shell's hash table: one put earlier on PATH later is not seen while the one found is there, where a
+            // PATH the study set is searched afresh...
+            var inFirst = Tool(first);
+            Assert.Equal(inSecond, Lookup.Find("tool", tunerPath).Path);
+            Assert.Equal(inFirst, Lookup.Find("tool", $"{first}:{second}").Path);
+            // ...and it is seen once the one found is gone.
+            File.Delete(inSecond);
+            Assert.Equal(inFirst, Lookup.Find("tool", tunerPath).Path);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("PATH", original);
+        }
     }
 
     [Fact]

@@ -18,16 +18,20 @@ namespace Tuning.Trials.Execution;
 /// (this one: <c>--runtime runc --ulimit nofile=1024:1024 --ulimit nproc=1024:1024</c>).
 /// </remarks>
 /// <param name="ledger">
-/// A file created before this executor's first container starts. Where it is given and absent, no container ever ran
-/// under the folders reclaimed, and the engine is not asked for leftovers: every silo's start and stop reclaims, and
-/// the engine's client takes tens of milliseconds, seconds where another client holds the engine's lock, on a machine
-/// whose studies run local steps only.
+/// A file that says whether containers ever started under the folders reclaimed: written (<see cref="Started"/>) before
+/// this executor's first container starts, and left empty by the first reclaim that found it absent, once the engine
+/// was asked (a folder an older tuner used may hold containers it never noted). Where it is given and empty, the engine
+/// is not asked for leftovers: every silo's start and stop reclaims, and the engine's client takes tens of milliseconds,
+/// seconds where another client holds the engine's lock, on a machine whose studies run local steps only.
 /// </param>
 public sealed class ContainerExecutor(string engine, IReadOnlyList<string> extraArguments, GpuSlots gpus, CpuSlots cpus, string? ledger = null)
     : LocalExecutor(gpus, cpus)
 {
     /// <summary>The ledger's name in the folder of trial folders it speaks for.</summary>
-    public const string LedgerName = ".containers-started";
+    public const string LedgerName = ".containers";
+
+    /// <summary>What the ledger holds once a container started.</summary>
+    private const string Started = "started";
 
     private volatile bool _inLedger;
 
@@ -147,23 +151,41 @@ public sealed class ContainerExecutor(string engine, IReadOnlyList<string> extra
     {
         if (ledger is null || _inLedger) return;
         Directory.CreateDirectory(Path.GetDirectoryName(ledger)!);
-        using (File.Open(ledger, FileMode.OpenOrCreate, FileAccess.Write)) { }
+        File.WriteAllText(ledger, Started);
         _inLedger = true;
     }
 
-    /// <summary>Ends the processes of earlier runs as a local executor does, then removes their containers (where any ever started).</summary>
+    /// <summary>Ends the processes of earlier runs as a local executor does, then removes their containers (where any may have started).</summary>
     public override async Task ReclaimAsync(string folder)
     {
         await base.ReclaimAsync(folder).ConfigureAwait(false);
-        if (ledger is not null && !File.Exists(ledger)) return;
+        if (ledger is not null && File.Exists(ledger) && File.ReadAllText(ledger) != Started) return;
+        var listed = await RemoveLeftoversAsync(folder).ConfigureAwait(false);
+        // Only an answer for the ledger's whole folder (not one trial's) says that nothing is left anywhere under it.
+        if (!listed || ledger is null || File.Exists(ledger) || Path.GetDirectoryName(ledger) != Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder))) return;
+        Directory.CreateDirectory(Path.GetDirectoryName(ledger)!);
+        try
+        {
+            // Empty: asked, and none started since; never over a container's note written meanwhile.
+            using (new FileStream(ledger, FileMode.CreateNew, FileAccess.Write)) { }
+        }
+        catch (IOException) when (File.Exists(ledger))
+        {
+        }
+    }
+
+    /// <summary>Removes the containers labelled with a folder under <paramref name="folder"/>; false where the engine could not list them.</summary>
+    private async Task<bool> RemoveLeftoversAsync(string folder)
+    {
         var full = Path.GetFullPath(folder).TrimEnd('/') + "/";
         var (code, listed) = await EngineAsync(["ps", "-a", "--filter", $"label={FolderLabel}", "--format", $"{{{{.ID}}}} {{{{index .Labels \"{FolderLabel}\"}}}}"]).ConfigureAwait(false);
-        if (code != 0) return;
+        if (code != 0) return false;
         var leftovers = listed.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(line => line.Split(' ', 2))
             .Where(parts => parts.Length == 2 && (parts[1] + "/").StartsWith(full, StringComparison.Ordinal))
             .Select(parts => parts[0]).ToArray();
         if (leftovers.Length > 0) await RemoveAsync(leftovers).ConfigureAwait(false);
+        return true;
     }
 
     /// <summary>

@@ -307,20 +307,22 @@ public class LocalExecutor(GpuSlots gpus, CpuSlots cpus) : IStepExecutor
     {
         if (program.Contains('/'))
             return File.Exists(program) ? (program, IsExecutable(program) ? null : "it is not executable (chmod +x)") : (program, "no such file");
-        // Found before and still there: a shell's hash table, since every trial's step looks up the same program, and
-        // a search tried every folder on PATH before it (8 failed lstat calls for sh on this machine, per step).
-        if (FoundOnPath.TryGetValue((program, searchPath), out var found) && File.Exists(found)) return (found, null);
+        // Found before on the tuner's own PATH and still there: a shell's hash table, since every trial's step looks up
+        // the same program, and a search tried every folder on PATH before it (8 failed lstat calls for sh on this
+        // machine, per step). A PATH a study sets may differ per trial, and is searched every time.
+        var remembered = searchPath == Environment.GetEnvironmentVariable("PATH");
+        if (remembered && FoundOnPath.TryGetValue((program, searchPath), out var found) && File.Exists(found) && IsExecutable(found)) return (found, null);
         foreach (var folder in (searchPath ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
         {
             var candidate = Path.Combine(folder, program);
             if (!File.Exists(candidate) || !IsExecutable(candidate)) continue;
-            FoundOnPath[(program, searchPath)] = candidate;
+            if (remembered) FoundOnPath[(program, searchPath)] = candidate;
             return (candidate, null);
         }
         return (program, "no such program on PATH");
     }
 
-    /// <summary>Where a program was found on a search path; what was not found is looked for again every time.</summary>
+    /// <summary>Where a program was found on the tuner's PATH; what was not found is looked for again every time.</summary>
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string Program, string? SearchPath), string> FoundOnPath = new();
 
     private static bool IsExecutable(string path) =>

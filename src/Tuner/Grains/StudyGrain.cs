@@ -40,7 +40,7 @@ public sealed class StudyGrain(
     /// <summary>
     /// The warm start's observations as the study read them when it was created, written once: a resumed study sees
     /// the same observations even if the earlier study.json changed or is gone since. Kept apart from the header, which
-    /// is rewritten as trials are handed out.
+    /// is rewritten now and then as trials are handed out.
     /// </summary>
     [GenerateSerializer]
     public sealed record WarmStartState
@@ -90,9 +90,9 @@ public sealed class StudyGrain(
         Load(state.State.Source, state.State.Seed);
         LoadWarmStart();
         // Each trial is read from its own record; batches keep a large study's activation from flooding the silo. An
-        // ended study's header counts its trials (End writes it), an unended one's need not (Advance does not rewrite
-        // it): the trials handed out since, up to parallelTrials at once, lie past its count, so reading goes on until
-        // that many numbers in a row have no record.
+        // ended study's header counts its trials (End writes it), an unended one's lags (KeepHeaderNear): the trials
+        // handed out since, up to parallelTrials at once, lie past its count, so reading goes on until that many
+        // numbers in a row after the last stored trial have no record.
         var ended = state.State.Status.IsTerminal();
         var records = new List<TrialRecord?>();
         var lastStored = -1;
@@ -100,8 +100,7 @@ public sealed class StudyGrain(
             : Math.Min(Math.Max(state.State.TrialCount, lastStored + 1 + Spec.Budget.ParallelTrials), Spec.Budget.MaxTrials);
         while (records.Count < Reach())
         {
-            var batch = Enumerable.Range(records.Count, Math.Min(256, (ended ? state.State.TrialCount : Spec.Budget.MaxTrials) - records.Count))
-                .Select(n => Trial(n).GetRecord());
+            var batch = Enumerable.Range(records.Count, Math.Min(256, Reach() - records.Count)).Select(n => Trial(n).GetRecord());
             foreach (var stored in await Task.WhenAll(batch))
             {
                 if (stored is not null) lastStored = records.Count;
@@ -367,17 +366,34 @@ public sealed class StudyGrain(
             }
             created.Add((_trials.HandOut(), parameters));
         }
-        // No header write: a number is handed out for good once its trial stores its start, which this turn awaits, and
-        // an activation reads past the header's count (OnActivateAsync). Writing the header for every trial cost a
-        // store write per trial, a third of them.
         if (created.Count > 0)
+        {
+            await KeepHeaderNear();
             await Task.WhenAll(created.Select(c => StartTrial(c.Number, c.Parameters)));
+        }
         else if (Decide() is { } exhaustedEnd)
         {
             await End(exhaustedEnd);
             return;
         }
         ScheduleBudgetCheck();
+    }
+
+    /// <summary>How many trials the header's count may lag behind those handed out.</summary>
+    private const int HeaderLag = 64;
+
+    /// <summary>
+    /// Writes the header's count of trials handed out once it lags by <see cref="HeaderLag"/>. A number is handed out
+    /// for good once its trial stores its start (the turn that hands it out awaits that), and an activation reads past
+    /// the count (OnActivateAsync), so the header need not be written for every trial, which cost a store write per
+    /// trial, a third of them. Written now and then, it bounds how far an activation reads, and a second activation
+    /// of this study (on a silo wrongly thought lost) fails its version check here rather than only at the end.
+    /// </summary>
+    private async Task KeepHeaderNear()
+    {
+        if (_trials.Count - state.State.TrialCount < HeaderLag) return;
+        state.State = state.State with { TrialCount = _trials.Count };
+        await state.WriteStateAsync();
     }
 
     private StudyEnd? Decide() =>
@@ -412,8 +428,8 @@ public sealed class StudyGrain(
         {
             if (ToDictionary(await Next(_trials.Count)) is { } parameters)
             {
-                // Handed out for good once the trial stores it, as in Advance.
                 var number = _trials.HandOut();
+                await KeepHeaderNear();
                 return HandedOut(await Trial(number).Ask(Assignment(number, parameters)));
             }
             _exhausted = true;
@@ -569,7 +585,8 @@ public sealed class StudyGrain(
         var pending = _trials.Pending.Concat(alsoPending ?? []).ToArray();
         // The warm start's observations first, in file order, then this study's in trial-number order: the same list on
         // every run of the study, resumed or not. Without a warm start the study's own list is lent, not copied (a copy
-        // per trial made each trial's cost grow with the study): it does not change while this turn awaits.
+        // per trial made each trial's cost grow with the study): only a trial's end adds to it, and ends wait for this
+        // turn; progress reports, which interleave, change learning curves, never the observations.
         IReadOnlyList<Observation> observations = _warm.Length == 0 ? _trials.Observations : [.. _warm, .. _trials.Observations];
         var context = new SuggestionContext(number, observations, pending, _warm.Length,
             ParetoRanking.GivenReferences(Spec));

@@ -252,15 +252,19 @@ public sealed class TrialGrain(
             await Retry(async () => { await grains.GetGrain<IStudyGrain>(studyId).TrialFinished(finished); return true; }, run.TrialId, "report");
     }
 
-    /// <summary>What a call of <see cref="Retry"/> logs its failures with: the trial's logger, the trial and what it does.</summary>
-    private static readonly Polly.ResiliencePropertyKey<(ILogger Logger, string Trial, string What)> Reporting = new("tuning.trial-outcome");
+    /// <summary>
+    /// What a call of <see cref="Retry"/> logs its failures with (the trial's logger, the trial and what it does), and
+    /// its silo's stopping: not the call's cancellation, which would skip even the first try of a silo that has just
+    /// begun to stop, where an outcome stored at once is not run again on resume.
+    /// </summary>
+    private static readonly Polly.ResiliencePropertyKey<(ILogger Logger, string Trial, string What, CancellationToken Stopping)> Reporting = new("tuning.trial-outcome");
 
-    /// <summary>Tries again, each time logged, until the silo stops (the call's cancellation, which also ends a wait).</summary>
-    private static readonly Polly.ResiliencePipeline UntilStopping = Retrying.Backoff((_, call) => !call.CancellationToken.IsCancellationRequested,
+    /// <summary>Tries again, each time logged, until the silo stops.</summary>
+    private static readonly Polly.ResiliencePipeline UntilStopping = Retrying.Backoff((_, call) => !call.Properties.GetValue(Reporting, default).Stopping.IsCancellationRequested,
         TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(30),
         retrying: (e, attempt, _, call) =>
         {
-            var (logger, trial, what) = call.Properties.GetValue(Reporting, default);
+            var (logger, trial, what, _) = call.Properties.GetValue(Reporting, default);
             logger?.LogWarning(e, "trial {Trial}: could not {What} its outcome (attempt {Attempt}); trying again", trial, what, attempt);
         });
 
@@ -269,7 +273,7 @@ public sealed class TrialGrain(
     {
         try
         {
-            return await UntilStopping.ExecuteAsync(call, Reporting, (logger, trialId, what), lifetime.ApplicationStopping);
+            return await UntilStopping.ExecuteAsync(call, Reporting, (logger, trialId, what, lifetime.ApplicationStopping));
         }
         catch (Exception e)
         {
