@@ -200,11 +200,18 @@ public sealed class ContainerExecutorTests() : InTemporaryFolder("tuning-contain
 
         // A folder without a ledger may be an older tuner's, with containers it never noted: asked once. One trial's
         // folder answers for itself alone; the whole folder's answer is kept.
+        Directory.CreateDirectory(Path.Combine(runs, "3"));
         await executor.ReclaimAsync(Path.Combine(runs, "3"));
         Assert.False(File.Exists(ledger));
         await executor.ReclaimAsync(runs);
         await executor.ReclaimAsync(runs);
         Assert.Equal(["ps", "ps"], Calls());
+        // A new folder holds nothing to ask about.
+        var fresh = Path.Combine(Root, "fresh-runs");
+        Directory.CreateDirectory(fresh);
+        await new ContainerExecutor(engine, [], GpuSlots.None, CpuSlots.Machine(), Path.Combine(fresh, ContainerExecutor.LedgerName)).ReclaimAsync(fresh);
+        Assert.Equal(["ps", "ps"], Calls());
+        Assert.True(File.Exists(Path.Combine(fresh, ContainerExecutor.LedgerName)));
 
         var ran = await Run(Spec($$"""
                 - {name: s, {{Image}}, command: [sh, -c, "echo objective=1"]}

@@ -19,10 +19,11 @@ namespace Tuning.Trials.Execution;
 /// </remarks>
 /// <param name="ledger">
 /// A file that says whether containers ever started under the folders reclaimed: written (<see cref="Started"/>) before
-/// this executor's first container starts, and left empty by the first reclaim that found it absent, once the engine
-/// was asked (a folder an older tuner used may hold containers it never noted). Where it is given and empty, the engine
-/// is not asked for leftovers: every silo's start and stop reclaims, and the engine's client takes tens of milliseconds,
-/// seconds where another client holds the engine's lock, on a machine whose studies run local steps only.
+/// this executor's first container starts, and left empty by the first reclaim of its folder that found it absent,
+/// once the engine was asked (a folder an older tuner used may hold containers it never noted) or at once where the
+/// folder is new. Where it is given and empty, the engine is not asked for leftovers: every silo's start and stop
+/// reclaims, and the engine's client takes tens of milliseconds, seconds where another client holds the engine's lock,
+/// on a machine whose studies run local steps only.
 /// </param>
 public sealed class ContainerExecutor(string engine, IReadOnlyList<string> extraArguments, GpuSlots gpus, CpuSlots cpus, string? ledger = null)
     : LocalExecutor(gpus, cpus)
@@ -159,14 +160,28 @@ public sealed class ContainerExecutor(string engine, IReadOnlyList<string> extra
     public override async Task ReclaimAsync(string folder)
     {
         await base.ReclaimAsync(folder).ConfigureAwait(false);
-        if (ledger is not null && File.Exists(ledger) && File.ReadAllText(ledger) != Started) return;
-        var listed = await RemoveLeftoversAsync(folder).ConfigureAwait(false);
-        // Only an answer for the ledger's whole folder (not one trial's) says that nothing is left anywhere under it.
-        if (!listed || ledger is null || File.Exists(ledger) || Path.GetDirectoryName(ledger) != Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder))) return;
+        // Only the ledger's whole folder (not one trial's) answers for everything under it.
+        var whole = ledger is not null && Path.GetDirectoryName(ledger) == Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder));
+        if (ledger is not null && File.Exists(ledger))
+        {
+            if (File.ReadAllText(ledger) != Started) return;
+        }
+        else if (whole && (!Directory.Exists(folder) || !Directory.EnumerateFileSystemEntries(folder).Any()))
+        {
+            // A new data folder: no tuner ever ran a trial here, so none left a container.
+            NoteNoneLeft();
+            return;
+        }
+        if (await RemoveLeftoversAsync(folder).ConfigureAwait(false) && whole) NoteNoneLeft();
+    }
+
+    /// <summary>Leaves the ledger empty where it is absent: asked, and none started since; never over a container's note written meanwhile.</summary>
+    private void NoteNoneLeft()
+    {
+        if (ledger is null || File.Exists(ledger)) return;
         Directory.CreateDirectory(Path.GetDirectoryName(ledger)!);
         try
         {
-            // Empty: asked, and none started since; never over a container's note written meanwhile.
             using (new FileStream(ledger, FileMode.CreateNew, FileAccess.Write)) { }
         }
         catch (IOException) when (File.Exists(ledger))
