@@ -404,7 +404,7 @@ public sealed class TrialGrain(
             {
                 // Where reports only feed displays, a report waits a period after the line that called for it, taking
                 // the lines heard meanwhile: a trial that ends within it is reported by its end alone, which spares a
-                // short trial a store write and two calls (a tenth of tuner run's CPU at 2,000 one-line trials).
+                // short trial a store write and two grain calls.
                 if (!_reportAtOnce) await Task.WhenAny(Task.Delay(Every), _ended.Task);
                 if (_ended.Task.IsCompleted || !_heard.Reader.TryRead(out _)) return;
                 var outcome = await ReportAsync();
