@@ -294,6 +294,8 @@ public class GaussianProcessTests
         var importance = ParameterImportance.Estimate(space, observations)!;
         Assert.Equal(1.0, importance.Sum(), 9);
         Assert.True(importance[0] > 2 * importance[1] && importance[0] > 2 * importance[2], string.Join(", ", importance));
+        // A parameter that does nothing gets no share (under the search's lengthscale cap, the category got 0.11 here).
+        Assert.True(importance[2] < 0.02, string.Join(", ", importance));
         Assert.Null(ParameterImportance.Estimate(space, observations[..2]));
     }
 }

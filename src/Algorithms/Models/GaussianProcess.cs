@@ -65,6 +65,27 @@ public sealed class GaussianProcess
     /// <summary>The least noise variance the model assumes: duplicate points never make the kernel matrix singular.</summary>
     public const double NoiseFloor = 1e-6;
 
+    /// <summary>
+    /// The longest lengthscale a fit finds by default, on the unit cube the inputs map to: twice its width. The lengthscale
+    /// prior's median is 7 widths in 3-D and 18 in 20-D (Hvarfner et al.), and where the results move little along a
+    /// parameter the data never pull its lengthscale below that: the model is then close to linear along it, and a linear
+    /// model's minimum is on a bound. On Hartmann3, whose optimum is 0.11 inside a bound that is 0.008 worse, 8 of 10
+    /// held-out studies ended on that bound (regret 0.0079) with the old limit of 1,000 widths. Chosen among 1, 2 and 4 on
+    /// seeds 0-9 of the 34 regret rows (bayesian): 2 better than the old limit by over 10% on 17 rows and worse on 8, the
+    /// geometric mean of the median regrets 0.54 times the old limit's; 1 about as good on the mean (0.52) but worse on 10,
+    /// Rosenbrock4 2.6 times; 4 only 0.74 times, worse on 14. On the held-out seeds 100-109, 2 gives 0.54 times, better on
+    /// 21 rows of 32 and worse on 9 (experiments/results/2026-12-05-lengthscale-cap.md).
+    /// </summary>
+    public const double LengthscaleCap = 2;
+
+    /// <summary>
+    /// The limit before <see cref="LengthscaleCap"/>, for fits where a long lengthscale means what it says (a parameter's
+    /// share of relevance, <see cref="ParameterImportance"/>; whether a recommendation's model learnt anything,
+    /// <see cref="Recommendation"/>) or where the cap did worse or was not measured: the models of several objectives, of
+    /// constraints, and of a study that stops trials early (<see cref="Suggesters.BayesianSuggester.LengthscaleLimit"/>).
+    /// </summary>
+    public const double UncappedLengthscaleLimit = 1e3;
+
 
     private readonly double[][] _x;
     private readonly bool[] _categorical;
@@ -377,12 +398,13 @@ public sealed class GaussianProcess
     /// <param name="maxNoiseVariance">The most noise variance the fit may find, in the standardised outputs' units
     /// (at most 1: all of their variance).</param>
     /// <param name="additive">Fit the additive kernel (a warm start of the other form is not used).</param>
+    /// <param name="maxLengthscale">The longest lengthscale the fit may find, on the unit cube.</param>
     public static GpHyperparameters Fit(TrainingData data, GpHyperparameters? warmStart, Random random, int restarts, GpPriors priors,
-        double maxNoiseVariance = 1.0, bool additive = false)
+        double maxNoiseVariance = 1.0, bool additive = false, double maxLengthscale = LengthscaleCap)
     {
         var d = data.Dimensions;
         double[] lower = [.. Enumerable.Repeat(Math.Log(1e-3), d), Math.Log(1e-3), Math.Log(1e-10)];
-        double[] upper = [.. Enumerable.Repeat(Math.Log(1e3), d), Math.Log(1e3), Math.Log(maxNoiseVariance)];
+        double[] upper = [.. Enumerable.Repeat(Math.Log(maxLengthscale), d), Math.Log(1e3), Math.Log(maxNoiseVariance)];
         var starts = new List<double[]>();
         if (warmStart is not null && warmStart.LogLengthscales.Length == d && warmStart.Additive == additive) starts.Add(warmStart.ToVector());
         else warmStart = null;

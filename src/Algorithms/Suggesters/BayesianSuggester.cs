@@ -92,14 +92,30 @@ public sealed class BayesianSuggester : ISuggester
     /// <summary>What a modelled output (the objective, the scalarisation, or each of several objectives) keeps between suggestions.</summary>
     private sealed class OutputCache
     {
-        /// <summary>The last checkpoint fit and the observations it was fitted on, kept so the fits after it need not repeat it.</summary>
-        public (double[][] X, double[] Losses, GpHyperparameters Fit)? Checkpoint;
+        /// <summary>The last checkpoint fit, the observations and the lengthscale limit it was fitted under, kept so the fits after it need not repeat it.</summary>
+        public (double[][] X, double[] Losses, GpHyperparameters Fit, double MaxLengthscale)? Checkpoint;
 
         /// <summary>The last suggestion's model of the observations, extended by the next suggestion while its hyperparameters stand.</summary>
         public GaussianProcess? ObservedModel;
     }
 
     private readonly List<OutputCache> _outputs = [];
+
+    /// <summary>The lengthscale limit of this suggestion's fits (<see cref="LengthscaleLimit"/>).</summary>
+    private double _maxLengthscale = GaussianProcess.LengthscaleCap;
+
+    /// <summary>
+    /// The longest lengthscale the fits for a suggestion may find: <see cref="GaussianProcess.LengthscaleCap"/> for one
+    /// objective; <see cref="GaussianProcess.UncappedLengthscaleLimit"/> with several, or under constraints (known by the
+    /// trials' values of every objective; the cap was not measured there, and a test of three objectives and one of a
+    /// constraint failed with it), and once a trial was stopped early. On LCBench with asha the cap took the five tuning
+    /// tasks' median distances from 13.0 points in all to 18.0 (seeds 0-9; all five worse), where without early
+    /// stopping it changed little (23.8 to 23.4). Our reading, not measured: the model of a few full-length trials,
+    /// asked for the hundreds of trials the first rung mostly stops, does better following a trend to the space's
+    /// corners, where LCBench's best configurations lie.
+    /// </summary>
+    public static double LengthscaleLimit(SuggestionContext context) =>
+        context.Completed.Any(o => o.Losses is not null || o.StoppedAt is not null) ? GaussianProcess.UncappedLengthscaleLimit : GaussianProcess.LengthscaleCap;
 
     /// <summary>Output <paramref name="index"/>'s caches, made on first use.</summary>
     private OutputCache Output(int index)
@@ -125,6 +141,7 @@ public sealed class BayesianSuggester : ISuggester
         var observed = several
             ? Observation.WithEveryObjective(context.Completed).Where(o => o.Objectives!.All(double.IsFinite)).ToArray()
             : ObservationFidelity.Highest(context.Completed, _space.Dimensions).ToArray();
+        _maxLengthscale = LengthscaleLimit(context);
         var random = new Random(Seeds.ForTrial(_seed, context.TrialNumber));
         // A warm start's observations take the place of initial-design points: 30 of them and the model runs at trial 0.
         if (context.TrialNumber + context.WarmStarted < _settings.InitialTrials || observed.Length < 2)
@@ -295,7 +312,8 @@ public sealed class BayesianSuggester : ISuggester
         var checkpoint = CheckpointFit(x, losses, CheckpointCount(n), cache);
         if (n == CheckpointCount(n) || n >= FixedFitsFrom) return checkpoint;
         var random = new Random(Seeds.ForTrial(_seed ^ FitSalt, n));
-        return GaussianProcess.Fit(TrainingData.Subset(x, y, _inputs.Categorical, random), checkpoint, random, restarts: 1, _priors, MaxNoiseVariance);
+        return GaussianProcess.Fit(TrainingData.Subset(x, y, _inputs.Categorical, random), checkpoint, random, restarts: 1, _priors, MaxNoiseVariance,
+            maxLengthscale: _maxLengthscale);
     }
 
     /// <summary>
@@ -328,11 +346,13 @@ public sealed class BayesianSuggester : ISuggester
 
     private GpHyperparameters CheckpointFit(double[][] x, double[] losses, int count, OutputCache cache)
     {
-        if (cache.Checkpoint is { } kept && kept.Losses.Length == count &&
+        // A checkpoint fitted under another lengthscale limit (before the study's first early stop) is not this fit: a
+        // resumed study, which has no checkpoint in memory, would fit it afresh under the current limit.
+        if (cache.Checkpoint is { } kept && kept.MaxLengthscale == _maxLengthscale && kept.Losses.Length == count &&
             Enumerable.Range(0, count).All(i => kept.Losses[i] == losses[i] && kept.X[i].AsSpan().SequenceEqual(x[i])))
             return kept.Fit;
         var fit = FullFit(x[..count], GaussianProcess.Standardise(losses[..count]));
-        cache.Checkpoint = (x[..count], losses[..count], fit);
+        cache.Checkpoint = (x[..count], losses[..count], fit, _maxLengthscale);
         return fit;
     }
 
@@ -345,9 +365,9 @@ public sealed class BayesianSuggester : ISuggester
     {
         var random = new Random(Seeds.ForTrial(_seed ^ FitSalt, x.Length));
         var data = TrainingData.Subset(x, y, _inputs.Categorical, random);
-        var product = GaussianProcess.Fit(data, null, random, _settings.Restarts, _priors, MaxNoiseVariance);
+        var product = GaussianProcess.Fit(data, null, random, _settings.Restarts, _priors, MaxNoiseVariance, maxLengthscale: _maxLengthscale);
         if (_space.Dimensions < AdditiveFrom) return product;
-        var additive = GaussianProcess.Fit(data, null, random, _settings.Restarts, AdditivePriors, MaxNoiseVariance, additive: true);
+        var additive = GaussianProcess.Fit(data, null, random, _settings.Restarts, AdditivePriors, MaxNoiseVariance, additive: true, maxLengthscale: _maxLengthscale);
         return GaussianProcess.LogMarginalLikelihood(data, additive) > GaussianProcess.LogMarginalLikelihood(data, product) ? additive : product;
     }
 
