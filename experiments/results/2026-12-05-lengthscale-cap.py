@@ -36,7 +36,8 @@ def compare(label, columns):
 
 tuning = json.load(open(R + '2026-12-05-lengthscale-cap-tuning.json'))['runs']
 compare('Seeds 0-9 (the cap chosen here), bayesian, median regret:',
-        [('no cap', by_row(tuning['none']))] + [(f'cap {c}', by_row(tuning[c])) for c in ('1', '2', '4')])
+        [('no cap', by_row(tuning['none']))] + [(f'cap {c}', by_row(tuning[c])) for c in ('1', '2', '4', '1.15 sqrt(d)')])
+compare('Seeds 0-9, a cap growing with the dimension against cap 2:', [('cap 2', by_row(tuning['2'])), ('cap 1.15 sqrt(d)', by_row(tuning['1.15 sqrt(d)']))])
 uncapped_additive = by_row(tuning['2, additive kernel uncapped'])
 print('  cap 2 with the additive kernel exempt, `high` rows: ' + ', '.join(f"{name(k)} {uncapped_additive[k]:.3g} against {by_row(tuning['2'])[k]:.3g}" for k in uncapped_additive))
 recommended = json.load(open(R + '2026-12-05-lengthscale-cap-tuning.json'))['recommendation']
