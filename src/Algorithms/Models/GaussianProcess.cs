@@ -66,7 +66,8 @@ public sealed class GaussianProcess
     public const double NoiseFloor = 1e-6;
 
     /// <summary>
-    /// The longest lengthscale a fit finds by default, on the unit cube the inputs map to: twice its width. The lengthscale
+    /// The longest lengthscale bayesian's fits find with one objective and no trial stopped early, on the unit cube the
+    /// inputs map to: twice its width (<see cref="Suggesters.BayesianSuggester.LengthscaleLimit"/>). The lengthscale
     /// prior's median is 7 widths in 3-D and 18 in 20-D (Hvarfner et al.), and where the results move little along a
     /// parameter the data never pull its lengthscale below that: the model is then close to linear along it, and a linear
     /// model's minimum is on a bound. On Hartmann3, whose optimum is 0.11 inside a bound that is 0.008 worse, 8 of 10
@@ -79,10 +80,10 @@ public sealed class GaussianProcess
     public const double LengthscaleCap = 2;
 
     /// <summary>
-    /// The limit before <see cref="LengthscaleCap"/>, for fits where a long lengthscale means what it says (a parameter's
-    /// share of relevance, <see cref="ParameterImportance"/>; whether a recommendation's model learnt anything,
-    /// <see cref="Recommendation"/>) or where the cap did worse or was not measured: the models of several objectives, of
-    /// constraints, and of a study that stops trials early (<see cref="Suggesters.BayesianSuggester.LengthscaleLimit"/>).
+    /// The limit of every other fit, as before <see cref="LengthscaleCap"/>: where a long lengthscale means what it says
+    /// (a parameter's share of relevance, <see cref="ParameterImportance"/>; whether a recommendation's model learnt
+    /// anything, <see cref="Recommendation"/>) or where the cap did worse or was not measured: the models of several
+    /// objectives, of constraints, and of a study that stops trials early.
     /// </summary>
     public const double UncappedLengthscaleLimit = 1e3;
 
@@ -400,7 +401,7 @@ public sealed class GaussianProcess
     /// <param name="additive">Fit the additive kernel (a warm start of the other form is not used).</param>
     /// <param name="maxLengthscale">The longest lengthscale the fit may find, on the unit cube.</param>
     public static GpHyperparameters Fit(TrainingData data, GpHyperparameters? warmStart, Random random, int restarts, GpPriors priors,
-        double maxNoiseVariance = 1.0, bool additive = false, double maxLengthscale = LengthscaleCap)
+        double maxNoiseVariance = 1.0, bool additive = false, double maxLengthscale = UncappedLengthscaleLimit)
     {
         var d = data.Dimensions;
         double[] lower = [.. Enumerable.Repeat(Math.Log(1e-3), d), Math.Log(1e-3), Math.Log(1e-10)];

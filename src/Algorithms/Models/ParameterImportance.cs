@@ -22,8 +22,7 @@ public static class ParameterImportance
         var x = observed.Select(o => inputs.ToFeatures(space.ToUnit(o.Parameters))).ToArray();
         var y = GaussianProcess.Standardise(observed.Select(o => o.Loss!.Value).ToArray());
         var random = new Random(seed);
-        var fit = GaussianProcess.Fit(TrainingData.Subset(x, y, inputs.Categorical, random), null, random, restarts: 3, GpPriors.ForDimensions(space.Dimensions),
-            maxLengthscale: GaussianProcess.UncappedLengthscaleLimit);
+        var fit = GaussianProcess.Fit(TrainingData.Subset(x, y, inputs.Categorical, random), null, random, restarts: 3, GpPriors.ForDimensions(space.Dimensions));
         var relevance = fit.LogLengthscales.Select(l => Math.Exp(-l)).ToArray();
         var total = relevance.Sum();
         return relevance.Select(r => r / total).ToArray();
