@@ -85,7 +85,7 @@ public sealed class StepRunTurns
     public bool Idle => _ended is null;
 }
 
-/// <summary>The gate within one process: what a pipeline uses outside a silo (and in tests).</summary>
+/// <summary>The gate within one process: what a pipeline uses outside a silo, a silo that is its whole cluster (the embedded store's), and tests.</summary>
 public sealed class LocalStepRunGate : IStepRunGate
 {
     private readonly Dictionary<string, StepRunTurns> _keys = new(StringComparer.Ordinal);

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Orleans.Configuration;
@@ -169,9 +170,18 @@ public static class TuningSilo
 
     /// <summary>One silo on this machine, on free ports, with the tuning grains and the SQLite store: <c>tuner run</c>'s and <c>tuner serve</c>'s.</summary>
     /// <param name="resumeStudies">Start again, once up, every study that was running when the last process ended (a server).</param>
-    public static ISiloBuilder UseEmbedded(this ISiloBuilder silo, string dataDirectory, GpuSlots? gpus = null, bool resumeStudies = false) =>
+    /// <remarks>
+    /// Its cluster is this silo alone, so a cache key's turns are kept here rather than by the key's grain, which would
+    /// be on this same silo: no grain to activate and deactivate for every key a trial computes (2,000 trivial trials,
+    /// each a miss: 3.5 s in process against 3.8-4.1 s).
+    /// </remarks>
+    public static ISiloBuilder UseEmbedded(this ISiloBuilder silo, string dataDirectory, GpuSlots? gpus = null, bool resumeStudies = false)
+    {
         silo.UseLocalhostClustering(siloPort: FreePort(), gatewayPort: FreePort(), serviceId: "tuning", clusterId: "embedded-" + Environment.ProcessId)
             .AddTuning(dataDirectory, gpus, resumeStudies);
+        silo.Services.Replace(ServiceDescriptor.Singleton<Tuning.Trials.Caching.IStepRunGate, Tuning.Trials.Caching.LocalStepRunGate>());
+        return silo;
+    }
 
     public static int FreePort()
     {
