@@ -137,6 +137,24 @@ public sealed class StepCacheTests() : InTemporaryFolder("tuning-cache-")
     }
 
     [Fact]
+    public async Task The_gate_gives_no_turn_to_a_caller_already_stopped_nor_once_its_process_stops()
+    {
+        using var stopping = new CancellationTokenSource();
+        var gate = new LocalStepRunGate(stopping.Token);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => gate.EnterAsync("k", new CancellationToken(canceled: true)));
+
+        var owner = await gate.EnterAsync("k", CancellationToken.None);
+        Assert.Equal(TurnOutcome.YourTurn, owner.Outcome);
+        var waiting = gate.EnterAsync("k", CancellationToken.None);
+        // The process stops: its steps are ended, the owner's run among them, given up.
+        stopping.Cancel();
+        await gate.ExitAsync("k", owner.Turn, null, abandoned: true);
+        Assert.Equal(TurnOutcome.OtherAbandoned, (await waiting).Outcome);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => gate.EnterAsync("k", CancellationToken.None));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => gate.EnterAsync("other", CancellationToken.None));
+    }
+
+    [Fact]
     public async Task A_turn_whose_owner_goes_silent_is_given_to_the_next_caller()
     {
         var turns = new StepRunTurns();

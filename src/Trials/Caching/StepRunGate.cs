@@ -23,7 +23,8 @@ public readonly record struct TurnAnswer(TurnOutcome Outcome, Guid Turn, string?
 
 /// <summary>
 /// Makes each missing cache key computed by one run at a time: the first step to ask gets the turn, the others wait
-/// for its end and then take its entry, or its failure. In a silo, one grain per key does this across the cluster.
+/// for its end and then take its entry, or its failure. In a cluster's silos, one grain per key does this across the
+/// cluster; the embedded silo, a cluster of one, does it in its process.
 /// </summary>
 public interface IStepRunGate
 {
@@ -85,14 +86,21 @@ public sealed class StepRunTurns
     public bool Idle => _ended is null;
 }
 
-/// <summary>The gate within one process: what a pipeline uses outside a silo, a silo that is its whole cluster (the embedded store's), and tests.</summary>
-public sealed class LocalStepRunGate : IStepRunGate
+/// <summary>The gate within one process: what a pipeline uses outside a silo, the embedded silo, and tests.</summary>
+/// <param name="stopping">
+/// Cancelled when the process that runs the steps begins to stop: from then on no turn is given, so no step starts after
+/// the stop has ended the running ones (a waiter woken by a run given up at the stop asks again and is refused).
+/// </param>
+public sealed class LocalStepRunGate(CancellationToken stopping = default) : IStepRunGate
 {
     private readonly Dictionary<string, StepRunTurns> _keys = new(StringComparer.Ordinal);
 
     public async Task<TurnAnswer> EnterAsync(string key, CancellationToken cancellation)
     {
         Task<TurnAnswer> ended;
+        // A caller stopped before it asked gets no turn, as a call to the grain is not made once its token is cancelled.
+        cancellation.ThrowIfCancellationRequested();
+        stopping.ThrowIfCancellationRequested();
         lock (_keys)
         {
             if (!_keys.TryGetValue(key, out var turns)) _keys[key] = turns = new StepRunTurns();

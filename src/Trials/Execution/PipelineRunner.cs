@@ -355,7 +355,8 @@ public sealed class PipelineRunner
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
-                    // Unheard, the turn lapses when its lease runs out and those waiting ask again: slower, never stuck.
+                    // Unheard (the key's grain was on a silo that is gone), the turn lapses when its lease runs out and
+                    // those waiting ask again: slower, never stuck.
                 }
             }
         }

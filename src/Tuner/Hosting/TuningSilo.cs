@@ -179,7 +179,8 @@ public static class TuningSilo
     {
         silo.UseLocalhostClustering(siloPort: FreePort(), gatewayPort: FreePort(), serviceId: "tuning", clusterId: "embedded-" + Environment.ProcessId)
             .AddTuning(dataDirectory, gpus, resumeStudies);
-        silo.Services.Replace(ServiceDescriptor.Singleton<Tuning.Trials.Caching.IStepRunGate, Tuning.Trials.Caching.LocalStepRunGate>());
+        silo.Services.Replace(ServiceDescriptor.Singleton<Tuning.Trials.Caching.IStepRunGate>(services =>
+            new Tuning.Trials.Caching.LocalStepRunGate(services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping)));
         return silo;
     }
 
