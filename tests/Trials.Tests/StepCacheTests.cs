@@ -33,6 +33,29 @@ public sealed class StepCacheTests() : InTemporaryFolder("tuning-cache-")
     }
 
     [Fact]
+    public void The_tuners_data_folder_inside_the_study_folder_is_never_an_input()
+    {
+        // `tuner run --data data` from the study folder, and a step that says "data": the store changes with every
+        // trial, and its lock cannot be read while the tuner runs.
+        var data = Path.Combine(Root, "data");
+        Directory.CreateDirectory(Path.Combine(data, "runs"));
+        File.WriteAllText(Path.Combine(Root, "prep.py"), "print(1)");
+        using var locked = new FileStream(Path.Combine(data, "tuner.lock"), FileMode.Create, FileAccess.ReadWrite, FileShare.None);
+        string Keyed(string[] command, string folder) => StepCacheKey.Compute(command, null, NoEnvironment, Root, NoEnvironment, dataDirectory: folder);
+        string[] namesIt = ["sh", "-c", "echo data > out.txt; python3 prep.py"], namesTheStudy = ["python3", "prep.py", "."], script = ["python3", "prep.py"];
+        Assert.Throws<IOException>(() => Key(namesIt));
+        var (key, whole) = (Keyed(namesIt, data), Keyed(namesTheStudy, data));
+        // A data folder that holds the study folder leaves every input in.
+        var holding = Keyed(script, Path.GetDirectoryName(Root)!);
+        File.WriteAllText(Path.Combine(data, "runs", "trial.log"), "written by a trial");
+        Assert.Equal((key, whole), (Keyed(namesIt, data), Keyed(namesTheStudy, data)));
+        // What is the study's still counts.
+        File.WriteAllText(Path.Combine(Root, "prep.py"), "print(2)");
+        Assert.NotEqual(whole, Keyed(namesTheStudy, data));
+        Assert.NotEqual(holding, Keyed(script, Path.GetDirectoryName(Root)!));
+    }
+
+    [Fact]
     public void Files_named_relatively_after_an_equals_sign_and_inside_named_folders_count_too()
     {
         Directory.CreateDirectory(Path.Combine(Root, "conf", "deep"));

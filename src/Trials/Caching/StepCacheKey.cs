@@ -25,9 +25,13 @@ public static class StepCacheKey
     /// <param name="studyDirectory">The study folder on this machine, where the files the command names are read.</param>
     /// <param name="upstream">The keys of the steps this step depends on, by step name.</param>
     /// <param name="trialId">The trial, for a step that uses its trial's folder: such a step is its trial's alone.</param>
+    /// <param name="dataDirectory">
+    /// The tuner's data folder (its store and lock, the trial folders, the cache): the tuner's own, never a step's input,
+    /// though a study folder may hold it (<c>--data data</c> run from the study folder, with a step that says <c>data</c>).
+    /// </param>
     public static string Compute(
         IReadOnlyList<string> command, string? image, IReadOnlyDictionary<string, string> environment,
-        string studyDirectory, IReadOnlyDictionary<string, string> upstream, string? trialId = null)
+        string studyDirectory, IReadOnlyDictionary<string, string> upstream, string? trialId = null, string? dataDirectory = null)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         Add(hash, Version);
@@ -38,8 +42,12 @@ public static class StepCacheKey
         foreach (var (step, key) in upstream.OrderBy(u => u.Key, StringComparer.Ordinal)) Add(hash, "after", step, key);
         if (trialId is not null) Add(hash, "trial", trialId);
         var study = Path.GetFullPath(studyDirectory).TrimEnd('/') + "/";
-        foreach (var path in NamedPaths(command, study).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))
-            AddContents(hash, path, study);
+        // Only a data folder inside the study folder can be named; one that holds the study folder holds every input too.
+        var data = dataDirectory is null ? null : Path.GetFullPath(dataDirectory).TrimEnd('/') + "/";
+        bool Inputs(string path) => data is null || data.Length <= study.Length || !data.StartsWith(study, StringComparison.Ordinal)
+            || !(path + "/").StartsWith(data, StringComparison.Ordinal);
+        foreach (var path in NamedPaths(command, study).Where(Inputs).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))
+            AddContents(hash, path, study, Inputs);
         return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 
@@ -95,9 +103,10 @@ public static class StepCacheKey
     /// <summary>
     /// A file's contents, or a folder's files (by path relative to the study folder, in order) and theirs. Links are
     /// hashed as the text they hold, never followed (a link to a dataset elsewhere, or a loop, costs nothing); hidden
-    /// files and folders inside a named folder (<c>.git</c>, a <c>.tuner</c> data folder) are not part of the key.
+    /// files and folders inside a named folder (<c>.git</c>, a <c>.tuner</c> data folder) are not part of the key, nor
+    /// what <paramref name="inputs"/> refuses (the tuner's data folder, whatever its name).
     /// </summary>
-    private static void AddContents(IncrementalHash hash, string path, string study)
+    private static void AddContents(IncrementalHash hash, string path, string study, Func<string, bool> inputs)
     {
         var info = new FileInfo(path);
         if (info.LinkTarget is { } target)
@@ -113,9 +122,9 @@ public static class StepCacheKey
         }
         Add(hash, "folder", Path.GetRelativePath(study, path));
         var entries = new DirectoryInfo(path).EnumerateFileSystemInfos()
-            .Where(e => !e.Name.StartsWith('.'))
+            .Where(e => !e.Name.StartsWith('.') && inputs(e.FullName))
             .OrderBy(e => e.Name, StringComparer.Ordinal);
-        foreach (var entry in entries) AddContents(hash, entry.FullName, study);
+        foreach (var entry in entries) AddContents(hash, entry.FullName, study, inputs);
     }
 
     /// <summary>Files larger than this are known by their size and write time, not read whole for every new key.</summary>

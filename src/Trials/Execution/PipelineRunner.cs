@@ -267,8 +267,10 @@ public sealed class PipelineRunner
             // upstream outputs are named by their keys, so a key is the same on a laptop and on a cluster.
             var (keyCommand, keyEnvironment) = Resolved(FolderView.Mounted);
             var perTrial = step.Command.Concat(step.Environment.Values).Any(text => text.Contains("${trial.dir}", StringComparison.Ordinal));
+            // The cache's folder is in the tuner's data folder, beside its store and the trial folders.
             var key = StepCacheKey.Compute(keyCommand, step.Image, keyEnvironment, runner._spec.StudyDirectory,
-                step.DependsOn.ToDictionary(d => d, d => upstream[d].Key!), perTrial ? trial.TrialId : null);
+                step.DependsOn.ToDictionary(d => d, d => upstream[d].Key!), perTrial ? trial.TrialId : null,
+                Path.GetDirectoryName(runner._cache!.Directory));
             return await FromCacheAsync(step, key, Invocation).ConfigureAwait(false);
         }
 
