@@ -1,5 +1,5 @@
 """Prints every table of 2026-12-05-lcbench-9.md from the JSON beside it: asha's rungs chosen on the five tuning tasks
-(seeds 0-9, and 10-29 for three settings) and the choices checked on all 34 tasks (seeds 100-104, and 105-109 for
+(seeds 0-9, 10-29 for three settings, 0-29 for two) and the choices checked on all 34 tasks (seeds 100-104, and 105-109 for
 one), against issue 23's bar exactly as 2026-12-05-lcbench-8.py computes it (that script is run for its bars and
 helpers, its own output discarded). Run with any python3."""
 import contextlib, io, json, os, runpy, statistics
@@ -26,13 +26,21 @@ def by_setup(path):
 print('Tuning tasks: median over the seeds of the distance to the best known (points), and the sums over the five tasks')
 print('| setting | seeds | ' + ' | '.join(TUNING) + ' | sum of medians | sum of means |')
 print('| --- | --- |' + ' --- |' * (len(TUNING) + 2))
-for path in ('2026-12-05-lcbench-9-tuning.json', '2026-12-05-lcbench-9-tuning-seeds-10-29.json'):
-    for (setup, first), tasks in by_setup(path).items():
-        seeds = f"{first}-{first + len(tasks[TUNING[0]]) - 1}"
-        medians = [median(t, tasks[t]) for t in TUNING]
-        means = [statistics.mean(distance(t, r) for r in tasks[t]) for t in TUNING]
-        print(f"| {shown(setup)} | {seeds} | " + ' | '.join(f'{m:.2f}' for m in medians)
-              + f' | {sum(medians):.2f} | {sum(means):.2f} |')
+def tuning_row(setup, seeds, tasks):
+    medians = [median(t, tasks[t]) for t in TUNING]
+    means = [statistics.mean(distance(t, r) for r in tasks[t]) for t in TUNING]
+    print(f"| {shown(setup)} | {seeds} | " + ' | '.join(f'{m:.2f}' for m in medians) + f' | {sum(medians):.2f} | {sum(means):.2f} |')
+
+
+first_ten, next_twenty = by_setup('2026-12-05-lcbench-9-tuning.json'), by_setup('2026-12-05-lcbench-9-tuning-seeds-10-29.json')
+for part in (first_ten, next_twenty):
+    for (setup, first), tasks in part.items():
+        tuning_row(setup, f"{first}-{first + len(tasks[TUNING[0]]) - 1}", tasks)
+# Seeds 0-29: the settings run on both seed sets, pooled, beside those run on all thirty at once.
+for (setup, _), tasks in next_twenty.items():
+    tuning_row(setup, '0-29', {t: first_ten[setup, 0][t] + tasks[t] for t in TUNING})
+for (setup, _), tasks in by_setup('2026-12-05-lcbench-9-tuning-seeds-0-29.json').items():
+    tuning_row(setup, '0-29', tasks)
 
 print('\nAll 34 tasks against the bar (seeds of both sides alike; pooled: medians of ten runs a side)')
 print('| setting | seeds | tasks meeting the bar (of 34) | our mean distance | tasks missed |')
