@@ -45,14 +45,15 @@ public sealed class StepCacheTests() : InTemporaryFolder("tuning-cache-")
         string[] namesIt = ["sh", "-c", "echo data > out.txt; python3 prep.py"], namesTheStudy = ["python3", "prep.py", "."], script = ["python3", "prep.py"];
         Assert.Throws<IOException>(() => Key(namesIt));
         var (key, whole) = (Keyed(namesIt, data), Keyed(namesTheStudy, data));
-        // A data folder that holds the study folder leaves every input in.
-        var holding = Keyed(script, Path.GetDirectoryName(Root)!);
+        // A data folder that holds the study folder, or is it, leaves every input in.
+        var (holding, same) = (Keyed(script, Path.GetDirectoryName(Root)!), Keyed(script, Root));
         File.WriteAllText(Path.Combine(data, "runs", "trial.log"), "written by a trial");
         Assert.Equal((key, whole), (Keyed(namesIt, data), Keyed(namesTheStudy, data)));
         // What is the study's still counts.
         File.WriteAllText(Path.Combine(Root, "prep.py"), "print(2)");
         Assert.NotEqual(whole, Keyed(namesTheStudy, data));
         Assert.NotEqual(holding, Keyed(script, Path.GetDirectoryName(Root)!));
+        Assert.NotEqual(same, Keyed(script, Root));
     }
 
     [Fact]

@@ -44,8 +44,8 @@ public static class StepCacheKey
         var study = Path.GetFullPath(studyDirectory).TrimEnd('/') + "/";
         // Only a data folder inside the study folder can be named; one that holds the study folder holds every input too.
         var data = dataDirectory is null ? null : Path.GetFullPath(dataDirectory).TrimEnd('/') + "/";
-        bool Inputs(string path) => data is null || data.Length <= study.Length || !data.StartsWith(study, StringComparison.Ordinal)
-            || !(path + "/").StartsWith(data, StringComparison.Ordinal);
+        var excluded = data is not null && data.Length > study.Length && data.StartsWith(study, StringComparison.Ordinal) ? data : null;
+        bool Inputs(string path) => excluded is null || !(path + "/").StartsWith(excluded, StringComparison.Ordinal);
         foreach (var path in NamedPaths(command, study).Where(Inputs).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))
             AddContents(hash, path, study, Inputs);
         return Convert.ToHexStringLower(hash.GetHashAndReset());
