@@ -61,6 +61,27 @@ public sealed class NotebookCommandTests() : InTemporaryFolder("tuning-notebook-
     }
 
     [Fact]
+    public async Task A_variable_that_fails_to_load_names_the_cell_the_runner_added()
+    {
+        // An assert without a message in unpickling: the error has no text, and the cell that raised it is not one of
+        // the notebook's, so only the cell's part says where the step failed.
+        File.WriteAllText(Path.Combine(Root, "loads.ipynb"), TaggedNotebook.Of(
+            [
+                ("pipeline-parameters", "lr = 0.1"),
+                ("step:make", "class Fragile:\n    def __setstate__(self, state):\n        assert False\nthing = Fragile()\nthing.size = 3"),
+                ("step:use prev:make", "total = thing.size * lr"),
+                ("pipeline-metrics", "total"),
+            ],
+            """
+            {"name": "loads", "objective": {"metric": "total", "goal": "maximize"}, "budget": {"maxTrials": 1, "maxFailedTrials": 0},
+             "parameters": [{"name": "lr", "type": "double", "min": 0.01, "max": 1}]}
+            """));
+        var (exit, output, error) = await Tuner.RunAsync(Root, "run", "loads.ipynb", "--out", "out", "--data", "data");
+        Assert.True(exit == 1, $"exit {exit}\n{output}\n{error}");
+        Assert.Contains("the cell that loads the variables of the steps before it of step use raised AssertionError", output);
+    }
+
+    [Fact]
     public async Task Tuner_notebook_replays_a_failed_step_from_the_state_it_started_from()
     {
         File.WriteAllText(Path.Combine(Root, "raises.ipynb"), TaggedNotebook.Of(

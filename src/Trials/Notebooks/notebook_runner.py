@@ -170,6 +170,14 @@ def analyse(notebook):
     return {"parameters": parameters, "metrics": metrics, "steps": steps, "errors": errors}
 
 
+# The cells the runner adds around a step's own, by tag: an error in one names it, having no cell of the notebook to name.
+TUNER_CELLS = {
+    "tuner:load": "the cell that loads the variables of the steps before it",
+    "pipeline-parameters": "the cell that sets the trial's parameters",
+    "tuner:save": "the cell that saves its variables for the steps after it",
+    "pipeline-metrics": "the cell that prints its metrics",
+}
+
 LOAD = """\
 try:
     import dill as _tuner_pickle
@@ -292,7 +300,9 @@ def run(arguments):
         cell = next((c for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"), None)
         error = next((o for o in cell.get("outputs", []) if o.get("output_type") == "error"), {}) if cell else {}
         index = cell.metadata.get("tuner", {}).get("cell") if cell else None
-        place = f"cell {index} ({first_line(cell.source)[:60]}) of step {step['name']} raised " if index is not None else ""
+        own = next((TUNER_CELLS[t] for t in cell.metadata.get("tags", []) if t in TUNER_CELLS), None) if cell else None
+        place = (f"cell {index} ({first_line(cell.source)[:60]}) of step {step['name']} raised " if index is not None
+                 else f"{own} of step {step['name']} raised " if own is not None else "")
         sys.stderr.write(f"{place}{error.get('ename')}: {error.get('evalue')}\n")
         sys.exit(1)
 
