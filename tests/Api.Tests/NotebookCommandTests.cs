@@ -41,19 +41,8 @@ public sealed class NotebookCommandTests() : InTemporaryFolder("tuning-notebook-
     [Fact]
     public async Task A_failing_step_fails_its_trial_naming_the_variable_and_its_notebook_keeps_the_traceback()
     {
-        File.WriteAllText(Path.Combine(Root, "fails.ipynb"), TaggedNotebook.Of(
-            [
-                ("pipeline-parameters", "lr = 0.1"),
-                ("step:make", "numbers = (i for i in range(3))  # a generator: neither dill nor pickle saves one"),
-                ("step:use prev:make", "accuracy = sum(numbers) * lr"),
-                ("pipeline-metrics", "accuracy"),
-            ],
-            """
-            {"name": "fails", "objective": {"metric": "accuracy", "goal": "maximize"}, "budget": {"maxTrials": 1, "maxFailedTrials": 0},
-             "parameters": [{"name": "lr", "type": "double", "min": 0.01, "max": 1}]}
-            """));
-        var (exit, output, error) = await Tuner.RunAsync(Root, "run", "fails.ipynb", "--out", "out", "--data", "data");
-        Assert.True(exit == 1, $"exit {exit}\n{output}\n{error}");
+        var output = await RunFailingAsync("fails", "numbers = (i for i in range(3))  # a generator: neither dill nor pickle saves one",
+            "accuracy = sum(numbers) * lr", "accuracy");
         Assert.Contains("variable numbers of step make cannot be saved", output);
         var executed = File.ReadAllText(Path.Combine(Root, "out", "trials", "0.ipynb"));
         Assert.Contains("\"output_type\": \"error\"", executed);
@@ -65,43 +54,21 @@ public sealed class NotebookCommandTests() : InTemporaryFolder("tuning-notebook-
     {
         // An assert without a message in unpickling: the error has no text, and the cell that raised it is not one of
         // the notebook's, so only the cell's part says where the step failed.
-        File.WriteAllText(Path.Combine(Root, "loads.ipynb"), TaggedNotebook.Of(
-            [
-                ("pipeline-parameters", "lr = 0.1"),
-                ("step:make", "class Fragile:\n    def __setstate__(self, state):\n        assert False\nthing = Fragile()\nthing.size = 3"),
-                ("step:use prev:make", "total = thing.size * lr"),
-                ("pipeline-metrics", "total"),
-            ],
-            """
-            {"name": "loads", "objective": {"metric": "total", "goal": "maximize"}, "budget": {"maxTrials": 1, "maxFailedTrials": 0},
-             "parameters": [{"name": "lr", "type": "double", "min": 0.01, "max": 1}]}
-            """));
-        var (exit, output, error) = await Tuner.RunAsync(Root, "run", "loads.ipynb", "--out", "out", "--data", "data");
-        Assert.True(exit == 1, $"exit {exit}\n{output}\n{error}");
+        var output = await RunFailingAsync("loads", "class Fragile:\n    def __setstate__(self, state):\n        assert False\nthing = Fragile()\nthing.size = 3",
+            "total = thing.size * lr", "total");
         Assert.Contains("the cell that loads the variables of the steps before it of step use raised AssertionError", output);
     }
 
     [Fact]
     public async Task Tuner_notebook_replays_a_failed_step_from_the_state_it_started_from()
     {
-        File.WriteAllText(Path.Combine(Root, "raises.ipynb"), TaggedNotebook.Of(
-            [
-                ("pipeline-parameters", "lr = 0.1"),
-                ("step:make", "numbers = [1, 2, 3]"),
-                ("step:use prev:make", "total = sum(numbers) * lr\nraise ValueError(f'total={total}')"),
-                ("pipeline-metrics", "total"),
-            ],
-            """
-            {"name": "raises", "objective": {"metric": "total", "goal": "maximize"}, "budget": {"maxTrials": 1, "maxFailedTrials": 0},
-             "parameters": [{"name": "lr", "type": "double", "min": 0.01, "max": 1}]}
-            """));
-        var (exit, output, error) = await Tuner.RunAsync(Root, "run", "raises.ipynb", "--out", "out", "--data", "data");
-        Assert.True(exit == 1, $"exit {exit}\n{output}\n{error}");
+        var output = await RunFailingAsync("raises", "numbers = [1, 2, 3]", "total = sum(numbers) * lr\nraise ValueError(f'total={total}')",
+            "total");
         Assert.Contains("cell 2 (total = sum(numbers) * lr) of step use raised ValueError: total=", output);
         var failure = output[output.IndexOf("total=", StringComparison.Ordinal)..].Split('\n')[0].Trim();
 
-        (exit, output, error) = await Tuner.RunAsync(Root, "notebook", "raises", "0", "--step", "use", "--out", "replay.ipynb", "--data", "data");
-        Assert.True(exit == 0, $"exit {exit}\n{output}\n{error}");
+        var (exit, replayed, error) = await Tuner.RunAsync(Root, "notebook", "raises", "0", "--step", "use", "--out", "replay.ipynb", "--data", "data");
+        Assert.True(exit == 0, $"exit {exit}\n{replayed}\n{error}");
         // Run in Jupyter's way, the replay loads what make saved and this trial's lr, and fails as the trial did.
         var run = new ProcessStartInfo("/usr/bin/python3") { WorkingDirectory = Root, RedirectStandardOutput = true, RedirectStandardError = true };
         run.ArgumentList.Add("-c");
@@ -145,5 +112,27 @@ public sealed class NotebookCommandTests() : InTemporaryFolder("tuning-notebook-
         Assert.Contains("## Step use", text);
         Assert.Equal(System.Net.HttpStatusCode.NotFound, (await client.GetAsync($"api/studies/{id}/trials/7/notebook")).StatusCode);
         Directory.Delete(server.Folder, recursive: true);
+    }
+
+    /// <summary>
+    /// A one-trial study of a notebook with two steps, make then use (which reads what make made), whose trial fails:
+    /// what <c>tuner run</c> printed.
+    /// </summary>
+    private async Task<string> RunFailingAsync(string name, string make, string use, string metric)
+    {
+        File.WriteAllText(Path.Combine(Root, name + ".ipynb"), TaggedNotebook.Of(
+            [
+                ("pipeline-parameters", "lr = 0.1"),
+                ("step:make", make),
+                ("step:use prev:make", use),
+                ("pipeline-metrics", metric),
+            ],
+            $$"""
+            {"name": "{{name}}", "objective": {"metric": "{{metric}}", "goal": "maximize"}, "budget": {"maxTrials": 1, "maxFailedTrials": 0},
+             "parameters": [{"name": "lr", "type": "double", "min": 0.01, "max": 1}]}
+            """));
+        var (exit, output, error) = await Tuner.RunAsync(Root, "run", name + ".ipynb", "--out", "out", "--data", "data");
+        Assert.True(exit == 1, $"exit {exit}\n{output}\n{error}");
+        return output;
     }
 }
