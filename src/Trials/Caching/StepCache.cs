@@ -94,6 +94,7 @@ public sealed class StepCache(string directory, Action<string>? replacedChanged 
         try
         {
             System.IO.Directory.Move(build.Folder, target);
+            return Entry(target, record, record.Created);
         }
         catch (IOException) when (System.IO.Directory.Exists(target))
         {
@@ -187,20 +188,27 @@ public sealed class StepCache(string directory, Action<string>? replacedChanged 
     private static CacheEntry? Read(string folder)
     {
         var file = Path.Combine(folder, EntryFile);
+        // Asked first, since a miss is what every new step meets (twice: before its turn and as it gets it): the
+        // exception a missing file throws was about 2% of the CPU of 2,000 quick trials.
+        if (!File.Exists(file)) return null;
         try
         {
-            var record = JsonSerializer.Deserialize<EntryRecord>(File.ReadAllText(file), Json);
-            if (record is null) return null;
-            var metrics = new MetricReport();
-            foreach (var (name, value) in record.Final) metrics.Final[name] = value;
-            foreach (var (name, points) in record.Intermediate) metrics.Intermediate[name] = [.. points];
-            return new CacheEntry(Path.GetFileName(folder), record.Step, record.Study, record.Created,
-                File.GetLastWriteTimeUtc(file), record.Seconds, metrics, folder, record.Contents);
+            return JsonSerializer.Deserialize<EntryRecord>(File.ReadAllText(file), Json) is { } record
+                ? Entry(folder, record, File.GetLastWriteTimeUtc(file))
+                : null;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
         {
-            return null; // no entry, or not one of ours: a miss
+            return null; // gone meanwhile, or not one of ours: a miss
         }
+    }
+
+    private static CacheEntry Entry(string folder, EntryRecord record, DateTimeOffset lastUsed)
+    {
+        var metrics = new MetricReport();
+        foreach (var (name, value) in record.Final) metrics.Final[name] = value;
+        foreach (var (name, points) in record.Intermediate) metrics.Intermediate[name] = [.. points];
+        return new CacheEntry(Path.GetFileName(folder), record.Step, record.Study, record.Created, lastUsed, record.Seconds, metrics, folder, record.Contents);
     }
 
     private sealed record EntryRecord(
