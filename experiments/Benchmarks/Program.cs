@@ -36,12 +36,13 @@ const string usage = """
                                        --latency: bayesian's milliseconds per suggestion, 2 and 3 objectives, at 100
                                        and 300 observations
       latency                          JSON: median milliseconds of one suggestion given N observations
-      throughput [TRIALS] [PARALLEL] [--end-to-end] [--no-cache] [--optuna]
+      throughput [TRIALS] [PARALLEL] [--end-to-end] [--no-cache] [--optuna] [--floor]
                                        trivial trials on the embedded store (default 2000, 8): trials per second;
                                        --end-to-end times `tuner run` itself, start-up included; each trial's step
                                        misses the cache and stores an entry, or with --no-cache is not cached;
                                        --optuna then runs the same trials under Optuna 3.1 (JournalStorage, as
-                                       many threads as PARALLEL), timed from its start to its exit
+                                       many threads as PARALLEL), timed from its start to its exit; --floor then
+                                       starts the same processes from .NET with nothing else (no study, store or cache)
       ask-tell [ROUNDS] [THREADS] [--algorithm A] [--python PATH]
                                        tuner serve with an external study: ask+tell round trips per second from
                                        THREADS threads over HTTP (default 2000, 8) and each ask's p50/p99 (per hundred
@@ -86,7 +87,8 @@ return args.FirstOrDefault() switch
         int.Parse(Option("--first-seed") ?? $"{MultiObjectiveBenchmark.FirstSeed}", CultureInfo.InvariantCulture), List("--functions"),
         List("--algorithms"), Option("--python"), Option("--optuna-json")),
     "latency" => Latency.Run(),
-    "throughput" => await Throughput.RunAsync(Arg(1, 2000), Arg(2, 8), args.Contains("--end-to-end"), !args.Contains("--no-cache"), args.Contains("--optuna")),
+    "throughput" => await Throughput.RunAsync(Arg(1, 2000), Arg(2, 8), args.Contains("--end-to-end"), !args.Contains("--no-cache"), args.Contains("--optuna"),
+        args.Contains("--floor")),
     "lcbench" when args.Contains("--check") => LcBench.Check(Option("--lcbench")),
     "lcbench" => await LcBench.RunAsync(new LcBench.Options(
         List("--tasks") is { Length: > 0 } tasks ? tasks : LcBench.TuningTasks,

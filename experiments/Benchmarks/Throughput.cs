@@ -19,7 +19,7 @@ namespace Tuning.Benchmarks;
 /// </summary>
 public static class Throughput
 {
-    public static async Task<int> RunAsync(int trials, int parallel, bool endToEnd, bool cache, bool optuna)
+    public static async Task<int> RunAsync(int trials, int parallel, bool endToEnd, bool cache, bool optuna, bool floor = false)
     {
         var data = Directory.CreateTempSubdirectory("tuning-throughput-").FullName;
         try
@@ -49,10 +49,12 @@ public static class Throughput
                 first100PerSecond = Math.Round(Rate(0, window), 1),
                 last100PerSecond = Math.Round(Rate(completed.Length - 1 - window, completed.Length - 1), 1),
                 optunaTrialsPerSecond = optuna ? RunOptuna(data, trials, parallel) : (double?)null,
+                spawnFloorPerSecond = floor ? await SpawnFloorAsync(trials, parallel) : (double?)null,
             };
             Console.Error.WriteLine($"{result.benchmark}: {trials} trials, {parallel} parallel, cache {(cache ? "on" : "off")}: {result.trialsPerSecond}/s overall, " +
                 $"first 100 {result.first100PerSecond}/s, last 100 {result.last100PerSecond}/s, {wall:F2} s wall" +
-                (optuna ? $"; Optuna 3.1 in the same run: {result.optunaTrialsPerSecond}/s" : ""));
+                (optuna ? $"; Optuna 3.1 in the same run: {result.optunaTrialsPerSecond}/s" : "") +
+                (floor ? $"; the processes alone: {result.spawnFloorPerSecond}/s" : ""));
             Console.WriteLine(JsonSerializer.Serialize(result));
             return status == nameof(StudyStatus.Succeeded) ? 0 : 1;
         }
@@ -81,6 +83,30 @@ public static class Throughput
         var completed = (await study.GetTrials()).Select(t => t.CompletedAt!.Value).Order().ToArray();
         await host.StopAsync();
         return (snapshot.Status.ToString(), wall, completed);
+    }
+
+    /// <summary>
+    /// The floor under any tuner in .NET: the same trials' processes, <paramref name="parallel"/> at a time, started by
+    /// the runtime's <see cref="Process"/> and their output read, and nothing else (no study, store or cache), in
+    /// processes per second. Python's floor (experiments/optuna-parity/spawn_floor.py) is lower: its threads share one
+    /// interpreter.
+    /// </summary>
+    private static async Task<double> SpawnFloorAsync(int trials, int parallel)
+    {
+        var next = -1;
+        var clock = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, parallel).Select(_ => Task.Run(async () =>
+        {
+            for (int n; (n = Interlocked.Increment(ref next)) < trials;)
+            {
+                var start = new ProcessStartInfo("sh") { RedirectStandardOutput = true, UseShellExecute = false };
+                foreach (var argument in new[] { "-c", $"echo objective={(double)n / trials}" }) start.ArgumentList.Add(argument);
+                using var process = Process.Start(start)!;
+                await process.StandardOutput.ReadToEndAsync();
+                await process.WaitForExitAsync();
+            }
+        })));
+        return Math.Round(trials / clock.Elapsed.TotalSeconds, 1);
     }
 
     /// <summary>Trials per second of Optuna running the same trials, from its process's start to its exit; null where it failed.</summary>
