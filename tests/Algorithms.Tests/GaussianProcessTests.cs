@@ -124,7 +124,7 @@ public class GaussianProcessTests
     [InlineData(32)]
     [InlineData(33)]
     [InlineData(97)]
-    [InlineData(350)] // past 300 columns MathNet splits its updates across threads
+    [InlineData(350)] // past 300 columns MathNet splits its updates across threads, where it has two cores or more
     public void The_cholesky_factor_is_mathnets_bit_for_bit(int n)
     {
         // Seeded studies suggest what they did before the factorisation was our own: every entry of the factor is the
@@ -156,6 +156,8 @@ public class GaussianProcessTests
         // Eigenvalues 3 and −1: jitter up to a hundredth of the diagonal leaves it indefinite.
         var error = Assert.Throws<ArgumentException>(() => CholeskyFactor.Compute([1, 2, 2, 1], 2));
         Assert.Contains("not positive definite", error.Message);
+        // A NaN on the diagonal is refused as well, not retried for ever.
+        Assert.Throws<ArgumentException>(() => CholeskyFactor.Compute([double.NaN, 0, 0, 1], 2));
         // A singular one (two equal points) takes the least jitter that works.
         Assert.Equal(1e-9, CholeskyFactor.Compute([1, 1, 1, 1], 2).Jitter);
     }

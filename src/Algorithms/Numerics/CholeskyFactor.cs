@@ -36,7 +36,8 @@ public sealed class CholeskyFactor
             var lower = (double[])columnMajor.Clone();
             for (var i = 0; jitter > 0 && i < n; i++) lower[i * n + i] += jitter;
             if (Factorise(lower, n)) return new CholeskyFactor(lower, n, jitter);
-            if (jitter >= 1e-2 * scale) throw new ArgumentException($"the {n} × {n} matrix is not positive definite, even with {jitter:G3} added to its diagonal");
+            // Written so that a NaN on the diagonal (a fit's step to a NaN hyperparameter) ends the search too.
+            if (!(jitter < 1e-2 * scale)) throw new ArgumentException($"the {n} × {n} matrix is not positive definite, even with {jitter:G3} added to its diagonal");
         }
     }
 
@@ -50,7 +51,7 @@ public sealed class CholeskyFactor
     /// (i, j) of the columns after it becomes a − L_ik·L_jk), so the factor is the one MathNet gave, bit for bit, and
     /// seeded studies suggest what they did. The order of the loops is what differs: a block of columns takes every
     /// earlier column's update in turn, each a SIMD axpy, reading that column once for the whole block, where the
-    /// right-looking sweep rewrote all the remaining matrix after each column (at a thousand points, 4 MB each time).
+    /// right-looking sweep rewrote all the remaining matrix after each column (at a thousand points, up to 4 MB each time).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static bool Factorise(double[] a, int n)
