@@ -110,6 +110,12 @@ public sealed class StepCacheTests() : InTemporaryFolder("tuning-cache-")
         var metrics = new MetricReport();
         metrics.ReadLine("rows=10 nan=nan");
         var entry = cache.Commit(build, "prepare", "study-a", 1.5, metrics, Root);
+        // What a commit returns is what a later look-up reads back, but for when it was last used.
+        var found = cache.Find("k1")!;
+        Assert.Equal((found.Key, found.Step, found.Study, found.Created, found.Seconds, found.Folder),
+            (entry.Key, entry.Step, entry.Study, entry.Created, entry.Seconds, entry.Folder));
+        Assert.Equal(found.Metrics.Final, entry.Metrics.Final);
+        Assert.Equal(found.Contents, entry.Contents);
         Assert.Equal(10, cache.Find("k1")!.Metrics.Final["rows"]);
         Assert.True(double.IsNaN(cache.Find("k1")!.Metrics.Final["nan"]));
         Assert.Equal(("prepare", "study-a", 1.5), (entry.Step, entry.Study, entry.Seconds));

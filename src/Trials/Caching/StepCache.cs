@@ -69,7 +69,8 @@ public sealed class StepCache(string directory, Action<string>? replacedChanged 
     /// <summary>
     /// Makes a complete build the entry of its key: its outputs sealed, its logs linked beside them (the trial writes them no more), its record (with
     /// the outputs' contents) written, then the folder renamed into place in one step. Where an entry appeared
-    /// meanwhile (a run whose turn lapsed built it too), that one is kept and this build is dropped.
+    /// meanwhile (a run whose turn lapsed built it too), that one is kept and this build is dropped. The entry returned
+    /// was last used when it was created: a moment before its record's write time, which <see cref="Find"/> reads.
     /// </summary>
     public CacheEntry Commit(CacheBuild build, string step, string study, double seconds, MetricReport metrics, string logsFrom)
     {
@@ -94,7 +95,7 @@ public sealed class StepCache(string directory, Action<string>? replacedChanged 
         try
         {
             System.IO.Directory.Move(build.Folder, target);
-            return Entry(target, record, record.Created);
+            return ToEntry(target, record, record.Created);
         }
         catch (IOException) when (System.IO.Directory.Exists(target))
         {
@@ -194,7 +195,7 @@ public sealed class StepCache(string directory, Action<string>? replacedChanged 
         try
         {
             return JsonSerializer.Deserialize<EntryRecord>(File.ReadAllText(file), Json) is { } record
-                ? Entry(folder, record, File.GetLastWriteTimeUtc(file))
+                ? ToEntry(folder, record, File.GetLastWriteTimeUtc(file))
                 : null;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
@@ -203,7 +204,7 @@ public sealed class StepCache(string directory, Action<string>? replacedChanged 
         }
     }
 
-    private static CacheEntry Entry(string folder, EntryRecord record, DateTimeOffset lastUsed)
+    private static CacheEntry ToEntry(string folder, EntryRecord record, DateTimeOffset lastUsed)
     {
         var metrics = new MetricReport();
         foreach (var (name, value) in record.Final) metrics.Final[name] = value;
