@@ -42,7 +42,8 @@ const string usage = """
                                        misses the cache and stores an entry, or with --no-cache is not cached;
                                        --optuna then runs the same trials under Optuna 3.1 (JournalStorage, as
                                        many threads as PARALLEL), timed from its start to its exit; --floor then
-                                       starts the same processes from .NET with nothing else (no study, store or cache)
+                                       starts the same processes as the tuner starts steps, with nothing else (no
+                                       study, store or cache)
       ask-tell [ROUNDS] [THREADS] [--algorithm A] [--python PATH]
                                        tuner serve with an external study: ask+tell round trips per second from
                                        THREADS threads over HTTP (default 2000, 8) and each ask's p50/p99 (per hundred

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
+using Tuning.Trials.Execution;
 using Tuning.Tuner;
 using Tuning.Tuner.Grains;
 
@@ -15,11 +16,12 @@ namespace Tuning.Benchmarks;
 /// miss that computes its key, runs and stores an entry: the cache's cost on the path every new trial takes.
 /// With <c>optuna</c>, Optuna 3.1 then runs the same trials as processes (experiments/optuna-parity/optuna_throughput.py,
 /// JournalStorage, as many threads as trials at once), timed the same way from its start to its exit, so both
-/// rates come from one run on one machine's load.
+/// rates come from one run on one machine's load. With <c>floor</c>, the same processes are then started as the tuner
+/// starts its steps, with nothing else: what is left between that rate and the study's is the tuner's own cost.
 /// </summary>
 public static class Throughput
 {
-    public static async Task<int> RunAsync(int trials, int parallel, bool endToEnd, bool cache, bool optuna, bool floor = false)
+    public static async Task<int> RunAsync(int trials, int parallel, bool endToEnd, bool cache, bool optuna, bool floor)
     {
         var data = Directory.CreateTempSubdirectory("tuning-throughput-").FullName;
         try
@@ -86,24 +88,25 @@ public static class Throughput
     }
 
     /// <summary>
-    /// The floor under any tuner in .NET: the same trials' processes, <paramref name="parallel"/> at a time, started by
-    /// the runtime's <see cref="Process"/> and their output read, and nothing else (no study, store or cache), in
-    /// processes per second. Python's floor (experiments/optuna-parity/spawn_floor.py) is lower: its threads share one
-    /// interpreter.
+    /// The floor under the study: the same trials' processes, <paramref name="parallel"/> at a time, started as the tuner
+    /// starts a step (<see cref="StepProcess"/>: <c>posix_spawn</c>, a session of its own, both streams read, its exit
+    /// awaited) and nothing else (no study, store, cache or trial folder), in processes per second. Python's floor
+    /// (experiments/optuna-parity/spawn_floor.py) is lower: its threads share one interpreter.
     /// </summary>
     private static async Task<double> SpawnFloorAsync(int trials, int parallel)
     {
+        var environment = Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
+            .ToDictionary(e => (string)e.Key, e => (string)e.Value!);
         var next = -1;
         var clock = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, parallel).Select(_ => Task.Run(async () =>
         {
             for (int n; (n = Interlocked.Increment(ref next)) < trials;)
             {
-                var start = new ProcessStartInfo("sh") { RedirectStandardOutput = true, UseShellExecute = false };
-                foreach (var argument in new[] { "-c", $"echo objective={(double)n / trials}" }) start.ArgumentList.Add(argument);
-                using var process = Process.Start(start)!;
-                await process.StandardOutput.ReadToEndAsync();
-                await process.WaitForExitAsync();
+                var echo = string.Create(CultureInfo.InvariantCulture, $"echo objective={(double)n / trials}");
+                using var process = StepProcess.Start("/bin/sh", ["-c", echo], environment, Environment.CurrentDirectory);
+                await Task.WhenAll(process.StandardOutput.ReadToEndAsync(), process.StandardError.ReadToEndAsync());
+                if (await process.Exited is not 0) throw new InvalidOperationException($"sh -c '{echo}' failed");
             }
         })));
         return Math.Round(trials / clock.Elapsed.TotalSeconds, 1);
