@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """The floor under `benchmarks throughput`: the same trivial trials' processes (`sh -c "echo objective=X"`), PARALLEL
 at a time from as many threads, their output read, and nothing else: no study, no store, no suggestion. What a tuner
-adds to each trial is its time beyond this. Time it from outside, as the benchmark times Optuna:
+in Python adds to each trial is its time beyond this. Its threads share one interpreter, so this floor is Python's:
+`benchmarks throughput --floor` starts the same processes as our tuner starts its steps (1.2-1.4 s for 2,000 where
+this takes 1.7-2.1 s). Time it from outside, as the benchmark times Optuna:
 
     /usr/bin/time -f "%e s wall %U user %S sys" /usr/bin/python3 experiments/optuna-parity/spawn_floor.py 2000 8
 """
