@@ -54,7 +54,7 @@ public sealed class CholeskyFactor
     /// right-looking sweep rewrote all the remaining matrix after each column (at a thousand points, up to 4 MB each time).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static bool Factorise(double[] a, int n)
+    private static bool Factorise(double[] a, int n)
     {
         for (var first = 0; first < n; first += Block)
         {
